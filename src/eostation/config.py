@@ -1,0 +1,71 @@
+"""Settings: one object, read once (environment prefix ``EOSTATION_``) and handed down."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["OidcProvider", "Settings"]
+
+
+class OidcProvider(BaseModel):
+    """An OpenID Connect issuer whose access tokens the server accepts."""
+
+    id: str = Field(pattern=r"^[\w]+$")
+    issuer: str
+    title: str = "OpenID Connect"
+    scopes: list[str] = ["openid"]
+    audience: str | None = None
+    default_client_id: str | None = None
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Nested values use ``__``: ``EOSTATION_LIMITS__CONCURRENT_JOBS``."""
+
+    model_config = SettingsConfigDict(env_prefix="EOSTATION_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("eostation")))
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    title: str = "eostation"
+    secret_key: str | None = None
+    token_ttl_seconds: int = 24 * 3600
+    oidc_providers: list[OidcProvider] = []
+    runners: int = 1
+    dask_workers: int = 0
+    dask_scheduler: str | None = None
+    concurrent_jobs: int = 2
+    cors_origins: list[str] = ["*"]
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL: the configured one, else a SQLite file in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'eostation.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """Public root URL of the server, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data dir if needed and return it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def signing_key(self) -> bytes:
+        """The key for tokens and signed links: configured, or generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.ensure_data_dir() / "secret.key"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_hex(32))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip().encode()

@@ -1,0 +1,386 @@
+"""openEO errors: one class per openEO error code, with the HTTP status it maps to.
+
+This module knows nothing about the web layer: ``eostation.api.handlers`` renders
+any :class:`OpenEOError` as ``{"id", "code", "message", "links"}`` with ``status``.
+Templates are formatted with the keyword arguments given to the constructor; a
+missing placeholder never raises, it stays visible as ``{name}``.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthenticationRequired",
+    "AuthenticationSchemeInvalid",
+    "BillingPlanInvalid",
+    "BillingPlanMissing",
+    "BudgetInvalid",
+    "CollectionNotFound",
+    "ContentTypeInvalid",
+    "CredentialsInvalid",
+    "EstimateComplexity",
+    "FeatureUnsupported",
+    "FileContentInvalid",
+    "FileLocked",
+    "FileNotFound",
+    "FileOperationUnsupported",
+    "FilePathInvalid",
+    "FileSizeExceeded",
+    "FileTypeInvalid",
+    "FolderOperationUnsupported",
+    "InfrastructureBusy",
+    "InfrastructureMaintenance",
+    "Internal",
+    "JobLocked",
+    "JobNotFinished",
+    "JobNotFound",
+    "JobNotStarted",
+    "MethodNotAllowed",
+    "NoDataForUpdate",
+    "NotFound",
+    "OpenEOError",
+    "PaymentRequired",
+    "PermissionsInsufficient",
+    "PredefinedProcessExists",
+    "ProcessGraphComplexity",
+    "ProcessGraphInvalid",
+    "ProcessGraphMissing",
+    "ProcessGraphNotFound",
+    "ProcessInvalid",
+    "ProcessParameterInvalid",
+    "ProcessParameterRequired",
+    "ProcessParameterUnsupported",
+    "ProcessUnsupported",
+    "PropertyNotEditable",
+    "RequestInvalid",
+    "RequestTimeout",
+    "ResultLinkExpired",
+    "ServiceConfigInvalid",
+    "ServiceConfigRequired",
+    "ServiceConfigUnsupported",
+    "ServiceNotFound",
+    "ServiceUnsupported",
+    "StorageFailure",
+    "StorageQuotaExceeded",
+    "TokenInvalid",
+    "UnsupportedApiVersion",
+    "error_class",
+]
+
+
+class _Lenient(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class OpenEOError(Exception):
+    """Base of every error that reaches a user.
+
+    ``code`` is the openEO error code, ``status`` the HTTP status, ``template``
+    the message; extra keyword arguments fill the template and are kept in
+    ``params``. ``message=`` overrides the template entirely.
+    """
+
+    code: ClassVar[str] = "Internal"
+    status: ClassVar[int] = 500
+    template: ClassVar[str] = "Server error: {message}"
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        self.params = params
+        if message is not None and "{message}" in self.template:
+            params = {**params, "message": message}
+            message = None
+        self.message = message or string.Formatter().vformat(self.template, (), _Lenient(params))
+        super().__init__(self.message)
+
+    def to_dict(self, request_id: str | None = None) -> dict[str, Any]:
+        """The openEO error JSON body (without ``id`` when none is given)."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "links": []}
+        if request_id:
+            body = {"id": request_id, **body}
+        return body
+
+
+class Internal(OpenEOError):
+    code, status = "Internal", 500
+    template = "Server error: {message}"
+
+
+class NotFound(OpenEOError):
+    code, status = "NotFound", 404
+    template = "Resource not found: {path}"
+
+
+class MethodNotAllowed(OpenEOError):
+    code, status = "MethodNotAllowed", 405
+    template = "Method {method} is not allowed on {path}."
+
+
+class RequestInvalid(OpenEOError):
+    """Our own code for a request body or query that fails validation."""
+
+    code, status = "RequestInvalid", 400
+    template = "The request is invalid: {reason}"
+
+
+class FeatureUnsupported(OpenEOError):
+    code, status = "FeatureUnsupported", 501
+    template = "Feature not supported: {feature}"
+
+
+class InfrastructureMaintenance(OpenEOError):
+    code, status = "InfrastructureMaintenance", 503
+    template = "The service is down for maintenance. Try again later."
+
+
+class InfrastructureBusy(OpenEOError):
+    code, status = "InfrastructureBusy", 503
+    template = "The service is overloaded. Try again later."
+
+
+class UnsupportedApiVersion(OpenEOError):
+    code, status = "UnsupportedApiVersion", 404
+    template = "API version '{version}' is not supported; use 1.2.0."
+
+
+class RequestTimeout(OpenEOError):
+    code, status = "RequestTimeout", 408
+    template = "The request took longer than {seconds} s. Run it as a batch job instead."
+
+
+class BudgetInvalid(OpenEOError):
+    code, status = "BudgetInvalid", 400
+    template = "The budget is invalid: {reason}"
+
+
+class EstimateComplexity(OpenEOError):
+    code, status = "EstimateComplexity", 500
+    template = "No estimate can be computed for this process graph: {reason}"
+
+
+class NoDataForUpdate(OpenEOError):
+    code, status = "NoDataForUpdate", 400
+    template = "The update request contains no property to change."
+
+
+class PropertyNotEditable(OpenEOError):
+    code, status = "PropertyNotEditable", 400
+    template = "The property '{property}' cannot be changed."
+
+
+class CollectionNotFound(OpenEOError):
+    code, status = "CollectionNotFound", 404
+    template = "Collection '{identifier}' does not exist. GET /collections lists the available ones."
+
+
+class StorageFailure(OpenEOError):
+    code, status = "StorageFailure", 500
+    template = "Files could not be stored: {reason}"
+
+
+class StorageQuotaExceeded(OpenEOError):
+    code, status = "StorageQuotaExceeded", 400
+    template = "Your storage quota of {quota} is exceeded. Delete old job results or files."
+
+
+class FileNotFound(OpenEOError):
+    code, status = "FileNotFound", 404
+    template = "File '{file}' does not exist."
+
+
+class FilePathInvalid(OpenEOError):
+    code, status = "FilePathInvalid", 400
+    template = "File path is invalid: {reason}"
+
+
+class FileOperationUnsupported(OpenEOError):
+    code, status = "FileOperationUnsupported", 400
+    template = "This file operation is not supported for '{path}'."
+
+
+class FolderOperationUnsupported(OpenEOError):
+    code, status = "FolderOperationUnsupported", 400
+    template = "'{path}' is a folder; this operation works on files only."
+
+
+class ContentTypeInvalid(OpenEOError):
+    code, status = "ContentTypeInvalid", 400
+    template = "Media type not supported. Allowed: {types}"
+
+
+class FileTypeInvalid(OpenEOError):
+    code, status = "FileTypeInvalid", 400
+    template = "File format '{type}' is not supported. Allowed: {types}"
+
+
+class FileSizeExceeded(OpenEOError):
+    code, status = "FileSizeExceeded", 400
+    template = "File is too large; the maximum is {size}."
+
+
+class FileContentInvalid(OpenEOError):
+    code, status = "FileContentInvalid", 400
+    template = "File content is invalid: {reason}"
+
+
+class FileLocked(OpenEOError):
+    code, status = "FileLocked", 400
+    template = "File '{file}' is locked by another process."
+
+
+class ProcessGraphNotFound(OpenEOError):
+    code, status = "ProcessGraphNotFound", 404
+    template = "User-defined process '{identifier}' does not exist."
+
+
+class ProcessInvalid(OpenEOError):
+    code, status = "ProcessInvalid", 400
+    template = "Invalid process: {reason}"
+
+
+class ProcessGraphMissing(OpenEOError):
+    code, status = "ProcessGraphMissing", 400
+    template = "The request contains no process graph (expected 'process.process_graph')."
+
+
+class ProcessGraphInvalid(OpenEOError):
+    code, status = "ProcessGraphInvalid", 400
+    template = "Invalid process graph: {reason}"
+
+
+class PredefinedProcessExists(OpenEOError):
+    code, status = "PredefinedProcessExists", 400
+    template = "'{identifier}' is a predefined process; choose another id for your process."
+
+
+class ProcessGraphComplexity(OpenEOError):
+    code, status = "ProcessGraphComplexity", 400
+    template = "This request is too large for synchronous processing ({reason}). Run it as a batch job."
+
+
+class ProcessUnsupported(OpenEOError):
+    code, status = "ProcessUnsupported", 400
+    template = "Process '{process}' is not available in namespace '{namespace}'."
+
+
+class ProcessParameterUnsupported(OpenEOError):
+    code, status = "ProcessParameterUnsupported", 400
+    template = "Process '{process}' has no parameter '{parameter}'."
+
+
+class ProcessParameterInvalid(OpenEOError):
+    code, status = "ProcessParameterInvalid", 400
+    template = "The value of parameter '{parameter}' of process '{process}' is invalid: {reason}"
+
+
+class ProcessParameterRequired(OpenEOError):
+    code, status = "ProcessParameterRequired", 400
+    template = "Process '{process}' requires parameter '{parameter}'."
+
+
+class JobNotFound(OpenEOError):
+    code, status = "JobNotFound", 404
+    template = "The batch job '{identifier}' does not exist."
+
+
+class JobLocked(OpenEOError):
+    code, status = "JobLocked", 400
+    template = "Batch job '{identifier}' is queued or running and cannot be changed now."
+
+
+class JobNotFinished(OpenEOError):
+    code, status = "JobNotFinished", 400
+    template = "Batch job '{identifier}' has not finished yet (status: {status})."
+
+
+class JobNotStarted(OpenEOError):
+    code, status = "JobNotStarted", 400
+    template = "Batch job '{identifier}' has not been started."
+
+
+class ResultLinkExpired(OpenEOError):
+    code, status = "ResultLinkExpired", 410
+    template = "This result link has expired. Request the job results again for fresh links."
+
+
+class PaymentRequired(OpenEOError):
+    code, status = "PaymentRequired", 402
+    template = "The budget is not sufficient: {reason}"
+
+
+class BillingPlanInvalid(OpenEOError):
+    code, status = "BillingPlanInvalid", 400
+    template = "Billing plan '{plan}' does not exist."
+
+
+class BillingPlanMissing(OpenEOError):
+    code, status = "BillingPlanMissing", 400
+    template = "A billing plan must be specified."
+
+
+class AuthenticationRequired(OpenEOError):
+    code, status = "AuthenticationRequired", 401
+    template = "Authentication required: send 'Authorization: Bearer <token>' (see /credentials/basic or /credentials/oidc)."
+
+
+class AuthenticationSchemeInvalid(OpenEOError):
+    code, status = "AuthenticationSchemeInvalid", 403
+    template = "Authentication method not supported: {reason}"
+
+
+class TokenInvalid(OpenEOError):
+    code, status = "TokenInvalid", 403
+    template = "The access token is expired or invalid ({reason}). Authenticate again."
+
+
+class CredentialsInvalid(OpenEOError):
+    code, status = "CredentialsInvalid", 403
+    template = "The user name or password is not correct."
+
+
+class PermissionsInsufficient(OpenEOError):
+    code, status = "PermissionsInsufficient", 403
+    template = "Your account is not allowed to do this: {reason}"
+
+
+class ServiceNotFound(OpenEOError):
+    code, status = "ServiceNotFound", 404
+    template = "Service '{identifier}' does not exist."
+
+
+class ServiceUnsupported(OpenEOError):
+    code, status = "ServiceUnsupported", 400
+    template = "Service type '{type}' is not supported."
+
+
+class ServiceConfigUnsupported(OpenEOError):
+    code, status = "ServiceConfigUnsupported", 400
+    template = "Service parameter '{parameter}' is not supported."
+
+
+class ServiceConfigInvalid(OpenEOError):
+    code, status = "ServiceConfigInvalid", 400
+    template = "The value of service parameter '{parameter}' is invalid: {reason}"
+
+
+class ServiceConfigRequired(OpenEOError):
+    code, status = "ServiceConfigRequired", 400
+    template = "Service parameter '{parameter}' is required."
+
+
+def _all_subclasses(cls: type[OpenEOError]) -> list[type[OpenEOError]]:
+    out: list[type[OpenEOError]] = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+def error_class(code: str) -> type[OpenEOError]:
+    """The class for an openEO error code (``Internal`` when unknown)."""
+    for cls in _all_subclasses(OpenEOError):
+        if cls.code == code:
+            return cls
+    return Internal
