@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from pathlib import Path
 
@@ -26,7 +27,9 @@ class OidcProvider(BaseModel):
 class Settings(BaseSettings):
     """Everything configurable. Nested values use ``__``: ``EOSTATION_LIMITS__CONCURRENT_JOBS``."""
 
-    model_config = SettingsConfigDict(env_prefix="EOSTATION_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="EOSTATION_", env_nested_delimiter="__", extra="ignore"
+    )
 
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("eostation")))
     database_url: str | None = None
@@ -38,7 +41,7 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 24 * 3600
     oidc_providers: list[OidcProvider] = []
     runners: int = 1
-    dask_workers: int = 0
+    dask_workers: int | None = None
     dask_scheduler: str | None = None
     concurrent_jobs: int = 2
     cors_origins: list[str] = ["*"]
@@ -61,7 +64,8 @@ class Settings(BaseSettings):
     def signing_key(self) -> bytes:
         """The key for tokens and signed links: configured, or generated once and kept in the data dir."""
         if self.secret_key:
-            return self.secret_key.encode()
+            # Hashed so that any configured string gives a full-length HMAC key.
+            return hashlib.sha256(self.secret_key.encode()).digest()
         path = self.ensure_data_dir() / "secret.key"
         if not path.exists():
             tmp = path.with_suffix(".tmp")

@@ -1,0 +1,5 @@
+"""``python -m eostation`` runs the command line."""
+
+from eostation.cli import main
+
+main()

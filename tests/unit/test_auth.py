@@ -1,0 +1,132 @@
+"""Users, tokens and OIDC verification against a real SQLite file and a local issuer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from eostation.auth import LOCAL_USER, Authenticator, bind_refusal, is_loopback
+from eostation.config import OidcProvider, Settings
+from eostation.db import open_database
+from eostation.errors import (
+    AuthenticationRequired,
+    AuthenticationSchemeInvalid,
+    CredentialsInvalid,
+    RequestInvalid,
+    TokenInvalid,
+)
+from eostation.users import UserStore, safe_user_id
+from tests.oidc_issuer import LocalIssuer
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> UserStore:
+    return UserStore(open_database(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+
+
+def make_auth(tmp_path: Path, store: UserStore, **kw: object) -> Authenticator:
+    return Authenticator(Settings(data_dir=tmp_path, secret_key="k", **kw), store)
+
+
+def test_users_persist_in_the_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    UserStore(open_database(url)).add("alice", "s3cret", name="Alice")
+    reopened = UserStore(open_database(url))
+    assert [u.user_id for u in reopened.list()] == ["alice"]
+    assert reopened.verify("alice", "s3cret").name == "Alice"
+    with pytest.raises(CredentialsInvalid):
+        reopened.verify("alice", "wrong")
+    with pytest.raises(CredentialsInvalid):
+        reopened.verify("bob", "s3cret")
+
+
+def test_password_change_and_removal(store: UserStore) -> None:
+    store.add("alice", "one")
+    store.add("alice", "two")
+    assert store.count() == 1
+    assert store.verify("alice", "two").user_id == "alice"
+    with pytest.raises(CredentialsInvalid):
+        store.verify("alice", "one")
+    assert store.remove("alice") is True
+    assert store.remove("alice") is False
+
+
+@pytest.mark.parametrize("bad", ["a b", "x/y", "", "ü"])
+def test_bad_user_ids_are_rejected(store: UserStore, bad: str) -> None:
+    with pytest.raises(RequestInvalid):
+        store.add(bad, "pw")
+
+
+def test_safe_user_id_is_valid_and_injective() -> None:
+    assert safe_user_id("auth0|123") == "auth0~7c123"
+    assert safe_user_id("a~7c") != safe_user_id("a|")
+    assert safe_user_id("jo.hn-doe_1") == "jo.hn-doe_1"
+    assert safe_user_id("ü") == "~c3~bc"
+
+
+def test_local_mode_only_on_loopback_without_users(tmp_path: Path, store: UserStore) -> None:
+    auth = make_auth(tmp_path, store)
+    assert auth.authenticate(None) == LOCAL_USER
+    store.add("alice", "pw")
+    with pytest.raises(AuthenticationRequired):
+        auth.authenticate(None)
+    remote = make_auth(tmp_path, UserStore(open_database(f"sqlite:///{tmp_path / 'other.db'}")), host="0.0.0.0")
+    with pytest.raises(AuthenticationRequired):
+        remote.authenticate(None)
+
+
+def test_basic_token_round_trip_and_failures(tmp_path: Path, store: UserStore) -> None:
+    user = store.add("alice", "pw")
+    auth = make_auth(tmp_path, store)
+    token = auth.issue_basic_token(user)
+    assert auth.authenticate(f"Bearer basic//{token}").user_id == "alice"
+    forged = jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, "x" * 32, algorithm="HS256")
+    with pytest.raises(TokenInvalid, match="signature"):
+        auth.authenticate(f"Bearer basic//{forged}")
+    key = Settings(secret_key="k").signing_key()
+    expired = jwt.encode({"sub": "alice", "exp": int(time.time()) - 120}, key, algorithm="HS256")
+    with pytest.raises(TokenInvalid, match="expired"):
+        auth.authenticate(f"Bearer basic//{expired}")
+    with pytest.raises(AuthenticationSchemeInvalid):
+        auth.authenticate(f"Token {token}")
+    with pytest.raises(AuthenticationSchemeInvalid):
+        auth.authenticate(f"Bearer ldap//{token}")
+    store.remove("alice")
+    with pytest.raises(TokenInvalid, match="no longer exists"):
+        auth.authenticate(f"Bearer basic//{token}")
+
+
+def test_oidc_tokens_verified_against_the_issuer_jwks(tmp_path: Path, store: UserStore) -> None:
+    with LocalIssuer() as issuer:
+        provider = OidcProvider(id="local", issuer=issuer.issuer, audience="eostation")
+        auth = make_auth(tmp_path, store, oidc_providers=[provider])
+        assert not auth.local_mode()
+        user = auth.authenticate(f"Bearer oidc/local/{issuer.token(aud='eostation', name='Alice')}")
+        assert (user.user_id, user.name, user.method) == ("auth0~7c123", "Alice", "oidc")
+        with pytest.raises(TokenInvalid, match="expired"):
+            auth.authenticate(f"Bearer oidc/local/{issuer.token(aud='eostation', expires_in=-300)}")
+        other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with pytest.raises(TokenInvalid):
+            auth.authenticate(f"Bearer oidc/local/{issuer.token(aud='eostation', key=other_key)}")
+        with pytest.raises(TokenInvalid):
+            auth.authenticate(f"Bearer oidc/local/{issuer.token(aud='someone-else')}")
+        with pytest.raises(AuthenticationSchemeInvalid, match="unknown OIDC provider"):
+            auth.authenticate(f"Bearer oidc/nope/{issuer.token()}")
+        issuer.opaque_tokens["opaque-abc"] = {"sub": "user@example", "email": "u@example.org"}
+        assert auth.authenticate("Bearer oidc/local/opaque-abc").user_id == "user~40example"
+        with pytest.raises(TokenInvalid):
+            auth.authenticate("Bearer oidc/local/opaque-unknown")
+
+
+def test_non_loopback_bind_is_refused_without_auth(tmp_path: Path, store: UserStore) -> None:
+    auth = make_auth(tmp_path, store)
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    assert bind_refusal("127.0.0.1", auth) is None
+    assert "refusing to listen on 0.0.0.0" in (bind_refusal("0.0.0.0", auth) or "")
+    store.add("alice", "pw")
+    assert bind_refusal("0.0.0.0", auth) is None
