@@ -1,0 +1,77 @@
+"""What a running process graph carries along: :class:`EvalContext` and :class:`Callback`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import xarray as xr
+
+if TYPE_CHECKING:
+    from eostation.data.base import LoadRequest
+    from eostation.engine.registry import ProcessRegistry
+
+__all__ = ["Callback", "EvalContext", "LogSink", "no_log"]
+
+
+LogSink = Callable[[str, str, Any], None]
+"""``(level, message, data)``; level is one of ``error``, ``warning``, ``info``, ``debug``."""
+
+
+def no_log(level: str, message: str, data: Any) -> None:
+    """A log sink that drops everything."""
+
+
+def _never_cancelled() -> bool:
+    return False
+
+
+def _no_udp(process_id: str) -> dict[str, Any] | None:
+    return None
+
+
+def _no_collections(collection_id: str, request: LoadRequest) -> xr.DataArray:
+    from eostation.errors import CollectionNotFound
+
+    raise CollectionNotFound(identifier=collection_id)
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """Everything a process may need beyond its arguments.
+
+    A process asks for it by declaring a keyword-only parameter annotated
+    ``EvalContext`` (any name); that parameter never shows up in ``/processes``.
+
+    ``load_collection(collection_id, request)`` returns a lazy cube (the data layer);
+    ``udp(process_id)`` returns a stored user-defined process (``{"id", "parameters",
+    "process_graph", ...}``) or None; ``log(level, message, data)`` receives what
+    ``inspect`` emits; ``cancelled()`` turns True when the job or request was stopped;
+    ``user_id`` is None for anonymous runs. ``options`` carries free-form settings for
+    process implementations (e.g. limits), ``depth`` is the user-defined process nesting.
+    """
+
+    registry: ProcessRegistry
+    load_collection: Callable[[str, LoadRequest], xr.DataArray] = _no_collections
+    udp: Callable[[str], dict[str, Any] | None] = _no_udp
+    log: LogSink = no_log
+    user_id: str | None = None
+    cancelled: Callable[[], bool] = _never_cancelled
+    options: Mapping[str, Any] = field(default_factory=dict)
+    depth: int = 0
+
+
+class Callback(Protocol):
+    """A child process graph (``{"process_graph": ...}`` argument) made callable.
+
+    Call it with keyword arguments named as the callback's parameters, e.g.
+    ``reducer(data=LabeledArray(cube, "t"), context=context)``; it returns the value of
+    its result node. ``parameters`` lists the names the child graph refers to.
+    """
+
+    parameters: frozenset[str]
+
+    def __call__(self, **arguments: Any) -> Any:
+        """Evaluate the child graph with these parameter values."""
+        ...

@@ -1,0 +1,122 @@
+"""Arrays as processes see them: plain lists, or a :class:`LabeledArray` view of a cube.
+
+openEO's array processes (``mean``, ``array_element``, ``quantiles``, ...) take "an
+array". In a callback of a cube process that array is one dimension of the cube, and
+the callback must run once for the whole cube, not per pixel. A :class:`LabeledArray`
+is that view: an ``xarray.DataArray`` plus the name of the dimension that plays the
+role of the array. Every other dimension is a batch of independent arrays. Array
+processes reduce or select along ``dim``; element-wise processes broadcast.
+
+Plain Python lists (as in the spec examples) go through the same numeric kernels via
+:func:`numeric_view`, which lays the list along a private dimension.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["ARRAY_DIM", "LabeledArray", "is_null", "numeric_view", "to_python"]
+
+ARRAY_DIM = "__array__"
+"""The dimension a plain list is laid along."""
+
+
+@dataclass(frozen=True)
+class LabeledArray:
+    """An openEO (labeled) array stored along dimension ``dim`` of ``data``.
+
+    Labels are the coordinate values of ``dim`` when it has a coordinate. For a 1-D
+    ``data`` this is an ordinary array; for a cube it is a batch of arrays, one per
+    position in the other dimensions.
+    """
+
+    data: xr.DataArray
+    dim: str
+
+    @classmethod
+    def from_values(
+        cls, values: Sequence[Any], labels: Sequence[Any] | None = None
+    ) -> LabeledArray:
+        """A 1-D labeled array from Python values (None → NaN for numbers)."""
+        array = np.asarray(_nan_for_none(values)) if values else np.asarray([], dtype=float)
+        coords = {ARRAY_DIM: list(labels)} if labels is not None else None
+        return cls(xr.DataArray(array, dims=[ARRAY_DIM], coords=coords), ARRAY_DIM)
+
+    @property
+    def size(self) -> int:
+        """Number of elements along ``dim``."""
+        return int(self.data.sizes[self.dim])
+
+    @property
+    def labels(self) -> list[Any] | None:
+        """The labels along ``dim`` as Python values, or None when unlabeled."""
+        if self.dim not in self.data.coords:
+            return None
+        return [_plain(v) for v in self.data.coords[self.dim].values]
+
+    @property
+    def is_batch(self) -> bool:
+        """True when ``data`` has dimensions besides ``dim`` (a view of a cube)."""
+        return self.data.ndim > 1
+
+    def with_data(self, data: xr.DataArray) -> LabeledArray:
+        """The same view over new data (e.g. after an element-wise operation)."""
+        return LabeledArray(data, self.dim)
+
+    def tolist(self) -> list[Any]:
+        """The elements as Python values (1-D views only; NaN → None)."""
+        return [to_python(v) for v in self.data.values]
+
+
+def _nan_for_none(values: Sequence[Any]) -> list[Any]:
+    if any(isinstance(v, (str, list, dict)) for v in values):
+        return list(values)
+    return [math.nan if v is None else v for v in values]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.datetime64):
+        return np.datetime_as_string(value, unit="s") + "Z"
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def is_null(value: Any) -> bool:
+    """Whether a Python scalar is openEO null (None or NaN)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def to_python(value: Any) -> Any:
+    """A 0-d/1-d numpy or xarray result as Python values, NaN → None."""
+    if isinstance(value, xr.DataArray):
+        value = value.values
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            value = value.item()
+        else:
+            return [to_python(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def numeric_view(data: Any) -> tuple[xr.DataArray, str, bool]:
+    """``(array, dim, plain)`` for a list or :class:`LabeledArray` of numbers.
+
+    ``plain`` is True when the input was a Python list; callers then convert their
+    result back with :func:`to_python`. Null elements become NaN.
+    """
+    if isinstance(data, LabeledArray):
+        return data.data, data.dim, False
+    values = [math.nan if v is None else v for v in data]
+    array = np.asarray(values, dtype=float if not values or None in data else None)
+    if array.dtype == object or array.dtype.kind in "US":
+        array = np.asarray(values, dtype=float)
+    return xr.DataArray(array, dims=[ARRAY_DIM]), ARRAY_DIM, True

@@ -1,0 +1,82 @@
+"""Element-wise application of a kernel to scalars, numpy arrays, xarray cubes and views.
+
+Element-wise processes (``add``, ``sin``, ``gt``, ...) receive either Python scalars
+(``None`` is null), numpy arrays, lazy xarray ``DataArray`` cubes (NaN is null) or a
+:class:`~eostation.engine.labeled.LabeledArray` view. :func:`elementwise` unwraps
+views, maps scalar nulls to NaN when an array takes part, never computes dask arrays,
+and turns numpy scalars back into Python values.
+
+Booleans with nulls: comparing arrays that may hold NaN yields a *nullable boolean*
+array — float 1.0/0.0 with NaN where an operand was null — because numpy booleans
+cannot hold null. Comparisons of null-free (integer/bool) arrays stay ``bool``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from eostation.engine.labeled import LabeledArray
+
+__all__ = ["as_bool_array", "elementwise", "is_array", "nullable", "scalar_out"]
+
+
+def is_array(value: Any) -> bool:
+    """Whether ``value`` is an array (numpy, xarray or a labeled view), not a scalar."""
+    return isinstance(value, (np.ndarray, xr.DataArray, LabeledArray))
+
+
+def scalar_out(value: Any) -> Any:
+    """numpy scalars → Python scalars; everything else unchanged."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    return value
+
+
+def elementwise(kernel: Callable[..., Any], *args: Any, null_in_null_out: bool = True) -> Any:
+    """Apply ``kernel`` element-wise to scalars or arrays, propagating nulls.
+
+    With only scalar arguments, any ``None`` argument gives ``None`` (unless
+    ``null_in_null_out`` is False, then the kernel sees the ``None``). With arrays,
+    ``None`` becomes NaN and the kernel runs on the (lazy) arrays once.
+    """
+    view = next((a for a in args if isinstance(a, LabeledArray)), None)
+    unwrapped = [a.data if isinstance(a, LabeledArray) else a for a in args]
+    if not any(is_array(a) for a in unwrapped):
+        if null_in_null_out and any(a is None for a in unwrapped):
+            return None
+        with np.errstate(all="ignore"):
+            return scalar_out(kernel(*unwrapped))
+    unwrapped = [np.nan if a is None else a for a in unwrapped]
+    with np.errstate(all="ignore"):
+        out = kernel(*unwrapped)
+    if view is not None and isinstance(out, xr.DataArray):
+        return view.with_data(out)
+    return out
+
+
+def nullable(result: Any, *operands: Any) -> Any:
+    """Mark ``result`` null wherever any array operand is null (see module docs)."""
+    masks = [
+        xr.DataArray(o).isnull() if isinstance(o, np.ndarray) else o.isnull()
+        for o in operands
+        if isinstance(o, (xr.DataArray, np.ndarray)) and o.dtype.kind in "fcOmM"
+    ]
+    if not masks:
+        return result
+    mask = masks[0]
+    for other in masks[1:]:
+        mask = mask | other
+    return xr.where(mask, np.nan, result)
+
+
+def as_bool_array(value: Any) -> Any:
+    """A nullable-boolean or boolean array as ``bool`` (null → False); scalars unchanged."""
+    if isinstance(value, (xr.DataArray, np.ndarray)) and value.dtype.kind == "f":
+        return value == 1
+    return value

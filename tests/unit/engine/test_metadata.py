@@ -1,0 +1,62 @@
+"""Our process metadata matches the official specs in everything but prose."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eostation.engine.registry import default_registry
+
+REGISTRY = default_registry()
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in ("description", "title")}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _spec(specs_dir: Path, process_id: str) -> dict[str, Any]:
+    for path in (specs_dir / f"{process_id}.json", specs_dir / "proposals" / f"{process_id}.json"):
+        if path.is_file():
+            return json.loads(path.read_text())
+    pytest.skip(f"no official spec for {process_id!r} (our own process)")
+
+
+def _signature(parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": p["name"],
+            "optional": p.get("optional", False),
+            "default": p.get("default", "<none>"),
+            "schema": _strip(p["schema"]),
+        }
+        for p in parameters
+    ]
+
+
+@pytest.mark.parametrize("process_id", list(REGISTRY))
+def test_metadata_matches_spec(process_id: str, specs_dir: Path) -> None:
+    ours = REGISTRY.get(process_id).to_dict()
+    spec = _spec(specs_dir, process_id)
+    assert _signature(ours["parameters"]) == _signature(spec["parameters"])
+    assert _strip(ours["returns"]["schema"]) == _strip(spec["returns"]["schema"])
+    assert set(ours.get("exceptions", {})) <= set(spec.get("exceptions", {}))
+
+
+@pytest.mark.parametrize("process_id", list(REGISTRY))
+def test_metadata_is_our_own_prose(process_id: str) -> None:
+    ours = REGISTRY.get(process_id).to_dict()
+    assert ours["summary"] and ours["description"]
+    assert all(p["description"] for p in ours["parameters"])
+
+
+def test_describe_is_sorted_and_complete() -> None:
+    described = REGISTRY.describe()
+    assert [p["id"] for p in described] == sorted(REGISTRY)
+    assert {"id", "description", "parameters", "returns"} <= set(described[0])
