@@ -1,0 +1,278 @@
+"""GeoTIFF output (always cloud-optimized) and input.
+
+A cube without ``t`` becomes ``openEO.tif``. A cube with a ``t`` dimension becomes
+one file per label, named as CDSE names them, ``openEO_2022-09-07Z.tif`` — also
+when ``t`` holds a single label, so that a graph's file names do not depend on how
+many dates the data happened to have. Bands are the file's bands, in cube order,
+with the band names as descriptions.
+
+Large dask cubes are streamed: chunks are computed a batch at a time and written
+window by window into a tiled scratch GeoTIFF, which GDAL's COG driver then copies
+(building overviews from the file, not from memory) into the final file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import dask
+import dask.array as da
+import numpy as np
+import rasterio
+import rasterio.shutil
+import xarray as xr
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
+from rasterio.windows import Window
+
+from eostation.formats.cubes import RasterLayer, grid_fields, raster_layers, time_stamps
+from eostation.formats.errors import FormatUnsuitable
+from eostation.formats.options import FILENAME_PREFIX, Option, file_prefix
+from eostation.formats.output import OutputFile
+from eostation.formats.writer import Reader, Writer
+
+__all__ = ["GTIFF_READER", "COGWriter", "GTiffWriter", "read_gtiff"]
+
+_BATCH_BYTES = 128 * 2**20  # computed chunks held at once while streaming
+_BLOCK = 512
+_GDAL_LINKS = (
+    {
+        "href": "https://gdal.org/drivers/raster/cog.html",
+        "rel": "about",
+        "title": "GDAL COG driver",
+    },
+)
+
+
+def _gdal_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    if dtype == np.bool_:
+        return np.dtype("uint8")
+    if dtype.kind in "biuf" and dtype.itemsize <= 8:
+        return dtype
+    raise FormatUnsuitable(format="GTiff", reason=f"values of type {dtype} cannot be stored")
+
+
+def _nodata(layer: RasterLayer, dtype: np.dtype[Any], requested: float | None) -> float | None:
+    if requested is not None:
+        if dtype.kind in "iu" and not (
+            float(requested).is_integer()
+            and np.iinfo(dtype).min <= requested <= np.iinfo(dtype).max
+        ):
+            raise FormatUnsuitable(
+                format="GTiff", reason=f"nodata {requested} does not fit values of type {dtype}"
+            )
+        return float(requested)
+    for key in ("nodata", "_FillValue"):
+        if layer.data.attrs.get(key) is not None:
+            return float(layer.data.attrs[key])
+    return math.nan if dtype.kind == "f" else None
+
+
+def _batches(arr: Any) -> Iterator[list[tuple[Window, int, Any]]]:
+    """(window, first band, lazy or eager block) of a ``(bands, y, x)`` array, in batches."""
+    if not isinstance(arr, da.Array):
+        yield [(Window(0, 0, arr.shape[2], arr.shape[1]), 0, arr)]
+        return
+    offsets = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in arr.chunks]
+    batch: list[tuple[Window, int, Any]] = []
+    size = 0
+    for idx in np.ndindex(*arr.numblocks):
+        block = arr.blocks[idx]
+        window = Window(offsets[2][idx[2]], offsets[1][idx[1]], block.shape[2], block.shape[1])
+        batch.append((window, int(offsets[0][idx[0]]), block))
+        size += block.nbytes
+        if size >= _BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _write_scratch(layer: RasterLayer, path: Path, nodata: float | None) -> None:
+    dtype = _gdal_dtype(np.dtype(layer.data.dtype))
+    geobox = layer.geobox
+    count, height, width = layer.data.shape
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": count,
+        "dtype": dtype.name,
+        "crs": geobox.crs.to_wkt() if geobox.crs is not None else None,
+        "transform": geobox.affine,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": _BLOCK,
+        "blockysize": _BLOCK,
+        "compress": "ZSTD",
+        "zstd_level": 1,
+        "bigtiff": "IF_SAFER",
+    }
+    fill = nodata if nodata is not None and not math.isnan(nodata) and dtype.kind == "f" else None
+    with rasterio.open(path, "w", **profile) as dst:
+        for i, band in enumerate(layer.bands or (), start=1):
+            dst.set_band_description(i, band)
+        for batch in _batches(layer.data.data):
+            computed = dask.compute(*(b for _, _, b in batch))
+            for (window, first, _), value in zip(batch, computed, strict=True):
+                block = np.asarray(value).astype(dtype, copy=False)
+                if fill is not None:
+                    block = np.where(np.isnan(block), fill, block)
+                indexes = list(range(first + 1, first + block.shape[0] + 1))
+                dst.write(block, indexes=indexes, window=window)
+
+
+def write_cog(
+    layer: RasterLayer, path: Path, *, compress: str, overviews: str, nodata: float | None
+) -> None:
+    """Write one ``(bands, y, x)`` layer as a cloud-optimized GeoTIFF at ``path``."""
+    dtype = _gdal_dtype(np.dtype(layer.data.dtype))
+    nodata = _nodata(layer, dtype, nodata)
+    scratch = path.with_name(path.name + ".partial.tif")
+    try:
+        _write_scratch(layer, scratch, nodata)
+        options: dict[str, Any] = {
+            "COMPRESS": compress,
+            "BLOCKSIZE": _BLOCK,
+            "OVERVIEWS": "AUTO" if overviews == "AUTO" else "NONE",
+            "RESAMPLING": "NEAREST" if dtype.kind in "biu" else "AVERAGE",
+            "BIGTIFF": "IF_SAFER",
+        }
+        if compress != "NONE":
+            options["PREDICTOR"] = "YES"
+        rasterio.shutil.copy(scratch, path, driver="COG", **options)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+class GTiffWriter(Writer):
+    """GeoTIFF: one tiled, compressed, cloud-optimized file per date."""
+
+    name: ClassVar[str] = "GTiff"
+    title: ClassVar[str] = "GeoTiff"
+    description: ClassVar[str] = (
+        "Cloud-optimized GeoTIFF (tiled 512×512, compressed, with overviews when larger than "
+        "one tile). Bands of the cube become bands of the file, with the band names as "
+        "descriptions. Without a `t` dimension the result is `openEO.tif`; with one, it is one "
+        "file per date named `openEO_<YYYY-MM-DD>Z.tif` (with the time of day, "
+        "`openEO_<YYYY-MM-DDTHH-MM-SS>Z.tif`, when two dates fall on the same day). Other "
+        "dimensions must be reduced first."
+    )
+    media_type: ClassVar[str] = "image/tiff; application=geotiff"
+    gis_data_types: ClassVar[tuple[str, ...]] = ("raster",)
+    options: ClassVar[dict[str, Option]] = {
+        "compress": Option(
+            "Compression of the tiles.",
+            {"type": "string", "enum": ["DEFLATE", "LZW", "ZSTD", "NONE"]},
+            default="DEFLATE",
+        ),
+        "overviews": Option(
+            "`AUTO` adds overviews (reduced resolutions) down to one tile; `NONE` writes none.",
+            {"type": "string", "enum": ["AUTO", "NONE"]},
+            default="AUTO",
+        ),
+        "nodata": Option(
+            "Value marking missing pixels; NaN values of the cube are written as this value. "
+            "Default: NaN for floating point data, else the cube's own nodata value if any.",
+            {"type": ["number", "null"]},
+            default=None,
+        ),
+        "filename_prefix": FILENAME_PREFIX,
+    }
+    links: ClassVar[tuple[dict[str, str], ...]] = (
+        {
+            "href": "https://gdal.org/drivers/raster/gtiff.html",
+            "rel": "about",
+            "title": "GDAL on GeoTIFF",
+        },
+        *_GDAL_LINKS,
+    )
+
+    def _write(self, data: Any, directory: Path, options: dict[str, Any]) -> list[OutputFile]:
+        prefix = file_prefix(self.name, options)
+        layers = list(raster_layers(data, self.name))
+        if layers[0].time is None:
+            names = [f"{prefix}.tif"]
+        else:
+            names = [f"{prefix}_{s}.tif" for s in time_stamps([lay.time for lay in layers])]
+        out: list[OutputFile] = []
+        for layer, name in zip(layers, names, strict=True):
+            path = directory / name
+            write_cog(
+                layer,
+                path,
+                compress=options["compress"],
+                overviews=options["overviews"],
+                nodata=options["nodata"],
+            )
+            out.append(
+                OutputFile(
+                    path=path,
+                    media_type=self.media_type,
+                    datetime=layer.datetime,
+                    bands=layer.bands,
+                    **grid_fields(layer.geobox),
+                )
+            )
+        return out
+
+
+class COGWriter(GTiffWriter):
+    """The same files as GTiff, announced with the cloud-optimized media type."""
+
+    name: ClassVar[str] = "COG"
+    title: ClassVar[str] = "Cloud Optimized GeoTiff"
+    media_type: ClassVar[str] = "image/tiff; application=geotiff; profile=cloud-optimized"
+
+
+class _WindowedFile:
+    """A GeoTIFF as a lazily indexable ``(bands, y, x)`` array (for ``dask.array``)."""
+
+    def __init__(self, path: Path, shape: tuple[int, int, int], dtype: np.dtype[Any]) -> None:
+        self.path, self.shape, self.dtype, self.ndim = path, shape, dtype, 3
+
+    def __getitem__(self, key: tuple[slice, slice, slice]) -> np.ndarray[Any, Any]:
+        b, y, x = (k.indices(n) for k, n in zip(key, self.shape, strict=True))
+        window = Window.from_slices((y[0], y[1]), (x[0], x[1]))
+        with rasterio.open(self.path) as src:
+            return np.asarray(src.read(list(range(b[0] + 1, b[1] + 1)), window=window))
+
+
+def read_gtiff(path: Path, options: dict[str, Any]) -> xr.DataArray:
+    """Open a GeoTIFF lazily as a ``(bands, y, x)`` cube (band names from descriptions).
+
+    The file's nodata value is kept in ``attrs["nodata"]``; values are not masked.
+    """
+    with rasterio.open(path) as src:
+        shape = (src.count, src.height, src.width)
+        dtype = np.dtype(src.dtypes[0])
+        geobox = GeoBox(
+            (src.height, src.width), src.transform, src.crs.to_wkt() if src.crs else None
+        )
+        names = [d or str(i) for i, d in enumerate(src.descriptions, start=1)]
+        nodata = src.nodata
+        block = src.block_shapes[0]
+    chunks = (
+        1,
+        max(block[0], 2048 // block[0] * block[0]),
+        max(block[1], 2048 // block[1] * block[1]),
+    )
+    arr = da.from_array(_WindowedFile(path, shape, dtype), chunks=chunks, asarray=True)
+    coords = {"bands": names, **xr_coords(geobox)}
+    return xr.DataArray(arr, dims=("bands", "y", "x"), coords=coords, attrs={"nodata": nodata})
+
+
+GTIFF_READER = Reader(
+    name="GTiff",
+    title="GeoTiff",
+    description=(
+        "A GeoTIFF (or COG) file, read as a cube with dimensions `bands`, `y`, `x`; band names "
+        "are the band descriptions, or `1`, `2`, … when a band has none."
+    ),
+    gis_data_types=("raster",),
+    read_function=read_gtiff,
+    links=_GDAL_LINKS,
+)
