@@ -1,0 +1,92 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+
+from eostation import __version__
+from eostation.api.deps import API_PREFIX, Services, api_url
+from eostation.api.handlers import RequestIdMiddleware, install_handlers
+from eostation.api.routes import account, capabilities, collections, processes
+from eostation.auth import Authenticator
+from eostation.config import Settings
+from eostation.db import open_database
+from eostation.users import UserStore
+
+__all__ = ["build_services", "create_app"]
+
+# Headers that browser clients (JS client, Web Editor) must be able to read.
+_EXPOSED = ["Location", "OpenEO-Identifier", "OpenEO-Costs", "Link", "Request-Id"]
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the database and build the registries the API serves."""
+    from eostation.data.registry import build_registry
+    from eostation.engine.registry import default_registry
+    from eostation.formats.registry import default_formats
+
+    settings.ensure_data_dir()
+    db = open_database(settings.db_url)
+    users = UserStore(db)
+    return Services(
+        settings=settings,
+        db=db,
+        users=users,
+        auth=Authenticator(settings, users),
+        collections=build_registry(settings.data_dir),
+        processes=default_registry(),
+        formats=default_formats(),
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """An eostation API app serving openEO 1.2 under ``/openeo/1.2``."""
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.auth.close()
+        services.db.dispose()
+
+    app = FastAPI(
+        title=settings.title,
+        version=__version__,
+        description="openEO API 1.2 back-end",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[] if settings.cors_origins == ["*"] else settings.cors_origins,
+        # openEO clients send credentials, so the origin is echoed rather than "*".
+        allow_origin_regex=".*" if settings.cors_origins == ["*"] else None,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"],
+        allow_headers=["Authorization", "Content-Type", "Range"],
+        expose_headers=_EXPOSED,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_handlers(app)
+
+    app.include_router(capabilities.root_router)
+    for module in (capabilities, account, collections, processes):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def index(request: Request) -> dict[str, Any]:
+        return {
+            "service": "eostation",
+            "version": __version__,
+            "openeo": api_url(request, services, "/"),
+            "connect": f"openeo.connect({str(request.base_url).rstrip('/')!r})",
+        }
+
+    return app

@@ -1,0 +1,53 @@
+"""Dependency providers: the services the routes use, and the current user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
+
+from eostation.auth import Authenticator
+from eostation.config import Settings
+from eostation.users import User, UserStore
+
+__all__ = ["CurrentUser", "Services", "ServicesDep", "api_url", "current_user", "get_services"]
+
+API_PREFIX = "/openeo/1.2"
+
+
+@dataclass
+class Services:
+    """Everything the API needs, built once in ``create_app``."""
+
+    settings: Settings
+    db: Engine
+    users: UserStore
+    auth: Authenticator
+    collections: Any  # eostation.data.registry.CollectionRegistry
+    processes: Any  # eostation.engine.registry.ProcessRegistry
+    formats: Any  # eostation.formats.registry.FormatRegistry
+
+
+def get_services(request: Request) -> Services:
+    """The app's services."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def current_user(request: Request, services: ServicesDep) -> User:
+    """The authenticated user; raises an openEO auth error otherwise."""
+    return services.auth.authenticate(request.headers.get("authorization"))
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def api_url(request: Request, services: Services, path: str = "") -> str:
+    """Absolute URL of an API path, on the configured public URL if any."""
+    base = services.settings.public_url or str(request.base_url)
+    return base.rstrip("/") + API_PREFIX + path

@@ -1,0 +1,105 @@
+"""The one place that turns exceptions into openEO error JSON."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from eostation.errors import (
+    Internal,
+    MethodNotAllowed,
+    NotFound,
+    OpenEOError,
+    RequestInvalid,
+)
+
+__all__ = ["RequestIdMiddleware", "error_response", "install_handlers"]
+
+log = logging.getLogger("eostation.api")
+
+
+def _request_id(request: Request) -> str:
+    return getattr(request.state, "request_id", None) or uuid.uuid4().hex
+
+
+def error_response(request: Request, error: OpenEOError) -> JSONResponse:
+    """``{id, code, message, links}`` with the error's status."""
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return JSONResponse(
+        error.to_dict(_request_id(request)), status_code=error.status, headers=headers
+    )
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        where = ".".join(loc) or "request body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "malformed request"
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the exception handlers on ``app``."""
+
+    @app.exception_handler(OpenEOError)
+    async def _openeo(request: Request, exc: OpenEOError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("request %s failed: %s", _request_id(request), exc.message)
+        return error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request, RequestInvalid(reason=_describe_validation(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(request, NotFound(path=request.url.path))
+        if exc.status_code == 405:
+            return error_response(
+                request, MethodNotAllowed(method=request.method, path=request.url.path)
+            )
+        error = OpenEOError(message=str(exc.detail))
+        body = {
+            "id": _request_id(request),
+            "code": "HttpError",
+            "message": error.message,
+            "links": [],
+        }
+        return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        rid = _request_id(request)
+        log.exception("unexpected error in request %s", rid)
+        return error_response(
+            request, Internal(message=f"unexpected error; quote request id {rid} when reporting it")
+        )
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (``request.state.request_id``) and returns it as ``Request-Id``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"request-id", rid.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

@@ -1,0 +1,158 @@
+"""Capabilities: well-known versions, the API root, conformance, file formats, runtimes."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata as importlib_metadata
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.routing import APIRoute
+
+from eostation import __version__
+from eostation.api.deps import API_PREFIX, ServicesDep, api_url
+
+__all__ = ["CONFORMANCE", "root_router", "router"]
+
+router = APIRouter()
+root_router = APIRouter()
+
+CONFORMANCE = [
+    "https://api.openeo.org/1.2.0",
+    "https://api.openeo.org/extensions/commercial-data/0.1.0",
+    "https://api.stacspec.org/v1.0.0/core",
+    "https://api.stacspec.org/v1.0.0/collections",
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
+]
+
+
+@root_router.get("/.well-known/openeo", summary="openEO versions this server offers")
+def well_known(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """The versions list that clients read first."""
+    return {
+        "versions": [
+            {"url": api_url(request, services, "/"), "api_version": "1.2.0", "production": False}
+        ]
+    }
+
+
+def _endpoints(request: Request) -> list[dict[str, Any]]:
+    """Every implemented openEO path under the API prefix, with its methods."""
+    by_path: dict[str, set[str]] = {}
+    for route in request.app.routes:
+        if not isinstance(route, APIRoute) or not route.path.startswith(API_PREFIX):
+            continue
+        path = route.path.removeprefix(API_PREFIX) or "/"
+        if path == "/" or not route.include_in_schema:
+            continue
+        by_path.setdefault(path, set()).update(m for m in route.methods if m != "HEAD")
+    return [{"path": p, "methods": sorted(m)} for p, m in sorted(by_path.items())]
+
+
+@router.get("/", summary="Capabilities")
+def capabilities(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """What this back-end is and which endpoints it implements."""
+    settings = services.settings
+    endpoints = _endpoints(request)
+    if not services.auth.oidc_providers:
+        # The API requires at least one provider in the listing, so the endpoint is only
+        # advertised when one is configured.
+        endpoints = [e for e in endpoints if e["path"] != "/credentials/oidc"]
+    return {
+        "api_version": "1.2.0",
+        "backend_version": __version__,
+        "stac_version": "1.0.0",
+        "type": "Catalog",
+        "id": "eostation",
+        "title": settings.title,
+        "description": (
+            "eostation: a self-hosted openEO back-end. Demo collections carry CDSE collection ids "
+            "and hold **synthetic** data generated for any place and date."
+        ),
+        "production": False,
+        "conformsTo": CONFORMANCE,
+        "endpoints": endpoints,
+        "billing": {
+            "currency": "credits",
+            "default_plan": "local",
+            "plans": [
+                {
+                    "name": "local",
+                    "description": "Self-hosted: costs are computed for transparency, nothing is charged.",
+                    "paid": False,
+                }
+            ],
+        },
+        "links": [
+            {"rel": "self", "href": api_url(request, services, "/"), "type": "application/json"},
+            {
+                "rel": "version-history",
+                "href": str(request.base_url) + ".well-known/openeo",
+                "type": "application/json",
+            },
+            {
+                "rel": "data",
+                "href": api_url(request, services, "/collections"),
+                "type": "application/json",
+            },
+            {
+                "rel": "conformance",
+                "href": api_url(request, services, "/conformance"),
+                "type": "application/json",
+            },
+        ],
+    }
+
+
+@router.get("/conformance", summary="Conformance classes")
+def conformance() -> dict[str, Any]:
+    """The standards this API conforms to."""
+    return {"conformsTo": CONFORMANCE}
+
+
+@router.get("/file_formats", summary="Input and output file formats")
+def file_formats(services: ServicesDep) -> dict[str, Any]:
+    """Formats that ``save_result`` writes and that can be read."""
+    result: dict[str, Any] = services.formats.describe()
+    return result
+
+
+def _libraries() -> dict[str, Any]:
+    names = [
+        "numpy",
+        "pandas",
+        "xarray",
+        "dask",
+        "scipy",
+        "shapely",
+        "pyproj",
+        "rasterio",
+        "openeo",
+    ]
+    out: dict[str, Any] = {}
+    for name in names:
+        try:
+            out[name] = {"version": importlib_metadata.version(name)}
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@router.get("/udf_runtimes", summary="UDF runtimes")
+def udf_runtimes() -> dict[str, Any]:
+    """The Python runtime that ``run_udf`` uses."""
+    version = ".".join(platform.python_version_tuple()[:2])
+    return {
+        "Python": {
+            "title": f"Python {version}",
+            "type": "language",
+            "default": version,
+            "versions": {version: {"libraries": _libraries()}},
+        }
+    }
+
+
+@router.get("/service_types", summary="Secondary web service types")
+def service_types() -> dict[str, Any]:
+    """No secondary web services are offered."""
+    return {}

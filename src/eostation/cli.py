@@ -1,0 +1,158 @@
+"""The ``eostation`` command line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from eostation import __version__
+from eostation.config import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="eostation: a self-hosted openEO back-end.", no_args_is_help=True, add_completion=False
+)
+users_app = typer.Typer(
+    help="Manage password users (HTTP Basic authentication).", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+console = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Where the database, results and archive live [env: EOSTATION_DATA_DIR]."
+    ),
+]
+
+
+def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    settings = Settings()
+    return settings.model_copy(update=values) if values else settings
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"eostation {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """eostation command line."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: 8000].")] = None,
+    data_dir: DataDir = None,
+    runners: Annotated[
+        int | None, typer.Option(help="Batch-job runner processes to start.")
+    ] = None,
+    dask_workers: Annotated[
+        int | None,
+        typer.Option(help="Workers of the local Dask cluster (0: run in-process threads)."),
+    ] = None,
+) -> None:
+    """Start the openEO API server with the demo collections."""
+    import uvicorn
+
+    from eostation.api.app import build_services, create_app
+    from eostation.auth import bind_refusal
+
+    settings = _settings(data_dir, host=host, port=port, runners=runners, dask_workers=dask_workers)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    services = build_services(settings)
+    refusal = bind_refusal(settings.host, services.auth)
+    if refusal:
+        console.print(f"[red]error:[/red] {refusal}")
+        raise typer.Exit(2)
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(
+        f"[bold]eostation {__version__}[/bold] serving openEO API 1.2 at [cyan]{url}[/cyan]"
+    )
+    console.print(f"  data dir: {settings.data_dir}")
+    mode = (
+        "local mode: no login needed" if services.auth.local_mode() else "authentication required"
+    )
+    console.print(f"  {mode}")
+    console.print(
+        f"  connect:  python -c \"import openeo; print(openeo.connect('{url}').list_collection_ids())\""
+    )
+    uvicorn.run(
+        create_app(settings, services), host=settings.host, port=settings.port, log_level="info"
+    )
+
+
+@users_app.command("add")
+def users_add(
+    user_id: Annotated[str, typer.Argument(help="Login name (letters, digits, _ - . ~).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Password (prompted if omitted).",
+        ),
+    ],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user, or set a new password for an existing one."""
+    from eostation.db import open_database
+    from eostation.errors import OpenEOError
+    from eostation.users import UserStore
+
+    store = UserStore(open_database(_settings(data_dir).db_url))
+    try:
+        store.add(user_id, password, name=name)
+    except OpenEOError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+    typer.echo(f"user '{user_id}' saved")
+
+
+@users_app.command("remove")
+def users_remove(user_id: str, data_dir: DataDir = None) -> None:
+    """Delete a user."""
+    from eostation.db import open_database
+    from eostation.users import UserStore
+
+    if not UserStore(open_database(_settings(data_dir).db_url)).remove(user_id):
+        console.print(f"[red]error:[/red] no user '{user_id}'")
+        raise typer.Exit(1)
+    typer.echo(f"user '{user_id}' removed")
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None) -> None:
+    """List users."""
+    from eostation.db import open_database
+    from eostation.users import UserStore
+
+    for user in UserStore(open_database(_settings(data_dir).db_url)).list():
+        typer.echo(f"{user.user_id}\t{user.name or ''}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
