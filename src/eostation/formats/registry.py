@@ -64,10 +64,24 @@ class FormatRegistry:
 
 def default_formats() -> FormatRegistry:
     """A registry with every format that eostation ships."""
+    from eostation.formats.csvfile import CSVWriter
+    from eostation.formats.geoparquet import GeoParquetWriter
     from eostation.formats.gtiff import GTIFF_READER, COGWriter, GTiffWriter
     from eostation.formats.jsonfile import JSONWriter
+    from eostation.formats.netcdf import NETCDF_READER, NetCDFWriter
+    from eostation.formats.png import PNGWriter
+    from eostation.formats.zarrfile import ZarrWriter
 
     return FormatRegistry(
-        writers=[GTiffWriter(), COGWriter(), JSONWriter()],
-        readers=[GTIFF_READER],
+        writers=[
+            GTiffWriter(),
+            COGWriter(),
+            NetCDFWriter(),
+            JSONWriter(),
+            CSVWriter(),
+            GeoParquetWriter(),
+            PNGWriter(),
+            ZarrWriter(),
+        ],
+        readers=[GTIFF_READER, NETCDF_READER],
     )

@@ -1,0 +1,97 @@
+"""Cubes as CF-convention datasets, shared by the netCDF and Zarr writers.
+
+Bands become separate variables named by band; the grid becomes a ``crs``
+grid-mapping variable (attributes from ``pyproj.CRS.to_cf()``, including
+``crs_wkt`` and ``spatial_ref`` so that GDAL and odc-geo find it) referenced by
+every data variable; ``x``/``y``/``t`` get CF ``standard_name``, ``axis`` and
+units. Vector cubes keep their geometries as CF geometry containers (xvec's
+``encode_cf``; read back with ``xarray.open_dataset(...).xvec.decode_cf()``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import xarray as xr
+import xvec  # noqa: F401  (registers the .xvec accessor)
+
+from eostation.formats.cubes import is_raster_cube, is_vector_cube
+from eostation.formats.errors import DataCubeEmpty, FormatUnsuitable
+
+__all__ = ["cube_to_dataset"]
+
+_RESERVED = {"x", "y", "t", "crs", "spatial_ref", "geometries", "bands"}
+
+
+def _variable_names(labels: list[Any], default: str) -> list[str]:
+    names: list[str] = []
+    for label in labels:
+        name = str(label) or default
+        while name in _RESERVED or name in names:
+            name += "_"
+        names.append(name)
+    return names
+
+
+def _split_bands(cube: xr.DataArray) -> xr.Dataset:
+    if "bands" not in cube.dims:
+        name = str(cube.name) if cube.name is not None else "var"
+        return cube.rename(_variable_names([name], "var")[0]).to_dataset()
+    names = _variable_names(list(cube["bands"].values), "band")
+    variables = {n: cube.isel(bands=i, drop=True).rename(n) for i, n in enumerate(names)}
+    return xr.Dataset(variables, attrs={})
+
+
+def _raster_dataset(cube: xr.DataArray) -> xr.Dataset:
+    crs = cube.odc.crs
+    drop = [c for c in ("spatial_ref", "crs") if c in cube.coords]
+    ds = _split_bands(cube.drop_vars(drop))
+    if crs is not None:
+        ds = ds.assign_coords(crs=xr.Variable((), 0, attrs=crs.proj.to_cf()))
+        for var in ds.data_vars.values():
+            var.attrs["grid_mapping"] = "crs"
+        geographic = crs.geographic
+    else:
+        geographic = False
+    for axis, dim in (("X", "x"), ("Y", "y")):
+        ds[dim].attrs.update(
+            {"axis": axis, "long_name": f"{dim} coordinate of pixel centre"}
+            | (
+                {
+                    "standard_name": "longitude" if dim == "x" else "latitude",
+                    "units": "degrees_east" if dim == "x" else "degrees_north",
+                }
+                if geographic
+                else {"standard_name": f"projection_{dim}_coordinate", "units": _linear_unit(crs)}
+            )
+        )
+    return ds
+
+
+def _linear_unit(crs: Any) -> str:
+    if crs is None:
+        return "1"
+    units = crs.units
+    unit = str(units[0]) if units else "metre"
+    return "m" if unit in ("metre", "meter", "m") else unit
+
+
+def _vector_dataset(cube: xr.DataArray) -> xr.Dataset:
+    ds = _split_bands(cube)
+    return ds.xvec.encode_cf()
+
+
+def cube_to_dataset(cube: Any, format_name: str) -> xr.Dataset:
+    """A raster or vector cube as a CF dataset (see the module docs)."""
+    if not isinstance(cube, xr.DataArray) or not (is_raster_cube(cube) or is_vector_cube(cube)):
+        raise FormatUnsuitable(
+            format=format_name,
+            reason=f"it holds raster or vector cubes, got a {type(cube).__name__}",
+        )
+    if cube.size == 0:
+        raise DataCubeEmpty(format=format_name)
+    ds = _vector_dataset(cube) if is_vector_cube(cube) else _raster_dataset(cube)
+    if "t" in ds.coords:
+        ds["t"].attrs.update({"standard_name": "time", "axis": "T", "long_name": "time"})
+    ds.attrs.update({"Conventions": "CF-1.8", "source": "eostation (openEO save_result)"})
+    return ds
