@@ -1,0 +1,206 @@
+"""SENTINEL2_L2A: synthetic Sentinel-2 MSI Level-2A surface reflectance.
+
+- Operating period from 2017-03-28, when ESA began global systematic Level-2A
+  production; revisit 10 days with Sentinel-2A alone, 5 days once Sentinel-2B joined
+  (2017-07-06; Sentinel-2C replaces 2A from 2025-01-21). Acquisitions follow a fixed
+  cadence from a reference epoch, offset by the orbit track under the bbox centre
+  (143 tracks around the equator), labelled by day at 00:00 UTC.
+- One grid per load: the UTM zone of the bbox centre at 10 m. The 20 m and 60 m bands
+  are rendered on that grid too (their native ``gsd`` is in the metadata).
+- Reflectances are DN: ``reflectance = DN × 0.0001 − 0.1`` from processing baseline
+  04.00 (acquisitions from 2022-01-25, ``BOA_ADD_OFFSET`` = 1000); before that date the
+  offset is 0 (``reflectance = DN × 0.0001``).
+- SCL follows the reflectances: 3 cloud shadow, 4 vegetation, 5 not vegetated, 6 water,
+  7 unclassified, 8/9 cloud medium/high probability, 10 thin cirrus, 11 snow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from . import optical
+from .bands import Band
+from .grid import Grid, Tile, utm_epsg
+from .noise import normal, seed_of
+from .source import Acquisition, DemoSource, day_number
+from .stac import collection_document, spatial_dimensions
+
+__all__ = ["Sentinel2L2A"]
+
+_S2B_START = day_number(date(2017, 7, 6))
+_S2C_START = day_number(date(2025, 1, 21))
+_BASELINE_0400 = day_number(date(2022, 1, 25))
+_EPOCH = day_number(date(2017, 3, 28))
+_TRACKS = 143
+_ATMOS = seed_of("s2-atmosphere")
+
+
+def _refl(name: str, common: str, um: float, fwhm: float, gsd: float) -> Band:
+    return Band(name, f"{common} ({um * 1000:.0f} nm)", common, um, fwhm, gsd, None, 0.0001, -0.1)
+
+
+_BANDS: tuple[Band, ...] = (
+    _refl("B01", "coastal", 0.443, 0.027, 60),
+    _refl("B02", "blue", 0.490, 0.098, 10),
+    _refl("B03", "green", 0.560, 0.045, 10),
+    _refl("B04", "red", 0.665, 0.038, 10),
+    _refl("B05", "rededge", 0.705, 0.019, 20),
+    _refl("B06", "rededge", 0.740, 0.018, 20),
+    _refl("B07", "rededge", 0.783, 0.028, 20),
+    _refl("B08", "nir", 0.842, 0.145, 10),
+    _refl("B8A", "nir08", 0.865, 0.033, 20),
+    _refl("B09", "nir09", 0.945, 0.026, 60),
+    _refl("B11", "swir16", 1.610, 0.143, 20),
+    _refl("B12", "swir22", 2.190, 0.242, 20),
+    Band("SCL", "Scene classification (0–11)", gsd=20, data_type="uint8"),
+    Band("AOT", "Aerosol optical thickness at 550 nm", gsd=10, scale=0.001, data_type="uint16"),
+    Band("WVP", "Water vapour (cm)", gsd=10, unit="cm", scale=0.001, data_type="uint16"),
+    Band("CLD", "Cloud probability", gsd=20, unit="%", data_type="uint8"),
+    Band("SNW", "Snow probability", gsd=20, unit="%", data_type="uint8"),
+    Band("dataMask", "1 where data, 0 where none", gsd=10, data_type="uint8"),
+)
+
+
+def _track(lon: float) -> int:
+    return int((lon + 180.0) / 360.0 * _TRACKS) % _TRACKS
+
+
+class Sentinel2L2A(DemoSource):
+    """Synthetic Sentinel-2 L2A (CDSE id ``SENTINEL2_L2A``)."""
+
+    id = "SENTINEL2_L2A"
+    title = "Sentinel-2 MSI Level-2A"
+    description = __doc__ or ""
+    keywords = ("Copernicus", "Sentinel", "Sentinel-2", "MSI", "L2A", "optical", "reflectance")
+    bands = _BANDS
+    start = date(2017, 3, 28)
+
+    def grid(self, bbox4326: tuple[float, float, float, float], bands: Sequence[Band]) -> Grid:
+        """The 10 m grid of the UTM zone of the bbox centre."""
+        w, s, e, n = bbox4326
+        return Grid.covering(
+            bbox4326, utm_epsg((w + e) / 2, (s + n) / 2), (10.0, 10.0), node_step=16
+        )
+
+    def acquisitions(
+        self, bbox4326: tuple[float, float, float, float], first: int, stop: int
+    ) -> list[Acquisition]:
+        """Every 5 days (10 before Sentinel-2B) on the cadence of the track under the bbox centre."""
+        track = _track((bbox4326[0] + bbox4326[2]) / 2)
+        offset = (track * 3) % 10  # neighbouring tracks are flown three days apart
+        out = []
+        for day in range(first, stop):
+            phase = (day - _EPOCH - offset) % 10
+            if phase == 0:
+                platform = "sentinel-2c" if day >= _S2C_START else "sentinel-2a"
+            elif phase == 5 and day >= _S2B_START:
+                platform = "sentinel-2b"
+            else:
+                continue
+            props = {
+                "platform": platform,
+                "sat:relative_orbit": track + 1,
+                "sat:orbit_state": "descending",
+            }
+            out.append(Acquisition(day, props))
+        return out
+
+    def queryable_properties(self) -> dict[str, dict[str, Any]]:
+        """Cloud cover over the requested bbox, platform, relative orbit and orbit state."""
+        return {
+            "eo:cloud_cover": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 100,
+                "title": "Cloud cover over the bbox (%)",
+            },
+            "platform": {"type": "string", "enum": ["sentinel-2a", "sentinel-2b", "sentinel-2c"]},
+            "sat:relative_orbit": {"type": "integer", "minimum": 1, "maximum": _TRACKS},
+            "sat:orbit_state": {"type": "string", "enum": ["descending"]},
+        }
+
+    def property_value(
+        self, acquisition: Acquisition, name: str, bbox4326: tuple[float, float, float, float]
+    ) -> Any:
+        """Cloud cover is estimated over the requested bbox, on demand."""
+        if name == "eo:cloud_cover":
+            return optical.cloud_cover(bbox4326, acquisition.day)
+        return super().property_value(acquisition, name, bbox4326)
+
+    def render(
+        self,
+        tile: Tile,
+        band: Band,
+        acquisitions: Sequence[Acquisition],
+        options: Mapping[str, Any],
+    ) -> np.ndarray:
+        """One band of one chunk for each acquisition."""
+        out = np.empty((len(acquisitions), *tile.shape), dtype=np.float32)
+        for i, acq in enumerate(acquisitions):
+            out[i] = self._band(optical.scene(tile, acq.day), band, acq, tile)
+        return out
+
+    def _band(self, sc: optical.Scene, band: Band, acq: Acquisition, tile: Tile) -> np.ndarray:
+        if band.wavelength is not None:
+            offset = 1000.0 if acq.day >= _BASELINE_0400 else 0.0
+            return np.clip(
+                np.round(sc.reflectance(band.wavelength * 1000.0) * 10000.0) + offset, 1, 65535
+            )
+        name = band.name
+        if name == "SCL":
+            return scl(sc)
+        if name == "CLD":
+            return np.round(np.clip(sc.cloud * 100.0 + sc.cirrus * 60.0, 0, 100))
+        if name == "SNW":
+            return np.round(np.where(sc.cloud > 0.5, 0.0, sc.snow * 100.0))
+        if name == "AOT":
+            iy, ix = tile.pixel_index
+            aot = (
+                0.06 + 0.25 * sc.static.aridity + 0.03 * normal(_ATMOS, acq.day, iy // 64, ix // 64)
+            )
+            return np.round(np.clip(aot, 0.01, 2.0) * 1000.0)
+        if name == "WVP":
+            wv = 0.4 + 3.6 * (1.0 - sc.static.aridity) * np.clip(
+                1.0 - np.abs(sc.static.lat) / 70.0, 0.1, 1.0
+            )
+            return np.round(wv * 1000.0)
+        return np.ones(tile.shape, dtype=np.float32)  # dataMask
+
+    def metadata(self) -> dict[str, Any]:
+        """STAC Collection of the synthetic Sentinel-2 L2A."""
+        return collection_document(
+            collection_id=self.id,
+            title=self.title,
+            description=self.description,
+            keywords=self.keywords,
+            start=self.start,
+            end=self.end,
+            bands=self.bands,
+            spatial=spatial_dimensions(None, "Loaded on the UTM zone of the bbox centre at 10 m."),
+            time_step="P5D",
+            time_description="One label per acquisition day (00:00 UTC); 10-day revisit before 2017-07-06.",
+            summaries={
+                "platform": ["sentinel-2a", "sentinel-2b", "sentinel-2c"],
+                "constellation": ["sentinel-2"],
+                "instruments": ["msi"],
+                "eo:cloud_cover": {"minimum": 0, "maximum": 100},
+            },
+        )
+
+
+def scl(sc: optical.Scene) -> np.ndarray:
+    """Scene classification consistent with the scene's reflectances."""
+    st = sc.static
+    out = np.where(sc.ndvi() > 0.4, 4, 5).astype(np.float32)
+    out[st.water] = 6
+    out[sc.snow > 0.5] = 11
+    out[sc.shadow] = 3
+    out[sc.cirrus > 0.2] = 10
+    out[(sc.cloud > 0.15) & (sc.cloud <= 0.3)] = 7
+    out[(sc.cloud > 0.3) & (sc.cloud <= 0.7)] = 8
+    out[sc.cloud > 0.7] = 9
+    return out

@@ -1,0 +1,261 @@
+"""The base of every demo collection: request validation, the time axis and the lazy cube.
+
+A subclass describes its bands, its grid, when it acquires data and how to render
+one band of one chunk; this class turns that into a dask-backed
+``xarray.DataArray`` with dims ``("t", "bands", "y", "x")``. Each chunk is built on
+demand by :func:`dask.array.map_blocks` from world coordinates and dates only, so
+values never depend on the chunking or on the request window.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+from dask.base import tokenize
+from odc.geo.xr import xr_coords
+
+from eostation.data.base import LoadRequest
+from eostation.errors import ProcessParameterInvalid
+
+from .bands import Band, select_bands
+from .grid import Grid, Tile, bbox_in_4326
+
+__all__ = ["Acquisition", "DemoSource", "day_number"]
+
+_EPOCH = date(1970, 1, 1)
+#: Largest chunk along ``t`` before the time axis is split (one chunk holds all dates up to it).
+MAX_T_CHUNK = 128
+
+
+def day_number(d: date) -> int:
+    """Days since 1970-01-01."""
+    return (d - _EPOCH).days
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """One time label of a cube: its day (00:00 UTC) and the scene's metadata properties."""
+
+    day: int
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def date(self) -> date:
+        """The calendar date."""
+        return _EPOCH + timedelta(days=self.day)
+
+
+def _invalid(parameter: str, reason: str) -> ProcessParameterInvalid:
+    return ProcessParameterInvalid(process="load_collection", parameter=parameter, reason=reason)
+
+
+def _to_day(value: str) -> int:
+    """First day label (00:00Z) at or after an instant (labels are whole days)."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise _invalid(
+            "temporal_extent", f"'{value}' is not an ISO 8601 date or date-time."
+        ) from exc
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    day = (ts.normalize() - pd.Timestamp("1970-01-01")).days
+    return int(day + (1 if ts != ts.normalize() else 0))
+
+
+class DemoSource(ABC):
+    """A synthetic collection with CDSE's id, bands and revisit."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    keywords: ClassVar[tuple[str, ...]] = ()
+    bands: ClassVar[tuple[Band, ...]]
+    start: ClassVar[date]
+    end: ClassVar[date | None] = None
+    #: Pixels per chunk side.
+    chunk_xy: ClassVar[int] = 512
+    #: Load options this source understands (anything else is rejected).
+    accepted_options: ClassVar[frozenset[str]] = frozenset()
+
+    # -- what a subclass provides -------------------------------------------------------
+
+    @abstractmethod
+    def grid(self, bbox4326: tuple[float, float, float, float], bands: Sequence[Band]) -> Grid:
+        """The pixel grid of a load covering ``bbox4326``."""
+
+    @abstractmethod
+    def acquisitions(
+        self, bbox4326: tuple[float, float, float, float], first: int, stop: int
+    ) -> list[Acquisition]:
+        """Acquisitions over the bbox with day numbers in ``[first, stop)``."""
+
+    @abstractmethod
+    def render(
+        self,
+        tile: Tile,
+        band: Band,
+        acquisitions: Sequence[Acquisition],
+        options: Mapping[str, Any],
+    ) -> np.ndarray:
+        """Values of one band on one chunk, shaped ``(len(acquisitions), ny, nx)``."""
+
+    @abstractmethod
+    def metadata(self) -> dict[str, Any]:
+        """The STAC Collection document (without ``links``)."""
+
+    def queryable_properties(self) -> dict[str, dict[str, Any]]:
+        """JSON Schemas of the properties that ``properties`` filters may use."""
+        return {}
+
+    def property_value(
+        self, acquisition: Acquisition, name: str, bbox4326: tuple[float, float, float, float]
+    ) -> Any:
+        """The value of a metadata property of an acquisition (expensive ones on demand)."""
+        return acquisition.properties.get(name)
+
+    # -- the CollectionSource contract ---------------------------------------------------
+
+    def queryables(self) -> dict[str, Any]:
+        """JSON Schema of the properties ``load_collection(properties=...)`` can filter on."""
+        return {
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$id": f"eostation:{self.id}/queryables",
+            "type": "object",
+            "title": f"Queryables of {self.id}",
+            "properties": self.queryable_properties(),
+            "additionalProperties": False,
+        }
+
+    def load(self, request: LoadRequest) -> xr.DataArray:
+        """A lazy cube ``(t, bands, y, x)`` of float32 with NaN as nodata."""
+        unknown = set(request.options) - self.accepted_options
+        if unknown:
+            raise _invalid(
+                "featureflags", f"unsupported load options {sorted(unknown)} for {self.id}."
+            )
+        bbox = self._bbox(request)
+        bands = select_bands(self.bands, request.bands)
+        first, stop = self._days(request.temporal)
+        acqs = [
+            a
+            for a in self.acquisitions(bbox, first, stop)
+            if self._accept(a, request.properties, bbox)
+        ]
+        if not acqs:
+            raise _invalid(
+                "temporal_extent",
+                f"{self.id} has no acquisition matching the filters over {bbox} between "
+                f"{_EPOCH + timedelta(days=first)} and {_EPOCH + timedelta(days=stop)} (exclusive).",
+            )
+        grid = self.grid(bbox, bands)
+        return self._cube(grid, bands, acqs, dict(request.options))
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _bbox(self, request: LoadRequest) -> tuple[float, float, float, float]:
+        bbox = request.bbox
+        crs: int | str = request.crs
+        if bbox is None and request.geometry is not None:
+            from shapely.geometry import shape
+
+            bbox = tuple(shape(request.geometry).bounds)  # type: ignore[assignment]
+            crs = 4326
+        return bbox_in_4326(bbox, crs)
+
+    def _days(self, temporal: tuple[str | None, str | None] | None) -> tuple[int, int]:
+        """Clip a half-open request interval to the operating period, as day numbers."""
+        lo = day_number(self.start)
+        hi = day_number(self.end) if self.end else day_number(datetime.now(UTC).date()) + 1
+        start, end = temporal if temporal else (None, None)
+        first = _to_day(start) if start else lo
+        stop = _to_day(end) if end else hi
+        period = f"{self.start.isoformat()} to {self.end.isoformat() if self.end else 'today'}"
+        if stop <= first:
+            raise _invalid(
+                "temporal_extent", f"[{start}, {end}) is empty: the start must be before the end."
+            )
+        if stop <= lo or first >= hi:
+            raise _invalid(
+                "temporal_extent",
+                f"[{start}, {end}) is outside the operating period of {self.id} ({period}).",
+            )
+        return max(first, lo), min(stop, hi)
+
+    def _accept(
+        self,
+        acq: Acquisition,
+        filters: Mapping[str, Any],
+        bbox: tuple[float, float, float, float],
+    ) -> bool:
+        known = self.queryable_properties()
+        for name, condition in filters.items():
+            if name not in known:
+                raise _invalid(
+                    "properties",
+                    f"{self.id} cannot filter on '{name}'; queryable: {sorted(known) or 'none'}.",
+                )
+            test: Callable[[Any], Any] = (
+                condition if callable(condition) else (lambda v, c=condition: v == c)
+            )
+            if not test(self.property_value(acq, name, bbox)):
+                return False
+        return True
+
+    def _cube(
+        self, grid: Grid, bands: list[Band], acqs: list[Acquisition], options: dict[str, Any]
+    ) -> xr.DataArray:
+        nt = len(acqs)
+        t_chunk = nt if nt <= MAX_T_CHUNK else MAX_T_CHUNK // 4
+        chunks = (
+            _split(nt, t_chunk),
+            (1,) * len(bands),
+            _split(grid.ny, self.chunk_xy),
+            _split(grid.nx, self.chunk_xy),
+        )
+
+        def build(block_info: dict[Any, Any] | None = None) -> np.ndarray:
+            assert block_info is not None
+            (t0, t1), (b0, b1), (y0, y1), (x0, x1) = block_info[None]["array-location"]
+            tile = grid.tile(y0, y1, x0, x1)
+            out = np.empty((t1 - t0, b1 - b0, y1 - y0, x1 - x0), dtype=np.float32)
+            for j, band in enumerate(bands[b0:b1]):
+                out[:, j] = self.render(tile, band, acqs[t0:t1], options)
+            return out
+
+        name = f"demo-{self.id}-" + tokenize(self.id, grid, [b.name for b in bands], acqs, options)
+        data = da.map_blocks(
+            build,
+            chunks=chunks,
+            dtype=np.float32,
+            meta=np.empty((0, 0, 0, 0), np.float32),
+            name=name,
+        )
+        times = np.array([np.datetime64(a.date.isoformat(), "ns") for a in acqs])
+        coords: dict[str, Any] = {"t": times, "bands": [b.name for b in bands]}
+        coords.update(xr_coords(grid.geobox))
+        return xr.DataArray(
+            data,
+            dims=("t", "bands", "y", "x"),
+            coords=coords,
+            name=self.id,
+            attrs={
+                "collection": self.id,
+                "nodata": float("nan"),
+                "synthetic": True,
+                "raster:bands": [b.raster() for b in bands],
+            },
+        )
+
+
+def _split(n: int, size: int) -> tuple[int, ...]:
+    full, rest = divmod(n, size)
+    return (size,) * full + ((rest,) if rest else ())

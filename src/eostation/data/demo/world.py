@@ -1,0 +1,150 @@
+"""The synthetic Earth: terrain, land cover, climate and weather as functions of place and date.
+
+All fields are pure functions of longitude/latitude (degrees) and a day number
+(days since 1970-01-01, UTC; fractions allowed), built from :mod:`.noise`. Smooth
+fields are meant to be evaluated on a chunk's nodes (see :class:`.grid.Tile`) and
+interpolated; nothing here knows about pixels, bands or sensors.
+
+The world has no real coastlines: it is land everywhere, with lakes and rivers,
+towns, forests, crops, deserts in the subtropical belts and ice near the poles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import ndtri
+
+from .grid import lonlat_to_xyz
+from .noise import fbm3, seed_of
+
+__all__ = [
+    "FBM_STD",
+    "Landscape",
+    "cloud_index",
+    "cloudiness",
+    "day_of_year",
+    "elevation",
+    "landscape",
+    "temperature",
+    "threshold_for_fraction",
+]
+
+Fields = NDArray[np.float64]
+
+#: Standard deviation of :func:`.noise.fbm3` by number of octaves (measured, mean is 0.5).
+FBM_STD = {1: 0.185, 2: 0.138, 3: 0.121, 4: 0.114, 5: 0.110}
+
+_TERRAIN = seed_of("terrain")
+_WATER = seed_of("water")
+_URBAN = seed_of("urban")
+_ARID = seed_of("aridity")
+_FOREST = seed_of("forest")
+_CLOUD = seed_of("cloud")
+_CLIMATE = seed_of("cloudiness")
+
+
+def z_score(v: Fields, octaves: int) -> Fields:
+    """fBm values rescaled to roughly standard-normal."""
+    return (v - 0.5) / FBM_STD[octaves]
+
+
+def threshold_for_fraction(fraction: Fields | float) -> Fields:
+    """z-score above which a fraction of a standard-normal field lies."""
+    return np.asarray(ndtri(1.0 - np.clip(fraction, 1e-4, 1 - 1e-4)), dtype=np.float64)
+
+
+def day_of_year(day: float) -> float:
+    """Day of year (1-based, fractional) of a day number since 1970-01-01."""
+    return float((day - 0.0) % 365.2425) + 1.0
+
+
+def elevation(lon: Fields, lat: Fields) -> Fields:
+    """Terrain height in metres above sea level: plains, hills and ridged mountain belts."""
+    xyz = lonlat_to_xyz(lon, lat)
+    plains = z_score(fbm3(_TERRAIN, xyz, 3000.0, octaves=4), 4)
+    belts = fbm3(_TERRAIN + 7, xyz, 900.0, octaves=3)
+    ridge = 1.0 - np.abs(2.0 * fbm3(_TERRAIN + 13, xyz, 120.0, octaves=5) - 1.0)
+    mountain_zone = np.clip((belts - 0.55) / 0.12, 0.0, 1.0)
+    height = 250.0 + 220.0 * plains + 4200.0 * mountain_zone * ridge**3
+    return np.clip(height, 0.0, 8500.0)
+
+
+class Landscape:
+    """Static land-cover potentials at a set of points (z-scores unless noted)."""
+
+    def __init__(self, lon: Fields, lat: Fields) -> None:
+        xyz = lonlat_to_xyz(lon, lat)
+        self.lon, self.lat = lon, lat
+        self.elevation = elevation(lon, lat)
+        # Lakes: large smooth blobs plus small ponds; rivers: thin valleys of a ridged field.
+        lakes = z_score(fbm3(_WATER, xyz, 40.0, octaves=4), 4)
+        river = np.abs(2.0 * fbm3(_WATER + 5, xyz, 60.0, octaves=3) - 1.0)
+        self.water = np.maximum(lakes - 1.55, 0.06 - river * 2.5)
+        self.urban = z_score(fbm3(_URBAN, xyz, 25.0, octaves=4), 4) - 2.0
+        desert_belt = np.exp(-(((np.abs(lat) - 24.0) / 9.0) ** 2))
+        arid_noise = z_score(fbm3(_ARID, xyz, 800.0, octaves=3), 3)
+        #: 0 humid … 1 hyper-arid
+        self.aridity = np.clip(desert_belt * 0.9 + 0.25 * arid_noise, 0.0, 1.0)
+        self.forest = z_score(fbm3(_FOREST, xyz, 15.0, octaves=4), 4) + 0.6 - 1.5 * self.aridity
+
+
+def landscape(lon: Fields, lat: Fields) -> Landscape:
+    """Static land-cover potentials at points."""
+    return Landscape(lon, lat)
+
+
+def temperature(lat: Fields, elev: Fields, day: float) -> Fields:
+    """Near-surface air temperature (°C) around late morning: climate + season + lapse rate."""
+    abs_lat = np.abs(lat)
+    mean = 27.0 - 0.012 * np.maximum(abs_lat - 10.0, 0.0) ** 2 + 0.0
+    amplitude = 0.35 * abs_lat
+    # Coldest around 15 January in the north, 15 July in the south.
+    phase = 2.0 * np.pi * (day_of_year(day) - 15.0) / 365.2425
+    season = np.where(lat >= 0, -np.cos(phase), np.cos(phase))
+    return mean + amplitude * season - 6.5 * elev / 1000.0
+
+
+def cloudiness(lon: Fields, lat: Fields, day: float) -> Fields:
+    """Expected cloud-cover fraction (0–1) from climate and the weather of the day."""
+    abs_lat = np.abs(lat)
+    base = (
+        0.58
+        + 0.22 * np.exp(-((lat / 8.0) ** 2))
+        - 0.40 * np.exp(-(((abs_lat - 24.0) / 8.0) ** 2))
+        + 0.12 * np.clip((abs_lat - 45.0) / 15.0, 0.0, 1.0)
+    )
+    phase = 2.0 * np.pi * (day_of_year(day) - 15.0) / 365.2425
+    winter = np.where(lat >= 0, np.cos(phase), -np.cos(phase))
+    base = base + 0.10 * winter * np.clip((abs_lat - 30.0) / 20.0, 0.0, 1.0)
+    xyz = lonlat_to_xyz(lon, lat)
+    regional = z_score(fbm3(_CLIMATE, xyz, 1500.0, octaves=2), 2)
+    weather = _evolving(lon, lat, day, _CLIMATE + 101, scale=900.0, octaves=2, period=4.0)
+    return np.clip(base + 0.06 * regional + 0.22 * weather, 0.02, 0.97)
+
+
+def cloud_index(lon: Fields, lat: Fields, day: float) -> Fields:
+    """Cloud structure: positive inside clouds, larger in thicker cloud (z-score units).
+
+    Clouds drift with the prevailing winds (westerlies poleward of 30°, trade winds
+    equatorward) and evolve over a few days, so consecutive dates differ.
+    """
+    structure = _evolving(lon, lat, day, _CLOUD, scale=35.0, octaves=5, period=3.0)
+    return structure - threshold_for_fraction(cloudiness(lon, lat, day))
+
+
+def _evolving(
+    lon: Fields, lat: Fields, day: float, seed: int, *, scale: float, octaves: int, period: float
+) -> Fields:
+    """A z-scored noise field advected by wind and blended between independent states."""
+    k = int(np.floor(day / period))
+    frac = day / period - k
+    wind = np.where(np.abs(lat) > 30.0, 450.0, -300.0)  # km/day, eastward positive
+    km_per_deg = 111.2 * np.maximum(np.cos(np.radians(lat)), 0.05)
+    fields = []
+    for state in (k, k + 1):
+        shift = wind * (day - state * period) / km_per_deg
+        xyz = lonlat_to_xyz(lon - shift, lat)
+        fields.append(z_score(fbm3(seed + 1000 * state, xyz, scale, octaves=octaves), octaves))
+    blend = (1.0 - frac) * fields[0] + frac * fields[1]
+    return blend / np.sqrt((1.0 - frac) ** 2 + frac**2)

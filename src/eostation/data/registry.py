@@ -1,0 +1,66 @@
+"""The collection registry: every collection the server can load, by id."""
+
+from __future__ import annotations
+
+import pathlib
+
+from eostation.errors import CollectionNotFound
+
+from .base import CollectionSource
+
+__all__ = ["CollectionRegistry", "build_registry"]
+
+
+class CollectionRegistry:
+    """Collections by id, in the order they were added."""
+
+    def __init__(self, sources: list[CollectionSource] | None = None) -> None:
+        self._sources: dict[str, CollectionSource] = {}
+        for source in sources or []:
+            self.add(source)
+
+    def add(self, source: CollectionSource) -> None:
+        """Register a source; a later source with the same id replaces the earlier one."""
+        self._sources[source.id] = source
+
+    def ids(self) -> list[str]:
+        """Collection ids."""
+        return list(self._sources)
+
+    def get(self, collection_id: str) -> CollectionSource:
+        """The source of a collection; ``CollectionNotFound`` when there is none."""
+        try:
+            return self._sources[collection_id]
+        except KeyError:
+            raise CollectionNotFound(identifier=collection_id) from None
+
+    def all(self) -> list[CollectionSource]:
+        """All sources."""
+        return list(self._sources.values())
+
+    def __contains__(self, collection_id: object) -> bool:
+        return collection_id in self._sources
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+
+def build_registry(data_dir: pathlib.Path | None = None) -> CollectionRegistry:
+    """The demo collections, then (later) the local collections configured in ``data_dir``.
+
+    Hook: a ``collections.toml`` in ``data_dir`` will declare local-file and STAC
+    collections (``eostation.data.files`` / ``eostation.data.stac``); they are added
+    after the demo ones, so a local collection may shadow a demo id.
+    """
+    from .demo import demo_sources
+
+    registry = CollectionRegistry(demo_sources())
+    if data_dir is not None and (data_dir / "collections.toml").is_file():
+        for source in _configured_sources(data_dir / "collections.toml"):
+            registry.add(source)
+    return registry
+
+
+def _configured_sources(config: pathlib.Path) -> list[CollectionSource]:
+    """Sources declared in a TOML file (not implemented yet: local files/STAC come later)."""
+    return []
