@@ -55,7 +55,10 @@ def values_table(value: Any, format_name: str) -> pd.DataFrame:
             raise FormatUnsuitable(
                 format=format_name, reason=f"columns of unequal length ({e})"
             ) from e
-    arr = np.asarray(value.values if isinstance(value, xr.DataArray) else value)
+    try:
+        arr = np.asarray(value.values if isinstance(value, xr.DataArray) else value)
+    except ValueError as e:  # ragged nested lists
+        raise FormatUnsuitable(format=format_name, reason=f"a ragged list ({e})") from e
     if arr.dtype == object and arr.ndim and any(isinstance(v, (list, dict)) for v in arr.flat):
         raise FormatUnsuitable(format=format_name, reason="a ragged or nested list")
     if arr.ndim <= 1:
