@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["ARRAY_DIM", "LabeledArray", "is_null", "numeric_view", "to_python"]
+__all__ = [
+    "ARRAY_DIM",
+    "LabeledArray",
+    "is_null",
+    "numeric_view",
+    "plain_numbers",
+    "to_python",
+]
 
 ARRAY_DIM = "__array__"
 """The dimension a plain list is laid along."""
@@ -91,18 +98,18 @@ def is_null(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def to_python(value: Any) -> Any:
-    """A 0-d/1-d numpy or xarray result as Python values, NaN → None."""
+def to_python(value: Any, keep_nan: bool = False) -> Any:
+    """A 0-d/1-d numpy or xarray result as Python values, NaN → None unless ``keep_nan``."""
     if isinstance(value, xr.DataArray):
         value = value.values
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             value = value.item()
         else:
-            return [to_python(v) for v in value]
+            return [to_python(v, keep_nan) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and math.isnan(value) and not keep_nan:
         return None
     return value
 
@@ -120,3 +127,15 @@ def numeric_view(data: Any) -> tuple[xr.DataArray, str, bool]:
     if array.dtype == object or array.dtype.kind in "US":
         array = np.asarray(values, dtype=float)
     return xr.DataArray(array, dims=[ARRAY_DIM]), ARRAY_DIM, True
+
+
+def plain_numbers(values: Sequence[Any], ignore_nodata: bool) -> xr.DataArray | None:
+    """A Python list of numbers as a 1-D array with nulls dropped (``ignore_nodata``).
+
+    Unlike in cubes, NaN in a list is a number, not null, so it is kept and propagates.
+    Returns None when a null is present and not ignored: the result is then null.
+    """
+    if not ignore_nodata and any(v is None for v in values):
+        return None
+    kept = [v for v in values if v is not None]
+    return xr.DataArray(np.asarray(kept, dtype=float if not kept else None), dims=[ARRAY_DIM])
