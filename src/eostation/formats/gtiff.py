@@ -36,7 +36,8 @@ from eostation.formats.writer import Reader, Writer
 
 __all__ = ["GTIFF_READER", "COGWriter", "GTiffWriter", "read_gtiff"]
 
-_BATCH_BYTES = 128 * 2**20  # computed chunks held at once while streaming
+_BATCH_BYTES = 64 * 2**20  # computed chunks held at once while streaming
+_GDAL_CACHE_MB = 64
 _BLOCK = 512
 _GDAL_LINKS = (
     {
@@ -132,18 +133,20 @@ def write_cog(
     dtype = _gdal_dtype(np.dtype(layer.data.dtype))
     nodata = _nodata(layer, dtype, nodata)
     scratch = path.with_name(path.name + ".partial.tif")
+    options: dict[str, Any] = {
+        "COMPRESS": compress,
+        "BLOCKSIZE": _BLOCK,
+        "OVERVIEWS": "AUTO" if overviews == "AUTO" else "NONE",
+        "RESAMPLING": "NEAREST" if dtype.kind in "biu" else "AVERAGE",
+        "BIGTIFF": "IF_SAFER",
+    }
+    if compress != "NONE":
+        options["PREDICTOR"] = "YES"
     try:
-        _write_scratch(layer, scratch, nodata)
-        options: dict[str, Any] = {
-            "COMPRESS": compress,
-            "BLOCKSIZE": _BLOCK,
-            "OVERVIEWS": "AUTO" if overviews == "AUTO" else "NONE",
-            "RESAMPLING": "NEAREST" if dtype.kind in "biu" else "AVERAGE",
-            "BIGTIFF": "IF_SAFER",
-        }
-        if compress != "NONE":
-            options["PREDICTOR"] = "YES"
-        rasterio.shutil.copy(scratch, path, driver="COG", **options)
+        # GDAL's block cache defaults to 5 % of RAM; keep a writer's footprint small
+        with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB):
+            _write_scratch(layer, scratch, nodata)
+            rasterio.shutil.copy(scratch, path, driver="COG", **options)
     finally:
         scratch.unlink(missing_ok=True)
 

@@ -161,3 +161,33 @@ def test_read_back_as_input(tmp_path: Path) -> None:
     assert cube.odc.geobox == GEOBOX
     np.testing.assert_array_equal(cube.values, raster().isel(t=2).values)
     assert read_gtiff(files[0].path, {}).attrs["nodata"] != 0
+
+
+_STREAM_SCRIPT = """
+import resource, sys, tempfile
+from pathlib import Path
+import dask, dask.array as da, xarray as xr
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
+from eostation.formats import default_formats
+dask.config.set(num_workers=2)
+gb = GeoBox.from_bbox((0, 0, 100000, 100000), "epsg:32633", resolution=10)
+arr = da.ones((10000, 10000), chunks=(1024, 1024), dtype="float32")
+cube = xr.DataArray(arr, dims=("y", "x"), coords=xr_coords(gb))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with tempfile.TemporaryDirectory() as d:
+    default_formats().get_writer("GTiff").write(cube, Path(d), {})
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+@pytest.mark.slow
+def test_10k_by_10k_float32_is_streamed() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _STREAM_SCRIPT], capture_output=True, text=True, check=True
+    )
+    grown_mb = int(out.stdout.strip().splitlines()[-1])
+    assert grown_mb < 300, f"peak memory grew by {grown_mb} MB for a 381 MB cube"
