@@ -43,7 +43,7 @@ def iso_instant(value: Any) -> str:
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(ts.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def time_stamps(values: Any) -> list[str]:

@@ -77,8 +77,8 @@ def _linear_unit(crs: Any) -> str:
 
 
 def _vector_dataset(cube: xr.DataArray) -> xr.Dataset:
-    ds = _split_bands(cube)
-    return ds.xvec.encode_cf()
+    encoded: xr.Dataset = _split_bands(cube).xvec.encode_cf()
+    return encoded
 
 
 def cube_to_dataset(cube: Any, format_name: str) -> xr.Dataset:

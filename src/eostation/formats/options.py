@@ -111,22 +111,22 @@ def validate_options(
             by_name[alias.lower()] = name
     out: dict[str, Any] = {name: opt.default for name, opt in spec.items()}
     for key, value in (options or {}).items():
-        name = by_name.get(str(key).lower())
-        if name is None:
+        found = by_name.get(str(key).lower())
+        if found is None:
             known = ", ".join(sorted(spec)) or "none"
             raise ProcessParameterInvalid(
                 process="save_result",
                 parameter="options",
                 reason=f"format {format_name} has no option '{key}' (supported: {known})",
             )
-        why = _problem(value, spec[name].schema)
+        why = _problem(value, spec[found].schema)
         if why:
             raise ProcessParameterInvalid(
                 process="save_result",
                 parameter="options",
-                reason=f"option '{name}' of format {format_name}: {why}",
+                reason=f"option '{found}' of format {format_name}: {why}",
             )
-        out[name] = _canonical(value, spec[name].schema)
+        out[found] = _canonical(value, spec[found].schema)
     return out
 
 
