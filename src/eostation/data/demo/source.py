@@ -241,7 +241,7 @@ class DemoSource(ABC):
         )
         times = np.array([np.datetime64(a.date.isoformat(), "ns") for a in acqs])
         coords: dict[str, Any] = {"t": times, "bands": [b.name for b in bands]}
-        coords.update(xr_coords(grid.geobox))
+        coords.update(xr_coords(grid.geobox, dims=("y", "x")))
         return xr.DataArray(
             data,
             dims=("t", "bands", "y", "x"),

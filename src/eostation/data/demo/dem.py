@@ -1,0 +1,83 @@
+"""COPERNICUS_30: a synthetic Copernicus DEM GLO-30 (band ``DEM``, metres), static.
+
+Grid: EPSG:4326 at 1 arcsecond (1/3600°, ~30 m). The cube keeps the usual
+``(t, bands, y, x)`` dims with a single ``t`` label, 2011-01-01 (start of the
+TanDEM-X acquisitions the real DEM is made from); ``temporal_extent`` is ignored,
+as the terrain does not change. Heights are the same terrain the other demo
+collections see (snow line, SAR local incidence angles).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from . import world
+from .bands import Band
+from .grid import Grid, Tile
+from .noise import normal, seed_of
+from .source import Acquisition, DemoSource, day_number
+from .stac import collection_document, spatial_dimensions
+
+__all__ = ["CopernicusDem30"]
+
+ARCSEC = 1.0 / 3600.0
+_LABEL = day_number(date(2011, 1, 1))
+_ROUGH = seed_of("dem-roughness")
+
+
+class CopernicusDem30(DemoSource):
+    """Synthetic Copernicus DEM GLO-30 (CDSE id ``COPERNICUS_30``)."""
+
+    id = "COPERNICUS_30"
+    title = "Copernicus DEM GLO-30"
+    description = __doc__ or ""
+    keywords = ("Copernicus", "DEM", "elevation", "GLO-30", "TanDEM-X")
+    bands = (Band("DEM", "Height above the EGM2008 geoid", gsd=30.0, unit="m"),)
+    start = date(2011, 1, 1)
+    end = date(2015, 1, 1)
+
+    def grid(self, bbox4326: tuple[float, float, float, float], bands: Sequence[Band]) -> Grid:
+        """EPSG:4326 at 1 arcsecond."""
+        return Grid.covering(bbox4326, 4326, (ARCSEC, ARCSEC), node_step=4)
+
+    def _days(self, temporal: tuple[str | None, str | None] | None) -> tuple[int, int]:
+        return _LABEL, _LABEL + 1  # static: every request gets the one label
+
+    def acquisitions(
+        self, bbox4326: tuple[float, float, float, float], first: int, stop: int
+    ) -> list[Acquisition]:
+        """The single static label."""
+        return [Acquisition(_LABEL, {})]
+
+    def render(
+        self,
+        tile: Tile,
+        band: Band,
+        acquisitions: Sequence[Acquisition],
+        options: Mapping[str, Any],
+    ) -> np.ndarray:
+        """Terrain interpolated from the nodes plus a little metre-scale roughness."""
+        height = tile.interp(world.elevation(*tile.node_lonlat))
+        iy, ix = tile.pixel_index
+        height = height + 0.6 * normal(_ROUGH, iy, ix)
+        return np.broadcast_to(height.astype(np.float32), (len(acquisitions), *tile.shape)).copy()
+
+    def metadata(self) -> dict[str, Any]:
+        """STAC Collection of the synthetic DEM."""
+        return collection_document(
+            collection_id=self.id,
+            title=self.title,
+            description=self.description,
+            keywords=self.keywords,
+            start=self.start,
+            end=self.end,
+            bands=self.bands,
+            spatial=spatial_dimensions((ARCSEC, ARCSEC), "EPSG:4326 at 1 arcsecond."),
+            time_step=None,
+            time_description="Static: a single label, 2011-01-01; temporal filters are ignored.",
+            summaries={"instruments": ["tandem-x"], "constellation": ["tandem-x"]},
+        )
