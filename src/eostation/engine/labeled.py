@@ -50,9 +50,16 @@ class LabeledArray:
     def from_values(
         cls, values: Sequence[Any], labels: Sequence[Any] | None = None
     ) -> LabeledArray:
-        """A 1-D labeled array from Python values (None → NaN for numbers)."""
-        array = np.asarray(_nan_for_none(values)) if values else np.asarray([], dtype=float)
-        coords = {ARRAY_DIM: list(labels)} if labels is not None else None
+        """A 1-D labeled array from Python values.
+
+        All-numeric values give a numeric array; anything else (nulls, strings, booleans,
+        nested values) an object array that keeps every value exactly.
+        """
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        array = np.asarray(list(values), dtype=None if numeric and values else object)
+        if not values:
+            array = np.asarray([], dtype=float)
+        coords = {ARRAY_DIM: np.asarray(list(labels), dtype=object)} if labels is not None else None
         return cls(xr.DataArray(array, dims=[ARRAY_DIM], coords=coords), ARRAY_DIM)
 
     @property
@@ -77,14 +84,14 @@ class LabeledArray:
         return LabeledArray(data, self.dim)
 
     def tolist(self) -> list[Any]:
-        """The elements as Python values (1-D views only; NaN → None)."""
-        return [to_python(v) for v in self.data.values]
+        """The elements as Python values (1-D views only; NaN stays NaN)."""
+        return [to_python(v, keep_nan=True) for v in self.data.values]
 
-
-def _nan_for_none(values: Sequence[Any]) -> list[Any]:
-    if any(isinstance(v, (str, list, dict)) for v in values):
-        return list(values)
-    return [math.nan if v is None else v for v in values]
+    def numeric(self) -> xr.DataArray:
+        """The data as numbers, null → NaN (object arrays are converted)."""
+        if self.data.dtype == object:
+            return self.data.where(self.data.notnull(), np.nan).astype(float)
+        return self.data
 
 
 def _plain(value: Any) -> Any:
@@ -121,7 +128,7 @@ def numeric_view(data: Any) -> tuple[xr.DataArray, str, bool]:
     result back with :func:`to_python`. Null elements become NaN.
     """
     if isinstance(data, LabeledArray):
-        return data.data, data.dim, False
+        return data.numeric(), data.dim, False
     values = [math.nan if v is None else v for v in data]
     array = np.asarray(values, dtype=float if not values or None in data else None)
     if array.dtype == object or array.dtype.kind in "US":

@@ -42,7 +42,7 @@ def _reduce(
     """Cubes: NaN is null and skipped on request. Lists: nulls dropped, NaN propagates."""
     if isinstance(data, LabeledArray):
         with np.errstate(all="ignore"):
-            return kernel(data.data, data.dim, ignore_nodata)
+            return kernel(data.numeric(), data.dim, ignore_nodata)
     array = plain_numbers(data, ignore_nodata)
     if array is None or array.size == 0:
         return None
@@ -168,7 +168,7 @@ def sd(data: NumberArray, ignore_nodata: Bool = True) -> NumberOrNull:
 
 def _view(data: Any, ignore_nodata: bool) -> tuple[xr.DataArray | None, str, bool]:
     if isinstance(data, LabeledArray):
-        return data.data, data.dim, False
+        return data.numeric(), data.dim, False
     return plain_numbers(data, ignore_nodata), ARRAY_DIM, True
 
 
@@ -295,7 +295,7 @@ def _invalid(parameter: str, reason: str, exception: str) -> ProcessParameterInv
 def _cumulative(data: Any, ignore_nodata: bool, skipping: Any, propagating: Any) -> Any:
     if not isinstance(data, LabeledArray):
         return _plain_cumulative(list(data), ignore_nodata, propagating)
-    array, dim = data.data, data.dim
+    array, dim = data.numeric(), data.dim
     array = _single_chunk(array.astype(float), dim)
     kernel = skipping if ignore_nodata else propagating
     out = xr.apply_ufunc(
