@@ -10,7 +10,7 @@ import platformdirs
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["OidcProvider", "Settings"]
+__all__ = ["JobSettings", "OidcProvider", "Settings"]
 
 
 class OidcProvider(BaseModel):
@@ -22,6 +22,18 @@ class OidcProvider(BaseModel):
     scopes: list[str] = ["openid"]
     audience: str | None = None
     default_client_id: str | None = None
+
+
+class JobSettings(BaseModel):
+    """Batch jobs: ``EOSTATION_JOBS__RETENTION_DAYS=7`` and so on."""
+
+    retention_days: float = 30.0
+    storage_quota_bytes: int | None = 20 * 1024**3
+    heartbeat_seconds: float = 1.0
+    stale_after_seconds: float = 30.0
+    max_attempts: int = 3
+    poll_seconds: float = 0.2
+    link_ttl_seconds: int = 7 * 24 * 3600
 
 
 class Settings(BaseSettings):
@@ -44,6 +56,7 @@ class Settings(BaseSettings):
     dask_workers: int | None = None
     dask_scheduler: str | None = None
     concurrent_jobs: int = 2
+    jobs: JobSettings = JobSettings()
     cors_origins: list[str] = ["*"]
 
     @property

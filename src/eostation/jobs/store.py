@@ -1,0 +1,371 @@
+"""The job store: jobs and their logs in the shared SQL database.
+
+Only SQLAlchemy Core and portable SQL are used, so the same code runs on SQLite and
+PostgreSQL. Every status change is a compare-and-set ``UPDATE … WHERE status IN
+(allowed sources)``, built by :meth:`JobStore.transition` from the transition table,
+so two API replicas and any number of runners never overwrite each other. Claiming a
+job is one ``UPDATE … WHERE id = (SELECT … LIMIT 1) AND status = 'queued'``: a claim
+that loses a race simply updates nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, Row
+
+from eostation.errors import JobLocked, JobNotFound
+from eostation.jobs.model import (
+    ACTIVE,
+    LOG_LEVELS,
+    Job,
+    JobStatus,
+    LogEntry,
+    check_transition,
+    sources,
+)
+from eostation.jobs.tables import job_logs, jobs
+
+__all__ = ["JobStore", "utcnow"]
+
+QUEUED, RUNNING = JobStatus.QUEUED, JobStatus.RUNNING
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _job(row: Row[Any]) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"],
+        user_id=m["user_id"],
+        process=m["process"],
+        status=JobStatus(m["status"]),
+        created=_utc(m["created"]),  # type: ignore[arg-type]
+        updated=_utc(m["updated"]),  # type: ignore[arg-type]
+        title=m["title"],
+        description=m["description"],
+        plan=m["plan"],
+        budget=m["budget"],
+        log_level=m["log_level"],
+        job_options=m["job_options"] or {},
+        progress=m["progress"],
+        queued_at=_utc(m["queued_at"]),
+        started=_utc(m["started"]),
+        finished=_utc(m["finished"]),
+        runner=m["runner"],
+        heartbeat=_utc(m["heartbeat"]),
+        attempts=m["attempts"],
+        costs=m["costs"],
+        usage=m["usage"],
+        result_dir=m["result_dir"],
+        results=m["results"],
+        result_bytes=m["result_bytes"] or 0,
+        results_expired=bool(m["results_expired"]),
+    )
+
+
+class JobStore:
+    """Jobs and job logs on a SQLAlchemy engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def create(
+        self,
+        user_id: str,
+        process: Mapping[str, Any],
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        plan: str | None = None,
+        budget: float | None = None,
+        log_level: str = "info",
+        job_options: Mapping[str, Any] | None = None,
+    ) -> Job:
+        """Store a new job in status ``created``."""
+        now = utcnow()
+        row = {
+            "id": "j-" + uuid.uuid4().hex[:20],
+            "user_id": user_id,
+            "process": dict(process),
+            "title": title,
+            "description": description,
+            "plan": plan,
+            "budget": budget,
+            "log_level": log_level,
+            "job_options": dict(job_options or {}),
+            "status": JobStatus.CREATED.value,
+            "created": now,
+            "updated": now,
+            "attempts": 0,
+            "result_bytes": 0,
+            "results_expired": False,
+        }
+        with self._engine.begin() as conn:
+            conn.execute(jobs.insert().values(**row))
+        return self.get(user_id, row["id"])
+
+    def get(self, user_id: str, job_id: str) -> Job:
+        """The job ``job_id`` of ``user_id``; :class:`JobNotFound` otherwise."""
+        job = self.find(job_id)
+        if job is None or job.user_id != user_id:
+            raise JobNotFound(identifier=job_id)
+        return job
+
+    def find(self, job_id: str) -> Job | None:
+        """The job ``job_id`` of any user, or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).first()
+        return None if row is None else _job(row)
+
+    def list(self, user_id: str, *, limit: int, offset: int = 0) -> tuple[list[Job], bool]:
+        """A page of the user's jobs, newest first, and whether more follow."""
+        query = (
+            sa.select(jobs)
+            .where(jobs.c.user_id == user_id)
+            .order_by(jobs.c.created.desc(), jobs.c.id.desc())
+            .offset(offset)
+            .limit(limit + 1)
+        )
+        with self._engine.connect() as conn:
+            rows = [_job(r) for r in conn.execute(query)]
+        return rows[:limit], len(rows) > limit
+
+    def update(self, user_id: str, job_id: str, values: Mapping[str, Any]) -> Job:
+        """Change metadata (title, process, budget …) of a job that is not queued or running."""
+        self.get(user_id, job_id)
+        locked = [s.value for s in ACTIVE]
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status.not_in(locked))
+                .values(**values, updated=utcnow())
+            ).rowcount
+        if not done:
+            raise JobLocked(identifier=job_id)
+        return self.get(user_id, job_id)
+
+    def delete(self, user_id: str, job_id: str) -> Job:
+        """Remove a job and its logs; returns what was stored (to clean up its files)."""
+        job = self.get(user_id, job_id)
+        with self._engine.begin() as conn:
+            conn.execute(job_logs.delete().where(job_logs.c.job_id == job_id))
+            conn.execute(jobs.delete().where(jobs.c.id == job_id))
+        return job
+
+    def transition(
+        self,
+        job_id: str,
+        target: JobStatus,
+        *,
+        current: JobStatus | None = None,
+        holder: str | None = None,
+        **values: Any,
+    ) -> bool:
+        """Move a job to ``target`` if the transition table allows it from its stored status.
+
+        The only way a status changes. ``current`` narrows the expected source status,
+        ``holder`` requires that this runner still holds the job; ``values`` are written
+        in the same statement. Returns False when the job was not in a suitable state
+        (someone else changed it first, or it does not exist).
+        """
+        allowed = sources(target)
+        if current is not None:
+            check_transition(current, target)
+            allowed = frozenset({current})
+        where = [jobs.c.id == job_id, jobs.c.status.in_([s.value for s in allowed])]
+        if holder is not None:
+            where.append(jobs.c.runner == holder)
+        now = utcnow()
+        values.setdefault("updated", now)
+        if target is QUEUED:
+            values.setdefault("queued_at", now)
+        with self._engine.begin() as conn:
+            stmt = jobs.update().where(*where).values(status=target.value, **values)
+            return bool(conn.execute(stmt).rowcount)
+
+    def claim(self, runner: str, concurrent_per_user: int) -> Job | None:
+        """Atomically take the next queued job for ``runner``, or None.
+
+        Fair across users: a user with fewer running jobs goes first, then the oldest
+        queued job; users already at ``concurrent_per_user`` running jobs wait.
+        """
+        q = jobs.alias("q")
+        r = jobs.alias("r")
+        running = (
+            sa.select(sa.func.count())
+            .select_from(r)
+            .where(r.c.user_id == q.c.user_id, r.c.status == RUNNING.value)
+            .scalar_subquery()
+        )
+        candidate = (
+            sa.select(q.c.id)
+            .where(q.c.status == QUEUED.value, running < concurrent_per_user)
+            .order_by(running, q.c.queued_at, q.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        now = utcnow()
+        stmt = (
+            jobs.update()
+            .where(jobs.c.id == candidate, jobs.c.status == QUEUED.value)
+            .values(
+                status=RUNNING.value,
+                runner=runner,
+                heartbeat=now,
+                started=now,
+                updated=now,
+                finished=None,
+                progress=0.0,
+                attempts=jobs.c.attempts + 1,
+            )
+            .returning(jobs.c.id)
+        )
+        with self._engine.begin() as conn:
+            job_id = conn.execute(stmt).scalar()
+        return None if job_id is None else self.find(job_id)
+
+    def heartbeat(self, job_id: str, runner: str, progress: float | None) -> bool:
+        """Record that ``runner`` still works on the job; False when it no longer holds it."""
+        now = utcnow()
+        values: dict[str, Any] = {"heartbeat": now, "updated": now}
+        if progress is not None:
+            values["progress"] = progress
+        stmt = (
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.status == RUNNING.value, jobs.c.runner == runner)
+            .values(**values)
+        )
+        with self._engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    def running(self) -> list[Job]:
+        """Every running job (for finding those whose runner died)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(jobs).where(jobs.c.status == RUNNING.value))
+            return [_job(r) for r in rows]
+
+    def queue_position(self, job: Job) -> int | None:
+        """1 + the number of queued jobs ahead of ``job`` (None unless it is queued)."""
+        if job.status is not QUEUED or job.queued_at is None:
+            return None
+        ahead = sa.select(sa.func.count()).where(
+            jobs.c.status == QUEUED.value,
+            sa.or_(
+                jobs.c.queued_at < job.queued_at,
+                sa.and_(jobs.c.queued_at == job.queued_at, jobs.c.id < job.id),
+            ),
+        )
+        with self._engine.connect() as conn:
+            return int(conn.execute(ahead).scalar_one()) + 1
+
+    def running_count(self, user_id: str) -> int:
+        """How many jobs of the user are running."""
+        query = sa.select(sa.func.count()).where(
+            jobs.c.user_id == user_id, jobs.c.status == RUNNING.value
+        )
+        with self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def storage_used(self, user_id: str) -> int:
+        """Bytes of stored results of the user."""
+        query = sa.select(sa.func.coalesce(sa.func.sum(jobs.c.result_bytes), 0)).where(
+            jobs.c.user_id == user_id
+        )
+        with self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def results_older_than(self, finished_before: datetime) -> list[Job]:
+        """Jobs whose results were stored before ``finished_before`` and still exist."""
+        query = sa.select(jobs).where(
+            jobs.c.result_dir.is_not(None), jobs.c.finished < finished_before
+        )
+        with self._engine.connect() as conn:
+            return [_job(r) for r in conn.execute(query)]
+
+    def drop_results(self, job_id: str, result_dir: str, *, expired: bool) -> bool:
+        """Forget the stored results if they are still ``result_dir``; returns whether it did."""
+        stmt = (
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.result_dir == result_dir)
+            .values(result_dir=None, results=None, result_bytes=0, results_expired=expired)
+        )
+        with self._engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    # -- logs ---------------------------------------------------------------------------
+
+    def log(
+        self,
+        job_id: str,
+        level: str,
+        message: str,
+        *,
+        code: str | None = None,
+        data: Any = None,
+        path: list[dict[str, Any]] | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> None:
+        """Append a log entry to the job (silently nothing if the job was deleted)."""
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {level!r}")
+        row = {
+            "job_id": job_id,
+            "level": level,
+            "message": message,
+            "code": code,
+            "data": data,
+            "path": path,
+            "usage": usage,
+            "time": utcnow(),
+        }
+        with self._engine.begin() as conn:
+            exists = conn.execute(sa.select(jobs.c.id).where(jobs.c.id == job_id)).first()
+            if exists is not None:
+                conn.execute(job_logs.insert().values(**row))
+
+    def logs(
+        self, job_id: str, *, after: int | None = None, min_level: str = "debug", limit: int = 1000
+    ) -> tuple[list[LogEntry], bool]:
+        """Entries after id ``after`` at ``min_level`` or more severe, and whether more follow."""
+        levels = LOG_LEVELS[LOG_LEVELS.index(min_level) :]
+        query = (
+            sa.select(job_logs)
+            .where(job_logs.c.job_id == job_id, job_logs.c.level.in_(levels))
+            .order_by(job_logs.c.id)
+            .limit(limit + 1)
+        )
+        if after is not None:
+            query = query.where(job_logs.c.id > after)
+        with self._engine.connect() as conn:
+            rows = list(conn.execute(query))
+        entries = [
+            LogEntry(
+                id=r.id,
+                level=r.level,
+                message=r.message,
+                time=_utc(r.time),  # type: ignore[arg-type]
+                code=r.code,
+                data=r.data,
+                path=r.path,
+                usage=r.usage,
+            )
+            for r in rows[:limit]
+        ]
+        return entries, len(rows) > limit
