@@ -7,7 +7,6 @@ from importlib import metadata as importlib_metadata
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.routing import APIRoute
 
 from eostation import __version__
 from eostation.api.deps import API_PREFIX, ServicesDep, api_url
@@ -37,16 +36,14 @@ def well_known(request: Request, services: ServicesDep) -> dict[str, Any]:
 
 
 def _endpoints(request: Request) -> list[dict[str, Any]]:
-    """Every implemented openEO path under the API prefix, with its methods."""
-    by_path: dict[str, set[str]] = {}
-    for route in request.app.routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith(API_PREFIX):
+    """Every implemented openEO path under the API prefix, with its methods (from the app's routes)."""
+    out = []
+    for path, operations in request.app.openapi()["paths"].items():
+        if not path.startswith(API_PREFIX) or path in (API_PREFIX, API_PREFIX + "/"):
             continue
-        path = route.path.removeprefix(API_PREFIX) or "/"
-        if path == "/" or not route.include_in_schema:
-            continue
-        by_path.setdefault(path, set()).update(m for m in route.methods if m != "HEAD")
-    return [{"path": p, "methods": sorted(m)} for p, m in sorted(by_path.items())]
+        methods = sorted(m.upper() for m in operations if m.upper() not in ("HEAD", "OPTIONS"))
+        out.append({"path": path.removeprefix(API_PREFIX), "methods": methods})
+    return sorted(out, key=lambda e: e["path"])
 
 
 @router.get("/", summary="Capabilities")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from eostation.api.deps import ServicesDep, api_url
 
@@ -82,19 +83,27 @@ def describe_collection(
     return meta
 
 
+class SchemaJSONResponse(JSONResponse):
+    """JSON with the media type of JSON Schema documents."""
+
+    media_type = "application/schema+json"
+
+
 @router.get(
-    "/collections/{collection_id}/queryables", summary="Queryable properties of a collection"
+    "/collections/{collection_id}/queryables",
+    summary="Queryable properties of a collection",
+    response_class=SchemaJSONResponse,
 )
-def queryables(collection_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
+def queryables(collection_id: str, request: Request, services: ServicesDep) -> JSONResponse:
     """JSON Schema of the properties ``load_collection(properties=...)`` can filter on."""
     source = services.collections.get(collection_id)
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2019-09/schema",
-        "$id": api_url(request, services, f"/collections/{collection_id}/queryables"),
         "type": "object",
         "title": f"Queryables of {collection_id}",
         "properties": {},
         "additionalProperties": False,
     }
     schema.update(source.queryables())
-    return schema
+    schema["$id"] = api_url(request, services, f"/collections/{collection_id}/queryables")
+    return SchemaJSONResponse(schema)
