@@ -101,7 +101,7 @@ def _apply_defaults(
 ) -> dict[str, Any]:
     scope = dict(arguments)
     for param in declared:
-        name = param.get("name")
+        name = str(param.get("name"))
         if name in scope:
             continue
         if "default" in param:

@@ -21,7 +21,14 @@ import xarray as xr
 
 from eostation.engine.labeled import LabeledArray
 
-__all__ = ["as_bool_array", "elementwise", "is_array", "nullable", "scalar_out"]
+__all__ = [
+    "as_bool_array",
+    "elementwise",
+    "is_array",
+    "nullable",
+    "scalar_out",
+    "select",
+]
 
 
 def is_array(value: Any) -> bool:
@@ -72,7 +79,7 @@ def nullable(result: Any, *operands: Any) -> Any:
     mask = masks[0]
     for other in masks[1:]:
         mask = mask | other
-    return xr.where(mask, np.nan, result)
+    return select(mask, np.nan, result)
 
 
 def as_bool_array(value: Any) -> Any:
@@ -80,3 +87,8 @@ def as_bool_array(value: Any) -> Any:
     if isinstance(value, (xr.DataArray, np.ndarray)) and value.dtype.kind == "f":
         return value == 1
     return value
+
+
+def select(condition: Any, yes: Any, no: Any) -> Any:
+    """``yes`` where ``condition`` holds, else ``no``: :func:`xarray.where`, typed."""
+    return xr.where(condition, yes, no)  # type: ignore[no-untyped-call]

@@ -192,7 +192,7 @@ def _float_kind(a: Any) -> bool:
 
 
 @process("is_nan", categories=("comparison", "math > constants", "reducer"))
-def is_nan(x: AnyValue) -> Annotated[bool, Param(BOOLEAN)]:
+def is_nan(x: AnyValue) -> Annotated[Any, Param(BOOLEAN)]:
     """Whether a value is not a number: NaN, or any non-numeric value.
 
     Args:
@@ -209,7 +209,7 @@ def is_nan(x: AnyValue) -> Annotated[bool, Param(BOOLEAN)]:
 
 
 @process("is_nodata", categories=("comparison",))
-def is_nodata(x: AnyValue) -> Annotated[bool, Param(BOOLEAN)]:
+def is_nodata(x: AnyValue) -> Annotated[Any, Param(BOOLEAN)]:
     """Whether a value is no-data (null; on arrays and cubes also NaN).
 
     Args:
@@ -224,7 +224,7 @@ def is_nodata(x: AnyValue) -> Annotated[bool, Param(BOOLEAN)]:
 
 
 @process("is_infinite", categories=("comparison",))
-def is_infinite(x: AnyValue) -> Annotated[bool, Param(BOOLEAN)]:
+def is_infinite(x: AnyValue) -> Annotated[Any, Param(BOOLEAN)]:
     """Whether a value is positive or negative infinity.
 
     Args:
@@ -241,7 +241,7 @@ def is_infinite(x: AnyValue) -> Annotated[bool, Param(BOOLEAN)]:
 
 
 @process("is_valid", categories=("comparison",))
-def is_valid(x: AnyValue) -> Annotated[bool, Param(BOOLEAN)]:
+def is_valid(x: AnyValue) -> Annotated[Any, Param(BOOLEAN)]:
     """Whether a value is valid: not null and, for numbers, finite.
 
     Args:

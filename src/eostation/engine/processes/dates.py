@@ -30,7 +30,7 @@ def _timestamp(value: str) -> pd.Timestamp:
 def _format(stamp: pd.Timestamp, date_only: bool) -> str:
     if date_only:
         return str(stamp.strftime("%Y-%m-%d"))
-    text = stamp.isoformat(timespec="milliseconds" if stamp.microsecond else "seconds")
+    text = str(stamp.isoformat(timespec="milliseconds" if stamp.microsecond else "seconds"))
     return text.replace("+00:00", "Z")
 
 

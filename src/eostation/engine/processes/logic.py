@@ -10,7 +10,7 @@ import xarray as xr
 from eostation.engine.labeled import numeric_view, to_python
 from eostation.engine.registry import process
 from eostation.engine.schema import AnyValue, BooleanOrNull, Param
-from eostation.engine.vectorize import as_bool_array, elementwise, is_array
+from eostation.engine.vectorize import as_bool_array, elementwise, is_array, select
 
 _LOGIC = ("logic",)
 BoolArray = Annotated[Any, Param({"type": "array", "items": {"type": ["boolean", "null"]}})]
@@ -44,7 +44,7 @@ def and_(x: BooleanOrNull, y: BooleanOrNull) -> BooleanOrNull:
         ``x AND y`` (null when undecided).
     """
     if is_array(x) or is_array(y):
-        return _array_logic(lambda a, b: xr.where((a == 0) | (b == 0), 0.0, a * b), x, y)
+        return _array_logic(lambda a, b: select((a == 0) | (b == 0), 0.0, a * b), x, y)
     if x is False or y is False:
         return False
     if x is None or y is None:
@@ -64,7 +64,7 @@ def or_(x: BooleanOrNull, y: BooleanOrNull) -> BooleanOrNull:
         ``x OR y`` (null when undecided).
     """
     if is_array(x) or is_array(y):
-        return _array_logic(lambda a, b: xr.where((a == 1) | (b == 1), 1.0, a + b), x, y)
+        return _array_logic(lambda a, b: select((a == 1) | (b == 1), 1.0, a + b), x, y)
     if x is True or y is True:
         return True
     if x is None or y is None:
@@ -121,7 +121,7 @@ def if_(value: BooleanOrNull, accept: AnyValue, reject: AnyValue = None) -> AnyV
     """
     if is_array(value):
         return elementwise(
-            lambda c, a, r: xr.where(as_bool_array(c), a, r),
+            lambda c, a, r: select(as_bool_array(c), a, r),
             value,
             accept,
             reject,
@@ -137,10 +137,10 @@ def _any_all(data: Any, ignore_nodata: bool, decisive: float) -> Any:
     hit = (values == decisive).any(dim)
     count = values.count(dim)
     if ignore_nodata:
-        out = xr.where(count == 0, np.nan, xr.where(hit, decisive, 1.0 - decisive))
+        out = select(count == 0, np.nan, select(hit, decisive, 1.0 - decisive))
     else:
         undecided = values.isnull().any(dim) | (count == 0)
-        out = xr.where(hit, decisive, xr.where(undecided, np.nan, 1.0 - decisive))
+        out = select(hit, decisive, select(undecided, np.nan, 1.0 - decisive))
     if plain:
         result = to_python(out)
         return None if result is None else bool(result)

@@ -10,7 +10,7 @@ import xarray as xr
 
 from eostation.engine.registry import process
 from eostation.engine.schema import NUMBER, NumberOrNull, Param
-from eostation.engine.vectorize import elementwise, is_array
+from eostation.engine.vectorize import elementwise, is_array, select
 from eostation.errors import ProcessParameterInvalid
 
 _MATH = ("math",)
@@ -102,7 +102,7 @@ def mod(x: NumberOrNull, y: NumberOrNull) -> NumberOrNull:
         by_zero = np.true_divide(a, b)
         if isinstance(remainder, xr.DataArray) or is_array(remainder):
             return (
-                xr.where(b == 0, by_zero, remainder)
+                select(b == 0, by_zero, remainder)
                 if isinstance(remainder, xr.DataArray)
                 else np.where(b == 0, by_zero, remainder)
             )

@@ -49,7 +49,7 @@ def _neg(key: Any) -> Any:
     return -key
 
 
-def _sorted_view(view: LabeledArray, asc: bool, nodata: bool | None) -> xr.DataArray:
+def _sorted_view(view: LabeledArray, asc: bool, nodata: bool | None) -> Any:
     array = view.numeric()
     if array.chunks is not None:
         array = array.chunk({view.dim: -1})

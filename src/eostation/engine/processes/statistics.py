@@ -330,7 +330,7 @@ def _plain_cumulative(values: list[Any], ignore_nodata: bool, accumulate: Any) -
 def _nan_skipping(ufunc: Any) -> Callable[..., Any]:
     def accumulate(a: np.ndarray, axis: int) -> np.ndarray:
         filled = np.where(np.isnan(a), ufunc.identity if ufunc.identity is not None else np.nan, a)
-        return ufunc.accumulate(filled, axis=axis)
+        return np.asarray(ufunc.accumulate(filled, axis=axis))
 
     return accumulate
 
