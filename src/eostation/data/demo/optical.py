@@ -134,7 +134,7 @@ def scene(tile: Tile, day: float) -> Scene:
     elev_n = world.elevation(lon_n, lat_n)
     temp = tile.interp(world.temperature(lat_n, elev_n, day))
     # Snow lies below about 0 °C; a little noise frays the snow line.
-    snow = np.clip((0.5 - temp) / 4.0 - 0.15 * st.texture, 0.0, 1.0)
+    snow = np.clip((-1.0 - temp) / 4.0 - 0.15 * st.texture, 0.0, 1.0)
     green = greenness(st.lat, day, st.phase)
     veg_max = np.where(st.forest, 0.95, 0.9 * st.vigour) * (1.0 - st.aridity) ** 1.5
     veg_min = np.where(st.forest, 0.55, 0.05) * (1.0 - st.aridity) ** 2

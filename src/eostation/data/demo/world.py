@@ -98,7 +98,7 @@ def temperature(lat: Fields, elev: Fields, day: float) -> Fields:
     """Near-surface air temperature (°C) around late morning: climate + season + lapse rate."""
     abs_lat = np.abs(lat)
     mean = 27.0 - 0.012 * np.maximum(abs_lat - 10.0, 0.0) ** 2 + 0.0
-    amplitude = 0.35 * abs_lat
+    amplitude = 0.25 * abs_lat
     # Coldest around 15 January in the north, 15 July in the south.
     phase = 2.0 * np.pi * (day_of_year(day) - 15.0) / 365.2425
     season = np.where(lat >= 0, -np.cos(phase), np.cos(phase))
