@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from eostation.auth import Authenticator
 from eostation.config import Settings
+from eostation.jobs.service import JobService
 from eostation.users import User, UserStore
 
 __all__ = ["CurrentUser", "Services", "ServicesDep", "api_url", "current_user", "get_services"]
@@ -28,6 +29,7 @@ class Services:
     collections: Any  # eostation.data.registry.CollectionRegistry
     processes: Any  # eostation.engine.registry.ProcessRegistry
     formats: Any  # eostation.formats.registry.FormatRegistry
+    jobs: JobService
 
 
 def get_services(request: Request) -> Services:

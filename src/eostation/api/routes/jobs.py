@@ -1,0 +1,237 @@
+"""Batch jobs: ``/jobs``, ``/jobs/{id}``, results, logs, estimate, and signed downloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import FileResponse
+
+from eostation.api.deps import CurrentUser, Services, ServicesDep, api_url
+from eostation.jobs.model import Job, JobStatus, LogEntry
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+Limit = Annotated[int, Query(ge=1, le=10_000)]
+
+
+def _ts(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _job_json(job: Job, request: Request, services: Services, *, full: bool) -> dict[str, Any]:
+    base = api_url(request, services, f"/jobs/{job.id}")
+    out: dict[str, Any] = {
+        "id": job.id,
+        "title": job.title,
+        "description": job.description,
+        "status": job.status.value,
+        "created": _ts(job.created),
+        "updated": _ts(job.updated),
+        "plan": job.plan or "local",
+        "budget": job.budget,
+        "log_level": job.log_level,
+    }
+    if job.status is JobStatus.FINISHED:
+        out["progress"] = 100.0
+    elif job.status is JobStatus.QUEUED:
+        out["progress"] = 0.0
+    elif job.progress is not None and job.status is not JobStatus.CREATED:
+        out["progress"] = round(job.progress, 1)
+    if job.costs is not None:
+        out["costs"] = job.costs
+    if job.usage:
+        out["usage"] = job.usage
+    if not full:
+        return out
+    out["process"] = job.process
+    out["started"] = _ts(job.started)
+    out["finished"] = _ts(job.finished)
+    out["attempts"] = job.attempts
+    if job.job_options:
+        out["job_options"] = job.job_options
+    out.update(services.jobs.queue_info(job))
+    out["links"] = [
+        {"rel": "monitor", "href": base + "/logs", "type": "application/json", "title": "Logs"},
+    ]
+    if job.status is JobStatus.FINISHED:
+        out["links"].append(
+            {"rel": "result", "href": base + "/results", "type": "application/json"}
+        )
+    return out
+
+
+@router.get("/jobs", summary="List all batch jobs")
+def list_jobs(
+    request: Request,
+    user: CurrentUser,
+    services: ServicesDep,
+    limit: Limit = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Your jobs, newest first; ``limit`` per page with a ``next`` link."""
+    jobs, more = services.jobs.list(user.user_id, limit, offset)
+    links = []
+    if more:
+        query = urlencode({"limit": limit, "offset": offset + limit})
+        links.append(
+            {
+                "rel": "next",
+                "href": api_url(request, services, f"/jobs?{query}"),
+                "type": "application/json",
+            }
+        )
+    return {"jobs": [_job_json(j, request, services, full=False) for j in jobs], "links": links}
+
+
+@router.post("/jobs", status_code=201, summary="Create a new batch job")
+def create_job(
+    request: Request,
+    user: CurrentUser,
+    services: ServicesDep,
+    body: Annotated[dict[str, Any], Body()],
+) -> Response:
+    """Store a job in status ``created``; returns its URL in ``Location``."""
+    job = services.jobs.create(user.user_id, body)
+    return Response(
+        status_code=201,
+        headers={
+            "Location": api_url(request, services, f"/jobs/{job.id}"),
+            "OpenEO-Identifier": job.id,
+        },
+    )
+
+
+@router.get("/jobs/{job_id}", summary="Full metadata for a batch job")
+def describe_job(
+    job_id: str, request: Request, user: CurrentUser, services: ServicesDep
+) -> dict[str, Any]:
+    """Status, progress, process graph, costs, usage and, when queued, the queue position."""
+    return _job_json(services.jobs.get(user.user_id, job_id), request, services, full=True)
+
+
+@router.patch("/jobs/{job_id}", status_code=204, summary="Modify a batch job")
+def update_job(
+    job_id: str,
+    user: CurrentUser,
+    services: ServicesDep,
+    body: Annotated[dict[str, Any], Body()],
+) -> Response:
+    """Change title, description, process, plan, budget, log level or job options."""
+    services.jobs.update(user.user_id, job_id, body)
+    return Response(status_code=204)
+
+
+@router.delete("/jobs/{job_id}", status_code=204, summary="Delete a batch job")
+def delete_job(job_id: str, user: CurrentUser, services: ServicesDep) -> Response:
+    """Stop the job if needed and delete it with its logs and results."""
+    services.jobs.delete(user.user_id, job_id)
+    return Response(status_code=204)
+
+
+@router.get("/jobs/{job_id}/estimate", summary="Get an estimate for a batch job")
+def estimate_job(job_id: str, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """Predicted costs (credits), duration and output size, before running."""
+    return services.jobs.estimate(
+        user.user_id, job_id, registry=services.processes, collections=services.collections
+    )
+
+
+def _log_json(entry: LogEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": str(entry.id),
+        "level": entry.level,
+        "message": entry.message,
+        "time": _ts(entry.time),
+    }
+    if entry.code:
+        out["code"] = entry.code
+    if entry.data is not None:
+        out["data"] = entry.data
+    if entry.path:
+        out["path"] = entry.path
+    if entry.usage:
+        out["usage"] = entry.usage
+    return out
+
+
+@router.get("/jobs/{job_id}/logs", summary="Logs for a batch job")
+def job_logs(
+    job_id: str,
+    request: Request,
+    user: CurrentUser,
+    services: ServicesDep,
+    offset: str | None = None,
+    level: str | None = None,
+    limit: Limit = 1000,
+) -> dict[str, Any]:
+    """Entries after ``offset`` (the last id you received) at ``level`` or more severe."""
+    page = services.jobs.logs(user.user_id, job_id, offset=offset, level=level, limit=limit)
+    links = []
+    if page.more and page.entries:
+        query = {"offset": str(page.entries[-1].id), "limit": limit, "level": page.level}
+        links.append(
+            {
+                "rel": "next",
+                "href": api_url(request, services, f"/jobs/{job_id}/logs?{urlencode(query)}"),
+                "type": "application/json",
+            }
+        )
+    return {"level": page.level, "logs": [_log_json(e) for e in page.entries], "links": links}
+
+
+@router.post("/jobs/{job_id}/results", status_code=202, summary="Start processing a batch job")
+def start_job(job_id: str, user: CurrentUser, services: ServicesDep) -> Response:
+    """Queue the job; a runner starts it as soon as your concurrency limit allows."""
+    services.jobs.start(user.user_id, job_id)
+    return Response(status_code=202)
+
+
+@router.delete("/jobs/{job_id}/results", status_code=204, summary="Cancel processing a batch job")
+def stop_job(job_id: str, user: CurrentUser, services: ServicesDep) -> Response:
+    """Stop a queued or running job; it ends ``canceled`` within seconds."""
+    services.jobs.stop(user.user_id, job_id)
+    return Response(status_code=204)
+
+
+@router.get("/jobs/{job_id}/results", summary="List batch job results")
+def job_results(
+    job_id: str, request: Request, user: CurrentUser, services: ServicesDep
+) -> Response:
+    """A STAC Collection whose ``assets`` are signed, expiring download links."""
+    from fastapi.responses import JSONResponse
+
+    from eostation.jobs.results import stac_results
+
+    jobs = services.jobs
+    job = jobs.results(user.user_id, job_id)
+
+    def href(name: str) -> str:
+        expires, signature = jobs.signer.sign(job.id, name)
+        return api_url(request, services, f"/jobs/{job.id}/results/{expires}/{signature}/{name}")
+
+    doc = stac_results(
+        job,
+        href,
+        self_url=api_url(request, services, f"/jobs/{job.id}/results"),
+        expires=jobs.results_expire(job),
+    )
+    return JSONResponse(doc, headers={"OpenEO-Costs": "0"})
+
+
+@router.api_route(
+    "/jobs/{job_id}/results/{expires}/{signature}/{name}",
+    methods=["GET", "HEAD"],
+    include_in_schema=False,
+)
+def download_asset(
+    job_id: str, expires: int, signature: str, name: str, services: ServicesDep
+) -> FileResponse:
+    """One result file through a signed link: no token needed, ranges supported."""
+    _job, path = services.jobs.asset_file(job_id, name, expires, signature)
+    asset = (_job.results or {}).get(name, {})
+    return FileResponse(path, media_type=asset.get("type"), filename=name)

@@ -1,0 +1,272 @@
+"""The seam between jobs and the engine: run one process graph and write its outputs.
+
+:func:`run_graph` is the only place where the runner calls the engine and the format
+writers. The graph is evaluated lazily with an :class:`EvalContext`; ``save_result``
+appends ``(data, format, options)`` to the context's result list and the writers then
+compute and write each output. A graph without ``save_result`` gives a plain value,
+written as JSON. Dask work is tracked for progress and stopped on cancellation:
+
+- local (no scheduler): a dask callback counts finished tasks and raises
+  :class:`Cancelled` before the next task once ``cancelled()`` turns True;
+- distributed: each output is persisted on the cluster first; progress is the share of
+  its chunks that are done, and cancellation cancels the futures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from dask.callbacks import Callback
+
+from eostation.data.base import LoadRequest
+from eostation.engine.context import EvalContext, LogSink
+from eostation.engine.evaluate import evaluate
+from eostation.engine.graph import validate
+from eostation.errors import OpenEOError
+from eostation.formats.output import OutputFile
+
+__all__ = ["Cancelled", "GraphRun", "Output", "evaluate_lazily", "run_graph", "write_outputs"]
+
+ProgressSink = Callable[[float], None]
+
+
+class Cancelled(Exception):
+    """The job was stopped while it ran."""
+
+
+@dataclasses.dataclass
+class Output:
+    """One thing a graph asked to save."""
+
+    data: Any
+    format: str
+    options: dict[str, Any]
+
+
+@dataclasses.dataclass
+class GraphRun:
+    """What running a graph produced: the files and figures for usage accounting."""
+
+    files: list[OutputFile] = dataclasses.field(default_factory=list)
+    outputs: list[Output] = dataclasses.field(default_factory=list)
+    input_pixels: int = 0
+    output_cells: int = 0
+    output_nbytes: int = 0
+
+
+def _size(data: Any) -> tuple[int, int]:
+    """``(cells, bytes)`` of an array-like, (0, 0) for plain values."""
+    size, nbytes = getattr(data, "size", None), getattr(data, "nbytes", None)
+    if isinstance(size, int) and isinstance(nbytes, int) and hasattr(data, "dims"):
+        return size, nbytes
+    return 0, 0
+
+
+def _context(base: Mapping[str, Any], results: list[Any]) -> EvalContext:
+    """An EvalContext that collects ``save_result`` outputs in ``results``.
+
+    The agreed home is a ``results`` field on EvalContext; until the engine has it,
+    the list travels in ``options["results"]``.
+    """
+    names = {f.name for f in dataclasses.fields(EvalContext)}
+    kwargs = dict(base)
+    if "results" in names:
+        kwargs["results"] = results
+    else:
+        kwargs["options"] = {**dict(kwargs.get("options", {})), "results": results}
+    return EvalContext(**kwargs)
+
+
+def evaluate_lazily(
+    process: Mapping[str, Any],
+    *,
+    registry: Any,
+    collections: Any = None,
+    log: LogSink,
+    cancelled: Callable[[], bool],
+    user_id: str | None,
+    udp: Callable[[str], dict[str, Any] | None] | None = None,
+) -> GraphRun:
+    """Evaluate the graph without writing anything: the outputs, still lazy where possible."""
+    run = GraphRun()
+
+    def load(collection_id: str, request: LoadRequest) -> Any:
+        if collections is None:
+            from eostation.errors import CollectionNotFound
+
+            raise CollectionNotFound(identifier=collection_id)
+        cube = collections.get(collection_id).load(request)
+        run.input_pixels += _size(cube)[0]
+        return cube
+
+    results: list[Any] = []
+    base: dict[str, Any] = {
+        "registry": registry,
+        "load_collection": load,
+        "log": log,
+        "user_id": user_id,
+        "cancelled": cancelled,
+    }
+    if udp is not None:
+        base["udp"] = udp
+    graph = process if "process_graph" in process else {"process_graph": process}
+    context = _context(base, results)
+    problems = validate(graph, registry, udp=context.udp)
+    if problems:
+        raise _locate(problems[0], graph["process_graph"])
+    value = evaluate(graph, context, check=False)
+    for item in results:
+        data, fmt, options = [*item, None, None][:3]
+        run.outputs.append(Output(data, str(fmt or "GTiff"), dict(options or {})))
+    if not run.outputs:
+        run.outputs.append(Output(value, "JSON", {}))
+    for out in run.outputs:
+        cells, nbytes = _size(out.data)
+        run.output_cells += cells
+        run.output_nbytes += nbytes
+    return run
+
+
+def _locate(err: OpenEOError, nodes: Mapping[str, Any]) -> OpenEOError:
+    """Name the node a validation problem is about (by its process id) when it does not."""
+    if "node_id" in err.params:
+        return err
+    process_id = err.params.get("process")
+    for node_id, node in nodes.items():
+        if isinstance(node, Mapping) and process_id and node.get("process_id") == process_id:
+            err.params.update(node_id=node_id, process_id=process_id)
+            break
+    return err
+
+
+class _TaskCounter(Callback):  # type: ignore[misc]
+    """Counts finished dask tasks (local schedulers) and stops on cancellation."""
+
+    def __init__(self, expected: int, report: ProgressSink, cancelled: Callable[[], bool]) -> None:
+        super().__init__()
+        self.expected = max(1, expected)
+        self.started = 0
+        self.done = 0
+        self.report = report
+        self.is_cancelled = cancelled
+        self._lock = threading.Lock()
+        self._last = 0.0
+
+    def _start(self, dsk: Any) -> None:
+        with self._lock:
+            self.started += len(dsk)
+
+    def _pretask(self, key: Any, dsk: Any, state: Any) -> None:
+        if self.is_cancelled():
+            raise Cancelled()
+
+    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        with self._lock:
+            self.done += 1
+            total = max(self.expected, self.started)
+            now = time.monotonic()
+            if now - self._last < 0.1:
+                return
+            self._last = now
+        self.report(min(99.0, 100.0 * self.done / total))
+
+
+def _task_count(data: Any) -> int:
+    graph = getattr(data, "__dask_graph__", None)
+    if graph is None:
+        return 0
+    dsk = graph()
+    return len(dsk) if dsk is not None else 0
+
+
+def _persist_on_cluster(
+    data: Any, client: Any, report: ProgressSink, cancelled: Callable[[], bool]
+) -> Any:
+    """Run ``data``'s graph on the cluster, reporting chunk progress; returns it persisted."""
+    from distributed import futures_of
+
+    persisted = client.persist(data)
+    futures = futures_of(persisted)
+    while True:
+        done = sum(f.done() for f in futures)
+        report(min(99.0, 100.0 * done / max(1, len(futures))))
+        if cancelled():
+            client.cancel(futures)
+            raise Cancelled()
+        if done == len(futures):
+            break
+        time.sleep(0.2)
+    for f in futures:
+        if f.status == "error":
+            f.result()  # raises the task's exception
+    return persisted
+
+
+def write_outputs(
+    run: GraphRun,
+    directory: Path,
+    *,
+    formats: Any,
+    progress: ProgressSink,
+    cancelled: Callable[[], bool],
+    client: Any = None,
+    on_file: Callable[[OutputFile], None] | None = None,
+) -> None:
+    """Compute every output of ``run`` and write it into ``directory`` (adds to ``run.files``).
+
+    ``progress`` gets 0-99 while dask tasks complete; ``cancelled`` is polled before
+    each task (raises :class:`Cancelled`); ``client`` is a ``distributed.Client`` or
+    None for the local threaded scheduler; ``on_file`` hears of each written file.
+    """
+    if cancelled():
+        raise Cancelled()
+    expected = sum(_task_count(o.data) for o in run.outputs)
+    for out in run.outputs:
+        writer = formats.get_writer(out.format)
+        writer.check_options(out.options)
+        data = out.data
+        if client is not None and _task_count(data):
+            data = _persist_on_cluster(data, client, progress, cancelled)
+            files = writer.write(data, directory, out.options)
+        else:
+            with _TaskCounter(expected, progress, cancelled):
+                files = writer.write(data, directory, out.options)
+        for f in files:
+            if on_file is not None:
+                on_file(f)
+        run.files.extend(files)
+        if cancelled():
+            raise Cancelled()
+
+
+def run_graph(
+    process: Mapping[str, Any],
+    directory: Path,
+    *,
+    registry: Any,
+    formats: Any,
+    collections: Any = None,
+    log: LogSink,
+    progress: ProgressSink,
+    cancelled: Callable[[], bool],
+    user_id: str | None = None,
+    client: Any = None,
+) -> GraphRun:
+    """Evaluate ``process`` and write every output into ``directory`` (both steps above)."""
+    run = evaluate_lazily(
+        process,
+        registry=registry,
+        collections=collections,
+        log=log,
+        cancelled=cancelled,
+        user_id=user_id,
+    )
+    write_outputs(
+        run, directory, formats=formats, progress=progress, cancelled=cancelled, client=client
+    )
+    return run

@@ -1,0 +1,337 @@
+"""The job runner: claims queued jobs, runs them through the engine, records the outcome.
+
+Runners are separate processes (``eostation worker``; ``eostation serve --runners N``
+starts N of them) that share only the database and the Dask cluster with the API, so
+any number of them can run on any number of machines. One runner runs one job at a
+time. While it runs a job, a heartbeat thread writes progress every
+``jobs.heartbeat_seconds``; when the write finds that the runner no longer holds the
+job (stopped or deleted through the API), the Dask work is cancelled.
+
+Crash safety: every runner periodically looks for running jobs whose runner is gone
+(no heartbeat for ``jobs.stale_after_seconds``, or, on the same machine, whose process
+no longer exists). Such a job is requeued up to ``jobs.max_attempts`` runs, then marked
+``error`` with a log entry saying why. Results are published atomically
+(:mod:`eostation.jobs.results`), so an interrupted run leaves nothing to serve.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from eostation.config import Settings
+from eostation.jobs import execute
+from eostation.jobs.costs import Usage, costs_of
+from eostation.jobs.joblog import JobLogger, describe_failure
+from eostation.jobs.model import Job, JobStatus
+from eostation.jobs.results import ResultLayout, asset_records
+from eostation.jobs.store import JobStore, utcnow
+
+__all__ = ["Runner", "runner_id"]
+
+log = logging.getLogger("eostation.jobs.runner")
+
+RUNNING, QUEUED = JobStatus.RUNNING, JobStatus.QUEUED
+FINISHED, ERROR = JobStatus.FINISHED, JobStatus.ERROR
+
+
+def runner_id() -> str:
+    """``host/pid/random``: unique, and tells a runner on the same host whether it is alive."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+def _process_gone(runner: str | None) -> bool:
+    """Whether ``runner`` ran on this host in a process that no longer exists."""
+    if not runner:
+        return False
+    host, _, rest = runner.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _rss_mb() -> float:
+    try:
+        import psutil
+
+        return float(psutil.Process().memory_info().rss) / 1e6
+    except Exception:  # psutil missing or unsupported platform
+        return 0.0
+
+
+@dataclass
+class _Watch:
+    """Shared state between a running job and its heartbeat thread."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    lost: threading.Event = field(default_factory=threading.Event)
+    over_budget: threading.Event = field(default_factory=threading.Event)
+    progress: float = 0.0
+    peak_mb: float = 0.0
+    input_pixels: int = 0
+    cpu0: float = field(default_factory=time.process_time)
+
+    def cpu(self) -> float:
+        return time.process_time() - self.cpu0
+
+
+class Runner:
+    """Claims and executes jobs; see the module docs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        *,
+        registry: Any = None,
+        collections: Any = None,
+        formats: Any = None,
+        client: Any = None,
+        ident: str | None = None,
+    ) -> None:
+        from eostation.data.registry import build_registry
+        from eostation.engine.registry import default_registry
+        from eostation.formats.registry import default_formats
+
+        self.settings = settings
+        self.store = store
+        self.id = ident or runner_id()
+        self.registry = registry if registry is not None else default_registry()
+        self.collections = (
+            collections if collections is not None else build_registry(settings.data_dir)
+        )
+        self.formats = formats if formats is not None else default_formats()
+        self.client = client
+        self.layout = ResultLayout(settings.data_dir / "jobs")
+        self.shutdown = threading.Event()
+        self._last_maintenance = 0.0
+
+    # -- loop ---------------------------------------------------------------------------
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        """Claim and run jobs until ``stop`` (or :attr:`shutdown`) is set."""
+        stop = stop or self.shutdown
+        cfg = self.settings.jobs
+        while not stop.is_set() and not self.shutdown.is_set():
+            if time.monotonic() - self._last_maintenance > max(1.0, cfg.heartbeat_seconds):
+                self.maintain()
+            if self.run_once() is None:
+                stop.wait(cfg.poll_seconds)
+
+    def maintain(self) -> None:
+        """Recover jobs of dead runners and delete expired results."""
+        self._last_maintenance = time.monotonic()
+        try:
+            self.recover()
+            self.expire_results()
+        except Exception:
+            log.exception("job maintenance failed")
+
+    def run_once(self) -> str | None:
+        """Claim one queued job and run it to its end; returns its id, or None if none waited."""
+        job = self.store.claim(self.id, self.settings.concurrent_jobs)
+        if job is None:
+            return None
+        self._run(job)
+        return job.id
+
+    # -- recovery -----------------------------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """Requeue (or fail) running jobs whose runner died; returns their ids."""
+        cfg = self.settings.jobs
+        deadline = utcnow() - timedelta(seconds=cfg.stale_after_seconds)
+        handled = []
+        for job in self.store.running():
+            if job.runner == self.id:
+                continue
+            stale = job.heartbeat is None or job.heartbeat < deadline
+            if not (stale or _process_gone(job.runner)):
+                continue
+            why = f"its runner {job.runner} stopped responding (killed, out of memory or machine lost)"
+            self.layout.clean_temporary(job.id)
+            if job.attempts < cfg.max_attempts:
+                if self.store.transition(
+                    job.id, QUEUED, current=RUNNING, holder=job.runner, runner=None, progress=0.0
+                ):
+                    self.store.log(
+                        job.id,
+                        "warning",
+                        f"Run {job.attempts} was interrupted because {why}. "
+                        f"The job was queued again (run {job.attempts + 1} of at most {cfg.max_attempts}).",
+                        code="JobRequeued",
+                    )
+                    handled.append(job.id)
+            else:
+                message = (
+                    f"The job was interrupted {job.attempts} times because {why}; it is not retried "
+                    f"again. If it used much memory, make it smaller (area, time range, bands) or "
+                    f"split it into several jobs, then start it again."
+                )
+                self.store.log(job.id, "error", message, code="JobInterrupted")
+                if self.store.transition(
+                    job.id, ERROR, current=RUNNING, holder=job.runner, finished=utcnow()
+                ):
+                    handled.append(job.id)
+        return handled
+
+    def expire_results(self) -> int:
+        """Delete results older than the retention period; returns how many."""
+        cutoff = utcnow() - timedelta(days=self.settings.jobs.retention_days)
+        count = 0
+        for job in self.store.results_older_than(cutoff):
+            if job.result_dir and self.store.drop_results(job.id, job.result_dir, expired=True):
+                self.layout.remove(job.result_dir)
+                count += 1
+        return count
+
+    # -- one job ------------------------------------------------------------------------
+
+    def _heartbeat(self, job: Job, watch: _Watch, done: threading.Event) -> None:
+        interval = self.settings.jobs.heartbeat_seconds
+        while not done.wait(interval):
+            watch.peak_mb = max(watch.peak_mb, _rss_mb())
+            if not self.store.heartbeat(job.id, self.id, round(watch.progress, 1)):
+                watch.lost.set()
+                watch.cancel.set()
+                return
+            if job.budget is not None and costs_of(watch.cpu(), watch.input_pixels, 0) > job.budget:
+                watch.over_budget.set()
+                watch.cancel.set()
+                return
+            if self.shutdown.is_set():
+                watch.cancel.set()
+
+    def _run(self, job: Job) -> None:
+        jlog = JobLogger(self.store, job.id)
+        watch = _Watch(peak_mb=_rss_mb())
+        started = time.monotonic()
+        done = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job, watch, done), daemon=True)
+        beat.start()
+        tmp = self.layout.new_tmp(job.id)
+        try:
+            jlog.info(f"Job started on runner {self.id} (run {job.attempts}).")
+            outcome = self._compute(job, tmp, watch, jlog)
+        except BaseException as exc:
+            done.set()
+            self.layout.remove(tmp)
+            usage = self._usage(watch, started, 0)
+            self._stopped(job, exc, watch, usage, jlog)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        finally:
+            done.set()
+            beat.join()
+        usage = self._usage(watch, started, sum(a["file:size"] for a in outcome.values()))
+        costs = costs_of(usage.cpu_seconds, usage.input_pixels, usage.output_bytes)
+        metadata = {"job_id": job.id, "assets": outcome, "usage": usage.to_api(), "costs": costs}
+        final = self.layout.publish(tmp, metadata)
+        finished = self.store.transition(
+            job.id,
+            FINISHED,
+            current=RUNNING,
+            holder=self.id,
+            progress=100.0,
+            finished=utcnow(),
+            result_dir=str(final),
+            results=outcome,
+            result_bytes=usage.output_bytes,
+            results_expired=False,
+            usage=usage.to_api(),
+            costs=costs,
+        )
+        if not finished:
+            self.layout.remove(final)
+            return
+        jlog.info(
+            f"Job finished in {usage.duration_seconds:.2f} s: {len(outcome)} file(s), "
+            f"{usage.output_bytes} bytes, {usage.cpu_seconds:.2f} CPU seconds, costs {costs} credits.",
+            usage=usage.to_api(),
+        )
+
+    def _compute(self, job: Job, tmp: Any, watch: _Watch, jlog: JobLogger) -> dict[str, Any]:
+        def progress(value: float) -> None:
+            watch.progress = max(watch.progress, value)
+
+        run = execute.evaluate_lazily(
+            job.process,
+            registry=self.registry,
+            collections=self.collections,
+            log=jlog.engine_sink,
+            cancelled=watch.cancel.is_set,
+            user_id=job.user_id,
+        )
+        watch.input_pixels = run.input_pixels
+        estimate = costs_of(run.input_pixels / 20e6, run.input_pixels, run.output_nbytes)
+        formats = ", ".join(o.format for o in run.outputs)
+        jlog.info(
+            f"Inputs resolved: {run.input_pixels} input pixels, {len(run.outputs)} output(s) "
+            f"({formats}), about {run.output_nbytes / 1e6:.2f} MB before compression; "
+            f"estimated costs {estimate} credits.",
+            data={"input_pixels": run.input_pixels, "output_bytes_estimate": run.output_nbytes},
+        )
+        if job.budget is not None and estimate > job.budget:
+            watch.over_budget.set()
+            raise execute.Cancelled()
+        execute.write_outputs(
+            run,
+            tmp,
+            formats=self.formats,
+            progress=progress,
+            cancelled=watch.cancel.is_set,
+            client=self.client,
+            on_file=lambda f: jlog.info(f"Wrote {f.name} ({f.media_type})."),
+        )
+        return asset_records(run.files)
+
+    def _usage(self, watch: _Watch, started: float, output_bytes: int) -> Usage:
+        return Usage(
+            cpu_seconds=watch.cpu(),
+            peak_memory_mb=max(watch.peak_mb, _rss_mb()),
+            duration_seconds=time.monotonic() - started,
+            input_pixels=watch.input_pixels,
+            output_bytes=output_bytes,
+        )
+
+    def _stopped(
+        self, job: Job, exc: BaseException, watch: _Watch, usage: Usage, jlog: JobLogger
+    ) -> None:
+        """Record how a run that did not finish ended."""
+        costs = costs_of(usage.cpu_seconds, usage.input_pixels, 0)
+        common = {"usage": usage.to_api(), "costs": costs, "finished": utcnow()}
+        if watch.over_budget.is_set():
+            jlog.error(
+                f"Stopped: the costs of this job ({costs} credits so far, or estimated) exceed its "
+                f"budget of {job.budget} credits. Raise the budget (PATCH the job) or make the "
+                f"job smaller, then start it again.",
+                code="BudgetExceeded",
+            )
+            self.store.transition(job.id, ERROR, current=RUNNING, holder=self.id, **common)
+        elif watch.lost.is_set():
+            # Stopped or deleted through the API, which already set the status.
+            jlog.info(f"Run stopped after {usage.duration_seconds:.1f} s (the job was canceled).")
+        elif self.shutdown.is_set() and watch.cancel.is_set():
+            jlog.warning("The runner was shut down; the job was queued again.", code="JobRequeued")
+            self.store.transition(
+                job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0
+            )
+        else:
+            message, code, path = describe_failure(exc)
+            jlog.error(message, code=code, path=path)
+            self.store.transition(job.id, ERROR, current=RUNNING, holder=self.id, **common)

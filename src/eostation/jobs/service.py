@@ -1,0 +1,290 @@
+"""What the API does with jobs: one method per openEO endpoint, no HTTP in here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from eostation.config import Settings
+from eostation.errors import (
+    BillingPlanInvalid,
+    BudgetInvalid,
+    EstimateComplexity,
+    FileNotFound,
+    JobNotFinished,
+    OpenEOError,
+    ProcessGraphMissing,
+    RequestInvalid,
+    ResultLinkExpired,
+    StorageQuotaExceeded,
+)
+from eostation.jobs.costs import PIXELS_PER_CPU_SECOND, costs_of, iso_duration
+from eostation.jobs.model import ACTIVE, LOG_LEVELS, Job, JobStatus, LogEntry
+from eostation.jobs.results import ResultLayout, Signer
+from eostation.jobs.store import JobStore, utcnow
+
+__all__ = ["KNOWN_JOB_OPTIONS", "JobService", "LogPage"]
+
+KNOWN_JOB_OPTIONS: Final[Mapping[str, str]] = {}
+"""Job options eostation uses (none yet: it sizes executors itself)."""
+
+_EDITABLE: Final = ("title", "description", "process", "plan", "budget", "log_level", "job_options")
+PLANS: Final = ("local",)
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """One page of a job's log."""
+
+    entries: list[LogEntry]
+    level: str
+    more: bool
+
+
+def _fmt_bytes(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+class JobService:
+    """Job operations for one server: validation, quota, results files, signed links."""
+
+    def __init__(self, settings: Settings, store: JobStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.layout = ResultLayout(settings.data_dir / "jobs")
+        self.signer = Signer(settings.signing_key(), settings.jobs.link_ttl_seconds)
+
+    # -- validation ---------------------------------------------------------------------
+
+    def _fields(self, body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if "process" in body or creating:
+            process = body.get("process")
+            if not isinstance(process, Mapping) or not isinstance(
+                process.get("process_graph"), Mapping
+            ):
+                raise ProcessGraphMissing()
+            if not process["process_graph"]:
+                raise ProcessGraphMissing()
+            values["process"] = dict(process)
+        for key in ("title", "description"):
+            if key in body:
+                if body[key] is not None and not isinstance(body[key], str):
+                    raise RequestInvalid(reason=f"'{key}' must be a string or null")
+                values[key] = body[key]
+        if "plan" in body:
+            if body["plan"] is not None and body["plan"] not in PLANS:
+                raise BillingPlanInvalid(plan=body["plan"])
+            values["plan"] = body["plan"]
+        if "budget" in body:
+            budget = body["budget"]
+            if budget is not None and (
+                isinstance(budget, bool) or not isinstance(budget, int | float) or budget < 0
+            ):
+                raise BudgetInvalid(reason="it must be a non-negative number or null")
+            values["budget"] = None if budget is None else float(budget)
+        if "log_level" in body:
+            level = body["log_level"] or "info"
+            if level not in LOG_LEVELS:
+                raise RequestInvalid(reason=f"'log_level' must be one of {', '.join(LOG_LEVELS)}")
+            values["log_level"] = level
+        if "job_options" in body:
+            options = body["job_options"]
+            if options is not None and not isinstance(options, Mapping):
+                raise RequestInvalid(reason="'job_options' must be an object")
+            values["job_options"] = dict(options or {})
+        return values
+
+    def _warn_options(self, job: Job) -> None:
+        for key in job.job_options:
+            if key not in KNOWN_JOB_OPTIONS:
+                self.store.log(
+                    job.id,
+                    "warning",
+                    f"Job option '{key}' is not used by eostation and was ignored "
+                    "(eostation sizes workers and memory itself).",
+                    code="JobOptionIgnored",
+                )
+
+    # -- endpoints ----------------------------------------------------------------------
+
+    def create(self, user_id: str, body: Mapping[str, Any]) -> Job:
+        """``POST /jobs``."""
+        values = self._fields(body, creating=True)
+        process = values.pop("process")
+        job = self.store.create(user_id, process, **values)
+        self._warn_options(job)
+        return job
+
+    def list(self, user_id: str, limit: int, offset: int) -> tuple[list[Job], bool]:
+        """``GET /jobs``: a page, newest first, and whether more follow."""
+        return self.store.list(user_id, limit=limit, offset=offset)
+
+    def get(self, user_id: str, job_id: str) -> Job:
+        """``GET /jobs/{id}``."""
+        return self.store.get(user_id, job_id)
+
+    def queue_info(self, job: Job) -> dict[str, Any]:
+        """Where a queued job stands: position and, when it applies, why it waits."""
+        position = self.store.queue_position(job)
+        if position is None:
+            return {}
+        info: dict[str, Any] = {"queue_position": position}
+        limit = self.settings.concurrent_jobs
+        if self.store.running_count(job.user_id) >= limit:
+            info["queue_reason"] = (
+                f"{limit} of your jobs are running (your limit); this one starts when one ends"
+            )
+        return info
+
+    def update(self, user_id: str, job_id: str, body: Mapping[str, Any]) -> None:
+        """``PATCH /jobs/{id}`` (``JobLocked`` while queued or running)."""
+        unknown = [k for k in body if k not in _EDITABLE]
+        values = self._fields(body, creating=False)
+        if unknown:
+            raise RequestInvalid(reason=f"unknown properties: {', '.join(sorted(unknown))}")
+        if not values:
+            from eostation.errors import NoDataForUpdate
+
+            raise NoDataForUpdate()
+        job = self.store.update(user_id, job_id, values)
+        if "job_options" in values:
+            self._warn_options(job)
+
+    def delete(self, user_id: str, job_id: str) -> None:
+        """``DELETE /jobs/{id}``: stops it, removes it with logs and files."""
+        self.stop(user_id, job_id)
+        self.store.delete(user_id, job_id)
+        self.layout.remove_job(job_id)
+
+    def start(self, user_id: str, job_id: str) -> None:
+        """``POST /jobs/{id}/results``: queue the job (no effect when queued or running)."""
+        job = self.store.get(user_id, job_id)
+        if job.status in ACTIVE:
+            return
+        quota = self.settings.jobs.storage_quota_bytes
+        if quota is not None:
+            used = self.store.storage_used(user_id) - job.result_bytes
+            if used >= quota:
+                raise StorageQuotaExceeded(quota=_fmt_bytes(quota))
+        old = job.result_dir
+        moved = self.store.transition(
+            job.id,
+            JobStatus.QUEUED,
+            current=job.status,
+            progress=0.0,
+            started=None,
+            finished=None,
+            result_dir=None,
+            results=None,
+            result_bytes=0,
+            results_expired=False,
+        )
+        if moved:
+            # Restarting discards the previous results (openEO API, start-job).
+            self.layout.remove(old)
+            self.store.log(job.id, "info", "Job queued.")
+
+    def stop(self, user_id: str, job_id: str) -> None:
+        """``DELETE /jobs/{id}/results``: a queued or running job becomes ``canceled``."""
+        job = self.store.get(user_id, job_id)
+        if job.status not in ACTIVE:
+            return
+        if self.store.transition(job.id, JobStatus.CANCELED, current=job.status, finished=utcnow()):
+            self.store.log(job.id, "info", f"Job canceled by the user (it was {job.status}).")
+            return
+        # It moved on meanwhile (e.g. queued -> running): try once more from the new state.
+        job = self.store.get(user_id, job_id)
+        if job.status in ACTIVE and self.store.transition(
+            job.id, JobStatus.CANCELED, current=job.status, finished=utcnow()
+        ):
+            self.store.log(job.id, "info", f"Job canceled by the user (it was {job.status}).")
+
+    def results(self, user_id: str, job_id: str) -> Job:
+        """The job, if its results can be listed (``JobNotFinished`` otherwise)."""
+        job = self.store.get(user_id, job_id)
+        if job.status is not JobStatus.FINISHED:
+            if job.status is JobStatus.ERROR:
+                last = self.store.logs(job.id, min_level="error", limit=1000)[0]
+                reason = f" The job failed: {last[-1].message}" if last else ""
+                raise JobNotFinished(
+                    message=f"Batch job '{job_id}' has no results (status: error).{reason}"
+                )
+            raise JobNotFinished(identifier=job_id, status=job.status.value)
+        if job.results_expired or not job.result_dir:
+            raise ResultLinkExpired(
+                message=(
+                    f"The results of job '{job_id}' were deleted after the retention period of "
+                    f"{self.settings.jobs.retention_days:g} days. Start the job again to recompute them."
+                )
+            )
+        return job
+
+    def results_expire(self, job: Job) -> str | None:
+        """When the stored results of ``job`` will be deleted (RFC 3339)."""
+        if job.finished is None:
+            return None
+        when = job.finished + timedelta(days=self.settings.jobs.retention_days)
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def logs(
+        self, user_id: str, job_id: str, *, offset: str | None, level: str | None, limit: int
+    ) -> LogPage:
+        """``GET /jobs/{id}/logs``: entries after ``offset`` at the effective minimum level."""
+        job = self.store.get(user_id, job_id)
+        requested = (level or "debug").lower()
+        if requested not in LOG_LEVELS:
+            raise RequestInvalid(reason=f"'level' must be one of {', '.join(LOG_LEVELS)}")
+        effective = max(requested, job.log_level, key=LOG_LEVELS.index)
+        after: int | None = None
+        if offset:
+            if not offset.isdigit():
+                raise RequestInvalid(reason="'offset' must be the id of a log entry")
+            after = int(offset)
+        entries, more = self.store.logs(job.id, after=after, min_level=effective, limit=limit)
+        return LogPage(entries, effective, more)
+
+    def estimate(
+        self, user_id: str, job_id: str, *, registry: Any, collections: Any
+    ) -> dict[str, Any]:
+        """``GET /jobs/{id}/estimate``: costs, duration and size, from a lazy dry run."""
+        from eostation.jobs.execute import evaluate_lazily
+
+        job = self.store.get(user_id, job_id)
+        t0 = time.monotonic()
+        try:
+            run = evaluate_lazily(
+                job.process,
+                registry=registry,
+                collections=collections,
+                log=lambda *_: None,
+                cancelled=lambda: False,
+                user_id=user_id,
+            )
+        except OpenEOError as err:
+            raise EstimateComplexity(reason=err.message) from None
+        cpu = max(time.monotonic() - t0, run.input_pixels / PIXELS_PER_CPU_SECOND)
+        size = run.output_nbytes or 1024
+        return {
+            "costs": costs_of(cpu, run.input_pixels, size),
+            "duration": iso_duration(cpu + 0.2),
+            "size": int(size),
+            "downloads_included": None,
+            "expires": (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    def asset_file(self, job_id: str, name: str, expires: int, signature: str) -> tuple[Job, Path]:
+        """The file behind a signed download link (``ResultLinkExpired``, ``FileNotFound``)."""
+        if not self.signer.valid(job_id, name, expires, signature):
+            raise FileNotFound(file=name)
+        if expires < time.time():
+            raise ResultLinkExpired()
+        job = self.store.find(job_id)
+        path = None if job is None else self.layout.file(job, name)
+        if job is None or path is None or job.status is not JobStatus.FINISHED:
+            raise FileNotFound(file=name)
+        return job, path
