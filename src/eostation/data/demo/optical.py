@@ -47,7 +47,8 @@ class Static:
     texture: Fields  # per-pixel brightness texture, ~N(0, 1)
 
 
-@lru_cache(maxsize=64)
+# Bounded: a 512² chunk's Static is ~7 MB and a Scene ~5 MB.
+@lru_cache(maxsize=16)
 def static(tile: Tile) -> Static:
     """Land cover of a chunk (cached: every band and date of the chunk shares it)."""
     land = world.landscape(*tile.node_lonlat)
@@ -126,7 +127,7 @@ class Scene:
         return np.asarray((nir - red) / np.maximum(nir + red, 1e-6), dtype=np.float32)
 
 
-@lru_cache(maxsize=48)
+@lru_cache(maxsize=32)
 def scene(tile: Tile, day: float) -> Scene:
     """The scene of a chunk on a day (cached per chunk and day; shared by all bands)."""
     st = static(tile)
