@@ -13,6 +13,7 @@ Known failures (the spec vectors disagree with the spec text or with IEEE 754):
 | lte-15 | expects ``inf <= inf`` to be false; IEEE 754 and ``eq(inf, inf)`` say true |
 | array_append-0 | expects ``[1]`` when appending 0 to an empty array (typo in the vector) |
 | array_apply-8 | calls the process ``mulitply`` (typo) |
+| array_modify-3 | assumes ``length`` defaults to 1, while the spec (and array_modify-2) use 0 |
 | array_element-3 | looks up label ``BO2`` (letter O) but expects the element of ``B02`` |
 | array_filter-0 | its condition calls ``gt`` without the required ``y`` |
 | array_filter-5 | its condition returns a number, not a boolean, yet expects an element kept |
@@ -47,6 +48,7 @@ KNOWN: dict[tuple[str, int], str] = {
     ("lte", 15): "vector expects inf <= inf to be false (IEEE 754: true)",
     ("array_append", 0): "vector expects [1] after appending 0 to []",
     ("array_apply", 8): "vector calls the misspelt process 'mulitply'",
+    ("array_modify", 3): "vector assumes length=1 by default; the spec and case 2 say 0",
     ("array_element", 3): "vector looks up label 'BO2' (letter O), expects the value of 'B02'",
     ("array_filter", 0): "vector's condition calls gt without its required y",
     ("array_filter", 5): "vector's condition returns a number, yet an element is expected kept",
