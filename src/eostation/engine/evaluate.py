@@ -128,6 +128,19 @@ class ChildGraph:
         """Evaluate the child graph with these parameter values (outer ones stay visible)."""
         return _Run(self._graph, {**self._scope, **arguments}, self._session).result()
 
+    def single_process(self) -> tuple[str, Mapping[str, Any]] | None:
+        """``(process_id, raw arguments)`` when the graph is one node, else None.
+
+        Lets a cube process recognise a reducer it has a fast path for (``mean(data)``);
+        arguments are unresolved (literals and ``{"from_parameter"}`` references).
+        """
+        if len(self._graph.nodes) != 1:
+            return None
+        node = self._graph.nodes[self._graph.result]
+        if node.namespace not in (None, *PREDEFINED_NAMESPACES):
+            return None
+        return node.process_id, node.arguments
+
     def __repr__(self) -> str:
         return f"ChildGraph(result={self._graph.result!r}, parameters={sorted(self.parameters)})"
 
