@@ -43,7 +43,7 @@ def _on_sqlite_connect(dbapi_connection: object, _record: object) -> None:
 def open_database(url: str) -> Engine:
     """Connect, create missing tables and upgrade the schema to :data:`SCHEMA_VERSION`."""
     # Import the modules that declare tables so that create_all sees all of them.
-    from eostation import users  # noqa: F401
+    from eostation import udps, users  # noqa: F401
     from eostation.jobs import tables  # noqa: F401
 
     if url.startswith("sqlite:///"):

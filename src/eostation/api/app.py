@@ -12,12 +12,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from eostation import __version__
 from eostation.api.deps import API_PREFIX, Services, api_url
 from eostation.api.handlers import RequestIdMiddleware, install_handlers
-from eostation.api.routes import account, capabilities, collections, jobs, processes
+from eostation.api.routes import (
+    account,
+    capabilities,
+    collections,
+    jobs,
+    process_graphs,
+    processes,
+)
 from eostation.auth import Authenticator
 from eostation.config import Settings
 from eostation.db import open_database
 from eostation.jobs.service import JobService
 from eostation.jobs.store import JobStore
+from eostation.udps import UdpStore
 from eostation.users import UserStore
 
 __all__ = ["build_services", "create_app"]
@@ -44,6 +52,7 @@ def build_services(settings: Settings) -> Services:
         processes=default_registry(),
         formats=default_formats(),
         jobs=JobService(settings, JobStore(db)),
+        udps=UdpStore(db),
     )
 
 
@@ -80,7 +89,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_handlers(app)
 
     app.include_router(capabilities.root_router)
-    for module in (capabilities, account, collections, processes, jobs):
+    for module in (capabilities, account, collections, processes, process_graphs, jobs):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)

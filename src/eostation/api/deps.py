@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from eostation.auth import Authenticator
 from eostation.config import Settings
 from eostation.jobs.service import JobService
+from eostation.udps import UdpStore
 from eostation.users import User, UserStore
 
 __all__ = ["CurrentUser", "Services", "ServicesDep", "api_url", "current_user", "get_services"]
@@ -30,6 +31,7 @@ class Services:
     processes: Any  # eostation.engine.registry.ProcessRegistry
     formats: Any  # eostation.formats.registry.FormatRegistry
     jobs: JobService
+    udps: UdpStore
 
 
 def get_services(request: Request) -> Services:

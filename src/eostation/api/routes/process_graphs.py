@@ -1,0 +1,119 @@
+"""User-defined processes (``/process_graphs``) and graph validation (``/validation``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+
+from eostation.api.deps import CurrentUser, ServicesDep, api_url
+from eostation.engine.graph import flat_graph, parse, references, validate
+from eostation.errors import (
+    OpenEOError,
+    PredefinedProcessExists,
+    ProcessGraphMissing,
+    RequestInvalid,
+)
+from eostation.udps import PROCESS_ID_PATTERN
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+JsonBody = Annotated[dict[str, Any], Body()]
+# Large members left out of the listing; GET /process_graphs/{id} has everything.
+_LIST_OMIT = ("process_graph", "exceptions", "examples", "links")
+
+
+def _declared_parameters(definition: Mapping[str, Any]) -> set[str]:
+    declared = definition.get("parameters") or []
+    if not isinstance(declared, list) or not all(
+        isinstance(p, Mapping) and "name" in p for p in declared
+    ):
+        raise RequestInvalid(reason="'parameters' must be a list of objects with a 'name'")
+    return {str(p["name"]) for p in declared}
+
+
+def _all_parameter_refs(value: Any) -> set[str]:
+    """Every ``from_parameter`` name anywhere in a graph, callbacks included."""
+    found = set(references(value, "from_parameter"))
+    if isinstance(value, Mapping):
+        for item in value.values():
+            found |= _all_parameter_refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _all_parameter_refs(item)
+    return found
+
+
+@router.get("/process_graphs", summary="List your user-defined processes")
+def list_process_graphs(
+    request: Request, user: CurrentUser, services: ServicesDep
+) -> dict[str, Any]:
+    """Your stored processes, without their graphs."""
+    processes = [
+        {k: v for k, v in d.items() if k not in _LIST_OMIT}
+        for d in services.udps.list(user.user_id)
+    ]
+    return {
+        "processes": processes,
+        "links": [{"rel": "self", "href": api_url(request, services, "/process_graphs")}],
+    }
+
+
+@router.get("/process_graphs/{process_graph_id}", summary="Describe a user-defined process")
+def get_process_graph(
+    process_graph_id: str, user: CurrentUser, services: ServicesDep
+) -> dict[str, Any]:
+    """One stored process with its graph."""
+    return services.udps.require(user.user_id, process_graph_id)
+
+
+@router.put("/process_graphs/{process_graph_id}", summary="Store a user-defined process")
+def put_process_graph(
+    process_graph_id: str, body: JsonBody, user: CurrentUser, services: ServicesDep
+) -> Response:
+    """Create or replace a process; its graph structure is checked before it is stored."""
+    if not PROCESS_ID_PATTERN.match(process_graph_id):
+        raise RequestInvalid(
+            reason=f"process id '{process_graph_id}' may only contain letters, digits and '_'"
+        )
+    if process_graph_id in services.processes:
+        raise PredefinedProcessExists(identifier=process_graph_id)
+    if not isinstance(body.get("process_graph"), Mapping) or not body["process_graph"]:
+        raise ProcessGraphMissing()
+    _declared_parameters(body)
+    # Only the structure is checked here (result node, references, cycles): a stored process
+    # may be a draft or call processes stored later. POST /validation reports everything.
+    parse(flat_graph(body))
+    services.udps.put(user.user_id, process_graph_id, body)
+    return Response(status_code=200)
+
+
+@router.delete(
+    "/process_graphs/{process_graph_id}", summary="Delete a user-defined process", status_code=204
+)
+def delete_process_graph(
+    process_graph_id: str, user: CurrentUser, services: ServicesDep
+) -> Response:
+    """Remove one of your stored processes."""
+    services.udps.delete(user.user_id, process_graph_id)
+    return Response(status_code=204)
+
+
+@router.post("/validation", summary="Validate a process graph without running it")
+def validation(request: Request, body: JsonBody, services: ServicesDep) -> dict[str, Any]:
+    """All problems found in the graph; an empty list means valid. Always HTTP 200 for a readable body."""
+    process = body.get("process", body)  # some clients wrap the graph like POST /result
+    nodes = process.get("process_graph") if isinstance(process, Mapping) else None
+    if not isinstance(nodes, Mapping) or not nodes:
+        raise ProcessGraphMissing()
+    try:
+        user = services.auth.authenticate(request.headers.get("authorization"))
+        udp = lambda pid: services.udps.get(user.user_id, pid)  # noqa: E731
+    except OpenEOError:
+        udp = None  # anonymous validation: only predefined processes are known
+    # Parameters that cannot be resolved here must not be reported (API requirement).
+    problems = validate(nodes, services.processes, parameters=_all_parameter_refs(nodes), udp=udp)
+    return {"errors": [p.to_dict() for p in problems]}
