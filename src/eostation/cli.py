@@ -97,9 +97,71 @@ def serve(
     console.print(
         f"  connect:  python -c \"import openeo; print(openeo.connect('{url}').list_collection_ids())\""
     )
-    uvicorn.run(
-        create_app(settings, services), host=settings.host, port=settings.port, log_level="info"
+    from eostation.jobs.supervisor import RunnerPool, start_dask
+
+    scheduler, cluster = start_dask(settings)
+    pool = RunnerPool(settings, settings.runners, scheduler).start()
+    console.print(
+        f"  jobs:     {settings.runners} runner(s), "
+        + (f"Dask scheduler {scheduler}" if scheduler else "in-process Dask threads")
     )
+    try:
+        uvicorn.run(
+            create_app(settings, services), host=settings.host, port=settings.port, log_level="info"
+        )
+    finally:
+        pool.stop()
+        if cluster is not None:
+            cluster.close()
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address [env: EOSTATION_DASK_SCHEDULER]; none: threads."),
+    ] = None,
+    parent_pid: Annotated[
+        int | None, typer.Option(help="Exit when this process (the server) is gone.")
+    ] = None,
+) -> None:
+    """Run batch jobs from the database (run more of these on other machines)."""
+    import signal
+    import threading
+
+    from eostation.db import open_database
+    from eostation.jobs.runner import Runner
+    from eostation.jobs.store import JobStore
+    from eostation.jobs.supervisor import watch_parent
+
+    settings = _settings(data_dir, dask_scheduler=scheduler)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    client = None
+    if settings.dask_scheduler:
+        from distributed import Client
+
+        client = Client(settings.dask_scheduler, set_as_default=True)
+    runner = Runner(settings, JobStore(open_database(settings.db_url)), client=client)
+    stop = runner.shutdown
+
+    def _terminate(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+    if parent_pid is not None:
+        watch_parent(parent_pid, stop)
+    logging.getLogger("eostation.jobs").info("runner %s started", runner.id)
+    # The loop runs in a thread so that signals are handled at once in the main thread.
+    thread = threading.Thread(target=runner.run_forever, name="runner")
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.5)
+    if client is not None:
+        client.close()
 
 
 @users_app.command("add")
