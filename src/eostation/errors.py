@@ -14,12 +14,20 @@ from typing import Any, ClassVar
 __all__ = [
     "AuthenticationRequired",
     "AuthenticationSchemeInvalid",
+    "BandExists",
+    "BandFilterParameterMissing",
     "BillingPlanInvalid",
     "BillingPlanMissing",
     "BudgetInvalid",
     "CollectionNotFound",
     "ContentTypeInvalid",
     "CredentialsInvalid",
+    "DimensionAmbiguous",
+    "DimensionExists",
+    "DimensionLabelCountMismatch",
+    "DimensionMismatch",
+    "DimensionMissing",
+    "DimensionNotAvailable",
     "EstimateComplexity",
     "FeatureUnsupported",
     "FileContentInvalid",
@@ -30,6 +38,7 @@ __all__ = [
     "FileSizeExceeded",
     "FileTypeInvalid",
     "FolderOperationUnsupported",
+    "IncompatibleDataCubes",
     "InfrastructureBusy",
     "InfrastructureMaintenance",
     "Internal",
@@ -37,10 +46,17 @@ __all__ = [
     "JobNotFinished",
     "JobNotFound",
     "JobNotStarted",
+    "LabelExists",
+    "LabelMismatch",
+    "LabelNotAvailable",
+    "LabelsNotEnumerated",
     "MethodNotAllowed",
+    "NirBandAmbiguous",
+    "NoDataAvailable",
     "NoDataForUpdate",
     "NotFound",
     "OpenEOError",
+    "OverlapResolverMissing",
     "PaymentRequired",
     "PermissionsInsufficient",
     "PredefinedProcessExists",
@@ -54,6 +70,7 @@ __all__ = [
     "ProcessParameterUnsupported",
     "ProcessUnsupported",
     "PropertyNotEditable",
+    "RedBandAmbiguous",
     "RequestInvalid",
     "RequestTimeout",
     "ResultLinkExpired",
@@ -64,6 +81,7 @@ __all__ = [
     "ServiceUnsupported",
     "StorageFailure",
     "StorageQuotaExceeded",
+    "TemporalExtentEmpty",
     "TokenInvalid",
     "UnsupportedApiVersion",
     "error_class",
@@ -172,7 +190,9 @@ class PropertyNotEditable(OpenEOError):
 
 class CollectionNotFound(OpenEOError):
     code, status = "CollectionNotFound", 404
-    template = "Collection '{identifier}' does not exist. GET /collections lists the available ones."
+    template = (
+        "Collection '{identifier}' does not exist. GET /collections lists the available ones."
+    )
 
 
 class StorageFailure(OpenEOError):
@@ -257,7 +277,9 @@ class PredefinedProcessExists(OpenEOError):
 
 class ProcessGraphComplexity(OpenEOError):
     code, status = "ProcessGraphComplexity", 400
-    template = "This request is too large for synchronous processing ({reason}). Run it as a batch job."
+    template = (
+        "This request is too large for synchronous processing ({reason}). Run it as a batch job."
+    )
 
 
 class ProcessUnsupported(OpenEOError):
@@ -368,6 +390,101 @@ class ServiceConfigInvalid(OpenEOError):
 class ServiceConfigRequired(OpenEOError):
     code, status = "ServiceConfigRequired", 400
     template = "Service parameter '{parameter}' is required."
+
+
+# -- exceptions that the openEO process specs declare (all 400) -----------------------
+
+
+class BandExists(OpenEOError):
+    code, status = "BandExists", 400
+    template = "A band named '{band}' already exists; choose another target band name."
+
+
+class BandFilterParameterMissing(OpenEOError):
+    code, status = "BandFilterParameterMissing", 400
+    template = "filter_bands needs at least one of 'bands' or 'wavelengths'."
+
+
+class DimensionAmbiguous(OpenEOError):
+    code, status = "DimensionAmbiguous", 400
+    template = "The cube has {count} dimensions of type '{type}' ({names}); name the one to use."
+
+
+class DimensionExists(OpenEOError):
+    code, status = "DimensionExists", 400
+    template = "The cube already has a dimension named '{dimension}'."
+
+
+class DimensionLabelCountMismatch(OpenEOError):
+    code, status = "DimensionLabelCountMismatch", 400
+    template = "Dimension '{dimension}' has {count} labels; only a dimension with a single label can be dropped."
+
+
+class DimensionMismatch(OpenEOError):
+    code, status = "DimensionMismatch", 400
+    template = "The cubes' dimensions do not match: {reason}"
+
+
+class DimensionMissing(OpenEOError):
+    code, status = "DimensionMissing", 400
+    template = "The cube has no dimension of type '{type}'."
+
+
+class DimensionNotAvailable(OpenEOError):
+    code, status = "DimensionNotAvailable", 400
+    template = "The cube has no dimension '{dimension}'; it has: {available}."
+
+
+class IncompatibleDataCubes(OpenEOError):
+    code, status = "IncompatibleDataCubes", 400
+    template = "The data cubes are not compatible: {reason}"
+
+
+class LabelExists(OpenEOError):
+    code, status = "LabelExists", 400
+    template = "Label '{label}' already exists in dimension '{dimension}'."
+
+
+class LabelMismatch(OpenEOError):
+    code, status = "LabelMismatch", 400
+    template = "'source' and 'target' must list the same number of labels ({source} vs {target})."
+
+
+class LabelNotAvailable(OpenEOError):
+    code, status = "LabelNotAvailable", 400
+    template = "Dimension '{dimension}' has no label '{label}'."
+
+
+class LabelsNotEnumerated(OpenEOError):
+    code, status = "LabelsNotEnumerated", 400
+    template = (
+        "Dimension '{dimension}' has labels of its own; name the labels to rename in 'source'."
+    )
+
+
+class NirBandAmbiguous(OpenEOError):
+    code, status = "NirBandAmbiguous", 400
+    template = "No single near-infrared band could be found ({reason}); name it with 'nir'."
+
+
+class NoDataAvailable(OpenEOError):
+    code, status = "NoDataAvailable", 400
+    template = "No data is available for the request: {reason}"
+
+
+class OverlapResolverMissing(OpenEOError):
+    code, status = "OverlapResolverMissing", 400
+    template = "The cubes overlap ({reason}); an overlap_resolver is needed to combine them."
+
+
+class RedBandAmbiguous(OpenEOError):
+    code, status = "RedBandAmbiguous", 400
+    template = "No single red band could be found ({reason}); name it with 'red'."
+
+
+class TemporalExtentEmpty(OpenEOError):
+    code, status = "TemporalExtentEmpty", 400
+    template = "The temporal extent [{start}, {end}) is empty: its start must come before its end."
 
 
 def _all_subclasses(cls: type[OpenEOError]) -> list[type[OpenEOError]]:

@@ -37,6 +37,14 @@ def _no_collections(collection_id: str, request: LoadRequest) -> xr.DataArray:
     raise CollectionNotFound(identifier=collection_id)
 
 
+def _no_job_results(job_id: str) -> xr.DataArray:
+    from eostation.errors import FeatureUnsupported
+
+    raise FeatureUnsupported(
+        message=f"load_result('{job_id}'): this run cannot read batch job results."
+    )
+
+
 @dataclass(frozen=True)
 class EvalContext:
     """Everything a process may need beyond its arguments.
@@ -50,6 +58,10 @@ class EvalContext:
     ``inspect`` emits; ``cancelled()`` turns True when the job or request was stopped;
     ``user_id`` is None for anonymous runs. ``options`` carries free-form settings for
     process implementations (e.g. limits), ``depth`` is the user-defined process nesting.
+    ``results`` is the sink of ``save_result``: it appends ``(data, format, options)``
+    (options already validated) and the caller writes them after evaluation.
+    ``load_result(job_id)`` returns a finished batch job's result as a lazy cube (the
+    jobs layer provides it; unset it raises ``FeatureUnsupported``).
     """
 
     registry: ProcessRegistry
@@ -60,6 +72,8 @@ class EvalContext:
     cancelled: Callable[[], bool] = _never_cancelled
     options: Mapping[str, Any] = field(default_factory=dict)
     depth: int = 0
+    results: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
+    load_result: Callable[[str], xr.DataArray] = _no_job_results
 
 
 class Callback(Protocol):
