@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     dask_workers: int | None = None
     dask_scheduler: str | None = None
     concurrent_jobs: int = 2
+    sync_max_pixels: int = 200_000_000
+    sync_timeout_seconds: float = 300.0
     jobs: JobSettings = JobSettings()
     cors_origins: list[str] = ["*"]
 

@@ -19,7 +19,9 @@ from eostation.api.routes import (
     jobs,
     process_graphs,
     processes,
+    result,
 )
+from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
 from eostation.config import Settings
 from eostation.db import open_database
@@ -53,6 +55,7 @@ def build_services(settings: Settings) -> Services:
         formats=default_formats(),
         jobs=JobService(settings, JobStore(db)),
         udps=UdpStore(db),
+        sync_logs=SyncLogs(),
     )
 
 
@@ -89,7 +92,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_handlers(app)
 
     app.include_router(capabilities.root_router)
-    for module in (capabilities, account, collections, processes, process_graphs, jobs):
+    for module in (capabilities, account, collections, processes, process_graphs, result, jobs):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
+from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
 from eostation.config import Settings
 from eostation.jobs.service import JobService
@@ -32,6 +33,7 @@ class Services:
     formats: Any  # eostation.formats.registry.FormatRegistry
     jobs: JobService
     udps: UdpStore
+    sync_logs: SyncLogs
 
 
 def get_services(request: Request) -> Services:

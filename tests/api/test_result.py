@@ -1,0 +1,180 @@
+"""Synchronous processing: POST /result, its monitor log link and its limits."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from fastapi.testclient import TestClient
+
+from eostation.engine.registry import default_registry
+
+API = "/openeo/1.2"
+BBOX = {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.01}
+needs_cubes = pytest.mark.skipif(
+    not {"load_collection", "save_result", "reduce_dimension"} <= set(default_registry()),
+    reason="cube processes are not registered yet",
+)
+
+
+def graph(nodes: dict) -> dict:  # type: ignore[type-arg]
+    return {"process": {"process_graph": nodes}}
+
+
+def test_a_graph_without_save_result_returns_its_json_value(client: TestClient) -> None:
+    nodes = {
+        "a": {"process_id": "add", "arguments": {"x": 1.5, "y": 2}},
+        "m": {
+            "process_id": "multiply",
+            "arguments": {"x": {"from_node": "a"}, "y": 2},
+            "result": True,
+        },
+    }
+    r = client.post(API + "/result", json=graph(nodes))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert json.loads(r.content) == 7.0
+    assert float(r.headers["openeo-costs"]) > 0
+    link = r.headers["link"]
+    assert link.startswith("<http://testserver/openeo/1.2/result/logs/") and link.endswith(
+        '>; rel="monitor"'
+    )
+    logs = client.get(link[1 : link.index(">")].removeprefix("http://testserver")).json()["logs"]
+    assert any("Result" in e["message"] for e in logs)
+
+
+def test_inspect_messages_reach_the_sync_log(client: TestClient) -> None:
+    nodes = {
+        "i": {
+            "process_id": "inspect",
+            "arguments": {"data": [1, 2, 3], "message": "looking", "level": "warning"},
+        },
+        "s": {"process_id": "sum", "arguments": {"data": {"from_node": "i"}}, "result": True},
+    }
+    r = client.post(API + "/result", json=graph(nodes))
+    assert json.loads(r.content) == 6
+    url = r.headers["link"][1 : r.headers["link"].index(">")].removeprefix("http://testserver")
+    entries = client.get(url).json()["logs"]
+    assert [e["message"] for e in entries if e["level"] == "warning"] == ["looking"]
+
+
+def test_errors_name_the_node_and_are_logged(client: TestClient) -> None:
+    nodes = {
+        "x": {"process_id": "array_element", "arguments": {"data": [1], "index": 5}, "result": True}
+    }
+    r = client.post(API + "/result", json=graph(nodes))
+    assert r.status_code == 400
+    assert r.json()["code"] == "ProcessParameterInvalid" and "'x'" in r.json()["message"]
+    r = client.post(API + "/result", json={"nothing": 1})
+    assert (r.status_code, r.json()["code"]) == (400, "ProcessGraphMissing")
+    r = client.post(
+        API + "/result", json=graph({"a": {"process_id": "nope", "arguments": {}, "result": True}})
+    )
+    assert (r.status_code, r.json()["code"]) == (400, "ProcessUnsupported")
+
+
+def test_monitor_logs_are_private(client: TestClient) -> None:
+    r = client.post(
+        API + "/result", json=graph({"a": {"process_id": "pi", "arguments": {}, "result": True}})
+    )
+    rid = r.headers["request-id"]
+    services = client.app.state.services  # type: ignore[attr-defined]
+    assert services.sync_logs.get(rid, "someone-else") is None
+    assert client.get(API + "/result/logs/unknown").status_code == 404
+
+
+def test_user_defined_processes_run_synchronously(client: TestClient) -> None:
+    udp = {
+        "parameters": [
+            {"name": "x", "schema": {"type": "number"}},
+            {"name": "f", "schema": {"type": "number"}, "optional": True, "default": 10},
+        ],
+        "process_graph": {
+            "m": {
+                "process_id": "multiply",
+                "arguments": {"x": {"from_parameter": "x"}, "y": {"from_parameter": "f"}},
+                "result": True,
+            }
+        },
+    }
+    assert client.put(API + "/process_graphs/times", json=udp).status_code == 200
+    r = client.post(
+        API + "/result",
+        json=graph({"u": {"process_id": "times", "arguments": {"x": 4.2}, "result": True}}),
+    )
+    assert json.loads(r.content) == pytest.approx(42.0)
+
+
+@needs_cubes
+def test_mean_over_time_as_gtiff(client: TestClient, tmp_path: Path) -> None:
+    nodes = {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "SENTINEL2_L2A",
+                "spatial_extent": BBOX,
+                "temporal_extent": ["2022-06-01", "2022-06-21"],
+                "bands": ["B04"],
+            },
+        },
+        "reduce": {
+            "process_id": "reduce_dimension",
+            "arguments": {
+                "data": {"from_node": "load"},
+                "dimension": "t",
+                "reducer": {
+                    "process_graph": {
+                        "m": {
+                            "process_id": "mean",
+                            "arguments": {"data": {"from_parameter": "data"}},
+                            "result": True,
+                        }
+                    }
+                },
+            },
+        },
+        "save": {
+            "process_id": "save_result",
+            "arguments": {"data": {"from_node": "reduce"}, "format": "GTiff"},
+            "result": True,
+        },
+    }
+    r = client.post(API + "/result", json=graph(nodes))
+    assert r.status_code == 200, r.text
+    assert r.headers[
+        "content-type"
+    ] == "image/tiff; application=geotiff; profile=cloud-optimized" or r.headers[
+        "content-type"
+    ].startswith("image/tiff")
+    with rasterio.open(io.BytesIO(r.content)) as ds:
+        values = ds.read(1)
+        assert ds.count == 1 and ds.crs.to_epsg() == 32632
+    assert 0 < float(np.nanmean(values)) < 10_000
+
+
+@needs_cubes
+def test_too_large_requests_suggest_a_batch_job(client: TestClient) -> None:
+    client.app.state.services.settings.sync_max_pixels = 1000  # type: ignore[attr-defined]
+    nodes = {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "SENTINEL2_L2A",
+                "spatial_extent": BBOX,
+                "temporal_extent": ["2022-06-01", "2022-06-11"],
+                "bands": ["B04"],
+            },
+        },
+        "save": {
+            "process_id": "save_result",
+            "arguments": {"data": {"from_node": "load"}, "format": "netCDF"},
+            "result": True,
+        },
+    }
+    r = client.post(API + "/result", json=graph(nodes))
+    assert (r.status_code, r.json()["code"]) == (400, "ProcessGraphComplexity")
+    assert "batch job" in r.json()["message"]
