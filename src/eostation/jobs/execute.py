@@ -184,21 +184,46 @@ def _task_count(data: Any) -> int:
     return len(dsk) if dsk is not None else 0
 
 
+def _task_states(dask_scheduler: Any, keys: list[Any]) -> list[str | None]:
+    """Runs on the scheduler: the state of each task (None when unknown or forgotten)."""
+    out: list[str | None] = []
+    for key in keys:
+        ts = dask_scheduler.tasks.get(key)
+        out.append(None if ts is None else str(ts.state))
+    return out
+
+
 def _persist_on_cluster(
     data: Any, client: Any, report: ProgressSink, cancelled: Callable[[], bool]
 ) -> Any:
-    """Run ``data``'s graph on the cluster, reporting chunk progress; returns it persisted."""
+    """Run ``data``'s graph on the cluster, reporting task progress; returns it persisted.
+
+    Progress is the share of the graph's tasks that the scheduler has computed (a task
+    counts as done once it was seen in memory, or seen and then forgotten).
+    """
     from distributed import futures_of
 
-    persisted = client.persist(data)
+    keys = list(data.__dask_graph__().keys())
+    persisted = client.persist(data, optimize_graph=False)
     futures = futures_of(persisted)
+    seen: set[int] = set()
+    done: set[int] = set()
     while True:
-        done = sum(f.done() for f in futures)
-        report(min(99.0, 100.0 * done / max(1, len(futures))))
         if cancelled():
             client.cancel(futures)
             raise Cancelled()
-        if done == len(futures):
+        finished = all(f.done() for f in futures)
+        try:
+            states = client.run_on_scheduler(_task_states, keys=keys)
+        except Exception:  # progress is best effort; the computation goes on
+            states = [None] * len(keys)
+        for i, state in enumerate(states):
+            if state in ("memory", "erred") or (state is None and i in seen):
+                done.add(i)
+            elif state is not None:
+                seen.add(i)
+        report(min(99.0, 100.0 * len(done) / max(1, len(keys))))
+        if finished:
             break
         time.sleep(0.2)
     for f in futures:
