@@ -32,7 +32,9 @@ class LocalIssuer:
         self._server.shutdown()
         self._server.server_close()
 
-    def token(self, sub: str = "auth0|123", expires_in: int = 600, key: Any = None, **claims: Any) -> str:
+    def token(
+        self, sub: str = "auth0|123", expires_in: int = 600, key: Any = None, **claims: Any
+    ) -> str:
         """An access token signed with the issuer's key (or ``key`` to forge one)."""
         now = int(time.time())
         payload = {"iss": self.issuer, "sub": sub, "iat": now, "exp": now + expires_in, **claims}
@@ -72,7 +74,9 @@ class LocalIssuer:
                 elif self.path == "/userinfo":
                     token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                     claims = issuer.opaque_tokens.get(token)
-                    self._json(200, claims) if claims else self._json(401, {"error": "invalid_token"})
+                    self._json(200, claims) if claims else self._json(
+                        401, {"error": "invalid_token"}
+                    )
                 else:
                     self._json(404, {"error": "not found"})
 

@@ -22,6 +22,7 @@ __all__ = [
     "CollectionNotFound",
     "ContentTypeInvalid",
     "CredentialsInvalid",
+    "DataCubeEmpty",
     "DimensionAmbiguous",
     "DimensionExists",
     "DimensionLabelCountMismatch",
@@ -38,6 +39,7 @@ __all__ = [
     "FileSizeExceeded",
     "FileTypeInvalid",
     "FolderOperationUnsupported",
+    "FormatUnsuitable",
     "IncompatibleDataCubes",
     "InfrastructureBusy",
     "InfrastructureMaintenance",
@@ -485,6 +487,16 @@ class RedBandAmbiguous(OpenEOError):
 class TemporalExtentEmpty(OpenEOError):
     code, status = "TemporalExtentEmpty", 400
     template = "The temporal extent [{start}, {end}) is empty: its start must come before its end."
+
+
+class DataCubeEmpty(OpenEOError):
+    code, status = "DataCubeEmpty", 400
+    template = "The file format {format} cannot store an empty data cube."
+
+
+class FormatUnsuitable(OpenEOError):
+    code, status = "FormatUnsuitable", 400
+    template = "The data cannot be written as {format}: {reason}"
 
 
 def _all_subclasses(cls: type[OpenEOError]) -> list[type[OpenEOError]]:

@@ -74,7 +74,9 @@ def test_local_mode_only_on_loopback_without_users(tmp_path: Path, store: UserSt
     store.add("alice", "pw")
     with pytest.raises(AuthenticationRequired):
         auth.authenticate(None)
-    remote = make_auth(tmp_path, UserStore(open_database(f"sqlite:///{tmp_path / 'other.db'}")), host="0.0.0.0")
+    remote = make_auth(
+        tmp_path, UserStore(open_database(f"sqlite:///{tmp_path / 'other.db'}")), host="0.0.0.0"
+    )
     with pytest.raises(AuthenticationRequired):
         remote.authenticate(None)
 

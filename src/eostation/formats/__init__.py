@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eostation.formats.errors import DataCubeEmpty, FormatUnsuitable
+from eostation.errors import DataCubeEmpty, FormatUnsuitable
 from eostation.formats.options import Option
 from eostation.formats.output import OutputFile, bundle
 from eostation.formats.registry import FormatRegistry, default_formats

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from eostation.errors import FormatUnsuitable
 from eostation.formats.cubes import is_raster_cube, is_vector_cube
-from eostation.formats.errors import FormatUnsuitable
 from eostation.formats.jsonfile import geometry_names
 from eostation.formats.options import FILENAME_PREFIX, Option, file_prefix
 from eostation.formats.output import OutputFile

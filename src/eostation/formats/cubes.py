@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from eostation.formats.errors import DataCubeEmpty, FormatUnsuitable
+from eostation.errors import DataCubeEmpty, FormatUnsuitable
 
 __all__ = [
     "RasterLayer",

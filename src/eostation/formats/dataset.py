@@ -15,8 +15,8 @@ from typing import Any
 import xarray as xr
 import xvec  # noqa: F401  (registers the .xvec accessor)
 
+from eostation.errors import DataCubeEmpty, FormatUnsuitable
 from eostation.formats.cubes import is_raster_cube, is_vector_cube
-from eostation.formats.errors import DataCubeEmpty, FormatUnsuitable
 
 __all__ = ["cube_to_dataset"]
 

@@ -28,8 +28,8 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 from rasterio.windows import Window
 
+from eostation.errors import FormatUnsuitable
 from eostation.formats.cubes import RasterLayer, grid_fields, raster_layers, time_stamps
-from eostation.formats.errors import FormatUnsuitable
 from eostation.formats.options import FILENAME_PREFIX, Option, file_prefix
 from eostation.formats.output import OutputFile
 from eostation.formats.writer import Reader, Writer

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
+from eostation.errors import FormatUnsuitable
 from eostation.formats.cubes import grid_fields, raster_layers
-from eostation.formats.errors import FormatUnsuitable
 from eostation.formats.options import FILENAME_PREFIX, Option, file_prefix
 from eostation.formats.output import OutputFile
 from eostation.formats.writer import Writer

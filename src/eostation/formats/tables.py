@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from eostation.errors import FormatUnsuitable
 from eostation.formats.cubes import check_dims, is_vector_cube, iso_instant
-from eostation.formats.errors import FormatUnsuitable
 
 __all__ = ["values_table", "vector_table"]
 
