@@ -1,0 +1,109 @@
+"""Synchronous processing and user-defined processes with the official client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openeo
+import pytest
+import rasterio
+from openeo.api.process import Parameter
+from openeo.rest import OpenEoApiError
+
+from eostation.engine.registry import default_registry
+
+pytestmark = pytest.mark.e2e
+needs_cubes = pytest.mark.skipif(
+    not {"load_collection", "save_result", "reduce_dimension", "ndvi"} <= set(default_registry()),
+    reason="cube processes are not registered yet",
+)
+AOI = {"west": 5.0, "south": 51.2, "east": 5.01, "north": 51.21}
+
+
+def test_scalar_udp_round_trip(live_server: str) -> None:
+    con = openeo.connect(live_server)
+    graph = {
+        "m": {
+            "process_id": "multiply",
+            "arguments": {"x": {"from_parameter": "x"}, "y": {"from_parameter": "factor"}},
+            "result": True,
+        }
+    }
+    con.save_user_defined_process(
+        "times_factor",
+        graph,
+        parameters=[
+            Parameter.number("x", description="value"),
+            Parameter.number("factor", default=10),
+        ],
+        summary="x times factor",
+    )
+    assert "times_factor" in {p["id"] for p in con.list_user_defined_processes()}
+    assert con.datacube_from_process("times_factor", x=4.5).execute() == pytest.approx(45.0)
+    assert con.datacube_from_process("times_factor", x=2, factor=3).execute() == pytest.approx(6.0)
+    con.user_defined_process("times_factor").delete()
+    with pytest.raises(OpenEoApiError) as err:
+        con.user_defined_process("times_factor").describe()
+    assert err.value.code == "ProcessGraphNotFound"
+
+
+def test_validation_through_the_client(live_server: str) -> None:
+    con = openeo.connect(live_server)
+    ok = con.datacube_from_process("add", x=1, y=2)
+    assert con.validate_process_graph(ok) == []
+    bad = con.datacube_from_process("add", x=1, z=2)
+    errors = con.validate_process_graph(bad)
+    assert {e["code"] for e in errors} >= {"ProcessParameterUnsupported"}
+
+
+@needs_cubes
+def test_sync_download_of_ndvi_mean(live_server: str, tmp_path: Path) -> None:
+    con = openeo.connect(live_server)
+    cube = con.load_collection(
+        "SENTINEL2_L2A",
+        spatial_extent=AOI,
+        temporal_extent=["2022-06-01", "2022-07-01"],
+        bands=["B04", "B08"],
+    )
+    ndvi = cube.ndvi().reduce_dimension("t", reducer="mean")
+    out = tmp_path / "ndvi.tif"
+    ndvi.download(out, format="GTiff")
+    with rasterio.open(out) as ds:
+        values = ds.read(1)
+        assert ds.count == 1 and ds.crs.to_epsg() == 32631
+    assert -1 <= float(np.nanmin(values)) <= float(np.nanmax(values)) <= 1
+    assert np.isfinite(values).mean() > 0.5
+
+
+@needs_cubes
+def test_udp_with_a_cube_parameter_via_datacube_from_process(
+    live_server: str, tmp_path: Path
+) -> None:
+    con = openeo.connect(live_server)
+    bbox = Parameter("bbox", schema={"type": "object"})
+    cube = con.load_collection(
+        "SENTINEL2_L2A",
+        spatial_extent=bbox,
+        temporal_extent=["2022-06-01", "2022-06-15"],
+        bands=["B04"],
+    )
+    con.save_user_defined_process(
+        "red_mean", cube.reduce_dimension("t", reducer="mean"), parameters=[bbox]
+    )
+    out = tmp_path / "red.nc"
+    con.datacube_from_process("red_mean", bbox=AOI).download(out, format="netCDF")
+    import xarray as xr
+
+    with xr.open_dataset(out) as ds:
+        red = ds["B04"].values
+    direct = tmp_path / "direct.nc"
+    cube_direct = con.load_collection(
+        "SENTINEL2_L2A",
+        spatial_extent=AOI,
+        temporal_extent=["2022-06-01", "2022-06-15"],
+        bands=["B04"],
+    ).reduce_dimension("t", reducer="mean")
+    cube_direct.download(direct, format="netCDF")
+    with xr.open_dataset(direct) as ds:
+        np.testing.assert_array_equal(red, ds["B04"].values)
