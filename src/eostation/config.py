@@ -32,7 +32,7 @@ class JobSettings(BaseModel):
     heartbeat_seconds: float = 1.0
     stale_after_seconds: float = 30.0
     max_attempts: int = 3
-    poll_seconds: float = 0.2
+    poll_seconds: float = 0.1
     link_ttl_seconds: int = 7 * 24 * 3600
 
 

@@ -407,3 +407,68 @@ def test_a_job_of_a_vanished_local_process_is_requeued_at_once(idle: Harness) ->
     assert idle.services.jobs.store.claim(gone, 2) is not None
     assert idle.runner.recover() == [job_id]
     assert idle.services.jobs.store.find(job_id).status.value == "queued"  # type: ignore[union-attr]
+
+
+def cube_graph(fmt: str) -> dict[str, Any]:
+    return {
+        "process_graph": {
+            "load": {
+                "process_id": "load_collection",
+                "arguments": {
+                    "id": "SENTINEL2_L2A",
+                    "spatial_extent": {"west": 5.0, "south": 51.2, "east": 5.01, "north": 51.21},
+                    "temporal_extent": ["2022-06-01", "2022-06-15"],
+                    "bands": ["B04", "B08"],
+                },
+            },
+            "save": {
+                "process_id": "save_result",
+                "arguments": {"data": {"from_node": "load"}, "format": fmt},
+                "result": True,
+            },
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "GTiff",
+        pytest.param(
+            "netCDF",
+            marks=pytest.mark.xfail(
+                reason="the netCDF writer rejects the demo cube's boolean coordinate (formats)",
+                strict=False,
+            ),
+        ),
+    ],
+)
+def test_cube_job_writes_files_per_format(harness: Harness, fmt: str, tmp_path: Any) -> None:
+    if "save_result" not in harness.services.processes:
+        pytest.skip("save_result is not registered yet")
+    import rasterio
+    import xarray as xr
+
+    c = harness.client
+    job_id = harness.create({"process": cube_graph(fmt)})
+    c.post(f"{API}/jobs/{job_id}/results")
+    body = harness.wait(job_id)
+    assert body["status"] == "finished", c.get(f"{API}/jobs/{job_id}/logs").json()
+    assert body["usage"]["input_pixels"]["value"] > 0
+    assets = c.get(f"{API}/jobs/{job_id}/results").json()["assets"]
+    assert "job-results.json" not in assets
+    if fmt == "GTiff":
+        assert len(assets) >= 2
+        for name, asset in assets.items():
+            assert name.startswith("openEO_2022-06-") and name.endswith("Z.tif")
+            target = tmp_path / name
+            target.write_bytes(TestClient(c.app).get(asset["href"]).content)
+            with rasterio.open(target) as ds:
+                assert ds.count == 2 and ds.read(1).size > 0
+    else:
+        [(name, asset)] = assets.items()
+        assert name.endswith(".nc")
+        target = tmp_path / name
+        target.write_bytes(TestClient(c.app).get(asset["href"]).content)
+        with xr.open_dataset(target) as ds:
+            assert ds.sizes["t"] >= 2

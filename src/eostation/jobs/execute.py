@@ -91,8 +91,13 @@ def evaluate_lazily(
     cancelled: Callable[[], bool],
     user_id: str | None,
     udp: Callable[[str], dict[str, Any] | None] | None = None,
+    load_result: Callable[[str], Any] | None = None,
 ) -> GraphRun:
-    """Evaluate the graph without writing anything: the outputs, still lazy where possible."""
+    """Evaluate the graph without writing anything: the outputs, still lazy where possible.
+
+    ``udp`` looks up the user's stored processes, ``load_result`` opens a finished job's
+    results as a cube (see :func:`open_job_result`).
+    """
     run = GraphRun()
 
     def load(collection_id: str, request: LoadRequest) -> Any:
@@ -114,6 +119,8 @@ def evaluate_lazily(
     }
     if udp is not None:
         base["udp"] = udp
+    if load_result is not None:
+        base["load_result"] = load_result
     graph = process if "process_graph" in process else {"process_graph": process}
     context = _context(base, results)
     problems = validate(graph, registry, udp=context.udp)
@@ -130,6 +137,32 @@ def evaluate_lazily(
         run.output_cells += cells
         run.output_nbytes += nbytes
     return run
+
+
+def open_job_result(result_dir: Path, assets: Mapping[str, Any], formats: Any) -> Any:
+    """A finished job's result files as one lazy cube (netCDF, or GeoTIFFs stacked on ``t``)."""
+    import pandas as pd
+    import xarray as xr
+
+    from eostation.errors import FeatureUnsupported
+
+    by_type = {name: str(a.get("type", "")) for name, a in assets.items()}
+    netcdf = [n for n, t in by_type.items() if "netcdf" in t or n.endswith(".nc")]
+    if netcdf:
+        return formats.get_reader("netCDF").read(result_dir / netcdf[0])
+    tiffs = sorted(n for n, t in by_type.items() if "tiff" in t)
+    if not tiffs:
+        raise FeatureUnsupported(
+            message="load_result reads netCDF or GeoTIFF results; this job produced neither."
+        )
+    reader = formats.get_reader("GTiff")
+    cubes = [reader.read(result_dir / n) for n in tiffs]
+    times = [assets[n].get("datetime") for n in tiffs]
+    if len(cubes) == 1 and not times[0]:
+        return cubes[0]
+    stamps = pd.to_datetime([t.rstrip("Z") if t else None for t in times])
+    cubes = [c.squeeze("t", drop=True) if "t" in c.dims else c for c in cubes]
+    return xr.concat(cubes, dim=pd.Index(stamps, name="t"))
 
 
 def _locate(err: OpenEOError, nodes: Mapping[str, Any]) -> OpenEOError:

@@ -63,7 +63,8 @@ def describe_failure(exc: BaseException) -> tuple[str, str, list[dict[str, Any]]
             message += f" {advice}"
         return message, exc.code, path
     return (
-        f"The job failed with an unexpected {type(exc).__name__}: {exc}. This is probably a bug "
+        f"The job failed with an unexpected {type(exc).__name__}: {str(exc).rstrip('.')}. "
+        "This is probably a bug "
         "in eostation; please report it with the job id.",
         "Internal",
         None,

@@ -101,6 +101,7 @@ class Runner:
         collections: Any = None,
         formats: Any = None,
         client: Any = None,
+        udps: Any = None,
         ident: str | None = None,
     ) -> None:
         from eostation.data.registry import build_registry
@@ -116,6 +117,11 @@ class Runner:
         )
         self.formats = formats if formats is not None else default_formats()
         self.client = client
+        if udps is None:
+            from eostation.udps import UdpStore
+
+            udps = UdpStore(store.engine)
+        self.udps = udps
         self.layout = ResultLayout(settings.data_dir / "jobs")
         self.shutdown = threading.Event()
         self._last_maintenance = 0.0
@@ -276,6 +282,8 @@ class Runner:
             log=jlog.engine_sink,
             cancelled=watch.cancel.is_set,
             user_id=job.user_id,
+            udp=lambda pid: self.udps.get(job.user_id, pid),
+            load_result=lambda other: self._load_result(job.user_id, other),
         )
         watch.input_pixels = run.input_pixels
         estimate = costs_of(run.input_pixels / 20e6, run.input_pixels, run.output_nbytes)
@@ -299,6 +307,17 @@ class Runner:
             on_file=lambda f: jlog.info(f"Wrote {f.name} ({f.media_type})."),
         )
         return asset_records(run.files)
+
+    def _load_result(self, user_id: str, job_id: str) -> Any:
+        """``load_result``: a finished job of the same user as a lazy cube."""
+        from pathlib import Path
+
+        from eostation.errors import JobNotFinished
+
+        other = self.store.get(user_id, job_id)
+        if other.status is not FINISHED or not other.result_dir:
+            raise JobNotFinished(identifier=job_id, status=other.status.value)
+        return execute.open_job_result(Path(other.result_dir), other.results or {}, self.formats)
 
     def _usage(self, watch: _Watch, started: float, output_bytes: int) -> Usage:
         return Usage(

@@ -249,7 +249,7 @@ class JobService:
         return LogPage(entries, effective, more)
 
     def estimate(
-        self, user_id: str, job_id: str, *, registry: Any, collections: Any
+        self, user_id: str, job_id: str, *, registry: Any, collections: Any, udp: Any = None
     ) -> dict[str, Any]:
         """``GET /jobs/{id}/estimate``: costs, duration and size, from a lazy dry run."""
         from eostation.jobs.execute import evaluate_lazily
@@ -264,6 +264,7 @@ class JobService:
                 log=lambda *_: None,
                 cancelled=lambda: False,
                 user_id=user_id,
+                udp=udp,
             )
         except OpenEOError as err:
             raise EstimateComplexity(reason=err.message) from None

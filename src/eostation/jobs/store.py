@@ -84,6 +84,11 @@ class JobStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @property
+    def engine(self) -> Engine:
+        """The database engine (shared with the other stores)."""
+        return self._engine
+
     # -- jobs ---------------------------------------------------------------------------
 
     def create(

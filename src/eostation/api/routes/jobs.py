@@ -137,7 +137,11 @@ def delete_job(job_id: str, user: CurrentUser, services: ServicesDep) -> Respons
 def estimate_job(job_id: str, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Predicted costs (credits), duration and output size, before running."""
     return services.jobs.estimate(
-        user.user_id, job_id, registry=services.processes, collections=services.collections
+        user.user_id,
+        job_id,
+        registry=services.processes,
+        collections=services.collections,
+        udp=lambda pid: services.udps.get(user.user_id, pid),
     )
 
 
