@@ -181,7 +181,7 @@ class _TaskCounter(Callback):  # type: ignore[misc]
     """Counts finished dask tasks (local schedulers) and stops on cancellation."""
 
     def __init__(self, expected: int, report: ProgressSink, cancelled: Callable[[], bool]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.expected = max(1, expected)
         self.started = 0
         self.done = 0
@@ -238,7 +238,7 @@ def _persist_on_cluster(
 
     keys = list(data.__dask_graph__().keys())
     persisted = client.persist(data, optimize_graph=False)
-    futures = futures_of(persisted)
+    futures = futures_of(persisted)  # type: ignore[no-untyped-call]
     seen: set[int] = set()
     done: set[int] = set()
     while True:

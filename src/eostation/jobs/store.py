@@ -10,6 +10,7 @@ that loses a race simply updates nothing.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -105,8 +106,9 @@ class JobStore:
     ) -> Job:
         """Store a new job in status ``created``."""
         now = utcnow()
+        job_id = "j-" + uuid.uuid4().hex[:20]
         row = {
-            "id": "j-" + uuid.uuid4().hex[:20],
+            "id": job_id,
             "user_id": user_id,
             "process": dict(process),
             "title": title,
@@ -124,7 +126,7 @@ class JobStore:
         }
         with self._engine.begin() as conn:
             conn.execute(jobs.insert().values(**row))
-        return self.get(user_id, row["id"])
+        return self.get(user_id, job_id)
 
     def get(self, user_id: str, job_id: str) -> Job:
         """The job ``job_id`` of ``user_id``; :class:`JobNotFound` otherwise."""
@@ -139,7 +141,7 @@ class JobStore:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).first()
         return None if row is None else _job(row)
 
-    def list(self, user_id: str, *, limit: int, offset: int = 0) -> tuple[list[Job], bool]:
+    def list(self, user_id: str, *, limit: int, offset: int = 0) -> tuple[builtins.list[Job], bool]:
         """A page of the user's jobs, newest first, and whether more follow."""
         query = (
             sa.select(jobs)
@@ -260,7 +262,7 @@ class JobStore:
         with self._engine.begin() as conn:
             return bool(conn.execute(stmt).rowcount)
 
-    def running(self) -> list[Job]:
+    def running(self) -> builtins.list[Job]:
         """Every running job (for finding those whose runner died)."""
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(jobs).where(jobs.c.status == RUNNING.value))
@@ -296,7 +298,7 @@ class JobStore:
         with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def results_older_than(self, finished_before: datetime) -> list[Job]:
+    def results_older_than(self, finished_before: datetime) -> builtins.list[Job]:
         """Jobs whose results were stored before ``finished_before`` and still exist."""
         query = sa.select(jobs).where(
             jobs.c.result_dir.is_not(None), jobs.c.finished < finished_before
@@ -324,7 +326,7 @@ class JobStore:
         *,
         code: str | None = None,
         data: Any = None,
-        path: list[dict[str, Any]] | None = None,
+        path: builtins.list[dict[str, Any]] | None = None,
         usage: dict[str, Any] | None = None,
     ) -> None:
         """Append a log entry to the job (silently nothing if the job was deleted)."""
@@ -347,7 +349,7 @@ class JobStore:
 
     def logs(
         self, job_id: str, *, after: int | None = None, min_level: str = "debug", limit: int = 1000
-    ) -> tuple[list[LogEntry], bool]:
+    ) -> tuple[builtins.list[LogEntry], bool]:
         """Entries after id ``after`` at ``min_level`` or more severe, and whether more follow."""
         levels = LOG_LEVELS[LOG_LEVELS.index(min_level) :]
         query = (
