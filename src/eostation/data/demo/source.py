@@ -242,7 +242,7 @@ class DemoSource(ABC):
         times = np.array([np.datetime64(a.date.isoformat(), "ns") for a in acqs])
         coords: dict[str, Any] = {"t": times, "bands": [b.name for b in bands]}
         coords.update(xr_coords(grid.geobox, dims=("y", "x")))
-        return xr.DataArray(
+        cube = xr.DataArray(
             data,
             dims=("t", "bands", "y", "x"),
             coords=coords,
@@ -254,6 +254,9 @@ class DemoSource(ABC):
                 "raster:bands": [b.raster() for b in bands],
             },
         )
+        # Band metadata travels on the bands coordinate (see eostation.engine.cube).
+        cube["bands"].attrs["eo:bands"] = [b.eo() for b in bands]
+        return cube
 
 
 def _split(n: int, size: int) -> tuple[int, ...]:
