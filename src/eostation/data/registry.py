@@ -46,11 +46,11 @@ class CollectionRegistry:
 
 
 def build_registry(data_dir: pathlib.Path | None = None) -> CollectionRegistry:
-    """The demo collections, then (later) the local collections configured in ``data_dir``.
+    """The demo collections, then the collections configured in ``data_dir``.
 
-    Hook: a ``collections.toml`` in ``data_dir`` will declare local-file and STAC
-    collections (``eostation.data.files`` / ``eostation.data.stac``); they are added
-    after the demo ones, so a local collection may shadow a demo id.
+    A ``collections.toml`` in ``data_dir`` declares local-file and STAC collections
+    (``eostation.data.files`` / ``eostation.data.stac``); they are added after the demo
+    ones, so a local collection may shadow a demo id.
     """
     from .demo import demo_sources
 
@@ -62,5 +62,35 @@ def build_registry(data_dir: pathlib.Path | None = None) -> CollectionRegistry:
 
 
 def _configured_sources(config: pathlib.Path) -> list[CollectionSource]:
-    """Sources declared in a TOML file (not implemented yet: local files/STAC come later)."""
-    return []
+    """Sources declared as ``[[collections]]`` in a TOML file.
+
+    ``type = "files"`` (the default) registers local GeoTIFF/COG, netCDF or Zarr files,
+    ``type = "stac"`` a STAC API or static catalogue. Relative paths are relative to the
+    TOML's folder. A bad entry raises ``CollectionConfigError`` naming the collection and
+    the field.
+    """
+    import tomllib
+
+    from .files import CollectionConfigError, file_collection
+
+    try:
+        doc = tomllib.loads(config.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CollectionConfigError("?", "-", f"{config} is not valid TOML: {exc}") from exc
+    entries = doc.get("collections", [])
+    if not isinstance(entries, list):
+        raise CollectionConfigError("?", "collections", "use [[collections]] tables.")
+    sources: list[CollectionSource] = []
+    for entry in entries:
+        kind = entry.get("type", "files")
+        if kind == "files":
+            sources.append(file_collection(entry, config.parent))
+        elif kind == "stac":
+            from .stac import stac_collection
+
+            sources.append(stac_collection(entry, config.parent))
+        else:
+            raise CollectionConfigError(
+                str(entry.get("id", "?")), "type", f"expected 'files' or 'stac', got {kind!r}."
+            )
+    return sources

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from eostation.data.base import CollectionSource
 from eostation.data.registry import CollectionRegistry, build_registry
 from eostation.errors import CollectionNotFound
+from tests.stac_check import stac_validators
 
-SCHEMAS = Path(__file__).resolve().parents[4] / "shared" / "specs" / "stac-schemas"
 EXPECTED = {
     "SENTINEL2_L2A",
     "SENTINEL1_GRD",
@@ -48,35 +46,10 @@ def test_add_replaces_same_id(registry: CollectionRegistry) -> None:
     assert len(fresh) == len(EXPECTED) and fresh.get("SENTINEL2_L2A") is source
 
 
-def _validator() -> Any:
-    jsonschema = pytest.importorskip("jsonschema")
-    referencing = pytest.importorskip("referencing")
-    from referencing.jsonschema import DRAFT7
-
-    if not SCHEMAS.is_dir():
-        pytest.skip(f"offline STAC schemas not found at {SCHEMAS}")
-
-    def retrieve(uri: str) -> Any:
-        if uri.startswith("https://proj.org/"):
-            # PROJJSON schema is not in the offline copy; only EPSG codes are used here.
-            return DRAFT7.create_resource({"type": "object"})
-        path = SCHEMAS / uri.split("://", 1)[1]
-        return referencing.Resource.from_contents(
-            json.loads(path.read_text()), default_specification=DRAFT7
-        )
-
-    registry = referencing.Registry(retrieve=retrieve)  # type: ignore[call-arg]
-    schemas = [
-        "https://schemas.stacspec.org/v1.0.0/collection-spec/json-schema/collection.json",
-        "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
-    ]
-    return [jsonschema.Draft7Validator({"$ref": url}, registry=registry) for url in schemas]
-
-
 @pytest.mark.parametrize("collection_id", sorted(EXPECTED))
 def test_metadata_is_valid_stac(registry: CollectionRegistry, collection_id: str) -> None:
     doc = {**registry.get(collection_id).metadata(), "links": []}
-    for validator in _validator():
+    for validator in stac_validators():
         errors = [e.message for e in validator.iter_errors(doc)]
         assert not errors, errors
     assert doc["id"] == collection_id and doc["eostation:synthetic"] is True

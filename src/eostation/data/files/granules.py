@@ -1,0 +1,210 @@
+"""Discover the granules of a local-file collection: one file (or one time step of a
+netCDF/Zarr file) with its acquisition time and its native pixel grid.
+
+Scanning reads headers only (rasterio for GeoTIFF/COG, xarray's lazy backends for
+netCDF/Zarr); swath products also read their lat/lon arrays to know their footprint.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import rasterio
+import xarray as xr
+from odc.geo.geobox import GeoBox
+from pyproj import CRS
+from rasterio.transform import Affine
+
+from .config import CollectionConfigError, FileCollectionConfig
+
+__all__ = ["Granule", "discover", "open_gridded"]
+
+Kind = Literal["tiff", "gridded", "swath"]
+_GRIDDED = (".nc", ".nc4", ".h5", ".zarr")
+
+
+@dataclass(frozen=True)
+class Granule:
+    """One readable layer: ``index`` is the position on the file's time axis (None when
+    the file has none), ``geobox`` the native grid (the binning grid for swaths)."""
+
+    path: Path
+    kind: Kind
+    time: np.datetime64
+    geobox: GeoBox
+    index: int | None = None
+    nodata: float | None = None
+
+    @property
+    def bbox4326(self) -> tuple[float, float, float, float]:
+        """Footprint bounds in EPSG:4326."""
+        w, s, e, n = self.geobox.geographic_extent.boundingbox
+        return (float(w), float(s), float(e), float(n))
+
+
+def open_gridded(path: Path, group: str | None) -> xr.Dataset:
+    """Open a netCDF or Zarr file lazily (no dask: windows are read on demand)."""
+    if path.suffix == ".zarr" or (path / ".zgroup").exists() or (path / "zarr.json").exists():
+        return xr.open_dataset(path, engine="zarr", group=group, chunks=None)
+    return xr.open_dataset(path, engine="h5netcdf", group=group, chunks=None, phony_dims="access")
+
+
+def _paths(cfg: FileCollectionConfig) -> list[Path]:
+    found: set[Path] = set()
+    for pattern in cfg.paths:
+        full = pattern if Path(pattern).is_absolute() else str(cfg.root / pattern)
+        found.update(Path(p) for p in glob.glob(full, recursive=True))
+    if not found:
+        raise CollectionConfigError(
+            cfg.id, "paths", f"no file matches {list(cfg.paths)} (relative to {cfg.root})."
+        )
+    return sorted(found)
+
+
+def _parse_time(cfg: FileCollectionConfig, text: str, origin: str) -> np.datetime64:
+    try:
+        if cfg.date.format:
+            ts = pd.Timestamp(datetime.strptime(text, cfg.date.format))
+        else:
+            ts = pd.Timestamp(text)
+    except (ValueError, TypeError) as exc:
+        raise CollectionConfigError(
+            cfg.id, "date", f"cannot read a date from {text!r} ({origin}): {exc}."
+        ) from exc
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return np.datetime64(ts.to_datetime64(), "ns")
+
+
+def _time_from_name(cfg: FileCollectionConfig, path: Path) -> np.datetime64:
+    assert cfg.date.regex is not None
+    match = cfg.date.regex.search(path.name)
+    if match is None:
+        raise CollectionConfigError(
+            cfg.id,
+            "date.regex",
+            f"{cfg.date.regex.pattern!r} does not match the file name {path.name!r}.",
+        )
+    return _parse_time(cfg, match.group("date"), path.name)
+
+
+def _crs(cfg: FileCollectionConfig, found: Any, path: Path) -> CRS:
+    if found:
+        return CRS.from_user_input(found)
+    if cfg.crs:
+        return CRS.from_user_input(cfg.crs)
+    raise CollectionConfigError(
+        cfg.id, "crs", f"{path.name} has no CRS; set 'crs' for this collection."
+    )
+
+
+def _tiff(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
+    with rasterio.open(path) as ds:
+        crs = _crs(cfg, ds.crs, path)
+        tags = ds.tags()
+        for spec in cfg.bands:
+            if isinstance(spec.source, int) and spec.source > ds.count:
+                raise CollectionConfigError(
+                    cfg.id, "bands.source", f"{path.name} has {ds.count} bands, not {spec.source}."
+                )
+            if isinstance(spec.source, str) and spec.source not in _tiff_band_names(ds):
+                raise CollectionConfigError(
+                    cfg.id, "bands.source", f"{path.name} has no band described {spec.source!r}."
+                )
+        geobox = GeoBox((ds.height, ds.width), ds.transform, crs)
+        nodata = None if ds.nodata is None else float(ds.nodata)
+    if cfg.date.regex is not None:
+        time = _time_from_name(cfg, path)
+    elif cfg.date.attribute is not None and cfg.date.attribute in tags:
+        time = _parse_time(cfg, tags[cfg.date.attribute], f"tag of {path.name}")
+    else:
+        raise CollectionConfigError(
+            cfg.id, "date", f"{path.name}: GeoTIFFs need 'regex' or an 'attribute' the file has."
+        )
+    return [Granule(path, "tiff", time, geobox, None, nodata)]
+
+
+def _tiff_band_names(ds: Any) -> list[str]:
+    return [d or ds.tags(i + 1).get("DESCRIPTION", "") for i, d in enumerate(ds.descriptions)]
+
+
+def grid_of(cfg: FileCollectionConfig, ds: xr.Dataset, var: str, path: Path) -> GeoBox:
+    """The regular grid of a netCDF/Zarr variable from its 1-D pixel-centre coordinates."""
+    da = ds[var]
+    ydim, xdim = da.dims[-2:]
+    x, y = ds[xdim].values.astype("float64"), ds[ydim].values.astype("float64")
+    if x.size < 2 or y.size < 2:
+        raise CollectionConfigError(
+            cfg.id, "paths", f"{path.name}: {var} needs at least 2×2 pixels."
+        )
+    dx, dy = (x[-1] - x[0]) / (x.size - 1), (y[-1] - y[0]) / (y.size - 1)
+    found = None
+    mapping = da.attrs.get("grid_mapping") or da.encoding.get("grid_mapping")
+    for name in (mapping, "spatial_ref", "crs"):
+        if name and name in ds.variables:
+            attrs = ds[name].attrs
+            found = attrs.get("crs_wkt") or attrs.get("spatial_ref")
+            if found:
+                break
+    if found is None and {xdim, ydim} <= {"lon", "lat", "longitude", "latitude"}:
+        found = "EPSG:4326"
+    crs = _crs(cfg, found, path)
+    affine = Affine(dx, 0.0, x[0] - dx / 2, 0.0, dy, y[0] - dy / 2)
+    return GeoBox((y.size, x.size), affine, crs)
+
+
+def _gridded(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
+    ds = open_gridded(path, cfg.group)
+    try:
+        first = str(cfg.bands[0].source)
+        for spec in cfg.bands:
+            if str(spec.source) not in ds.variables:
+                raise CollectionConfigError(
+                    cfg.id, "bands.source", f"{path.name} has no variable {spec.source!r}."
+                )
+        if cfg.swath is not None:
+            from .swath import swath_geobox
+
+            geobox = swath_geobox(ds, cfg.swath)
+        else:
+            geobox = grid_of(cfg, ds, first, path)
+        kind: Kind = "swath" if cfg.swath is not None else "gridded"
+        if cfg.date.coordinate is not None:
+            name = cfg.date.coordinate
+            if name not in ds.variables:
+                raise CollectionConfigError(
+                    cfg.id, "date.coordinate", f"{path.name} has no {name!r}."
+                )
+            values = np.atleast_1d(ds[name].values).astype("datetime64[ns]")
+            if kind == "swath":
+                values = values[:1]
+            return [
+                Granule(path, kind, v, geobox, i if ds[first].ndim > 2 else None)
+                for i, v in enumerate(values)
+            ]
+        if cfg.date.regex is not None:
+            time = _time_from_name(cfg, path)
+        elif cfg.date.attribute is not None and cfg.date.attribute in ds.attrs:
+            time = _parse_time(cfg, str(ds.attrs[cfg.date.attribute]), f"attribute of {path.name}")
+        else:
+            raise CollectionConfigError(
+                cfg.id, "date", f"{path.name} lacks {cfg.date.attribute!r}."
+            )
+        return [Granule(path, kind, time, geobox, 0 if ds[first].ndim > 2 else None)]
+    finally:
+        ds.close()
+
+
+def discover(cfg: FileCollectionConfig) -> list[Granule]:
+    """All granules of a collection, ordered by time then path."""
+    granules: list[Granule] = []
+    for path in _paths(cfg):
+        gridded = path.suffix in _GRIDDED or path.is_dir()
+        granules.extend(_gridded(cfg, path) if gridded else _tiff(cfg, path))
+    return sorted(granules, key=lambda g: (g.time, str(g.path), g.index or 0))
