@@ -1,0 +1,289 @@
+"""Zonal statistics kernels: which pixels belong to which geometry, and sums over them.
+
+:func:`membership` decides once per geometry set and grid which pixels count for
+which geometry, following the ``aggregate_spatial`` rules: a pixel counts for a
+polygon when its *centre* intersects it (boundary included), for a point when its
+centre is the closest one, for a line when its cell (the set of points closest to
+its centre) touches the line. One pixel may count for several geometries, so the
+result is a sparse geometry × pixel matrix, not a label raster.
+
+The data are reduced block by block (a block is one dask chunk: a stack of ``k``
+images of ``h × w`` pixels). :func:`block_stats` turns a block into partial
+statistics per geometry: valid counts and sums by sparse matrix products (float64),
+minima and maxima by ``reduceat`` over the gathered pixels, and the sum of squared
+deviations from the block mean for variances (combined with Chan's formula, which
+stays accurate where ``Σx² − (Σx)²/n`` would cancel). :func:`combine` merges the
+partials of all spatial blocks and :func:`finish` turns them into the reducer value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+import shapely
+from numpy.typing import NDArray
+
+__all__ = [
+    "FAST_REDUCERS",
+    "Membership",
+    "Partial",
+    "block_stats",
+    "combine",
+    "finish",
+    "gather_segments",
+    "membership",
+]
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
+FAST_REDUCERS = frozenset({"mean", "sum", "count", "min", "max", "median", "sd", "variance"})
+"""Reducers computed without calling the callback."""
+
+_NEEDS: dict[str, frozenset[str]] = {
+    "mean": frozenset({"sum"}),
+    "sum": frozenset({"sum"}),
+    "count": frozenset(),
+    "min": frozenset({"min"}),
+    "max": frozenset({"max"}),
+    "median": frozenset({"values"}),
+    "sd": frozenset({"sum", "m2"}),
+    "variance": frozenset({"sum", "m2"}),
+    "generic": frozenset({"values"}),
+}
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Pixels (row ``iy``, column ``ix``) counted for each geometry, sorted by geometry."""
+
+    geometry: Ints
+    iy: Ints
+    ix: Ints
+    n_geometries: int
+    shape: tuple[int, int]
+
+    @property
+    def total(self) -> Ints:
+        """Number of pixels counted for each geometry (valid or not)."""
+        return np.bincount(self.geometry, minlength=self.n_geometries).astype(np.int64)
+
+    def block(self, rows: slice, cols: slice) -> scipy.sparse.csr_array:
+        """The geometry × pixel matrix of one block (pixels in row-major block order)."""
+        y0, y1 = rows.start, rows.stop
+        x0, x1 = cols.start, cols.stop
+        inside = (self.iy >= y0) & (self.iy < y1) & (self.ix >= x0) & (self.ix < x1)
+        local = (self.iy[inside] - y0) * (x1 - x0) + (self.ix[inside] - x0)
+        ones = np.ones(local.size, dtype=np.float64)
+        return scipy.sparse.csr_array(
+            (ones, (self.geometry[inside], local)),
+            shape=(self.n_geometries, (y1 - y0) * (x1 - x0)),
+        )
+
+    def bounds(self) -> tuple[int, int, int, int] | None:
+        """``(row0, row1, col0, col1)`` (exclusive ends) of the pixels in use, or None."""
+        if self.iy.size == 0:
+            return None
+        return (
+            int(self.iy.min()),
+            int(self.iy.max()) + 1,
+            int(self.ix.min()),
+            int(self.ix.max()) + 1,
+        )
+
+
+def _resolution(coords: Floats) -> float:
+    return float(abs(coords[1] - coords[0])) if coords.size > 1 else 1.0
+
+
+def _parts(geometry: Any) -> list[Any]:
+    """Polygons, lines and points of a geometry, collections flattened."""
+    out: list[Any] = []
+    stack = [geometry]
+    while stack:
+        g = stack.pop()
+        if g is None or shapely.is_empty(g):
+            continue
+        if shapely.get_type_id(g) in (4, 5, 6, 7):  # Multi* and GeometryCollection
+            stack.extend(shapely.get_parts(g).tolist())
+        else:
+            out.append(g)
+    return out
+
+
+def _window(coords: Floats, low: float, high: float) -> Ints:
+    return np.nonzero((coords >= low) & (coords <= high))[0].astype(np.int64)
+
+
+def _pixels_of(geometry: Any, ys: Floats, xs: Floats) -> Ints:
+    """Flat pixel indices (``iy * nx + ix``) counted for one geometry."""
+    nx = xs.size
+    rx, ry = _resolution(xs), _resolution(ys)
+    polygons: list[Any] = []
+    found: list[Ints] = []
+    for part in _parts(geometry):
+        dim = shapely.get_dimensions(part)
+        if dim == 2:
+            polygons.append(part)
+        elif dim == 1:
+            minx, miny, maxx, maxy = shapely.bounds(part)
+            wx = _window(xs, minx - rx / 2, maxx + rx / 2)
+            wy = _window(ys, miny - ry / 2, maxy + ry / 2)
+            if wx.size and wy.size:
+                gx, gy = np.meshgrid(xs[wx], ys[wy])
+                cells = shapely.box(gx - rx / 2, gy - ry / 2, gx + rx / 2, gy + ry / 2)
+                hit = shapely.intersects(part, cells)
+                iy, ix = np.meshgrid(wy, wx, indexing="ij")
+                found.append(iy[hit] * nx + ix[hit])
+        else:
+            px, py = shapely.get_x(part), shapely.get_y(part)
+            ix_ = int(np.argmin(np.abs(xs - px)))
+            iy_ = int(np.argmin(np.abs(ys - py)))
+            if abs(xs[ix_] - px) <= rx / 2 and abs(ys[iy_] - py) <= ry / 2:
+                found.append(np.asarray([iy_ * nx + ix_], dtype=np.int64))
+    if polygons:
+        area = polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
+        minx, miny, maxx, maxy = shapely.bounds(area)
+        wx, wy = _window(xs, minx, maxx), _window(ys, miny, maxy)
+        if wx.size and wy.size:
+            shapely.prepare(area)
+            gx = np.broadcast_to(xs[wx][None, :], (wy.size, wx.size)).ravel()
+            gy = np.broadcast_to(ys[wy][:, None], (wy.size, wx.size)).ravel()
+            hit = shapely.intersects_xy(area, gx, gy).reshape(wy.size, wx.size)
+            r, c = np.nonzero(hit)
+            found.append(wy[r] * nx + wx[c])
+    if not found:
+        return np.empty(0, dtype=np.int64)
+    return np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
+
+
+def membership(geometries: Sequence[Any], ys: Floats, xs: Floats) -> Membership:
+    """Which pixel centres (coordinates ``ys`` × ``xs``, in the geometries' CRS) count
+    for which geometry; see the module docs for the rules."""
+    ys = np.asarray(ys, dtype=np.float64)
+    xs = np.asarray(xs, dtype=np.float64)
+    per_geometry = [_pixels_of(g, ys, xs) for g in geometries]
+    flat = np.concatenate(per_geometry) if per_geometry else np.empty(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(per_geometry), dtype=np.int64), [p.size for p in per_geometry])
+    return Membership(
+        geometry=owner,
+        iy=flat // xs.size,
+        ix=flat % xs.size,
+        n_geometries=len(per_geometry),
+        shape=(ys.size, xs.size),
+    )
+
+
+def needs(reducer: str) -> frozenset[str]:
+    """The partial statistics a reducer (or ``"generic"``) is computed from."""
+    return _NEEDS[reducer]
+
+
+Partial = dict[str, Any]
+"""Partial statistics of one block: arrays of shape (geometries, k)."""
+
+
+def block_stats(
+    block: NDArray[Any], matrix: scipy.sparse.csr_array, want: frozenset[str]
+) -> Partial:
+    """Partial statistics of one block ``(*other, h, w)`` for the geometries of ``matrix``."""
+    k = int(np.prod(block.shape[:-2], dtype=np.int64))
+    # Pixel-major and contiguous: sparse × dense products are several times faster so.
+    values = np.ascontiguousarray(np.reshape(block, (k, -1)).T, dtype=np.float64)
+    missing = np.isnan(values)
+    out: Partial = {"n": np.asarray(matrix @ (~missing).astype(np.float64))}
+    if not want:
+        return out
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    if "values" in want:
+        out["rows"] = rows
+        out["values"] = values[matrix.indices]
+        return out
+    values[missing] = 0.0
+    if "sum" in want:
+        out["sum"] = np.asarray(matrix @ values)
+    used = np.diff(matrix.indptr) > 0
+    starts = matrix.indptr[:-1][used]
+    gaps = missing[matrix.indices] if want & {"min", "max", "m2"} else None
+    for name, ufunc, fill in (("min", np.minimum, np.inf), ("max", np.maximum, -np.inf)):
+        if name in want and gaps is not None:
+            result = np.full((matrix.shape[0], k), fill)
+            if starts.size:
+                gathered = np.where(gaps, fill, values[matrix.indices])
+                result[used] = ufunc.reduceat(gathered, starts, axis=0)
+            out[name] = result
+    if "m2" in want and gaps is not None:
+        with np.errstate(all="ignore"):
+            mean = out["sum"] / out["n"]
+        deviation = values[matrix.indices] - mean[rows]
+        squares = np.where(gaps, 0.0, deviation * deviation)
+        m2 = np.zeros((matrix.shape[0], k))
+        if starts.size:
+            m2[used] = np.add.reduceat(squares, starts, axis=0)
+        out["m2"] = m2
+    return out
+
+
+def combine(partials: Sequence[Partial]) -> Partial:
+    """Merge the partial statistics of several blocks of the same images."""
+    acc: Partial = dict(partials[0])
+    for part in partials[1:]:
+        if "m2" in acc:
+            na, nb = acc["n"], part["n"]
+            with np.errstate(all="ignore"):
+                delta = part["sum"] / nb - acc["sum"] / na
+                extra = delta * delta * na * nb / (na + nb)
+            acc["m2"] = acc["m2"] + part["m2"] + np.where((na > 0) & (nb > 0), extra, 0.0)
+        for key in ("n", "sum"):
+            if key in acc:
+                acc[key] = acc[key] + part[key]
+        if "min" in acc:
+            acc["min"] = np.fmin(acc["min"], part["min"])
+        if "max" in acc:
+            acc["max"] = np.fmax(acc["max"], part["max"])
+        if "values" in acc:
+            acc["rows"] = np.concatenate([acc["rows"], part["rows"]])
+            acc["values"] = np.concatenate([acc["values"], part["values"]], axis=0)
+    return acc
+
+
+def gather_segments(partial: Partial, n_geometries: int) -> list[Floats]:
+    """Per geometry, its pixel values as a ``(k, n_pixels)`` array (from ``values``)."""
+    order = np.argsort(partial["rows"], kind="stable")
+    counts = np.bincount(partial["rows"], minlength=n_geometries)
+    values = partial["values"][order]
+    return [v.T for v in np.split(values, np.cumsum(counts)[:-1], axis=0)]
+
+
+def finish(
+    reducer: str, partial: Partial, total: Ints, ignore_nodata: bool, count_all: bool
+) -> Floats:
+    """The reducer's value per geometry and image, shape (geometries, k), NaN = null."""
+    n = partial["n"]
+    with np.errstate(all="ignore"):
+        if reducer == "count":
+            return np.broadcast_to(total[:, None], n.shape).astype(np.float64) if count_all else n
+        if reducer == "mean":
+            out = partial["sum"] / n
+        elif reducer == "sum":
+            out = np.where(n > 0, partial["sum"], np.nan)
+        elif reducer in ("min", "max"):
+            out = np.where(n > 0, partial[reducer], np.nan)
+        elif reducer in ("variance", "sd"):
+            out = np.where(n > 1, partial["m2"] / (n - 1), np.nan)
+            out = np.sqrt(out) if reducer == "sd" else out
+        elif reducer == "median":
+            segments = gather_segments(partial, len(total))
+            out = np.full(n.shape, np.nan)
+            for g, seg in enumerate(segments):
+                if seg.shape[1]:
+                    out[g] = np.nanmedian(seg, axis=1) if ignore_nodata else np.median(seg, axis=1)
+        else:
+            raise ValueError(f"no fast path for {reducer}")
+    if not ignore_nodata:
+        out = np.where(n < total[:, None], np.nan, out)
+    return np.asarray(out, dtype=np.float64)
