@@ -1,0 +1,182 @@
+"""``Archive``: the user-facing handle on a HEALPix/Zarr archive."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .grid import HealpixGrid
+from .layout import ArchiveStore, Encoding
+from .query import BBox, TimeRange, cells_to_grid, query_cells, query_grid
+from .regrid import Method, Regridder
+
+__all__ = ["Archive", "IngestReport", "as_cube", "choose_encoding"]
+
+_INT_TYPES = {"uint8", "uint16", "int8", "int16", "uint32", "int32"}
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest wrote."""
+
+    dates: int
+    bands: int
+    chunks: int
+    method: Method
+    source_pixels: int
+
+
+def as_cube(data: xr.DataArray | xr.Dataset) -> xr.DataArray:
+    """Normalise a cube or Dataset to dims ``(t, bands, y, x)`` (missing ``t``/``bands`` added)."""
+    if isinstance(data, xr.Dataset):
+        names = [n for n, v in data.data_vars.items() if v.ndim >= 2]
+        data = data[names].to_dataarray(dim="bands")
+    rename = {d: n for d, n in (("time", "t"), ("band", "bands")) if d in data.dims}
+    cube = data.rename(rename) if rename else data
+    if "bands" not in cube.dims:
+        cube = cube.expand_dims(bands=[str(cube.name or "value")])
+    if "t" not in cube.dims:
+        raise ValueError("the cube has no time dimension 't'; add one (one date per layer)")
+    spatial = [d for d in cube.dims if d not in ("t", "bands")]
+    if len(spatial) != 2:
+        raise ValueError(f"expected two spatial dimensions, got {spatial}")
+    return cube.transpose("t", "bands", *spatial)
+
+
+def choose_encoding(raster: Mapping[str, Any], sample: np.ndarray) -> Encoding:
+    """uint16 DN for bands whose metadata says integer DN (with or without scale/offset)
+    and whose values are non-negative integers below 65535; float32 otherwise."""
+    dn_like = raster.get("data_type") in _INT_TYPES or "scale" in raster
+    finite = sample[np.isfinite(sample)]
+    if (
+        dn_like
+        and finite.size
+        and finite.min() >= 0
+        and finite.max() < 65535
+        and np.allclose(finite, np.rint(finite))
+    ):
+        return Encoding("uint16")
+    return Encoding("float32")
+
+
+class Archive:
+    """A HEALPix/Zarr archive at ``path`` (created by the first ingest)."""
+
+    def __init__(self, path: Path | str, grid: HealpixGrid | None = None) -> None:
+        self.path = Path(path)
+        self._grid = grid
+        self._store: ArchiveStore | None = None
+
+    @property
+    def exists(self) -> bool:
+        """Whether the archive has been created."""
+        return (self.path / "zarr.json").is_file()
+
+    @property
+    def store(self) -> ArchiveStore:
+        """The Zarr store (raises ``FileNotFoundError`` before the first ingest)."""
+        if self._store is None:
+            if not self.exists:
+                raise FileNotFoundError(f"no archive at {self.path}")
+            self._store = ArchiveStore.open(self.path, mode="r+")
+        return self._store
+
+    @property
+    def grid(self) -> HealpixGrid:
+        """The archive's HEALPix grid."""
+        return self.store.grid if self.exists else (self._grid or HealpixGrid())
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        cube: xr.DataArray | xr.Dataset,
+        *,
+        method: Method | None = None,
+        clip: BBox | None = None,
+        encodings: Mapping[str, Encoding] | None = None,
+    ) -> IngestReport:
+        """Regrid a cube ``(t, bands, y, x)`` onto the cells and merge it in.
+
+        Cells the cube has no data for keep what they hold; cells it has data for take
+        the new value, so re-ingesting the same cube changes nothing. ``clip`` (lon/lat)
+        restricts the write to cells whose centre lies inside (tiles with a margin).
+        """
+        cube = as_cube(cube)
+        geobox = cube.odc.geobox
+        if geobox is None:
+            raise ValueError("the cube has no georeferencing (odc-geo cannot find its CRS)")
+        if not self.exists:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._store = ArchiveStore.create(self.path, self._grid or HealpixGrid())
+        store = self.store
+        regridder = Regridder(geobox, store.grid, method, clip)
+        names = [str(b) for b in cube.bands.values]
+        raster = {str(r.get("name")): dict(r) for r in cube.attrs.get("raster:bands", [])}
+        times = cube.t.values
+        for i in range(times.size):
+            layers = np.asarray(cube.isel(t=i).values, dtype=np.float32)
+            for j, band in enumerate(names):
+                if band not in store.bands():
+                    enc = (encodings or {}).get(band) or choose_encoding(
+                        raster.get(band, {}), layers[j]
+                    )
+                    store.add_band(band, enc, raster.get(band, {"name": band}))
+            t = store.time_index(np.datetime64(times[i], "s"), create=True)
+            assert t is not None
+            for j, band in enumerate(names):
+                store.write_chunks(band, t, regridder.chunks, regridder.layer(layers[j]))
+        return IngestReport(
+            times.size, len(names), int(regridder.chunks.size), regridder.method, cube.size
+        )
+
+    # -- query -------------------------------------------------------------------------------
+
+    def query(
+        self,
+        bbox: BBox,
+        time: TimeRange = None,
+        resolution: float | None = None,
+        *,
+        shape: tuple[int, int] | None = None,
+        bands: Sequence[str] | None = None,
+    ) -> xr.Dataset:
+        """Data in ``bbox`` (lon/lat) and ``time`` (``[start, end)`` or one day).
+
+        With ``resolution`` (degrees) or ``shape`` the result is a regular lon/lat grid,
+        ``(time, latitude, longitude)`` per band; without, the native cells
+        ``(time, cells)`` with xdggs-compatible ``cell_ids``.
+        """
+        if resolution is None and shape is None:
+            return query_cells(self.store, bbox, time, bands)
+        return query_grid(self.store, bbox, time, resolution, shape, bands)
+
+    def to_grid(self, ds: xr.Dataset, resolution: float, bbox: BBox | None = None) -> xr.Dataset:
+        """Resample a native-cell Dataset from :meth:`query` to a regular lon/lat grid."""
+        return cells_to_grid(ds, self.grid.level, resolution, bbox)
+
+    def plot(
+        self,
+        bbox: BBox,
+        time: TimeRange = None,
+        resolution: float | None = None,
+        *,
+        bands: Sequence[str] | None = None,
+        path: Path | str | None = None,
+    ) -> Any:
+        """Plot a query (RGB from three bands, else one band with a colour bar); save to ``path``."""
+        from .plot import plot_dataset
+
+        res = resolution or max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / 800
+        return plot_dataset(self.query(bbox, time, res, bands=bands), path)
+
+    def info(self) -> dict[str, Any]:
+        """Bands, encodings, dates, stored shards, bytes on disk and coverage bbox."""
+        from .inventory import describe
+
+        return describe(self.store, self.path)

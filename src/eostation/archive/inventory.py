@@ -1,0 +1,58 @@
+"""What an archive holds: bands, encodings, dates, coverage and size on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from healpix_geo import nested
+
+from .layout import ArchiveStore
+
+__all__ = ["describe", "stored_shards"]
+
+
+def stored_shards(path: Path, band: str) -> dict[int, list[int]]:
+    """Shard ids on disk per time index of a band (``bands/<band>/c/<t>/<shard>``)."""
+    out: dict[int, list[int]] = {}
+    root = path / "bands" / band / "c"
+    if root.is_dir():
+        for tdir in root.iterdir():
+            out[int(tdir.name)] = sorted(int(p.name) for p in tdir.iterdir())
+    return out
+
+
+def describe(store: ArchiveStore, path: Path) -> dict[str, Any]:
+    """A JSON-able summary of the archive."""
+    g = store.grid
+    times = store.times()
+    bands: dict[str, Any] = {}
+    shards: set[int] = set()
+    total = 0
+    for band in store.bands():
+        per_t = stored_shards(path, band)
+        files = [f for f in (path / "bands" / band).rglob("*") if f.is_file()]
+        size = sum(f.stat().st_size for f in files)
+        total += size
+        for ids in per_t.values():
+            shards.update(ids)
+        bands[band] = {
+            "encoding": store.encoding(band).attrs(),
+            "bytes": size,
+            "shards": sum(len(v) for v in per_t.values()),
+        }
+    bbox = None
+    if shards:
+        ids = np.array(sorted(shards), dtype=np.uint64)
+        lon, lat = nested.vertices(ids, g.shard_level, ellipsoid="WGS84")
+        bbox = [float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))]
+    return {
+        "path": str(path),
+        "grid": g.dggs_attrs() | {"cell_size_m": round(g.cell_size, 2)},
+        "dates": [str(t) for t in np.sort(times)],
+        "bands": bands,
+        "bytes": total,
+        "coverage_bbox": bbox,
+        "shard_cells": sorted(int(s) for s in shards),
+    }
