@@ -434,13 +434,7 @@ def cube_graph(fmt: str) -> dict[str, Any]:
     "fmt",
     [
         "GTiff",
-        pytest.param(
-            "netCDF",
-            marks=pytest.mark.xfail(
-                reason="the netCDF writer rejects the demo cube's boolean coordinate (formats)",
-                strict=False,
-            ),
-        ),
+        "netCDF",
     ],
 )
 def test_cube_job_writes_files_per_format(harness: Harness, fmt: str, tmp_path: Any) -> None:

@@ -205,9 +205,6 @@ def test_execute_batch_gtiff_gives_one_file(live_server: str, tmp_path: Path) ->
 
 
 @NEEDS_CUBES
-@pytest.mark.xfail(
-    reason="the netCDF writer rejects the demo cube's boolean coordinate (formats)", strict=False
-)
 def test_execute_batch_writes_one_netcdf(live_server: str, tmp_path: Path) -> None:
     import xarray as xr
 

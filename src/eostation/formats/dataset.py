@@ -10,8 +10,10 @@ units. Vector cubes keep their geometries as CF geometry containers (xvec's
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import numpy as np
 import xarray as xr
 import xvec  # noqa: F401  (registers the .xvec accessor)
 
@@ -33,7 +35,24 @@ def _variable_names(labels: list[Any], default: str) -> list[str]:
     return names
 
 
+def _storable(value: Any) -> Any:
+    """An attribute value netCDF and Zarr can hold: booleans as 0/1, structures as JSON text."""
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, str | int | float | np.number):
+        return value
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in value)
+    ):
+        return list(value)
+    return json.dumps(value, default=str)
+
+
 def _split_bands(cube: xr.DataArray) -> xr.Dataset:
+    cube = cube.copy(deep=False)
+    cube.attrs = {k: _storable(v) for k, v in cube.attrs.items() if v is not None}
     if "bands" not in cube.dims:
         name = str(cube.name) if cube.name is not None else "var"
         return cube.rename(_variable_names([name], "var")[0]).to_dataset()
