@@ -1,0 +1,376 @@
+"""Focal processes: ``apply_kernel``, ``apply_neighborhood``, ``aggregate_spatial_window``.
+
+``apply_kernel`` is a weighted sum over each pixel's neighbourhood (scipy.ndimage,
+correlation: kernel weights meet the pixels at the same offsets), run per dask chunk
+with ``map_overlap`` so that chunk edges see their neighbours; the outer border is
+extended as the ``border`` mode asks. ``apply_neighborhood`` hands the callback one
+window (plus overlap) at a time as a lazy sub cube and stitches the window interiors
+back together. ``aggregate_spatial_window`` reduces non-overlapping pixel blocks with
+one vectorised callback call over a window axis.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import dask.array as da
+import numpy as np
+import scipy.ndimage
+import xarray as xr
+
+from eostation.engine.context import Callback
+from eostation.engine.cube import dims_of_type, label_values, spatial_dims
+from eostation.engine.labeled import LabeledArray
+from eostation.engine.processes.cubes.schemas import RasterCube
+from eostation.engine.registry import process
+from eostation.engine.schema import Context, Param, callback_schema, cb_param
+from eostation.errors import DimensionNotAvailable, ProcessParameterInvalid
+
+__all__ = ["aggregate_spatial_window", "apply_kernel", "apply_neighborhood"]
+
+_MODES = {"replicate": "nearest", "reflect": "reflect", "reflect_pixel": "mirror", "wrap": "wrap"}
+_KERNEL = Annotated[
+    list[list[float]],
+    Param(
+        {
+            "type": "array",
+            "subtype": "kernel",
+            "items": {"type": "array", "items": {"type": "number"}},
+        }
+    ),
+]
+_BORDER = Annotated[
+    Any,
+    Param(
+        [
+            {"type": "string", "enum": ["replicate", "reflect", "reflect_pixel", "wrap"]},
+            {"type": "number"},
+        ]
+    ),
+]
+_NUMBER = Annotated[float, Param({"type": "number"})]
+
+
+def _correlate(block: np.ndarray, weights: np.ndarray, mode: str, cval: float) -> np.ndarray:
+    return scipy.ndimage.correlate(block, weights, mode=mode, cval=cval)  # type: ignore[no-any-return]
+
+
+@process(
+    "apply_kernel",
+    categories=("cubes", "math > image filter"),
+    exceptions={"KernelDimensionsUneven": "Each kernel dimension needs an odd length."},
+)
+def apply_kernel(
+    data: RasterCube,
+    kernel: _KERNEL,
+    factor: _NUMBER = 1,
+    border: _BORDER = 0,
+    replace_invalid: _NUMBER = 0,
+) -> RasterCube:
+    """Weighted focal sum (2-D convolution window) over `x` and `y`, times a factor.
+
+    Each output pixel is the sum of its neighbours multiplied by the kernel weights at
+    the same offsets, then multiplied by `factor`. Invalid values (NaN, no-data,
+    infinities) count as `replace_invalid`. Beyond the cube's edges the data are
+    extended with a constant number or by replicating, reflecting (`fedcba|abc`),
+    reflecting about the edge pixel (`gfedcb|abc`) or wrapping around.
+
+    Args:
+        data: A raster cube.
+        kernel: Weights: rows along `y` (outer level), columns along `x`; each level must
+            have an odd length.
+        factor: Multiplies the weighted sum.
+        border: A number to pad with, or `replicate`, `reflect`, `reflect_pixel`, `wrap`.
+        replace_invalid: The value that invalid values are replaced with.
+
+    Returns:
+        The filtered cube, with unchanged dimensions.
+    """
+    weights = np.asarray(kernel, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape[0] % 2 == 0 or weights.shape[1] % 2 == 0:
+        raise ProcessParameterInvalid(
+            process="apply_kernel",
+            parameter="kernel",
+            reason=f"a kernel of shape {weights.shape} has an even dimension",
+            exception="KernelDimensionsUneven",
+        )
+    if isinstance(border, str):
+        if border not in _MODES:
+            raise ProcessParameterInvalid(
+                process="apply_kernel", parameter="border", reason=f"unknown mode {border!r}"
+            )
+        mode, cval = _MODES[border], 0.0
+    else:
+        mode, cval = "constant", float(border)
+    ydim, xdim = spatial_dims(data)
+    others = [d for d in data.dims if d not in (ydim, xdim)]
+    cube = data.transpose(*others, ydim, xdim)
+    clean = cube.astype(np.float64)
+    clean = clean.where(np.isfinite(clean), float(replace_invalid))
+    full = weights.reshape((1,) * len(others) + weights.shape) * float(factor)
+    hy, hx = weights.shape[0] // 2, weights.shape[1] // 2
+    if isinstance(clean.data, da.Array):
+        depth = {len(others): hy, len(others) + 1: hx}
+        filtered = clean.data.map_overlap(
+            _correlate, depth=depth, dtype=np.float64,
+            # Chunks at the cube's edges extend themselves (scipy's mode), except for wrap.
+            boundary="periodic" if mode == "wrap" else "none",
+            weights=full, mode=mode, cval=cval,
+        )  # fmt: skip
+    else:
+        filtered = _correlate(np.asarray(clean.data), full, mode, cval)
+    out = clean.copy(data=filtered)
+    return out.transpose(*data.dims).assign_attrs(data.attrs)
+
+
+_DURATION = "^(-?)P(?=\\d|T\\d)(?:(\\d+)Y)?(?:(\\d+)M)?(?:(\\d+)([DW]))?(?:T(?:(\\d+)H)?(?:(\\d+)M)?(?:(\\d+(?:\\.\\d+)?)S)?)?$"
+_CHUNK_SIZE: dict[str, Any] = {
+    "type": "object",
+    "subtype": "chunk-size",
+    "required": ["dimension", "value"],
+    "properties": {
+        "dimension": {"type": "string"},
+        "value": {
+            "default": None,
+            "anyOf": [
+                {"type": "null"},
+                {"type": "number", "minimum": 0},
+                {"type": "string", "subtype": "duration", "pattern": _DURATION},
+            ],
+        },
+        "unit": {
+            "default": None,
+            "anyOf": [{"type": "null"}, {"type": "string", "enum": ["px", "m"]}],
+        },
+    },
+}
+_SIZES = Annotated[list[dict[str, Any]], Param({"type": "array", "items": _CHUNK_SIZE})]
+_OVERLAPS = Annotated[Any, Param([{"type": "null"}, {"type": "array", "items": _CHUNK_SIZE}])]
+_RASTER: dict[str, Any] = {
+    "type": "object",
+    "subtype": "datacube",
+    "dimensions": [{"type": "spatial", "axis": ["x", "y"]}],
+}
+_NEIGHBOURHOOD_PROCESS = Annotated[
+    Callback,
+    Param(
+        callback_schema(
+            [
+                cb_param(
+                    "data",
+                    "One neighbourhood, overlap included.",
+                    [_RASTER, {"type": "array", "subtype": "labeled-array"}],
+                ),
+                cb_param("context", "The `context` argument.", {}, default=None),
+            ],
+            [_RASTER, {"type": "array"}],
+            "The processed neighbourhood, same shape.",
+        )
+    ),
+]
+
+
+def _pixels(cube: xr.DataArray, entry: dict[str, Any], what: str) -> int | None:
+    """A size or overlap entry in pixels of its dimension (None: the whole dimension)."""
+    dim = str(entry.get("dimension"))
+    if dim not in cube.dims:
+        raise DimensionNotAvailable(dimension=dim, available=", ".join(map(str, cube.dims)))
+    value = entry.get("value")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if re.match(_DURATION, value) and dim in dims_of_type(cube, "temporal"):
+            raise ProcessParameterInvalid(
+                process="apply_neighborhood",
+                parameter=what,
+                reason="durations along the temporal dimension are not supported; "
+                "give a number of labels",
+            )
+        raise ProcessParameterInvalid(
+            process="apply_neighborhood", parameter=what, reason=f"bad value {value!r}"
+        )
+    unit = entry.get("unit") or "px"
+    if unit == "m":
+        coords = label_values(cube, dim).astype(float)
+        step = abs(coords[1] - coords[0]) if coords.size > 1 else 1.0
+        return max(round(float(value) / step), 0 if what == "overlap" else 1)
+    return int(value)
+
+
+@process(
+    "apply_neighborhood",
+    categories=("cubes",),
+    exceptions={
+        "DimensionNotAvailable": "A dimension in size or overlap does not exist.",
+        "DataCubePropertiesImmutable": "The process changed the neighbourhood's shape.",
+    },
+)
+def apply_neighborhood(
+    data: RasterCube,
+    process: _NEIGHBOURHOOD_PROCESS,
+    size: _SIZES,
+    overlap: _OVERLAPS = None,
+    context: Context = None,
+) -> RasterCube:
+    """Run a process on tiles of the cube (neighbourhoods), optionally overlapping.
+
+    The cube is cut into tiles of `size` along the named dimensions (whole along the
+    others); each tile is extended by `overlap` on both sides (no-data beyond the cube's
+    edges) and given to the process as a cube. The process returns a cube of the same
+    shape; only the tile's interior (without overlap) is kept.
+
+    Args:
+        data: A raster cube.
+        process: Applied to each neighbourhood; returns a cube of the same shape.
+        size: Per dimension, the tile size in pixels (`px`) or metres (`m`); null for
+            the whole dimension.
+        overlap: Per dimension, how many pixels (or metres) to add on each side.
+        context: Passed on to the process.
+
+    Returns:
+        A cube with the dimensions of `data`.
+    """
+    steps = {str(e["dimension"]): _pixels(data, e, "size") for e in size}
+    pads = {str(e["dimension"]): _pixels(data, e, "overlap") or 0 for e in (overlap or [])}
+    tiled = [d for d in data.dims if steps.get(str(d)) and steps[str(d)] < data.sizes[d]]  # type: ignore[operator]
+    padded = data.pad({d: (pads.get(str(d), 0),) * 2 for d in tiled}) if pads else data
+    for d in tiled:
+        if pads.get(str(d)) and d in data.coords:
+            padded = padded.assign_coords({d: _extended(data, str(d), pads[str(d)])})
+    starts = [range(0, data.sizes[d], int(steps[str(d)])) for d in tiled]  # type: ignore[arg-type]
+    grid = np.empty([len(s) for s in starts], dtype=object)
+    for index in np.ndindex(*grid.shape):
+        sel = {}
+        inner = {}
+        for d, begin in zip(tiled, (s[i] for s, i in zip(starts, index, strict=True)), strict=True):
+            step, pad = int(steps[str(d)]), pads.get(str(d), 0)  # type: ignore[arg-type]
+            end = min(begin + step, data.sizes[d])
+            sel[d] = slice(begin, end + 2 * pad)
+            inner[d] = slice(pad, pad + end - begin)
+        tile = padded.isel(sel)
+        result = process(data=tile, context=context)
+        if isinstance(result, LabeledArray):
+            result = result.data
+        if not isinstance(result, xr.DataArray) or dict(result.sizes) != dict(tile.sizes):
+            raise ProcessParameterInvalid(
+                process="apply_neighborhood",
+                parameter="process",
+                reason="the process must return a cube of the neighbourhood's shape",
+                exception="DataCubePropertiesImmutable",
+            )
+        grid[index] = result.transpose(*tile.dims).isel(inner)
+    if not tiled:
+        out = grid[()]
+    else:
+        out = xr.combine_nested(grid.tolist(), concat_dim=list(tiled), combine_attrs="override")
+    return (
+        out.transpose(*data.dims)
+        .assign_coords({d: data.coords[d] for d in tiled if d in data.coords})
+        .assign_attrs(data.attrs)
+    )
+
+
+def _extended(cube: xr.DataArray, dim: str, pad: int) -> np.ndarray:
+    """Coordinates of ``dim`` continued by ``pad`` steps on both sides."""
+    values = label_values(cube, dim)
+    if values.size < 2 or not np.issubdtype(values.dtype, np.number):
+        return np.concatenate([np.full(pad, values[0]), values, np.full(pad, values[-1])])
+    step = values[1] - values[0]
+    before = values[0] - step * np.arange(pad, 0, -1)
+    after = values[-1] + step * np.arange(1, pad + 1)
+    return np.concatenate([before, values, after])
+
+
+_WINDOW_REDUCER = Annotated[
+    Callback,
+    Param(
+        callback_schema(
+            [
+                cb_param("data", "The values of one window.", {"type": "array", "items": {}}),
+                cb_param("context", "The `context` argument.", {}, default=None),
+            ],
+            {},
+            "The value for the window.",
+        )
+    ),
+]
+
+
+@process("aggregate_spatial_window", categories=("cubes", "aggregate"), experimental=True)
+def aggregate_spatial_window(
+    data: RasterCube,
+    reducer: _WINDOW_REDUCER,
+    size: Annotated[
+        list[int],
+        Param(
+            {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 2,
+                "items": {"type": "integer", "minimum": 1},
+            }
+        ),
+    ],
+    boundary: Annotated[str, Param({"type": "string", "enum": ["pad", "trim"]})] = "pad",
+    align: Annotated[
+        str,
+        Param(
+            {"type": "string", "enum": ["lower-left", "upper-left", "lower-right", "upper-right"]}
+        ),
+    ] = "upper-left",
+    context: Context = None,
+) -> RasterCube:
+    """Reduce non-overlapping windows of pixels to one value each (block statistics).
+
+    Windows are anchored at the corner named by `align`; at the opposite edges the cube
+    is padded with no-data (`pad`) or the incomplete windows are dropped (`trim`). The
+    new pixel coordinates are the window centres.
+
+    Args:
+        data: A raster cube.
+        reducer: Reduces the values of one window to one value, e.g. `mean`.
+        size: Window size in pixels: along `x`, then along `y`.
+        boundary: `pad` incomplete windows with no-data, or `trim` them away.
+        align: The corner the windows start from.
+        context: Passed on to the reducer.
+
+    Returns:
+        The cube on the coarser grid.
+    """
+    ydim, xdim = spatial_dims(data)
+    sx, sy = int(size[0]), int(size[1])
+    side_x = "right" if align.endswith("right") else "left"
+    side_y = "right" if align.startswith("lower") else "left"
+    ys, xs = label_values(data, ydim).astype(float), label_values(data, xdim).astype(float)
+    windows = (
+        data.drop_vars([ydim, xdim], errors="ignore")
+        .coarsen({ydim: sy, xdim: sx}, boundary=boundary, side={ydim: side_y, xdim: side_x})
+        .construct({ydim: (ydim, "__wy"), xdim: (xdim, "__wx")})
+    )
+    stacked = windows.stack(__window=("__wy", "__wx")).drop_vars(
+        ["__window", "__wy", "__wx"], errors="ignore"
+    )
+    value = reducer(data=LabeledArray(stacked, "__window"), context=context)
+    if isinstance(value, LabeledArray):
+        value = value.data
+    return (
+        value.assign_coords(
+            {
+                ydim: _centres(ys, sy, windows.sizes[ydim], side_y, boundary),
+                xdim: _centres(xs, sx, windows.sizes[xdim], side_x, boundary),
+            }
+        )
+        .transpose(*data.dims)
+        .assign_attrs(data.attrs)
+    )
+
+
+def _centres(coords: np.ndarray, size: int, count: int, side: str, boundary: str) -> np.ndarray:
+    """Window centres; windows align with the ``side`` end, the other end is cut/padded."""
+    step = coords[1] - coords[0] if coords.size > 1 else 1.0
+    rest = coords.size % size
+    first = coords[0]
+    if side == "right" and rest:
+        first = coords[rest] if boundary == "trim" else coords[0] - step * (size - rest)
+    return first + step * (np.arange(count) * size + (size - 1) / 2)
