@@ -318,6 +318,7 @@ bands = [{ name = "B04" }, { name = "B03" }, { name = "B02" }]
         ({"bands": [{"name": "B04"}, {"name": "B04"}]}, "bands"),
         ({"bands": [{"name": "B04", "nodata": "none"}]}, "bands[0].nodata"),
         ({"resampling": "magic"}, "resampling"),
+        ({"crs": "EPSG:999999"}, "crs"),
     ],
 )
 def test_bad_config_names_collection_and_field(change: dict[str, Any], field: str) -> None:

@@ -198,6 +198,21 @@ def parse_bands(
     return tuple(specs)
 
 
+def _crs_text(entry: Mapping[str, Any], cid: str) -> str | None:
+    value = _get(entry, cid, "crs", (str, int), None)
+    if value is None:
+        return None
+    text = f"EPSG:{value}" if isinstance(value, int) else str(value)
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(text)
+    except CRSError as exc:
+        raise CollectionConfigError(cid, "crs", f"{value!r} is not a CRS: {exc}") from exc
+    return text
+
+
 def parse_file_collection(entry: Mapping[str, Any], root: Path) -> FileCollectionConfig:
     """Validate one ``type = "files"`` entry (``root``: the folder of the TOML file)."""
     cid = entry.get("id")
@@ -237,7 +252,7 @@ def parse_file_collection(entry: Mapping[str, Any], root: Path) -> FileCollectio
         ),
         keywords=tuple(_get(entry, cid, "keywords", list, [])),
         license=_get(entry, cid, "license", str, "proprietary"),
-        crs=_get(entry, cid, "crs", (str, int), None) and str(entry["crs"]),
+        crs=_crs_text(entry, cid),
         group=_get(entry, cid, "group", str, None),
         swath=swath,
         resampling=resampling,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import xarray as xr
 from odc.geo import geom
 
 from eostation.data.base import LoadRequest
@@ -127,9 +128,7 @@ class StacCollection:
         """The remote collection document ({} when it cannot be fetched)."""
         try:
             return fetch_json(self._collection_url, self._headers())
-        except (OSError, ValueError, CollectionConfigError):
-            return {}
-        except Exception:  # httpx errors: the listing must not fail on a remote outage
+        except Exception:  # unreachable/invalid remote: the listing must not fail on an outage
             return {}
 
     def metadata(self) -> dict[str, Any]:
@@ -186,7 +185,7 @@ class StacCollection:
             "additionalProperties": True,
         }
 
-    def load(self, request: LoadRequest) -> Any:
+    def load(self, request: LoadRequest) -> xr.DataArray:
         """Search the items of the request and load them as a lazy cube."""
         if request.options:
             raise ProcessParameterInvalid(
