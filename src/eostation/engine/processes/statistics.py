@@ -36,10 +36,23 @@ def _single_chunk(array: xr.DataArray, dim: str) -> xr.DataArray:
     return array
 
 
+def _stacked(values: list[Any]) -> LabeledArray:
+    """A list holding cubes (e.g. ``sum([x, y])`` in an overlap resolver) as a view along
+    a new axis, broadcast over the cubes' dimensions; null elements become NaN."""
+    arrays = [
+        v.data if isinstance(v, LabeledArray) else v if isinstance(v, xr.DataArray)
+        else xr.DataArray(np.nan if v is None else v)
+        for v in values
+    ]  # fmt: skip
+    return LabeledArray(xr.concat(xr.broadcast(*arrays), dim=ARRAY_DIM), ARRAY_DIM)
+
+
 def _reduce(
     data: Any, ignore_nodata: bool, kernel: Callable[[xr.DataArray, str, bool], Any]
 ) -> Any:
     """Cubes: NaN is null and skipped on request. Lists: nulls dropped, NaN propagates."""
+    if isinstance(data, list) and any(isinstance(v, (xr.DataArray, LabeledArray)) for v in data):
+        data = _stacked(data)
     if isinstance(data, LabeledArray):
         with np.errstate(all="ignore"):
             return kernel(data.numeric(), data.dim, ignore_nodata)

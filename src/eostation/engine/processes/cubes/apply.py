@@ -59,7 +59,8 @@ def _broadcast(value: Any, like: xr.DataArray) -> xr.DataArray:
     if value is None:
         value = np.nan
     if isinstance(value, (bool, int, float, str, np.generic)):
-        return xr.full_like(like, value, dtype=np.asarray(value).dtype)
+        filled: xr.DataArray = xr.full_like(like, value, dtype=np.asarray(value).dtype)
+        return filled
     raise ProcessParameterInvalid(
         process="(callback)",
         parameter="process",
