@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from eostation import __version__
+from eostation.archive.cli import archive_app
 from eostation.config import Settings
 
 __all__ = ["app", "main"]
@@ -21,6 +22,7 @@ users_app = typer.Typer(
     help="Manage password users (HTTP Basic authentication).", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
+app.add_typer(archive_app, name="archive")
 console = Console(stderr=True)
 
 DataDir = Annotated[

@@ -100,12 +100,15 @@ class Archive:
         method: Method | None = None,
         clip: BBox | None = None,
         encodings: Mapping[str, Encoding] | None = None,
+        raster: Sequence[Mapping[str, Any]] | None = None,
     ) -> IngestReport:
         """Regrid a cube ``(t, bands, y, x)`` onto the cells and merge it in.
 
         Cells the cube has no data for keep what they hold; cells it has data for take
         the new value, so re-ingesting the same cube changes nothing. ``clip`` (lon/lat)
         restricts the write to cells whose centre lies inside (tiles with a margin).
+        ``raster`` (STAC ``raster:bands``) stands in for ``cube.attrs["raster:bands"]`` when
+        the file lost it (GeoTIFF); it picks uint16 DN storage for scaled bands.
         """
         cube = as_cube(cube)
         geobox = cube.odc.geobox
@@ -117,16 +120,17 @@ class Archive:
         store = self.store
         regridder = Regridder(geobox, store.grid, method, clip)
         names = [str(b) for b in cube.bands.values]
-        raster = {str(r.get("name")): dict(r) for r in cube.attrs.get("raster:bands", [])}
+        entries = raster if raster is not None else cube.attrs.get("raster:bands", [])
+        raster_by = {str(r.get("name")): dict(r) for r in entries}
         times = cube.t.values
         for i in range(times.size):
             layers = np.asarray(cube.isel(t=i).values, dtype=np.float32)
             for j, band in enumerate(names):
                 if band not in store.bands():
                     enc = (encodings or {}).get(band) or choose_encoding(
-                        raster.get(band, {}), layers[j]
+                        raster_by.get(band, {}), layers[j]
                     )
-                    store.add_band(band, enc, raster.get(band, {"name": band}))
+                    store.add_band(band, enc, raster_by.get(band, {"name": band}))
             t = store.time_index(np.datetime64(times[i], "s"), create=True)
             assert t is not None
             for j, band in enumerate(names):

@@ -50,26 +50,36 @@ def pick_method(geobox: GeoBox, grid: HealpixGrid) -> Method:
     return "mean" if _pixel_metres(geobox) < grid.cell_size / 2 else "bilinear"
 
 
+def _origin(offset: float, step: float) -> int:
+    """Global pixel index of a window's first pixel when the grid is anchored at 0, else 0."""
+    ratio = offset / step
+    return round(ratio) if abs(ratio - round(ratio)) < 1e-6 else 0
+
+
 def _pixel_lonlat(geobox: GeoBox, row0: int, row1: int) -> tuple[NDArray[np.float64], ...]:
     """Lon/lat of pixel centres of rows ``[row0, row1)`` of a projected grid.
 
     Exact transforms on nodes every ``_NODE_STEP`` pixels, bilinear in between: the
     map projections of EO grids are smooth, the interpolation error is far below 1 mm.
+    The nodes sit on the *global* pixel lattice of the CRS (multiples of the step from
+    the origin), so overlapping windows of one grid (tiles with margins) get bit-identical
+    coordinates and put every pixel into the same cell.
     """
     nx = geobox.shape[1]
     t = geobox.transform
     k = _NODE_STEP
-    cols = np.arange(0, nx + k, k, dtype=np.float64)
-    rows = np.arange(row0 - row0 % k, row1 + k, k, dtype=np.float64)
-    cx, cy = np.meshgrid(cols + 0.5, rows + 0.5)
+    ox, oy = _origin(t.c, t.a), _origin(t.f, t.e)
+    gc = ox + np.arange(nx)
+    gr = oy + np.arange(row0, row1)
+    kc = np.arange(gc[0] // k, gc[-1] // k + 2) * k
+    kr = np.arange(gr[0] // k, gr[-1] // k + 2) * k
+    cx, cy = np.meshgrid(kc - ox + 0.5, kr - oy + 0.5)
     x = t.c + cx * t.a + cy * t.b
     y = t.f + cx * t.d + cy * t.e
     to_ll = Transformer.from_crs(geobox.crs.proj, 4326, always_xy=True)  # type: ignore[union-attr]
     nlon, nlat = to_ll.transform(x, y)
-    r = np.arange(row0, row1)
-    c = np.arange(nx)
-    ri, fy = (r - rows[0].astype(np.int64)) // k, ((r - int(rows[0])) % k / k)[:, None]
-    ci, fx = c // k, (c % k / k)[None, :]
+    ri, fy = gr // k - kr[0] // k, ((gr % k) / k)[:, None]
+    ci, fx = gc // k - kc[0] // k, ((gc % k) / k)[None, :]
 
     def interp(node: NDArray[np.float64]) -> NDArray[np.float64]:
         top = node[ri][:, ci] * (1 - fx) + node[ri][:, ci + 1] * fx
