@@ -1,0 +1,176 @@
+"""A collection backed by a HEALPix/Zarr archive, so ``load_collection`` reads from it.
+
+Register it in ``collections.toml`` with ``type = "archive"``::
+
+    [[collections]]
+    type = "archive"
+    id = "MY_S2_ARCHIVE"
+    path = "archive.zarr"       # relative to the TOML's folder
+    resolution = 0.0002         # output pixel size in degrees (default: ~one cell)
+
+(``data/registry.py`` dispatches on ``type``; its owner adds the ``"archive"`` branch
+calling :func:`archive_collection`.) Loads come back on a regular EPSG:4326 grid.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from eostation.errors import ProcessParameterInvalid
+
+from .base import LoadRequest
+
+__all__ = ["ArchiveSource", "archive_collection"]
+
+
+def _invalid(parameter: str, reason: str) -> ProcessParameterInvalid:
+    return ProcessParameterInvalid(process="load_collection", parameter=parameter, reason=reason)
+
+
+class ArchiveSource:
+    """A :class:`~eostation.data.base.CollectionSource` reading an archive."""
+
+    def __init__(
+        self,
+        collection_id: str,
+        path: Path,
+        title: str | None = None,
+        resolution: float | None = None,
+    ) -> None:
+        from eostation.archive import Archive
+
+        self._id, self.archive, self.title = collection_id, Archive(path), title or collection_id
+        self.resolution = resolution
+
+    @property
+    def id(self) -> str:
+        """The collection id."""
+        return self._id
+
+    def _resolution(self) -> float:
+        if self.resolution:
+            return self.resolution
+        # one cell edge in degrees of latitude, rounded to a tidy value
+        deg = self.archive.grid.cell_size / 111_320.0
+        return float(f"{deg:.1g}")
+
+    def metadata(self) -> dict[str, Any]:
+        """STAC Collection with the archive's coverage, dates and bands."""
+        info = self.archive.info()
+        dates = info["dates"]
+        bbox = info["coverage_bbox"] or [-180.0, -90.0, 180.0, 90.0]
+        bands = list(info["bands"])
+        raster = [self.archive.store.band_attrs(b) | {"name": b} for b in bands]
+        res = self._resolution()
+        return {
+            "stac_version": "1.0.0",
+            "type": "Collection",
+            "id": self.id,
+            "title": self.title,
+            "description": f"HEALPix level-{info['grid']['refinement_level']} archive at {info['path']}",
+            "license": "proprietary",
+            "extent": {
+                "spatial": {"bbox": [bbox]},
+                "temporal": {
+                    "interval": [[dates[0] + "Z", dates[-1] + "Z"] if dates else [None, None]]
+                },
+            },
+            "cube:dimensions": {
+                "x": {
+                    "type": "spatial",
+                    "axis": "x",
+                    "extent": [bbox[0], bbox[2]],
+                    "step": res,
+                    "reference_system": 4326,
+                },
+                "y": {
+                    "type": "spatial",
+                    "axis": "y",
+                    "extent": [bbox[1], bbox[3]],
+                    "step": res,
+                    "reference_system": 4326,
+                },
+                "t": {
+                    "type": "temporal",
+                    "extent": [dates[0] + "Z", dates[-1] + "Z"] if dates else [None, None],
+                    "step": None,
+                },
+                "bands": {"type": "bands", "values": bands},
+            },
+            "summaries": {"raster:bands": raster, "eo:bands": [{"name": b} for b in bands]},
+        }
+
+    def queryables(self) -> dict[str, Any]:
+        """No filterable properties."""
+        return {
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "type": "object",
+            "title": f"Queryables of {self.id}",
+            "properties": {},
+            "additionalProperties": False,
+        }
+
+    def load(self, request: LoadRequest) -> xr.DataArray:
+        """A ``(t, bands, y, x)`` float32 cube on a regular EPSG:4326 grid over the request."""
+        if request.properties:
+            raise _invalid("properties", f"{self.id} has no filterable properties.")
+        bbox = request.bbox
+        if bbox is None:
+            if request.geometry is None:
+                raise _invalid("spatial_extent", "give a bounding box for an archive collection.")
+            from shapely.geometry import shape
+
+            bbox = tuple(shape(request.geometry).bounds)  # type: ignore[assignment]
+        elif request.crs not in (4326, "4326", "EPSG:4326"):
+            from odc.geo import geom
+
+            bbox = tuple(geom.box(*bbox, request.crs).to_crs(4326).boundingbox)  # type: ignore[assignment]
+        assert bbox is not None
+        res = self._resolution()
+        w, s, e, n = bbox
+        # snap to the output lattice so neighbouring requests share pixels
+        box = (
+            math.floor(w / res) * res,
+            math.floor(s / res) * res,
+            math.ceil(e / res) * res,
+            math.ceil(n / res) * res,
+        )
+        try:
+            ds = self.archive.query(box, request.temporal, res, bands=request.bands)
+        except KeyError as exc:
+            raise _invalid("bands", str(exc)) from None
+        if ds.sizes["time"] == 0:
+            raise _invalid("temporal_extent", f"{self.id} holds no date in {request.temporal}.")
+        names = list(ds.data_vars)
+        cube = (
+            ds[names]
+            .to_dataarray(dim="bands")
+            .rename({"time": "t", "latitude": "y", "longitude": "x"})
+            .transpose("t", "bands", "y", "x")
+        )
+        data = da.from_array(cube.values.astype(np.float32), chunks=(1, 1, 2048, 2048))  # type: ignore[no-untyped-call]
+        out = cube.copy(data=data)
+        out.name = self.id
+        out.attrs = {
+            "collection": self.id,
+            "nodata": float("nan"),
+            "raster:bands": [self.archive.store.band_attrs(b) | {"name": b} for b in names],
+        }
+        return out
+
+
+def archive_collection(entry: dict[str, Any], base: Path) -> ArchiveSource:
+    """An :class:`ArchiveSource` from a ``[[collections]]`` TOML entry (``id``, ``path``, ...)."""
+    path = Path(entry["path"])
+    return ArchiveSource(
+        str(entry["id"]),
+        path if path.is_absolute() else base / path,
+        entry.get("title"),
+        entry.get("resolution"),
+    )
