@@ -37,6 +37,7 @@ import httpx
 
 from eostation.engine.context import EvalContext
 from eostation.engine.graph import PREDEFINED_NAMESPACES, ProcessGraph, flat_graph, parse, validate
+from eostation.engine.pushdown import push_down
 from eostation.errors import (
     Internal,
     OpenEOError,
@@ -84,7 +85,7 @@ def evaluate(
         )
         if problems:
             raise problems[0]
-    return _Run(parse(graph), scope, _Session(env)).result()
+    return _Run(push_down(parse(graph)), scope, _Session(env)).result()
 
 
 def run_udp(definition: Mapping[str, Any], arguments: Mapping[str, Any], env: EvalContext) -> Any:

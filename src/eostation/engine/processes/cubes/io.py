@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from eostation.data.base import LoadRequest
 from eostation.engine.context import EvalContext
-from eostation.engine.cube import ensure_cube, is_empty
+from eostation.engine.cube import ensure_cube, is_empty, label_values
 from eostation.engine.processes.cubes.geometries import geometry_set
 from eostation.engine.processes.cubes.schemas import (
     BBOX,
@@ -175,6 +176,11 @@ def load_collection(
     if featureflags:
         request["options"] = {"featureflags": dict(featureflags)}
     cube = env.load_collection(id_, LoadRequest(**request))
+    if "bands" in cube.dims:
+        # A band asked for twice (by name and by common name) is loaded once.
+        _, first = np.unique(label_values(cube, "bands"), return_index=True)
+        if first.size < cube.sizes["bands"]:
+            cube = cube.isel(bands=np.sort(first))
     geometry = request.get("geometry")
     if geometry is not None:
         from eostation.engine.processes.cubes.filters import mask_outside

@@ -1,0 +1,301 @@
+"""Pushdown: narrow what ``load_collection`` reads to what the graph goes on to keep.
+
+Before evaluation, :func:`push_down` looks at every ``load_collection`` node of the
+top-level graph and at the nodes that consume its cube. When *every* use of the cube
+passes through a filter (``filter_bbox``, ``filter_temporal``, ``filter_bands``, or a
+process registered with :func:`register_rule`), the load's own arguments are narrowed
+to the union of what those filters keep. The filters stay in the graph, so the result
+is exactly the same; only less data is read.
+
+Rules (one per process id) turn a consumer's *literal* arguments into a
+:class:`Narrowing` (bbox, time interval, bands; ``None`` = no constraint). Along a chain
+of pass-through filters (load → filter_bbox → filter_temporal) the constraints combine
+(intersection); across several consumers they are united; any consumer without a rule,
+a reference as argument, or the cube being the graph's result leaves the load alone.
+
+A load's extent is only rewritten where the change is exact: a bbox when the load has
+none or uses the same CRS as the filters, a time interval by intersection, bands when
+the load has none or already lists every band the filters name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+
+from eostation.engine.graph import Node, ProcessGraph, is_reference, references
+
+__all__ = ["Narrowing", "Rule", "push_down", "register_rule"]
+
+BBox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What a consumer keeps of a cube; ``None`` fields do not constrain.
+
+    ``bbox`` is ``(west, south, east, north)`` in ``crs`` (EPSG code or WKT);
+    ``temporal`` a half-open ``(start, end)`` pair of ISO strings, either may be None;
+    ``bands`` names or common names.
+    """
+
+    bbox: BBox | None = None
+    crs: int | str = 4326
+    temporal: tuple[str | None, str | None] | None = None
+    bands: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a process narrows its input cube.
+
+    ``narrowing(arguments)`` receives the node's literal arguments and returns what
+    it keeps (None: nothing can be said). ``argument`` names the cube parameter;
+    ``passes_through`` is True when the output is the same cube, narrowed (so the
+    consumers of the output constrain the input too).
+    """
+
+    narrowing: Callable[[Mapping[str, Any]], Narrowing | None]
+    argument: str = "data"
+    passes_through: bool = True
+
+
+_RULES: dict[str, Rule] = {}
+
+
+def register_rule(
+    process_id: str, *, argument: str = "data", passes_through: bool = True
+) -> Callable[[Callable[[Mapping[str, Any]], Narrowing | None]], Any]:
+    """Decorator: ``narrowing(arguments) -> Narrowing | None`` becomes the rule of a process.
+
+    For example a spatial aggregation keeps only the bounding box of its polygons
+    (``passes_through=False``: its output is a vector cube).
+    """
+
+    def register(function: Callable[[Mapping[str, Any]], Narrowing | None]) -> Any:
+        _RULES[process_id] = Rule(function, argument, passes_through)
+        return function
+
+    return register
+
+
+def _box(extent: Mapping[str, Any]) -> BBox:
+    """``(west, south, east, north)`` of an openEO bounding box."""
+    return (
+        float(extent["west"]),
+        float(extent["south"]),
+        float(extent["east"]),
+        float(extent["north"]),
+    )
+
+
+@register_rule("filter_bbox")
+def _filter_bbox(arguments: Mapping[str, Any]) -> Narrowing | None:
+    extent = arguments.get("extent")
+    if not isinstance(extent, Mapping) or not {"west", "south", "east", "north"} <= set(extent):
+        return None
+    return Narrowing(bbox=_box(extent), crs=extent.get("crs") or 4326)
+
+
+@register_rule("filter_temporal")
+def _filter_temporal(arguments: Mapping[str, Any]) -> Narrowing | None:
+    extent = arguments.get("extent")
+    if arguments.get("dimension") not in (None, "t") or not isinstance(extent, list):
+        return None
+    if len(extent) != 2 or extent == [None, None]:
+        return None
+    return Narrowing(temporal=(extent[0], extent[1]))
+
+
+@register_rule("filter_bands")
+def _filter_bands(arguments: Mapping[str, Any]) -> Narrowing | None:
+    bands = arguments.get("bands")
+    if arguments.get("wavelengths") or not isinstance(bands, list) or not bands:
+        return None
+    return Narrowing(bands=tuple(str(b) for b in bands))
+
+
+# -- combining constraints -----------------------------------------------------------------
+
+
+def _time(value: str | None) -> pd.Timestamp | None:
+    return None if value is None else pd.Timestamp(value)
+
+
+def _later(a: str | None, b: str | None, pick_later: bool) -> str | None:
+    """The later (or earlier) of two bounds; None counts as unbounded in the intersection."""
+    if a is None or b is None:
+        return b if a is None else a
+    ta, tb = _time(a), _time(b)
+    return a if (ta >= tb) == pick_later else b  # type: ignore[operator]
+
+
+def _intersect(a: Narrowing, b: Narrowing) -> Narrowing:
+    """What a chain of two filters keeps (``a`` is the one closer to the load)."""
+    bbox, crs = a.bbox, a.crs
+    if bbox is None:
+        bbox, crs = b.bbox, b.crs
+    elif b.bbox is not None and b.crs == a.crs:
+        bbox = (
+            max(a.bbox[0], b.bbox[0]),  # type: ignore[index]
+            max(a.bbox[1], b.bbox[1]),  # type: ignore[index]
+            min(a.bbox[2], b.bbox[2]),  # type: ignore[index]
+            min(a.bbox[3], b.bbox[3]),  # type: ignore[index]
+        )
+    temporal = a.temporal or b.temporal
+    if a.temporal and b.temporal:
+        temporal = (
+            _later(a.temporal[0], b.temporal[0], True),
+            _later(a.temporal[1], b.temporal[1], False),
+        )
+    return Narrowing(bbox, crs, temporal, a.bands or b.bands)
+
+
+def _union(items: list[Narrowing]) -> Narrowing:
+    """What several consumers keep together (a field is None unless all constrain it)."""
+    bbox: BBox | None = None
+    crs: int | str = 4326
+    boxes = [n for n in items if n.bbox is not None]
+    if len(boxes) == len(items):
+        crs = boxes[0].crs
+        if all(n.crs == crs for n in boxes):
+            bbox = (
+                min(n.bbox[0] for n in boxes),  # type: ignore[index]
+                min(n.bbox[1] for n in boxes),  # type: ignore[index]
+                max(n.bbox[2] for n in boxes),  # type: ignore[index]
+                max(n.bbox[3] for n in boxes),  # type: ignore[index]
+            )
+    temporal: tuple[str | None, str | None] | None = None
+    if all(n.temporal is not None for n in items):
+        starts = [n.temporal[0] for n in items]  # type: ignore[index]
+        ends = [n.temporal[1] for n in items]  # type: ignore[index]
+        temporal = (
+            None if None in starts else min(starts, key=pd.Timestamp),  # type: ignore[type-var]
+            None if None in ends else max(ends, key=pd.Timestamp),  # type: ignore[type-var]
+        )
+    bands: tuple[str, ...] | None = None
+    if all(n.bands is not None for n in items):
+        bands = tuple(dict.fromkeys(b for n in items for b in n.bands or ()))
+    return Narrowing(bbox, crs, temporal, bands)
+
+
+# -- the pass ------------------------------------------------------------------------------
+
+
+def _literal(value: Any) -> bool:
+    if is_reference(value):
+        return False
+    if isinstance(value, Mapping):
+        return all(_literal(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_literal(v) for v in value)
+    return True
+
+
+class _Pass:
+    def __init__(self, graph: ProcessGraph) -> None:
+        self.graph = graph
+        self.uses: dict[str, list[tuple[str, str]]] = {n: [] for n in graph.nodes}
+        for node in graph.nodes.values():
+            for name, value in node.arguments.items():
+                for source in references(value, "from_node"):
+                    if source in self.uses:
+                        self.uses[source].append((node.id, name))
+        self.memo: dict[str, Narrowing] = {}
+
+    def need(self, node_id: str) -> Narrowing:
+        """What the rest of the graph keeps of the value of ``node_id``."""
+        if node_id not in self.memo:
+            self.memo[node_id] = Narrowing()  # guards against cycles
+            self.memo[node_id] = self._need(node_id)
+        return self.memo[node_id]
+
+    def _need(self, node_id: str) -> Narrowing:
+        uses = self.uses[node_id]
+        if node_id == self.graph.result or not uses:
+            return Narrowing()
+        kept: list[Narrowing] = []
+        for consumer_id, argument in uses:
+            consumer = self.graph.nodes[consumer_id]
+            rule = _RULES.get(consumer.process_id)
+            if rule is None or argument != rule.argument:
+                return Narrowing()
+            others = {k: v for k, v in consumer.arguments.items() if k != argument}
+            if not _literal(others):
+                return Narrowing()
+            own = rule.narrowing(others)
+            if own is None:
+                return Narrowing()
+            downstream = self.need(consumer_id) if rule.passes_through else Narrowing()
+            kept.append(_intersect(own, downstream))
+        return _union(kept)
+
+
+def _narrow_load(node: Node, keep: Narrowing) -> Node:
+    arguments = dict(node.arguments)
+    extent = arguments.get("spatial_extent")
+    if keep.bbox is not None and _literal(extent):
+        if extent is None:
+            arguments["spatial_extent"] = dict(
+                zip(("west", "south", "east", "north"), keep.bbox, strict=True)
+            ) | {"crs": keep.crs}
+        elif (
+            isinstance(extent, Mapping)
+            and "west" in extent
+            and (extent.get("crs") or 4326) == keep.crs
+        ):
+            own = Narrowing(bbox=_box(extent), crs=keep.crs)
+            box = _intersect(own, keep).bbox
+            if box is not None and box[0] < box[2] and box[1] < box[3]:
+                arguments["spatial_extent"] = {
+                    **extent,
+                    **dict(zip(("west", "south", "east", "north"), box, strict=True)),
+                }
+    temporal = arguments.get("temporal_extent")
+    if keep.temporal is not None and _literal(temporal):
+        own_t = tuple(temporal) if isinstance(temporal, list) and len(temporal) == 2 else None
+        start, end = keep.temporal
+        if own_t is not None:
+            start = _later(own_t[0], start, True)
+            end = _later(own_t[1], end, False)
+        if start is None or end is None or pd.Timestamp(start) < pd.Timestamp(end):
+            arguments["temporal_extent"] = [start, end]
+    bands = arguments.get("bands")
+    if keep.bands is not None and _literal(bands):
+        if bands is None:
+            arguments["bands"] = list(keep.bands)
+        elif isinstance(bands, list) and set(keep.bands) <= set(bands):
+            arguments["bands"] = [b for b in bands if b in keep.bands]
+    return replace(node, arguments=arguments)
+
+
+def push_down(graph: ProcessGraph) -> ProcessGraph:
+    """``graph`` with every ``load_collection`` narrowed to what its consumers keep.
+
+    An optimisation only: should the analysis itself fail on an unusual graph, the
+    graph is returned unchanged (the evaluation then reports any real problem).
+    """
+    try:
+        return _push_down(graph)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        return graph
+
+
+def _push_down(graph: ProcessGraph) -> ProcessGraph:
+    loads = [
+        n
+        for n in graph.nodes.values()
+        if n.process_id == "load_collection" and n.namespace in (None, "backend")
+    ]
+    if not loads:
+        return graph
+    survey = _Pass(graph)
+    nodes = dict(graph.nodes)
+    for node in loads:
+        keep = survey.need(node.id)
+        if keep != Narrowing():
+            nodes[node.id] = _narrow_load(node, keep)
+    return replace(graph, nodes=nodes)
