@@ -108,7 +108,8 @@ def ensure_cube(value: Any, process: str, parameter: str = "data") -> xr.DataArr
 
 
 def carry_metadata(result: xr.DataArray, source: xr.DataArray) -> xr.DataArray:
-    """``result`` with the name and attrs of ``source`` (xarray drops them in reductions).
+    """``result`` with the name and attrs of ``source`` (xarray drops them in reductions),
+    and the attrs of its scalar coordinates (the CRS of ``spatial_ref``).
 
     Per-band attrs (``raster:bands``) are dropped when the result has no bands left.
     """
@@ -117,6 +118,16 @@ def carry_metadata(result: xr.DataArray, source: xr.DataArray) -> xr.DataArray:
         attrs.pop("raster:bands", None)
     result = result.copy(deep=False)
     result.attrs = {**attrs, **result.attrs}
+    # Element-wise operations (``xr.where``) drop the attrs of scalar coordinates, among
+    # them odc-geo's ``spatial_ref`` that holds the CRS: restore them from the source.
+    lost = {
+        name: coord
+        for name, coord in source.coords.items()
+        if coord.ndim == 0 and coord.attrs and name in result.coords
+        and not result.coords[name].attrs
+    }  # fmt: skip
+    if lost:
+        result = result.assign_coords(lost)
     if result.name is None:
         result.name = source.name
     return result

@@ -33,9 +33,9 @@ __all__ = ["align_grid", "mask", "merge_cubes"]
 
 def align_grid(other: xr.DataArray, target: xr.DataArray) -> xr.DataArray:
     """``other`` on the pixel grid of ``target`` (unchanged when the grids already match
-    or either cube has no grid)."""
+    or either cube has no georeferenced grid)."""
     want, have = geobox(target), geobox(other)
-    if want is None or have is None or want == have:
+    if want is None or have is None or want == have or None in (want.crs, have.crs):
         return other
     return onto_grid(other, want, "near")
 
