@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from dask.base import compute
 import numpy as np
 import xarray as xr
+from dask.base import compute
 
 from eostation.engine.cube import (
     carry_metadata,
