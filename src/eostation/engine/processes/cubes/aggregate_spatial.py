@@ -38,6 +38,7 @@ from eostation.engine.processes.cubes.geometries import (
     vector_cube,
 )
 from eostation.engine.processes.cubes.schemas import RasterCube, datacube
+from eostation.engine.pushdown import Narrowing, register_rule
 from eostation.engine.registry import process
 from eostation.engine.schema import Context, Param, callback_schema, cb_param
 from eostation.errors import ProcessParameterInvalid
@@ -81,6 +82,17 @@ def spatial_hint(geometries: Any) -> tuple[tuple[float, float, float, float], in
     except Exception:
         return None
     return (bounds, 4326) if bounds is not None else None
+
+
+@register_rule("aggregate_spatial", passes_through=False)
+def _narrowing(arguments: Mapping[str, Any]) -> Narrowing | None:
+    """Only the polygons' bounds are read (padded by ~20 m for the closest-centre rule)."""
+    hint = spatial_hint(arguments.get("geometries"))
+    if hint is None:
+        return None
+    (west, south, east, north), crs = hint
+    pad = 2e-4
+    return Narrowing(bbox=(west - pad, south - pad, east + pad, north + pad), crs=crs)
 
 
 def _fast_reducer(reducer: Callback) -> tuple[str, bool, bool] | None:
