@@ -107,3 +107,23 @@ def test_udp_with_a_cube_parameter_via_datacube_from_process(
     cube_direct.download(direct, format="netCDF")
     with xr.open_dataset(direct) as ds:
         np.testing.assert_array_equal(red, ds["B04"].values)
+
+
+@needs_cubes
+def test_load_result_of_a_batch_job_in_a_sync_request(live_server: str, tmp_path: Path) -> None:
+    con = openeo.connect(live_server)
+    cube = con.load_collection(
+        "SENTINEL2_L2A",
+        spatial_extent=AOI,
+        temporal_extent=["2022-06-01", "2022-06-11"],
+        bands=["B04"],
+    )
+    job = cube.create_job(out_format="netCDF", title="for load_result")
+    job.start_and_wait(max_poll_interval=0.2)
+    out = tmp_path / "again.nc"
+    con.load_result(job.job_id).reduce_dimension("t", reducer="max").download(out, format="netCDF")
+    import xarray as xr
+
+    [original] = job.get_results().download_files(tmp_path / "orig", include_stac_metadata=False)
+    with xr.open_dataset(original) as a, xr.open_dataset(out) as b:
+        np.testing.assert_allclose(b["B04"].values, a["B04"].max("t").values)

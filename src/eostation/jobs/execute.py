@@ -30,7 +30,16 @@ from eostation.engine.graph import validate
 from eostation.errors import OpenEOError
 from eostation.formats.output import OutputFile
 
-__all__ = ["Cancelled", "GraphRun", "Output", "evaluate_lazily", "run_graph", "write_outputs"]
+__all__ = [
+    "Cancelled",
+    "GraphRun",
+    "Output",
+    "evaluate_lazily",
+    "load_finished_job",
+    "open_job_result",
+    "run_graph",
+    "write_outputs",
+]
 
 ProgressSink = Callable[[float], None]
 
@@ -137,6 +146,17 @@ def evaluate_lazily(
         run.output_cells += cells
         run.output_nbytes += nbytes
     return run
+
+
+def load_finished_job(store: Any, formats: Any, user_id: str, job_id: str) -> Any:
+    """``load_result``: a finished job of ``user_id`` as a lazy cube (:func:`open_job_result`)."""
+    from eostation.errors import JobNotFinished
+    from eostation.jobs.model import JobStatus
+
+    job = store.get(user_id, job_id)
+    if job.status is not JobStatus.FINISHED or not job.result_dir:
+        raise JobNotFinished(identifier=job_id, status=job.status.value)
+    return open_job_result(Path(job.result_dir), job.results or {}, formats)
 
 
 def open_job_result(result_dir: Path, assets: Mapping[str, Any], formats: Any) -> Any:

@@ -283,7 +283,9 @@ class Runner:
             cancelled=watch.cancel.is_set,
             user_id=job.user_id,
             udp=lambda pid: self.udps.get(job.user_id, pid),
-            load_result=lambda other: self._load_result(job.user_id, other),
+            load_result=lambda other: execute.load_finished_job(
+                self.store, self.formats, job.user_id, other
+            ),
         )
         watch.input_pixels = run.input_pixels
         estimate = costs_of(run.input_pixels / 20e6, run.input_pixels, run.output_nbytes)
@@ -307,17 +309,6 @@ class Runner:
             on_file=lambda f: jlog.info(f"Wrote {f.name} ({f.media_type})."),
         )
         return asset_records(run.files)
-
-    def _load_result(self, user_id: str, job_id: str) -> Any:
-        """``load_result``: a finished job of the same user as a lazy cube."""
-        from pathlib import Path
-
-        from eostation.errors import JobNotFinished
-
-        other = self.store.get(user_id, job_id)
-        if other.status is not FINISHED or not other.result_dir:
-            raise JobNotFinished(identifier=job_id, status=other.status.value)
-        return execute.open_job_result(Path(other.result_dir), other.results or {}, self.formats)
 
     def _usage(self, watch: _Watch, started: float, output_bytes: int) -> Usage:
         return Usage(

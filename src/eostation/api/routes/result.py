@@ -23,7 +23,7 @@ from eostation.errors import (
 )
 from eostation.formats.output import bundle
 from eostation.jobs.costs import costs_of
-from eostation.jobs.execute import Cancelled, evaluate_lazily, write_outputs
+from eostation.jobs.execute import Cancelled, evaluate_lazily, load_finished_job, write_outputs
 from eostation.jobs.joblog import describe_failure, json_data
 
 __all__ = ["router"]
@@ -72,6 +72,9 @@ def process_sync(
             cancelled=lambda: time.monotonic() > deadline,
             user_id=user.user_id,
             udp=lambda pid: services.udps.get(user.user_id, pid),
+            load_result=lambda job_id: load_finished_job(
+                services.jobs.store, services.formats, user.user_id, job_id
+            ),
         )
         if run.input_pixels > settings.sync_max_pixels:
             raise ProcessGraphComplexity(
