@@ -65,7 +65,8 @@ def _configured_sources(config: pathlib.Path) -> list[CollectionSource]:
     """Sources declared as ``[[collections]]`` in a TOML file.
 
     ``type = "files"`` (the default) registers local GeoTIFF/COG, netCDF or Zarr files,
-    ``type = "stac"`` a STAC API or static catalogue. Relative paths are relative to the
+    ``type = "stac"`` a STAC API or static catalogue, ``type = "archive"`` a HEALPix/Zarr
+    archive (``path``, optional ``resolution`` in degrees). Relative paths are relative to the
     TOML's folder. A bad entry raises ``CollectionConfigError`` naming the collection and
     the field.
     """
@@ -89,8 +90,14 @@ def _configured_sources(config: pathlib.Path) -> list[CollectionSource]:
             from .stac import stac_collection
 
             sources.append(stac_collection(entry, config.parent))
+        elif kind == "archive":
+            from .archive_source import archive_collection
+
+            sources.append(archive_collection(entry, config.parent))
         else:
             raise CollectionConfigError(
-                str(entry.get("id", "?")), "type", f"expected 'files' or 'stac', got {kind!r}."
+                str(entry.get("id", "?")),
+                "type",
+                f"expected 'files', 'stac' or 'archive', got {kind!r}.",
             )
     return sources

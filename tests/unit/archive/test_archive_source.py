@@ -37,3 +37,21 @@ def test_archive_source_loads_a_cube(tmp_path: Path) -> None:
     with pytest.raises(ProcessParameterInvalid):
         source.load(LoadRequest(bbox=(10.01, 45.01, 10.03, 45.02), temporal=("2024-01-01", None)))
     assert isinstance(ArchiveSource("X", tmp_path / "a.zarr"), CollectionSource)
+
+
+def test_collections_toml_registers_an_archive(tmp_path: Path) -> None:
+    from eostation.data.registry import build_registry
+
+    cube = make_cube(
+        (10.0, 45.0, 10.02, 45.02), 0.0002, ["2023-06-01"], lambda x, y, k: 7.0 + 0 * x * y
+    )
+    Archive(tmp_path / "mine.zarr").ingest(cube)
+    (tmp_path / "collections.toml").write_text(
+        '[[collections]]\ntype = "archive"\nid = "MY_ARCHIVE"\npath = "mine.zarr"\nresolution = 0.0005\n'
+    )
+    registry = build_registry(tmp_path)
+    assert "MY_ARCHIVE" in registry.ids() and "SENTINEL2_L2A" in registry.ids()
+    out = registry.get("MY_ARCHIVE").load(
+        LoadRequest(bbox=(10.005, 45.005, 10.015, 45.015), bands=["a"])
+    )
+    np.testing.assert_allclose(out.values, 7.0, rtol=1e-6)
