@@ -118,6 +118,53 @@ def serve(
 
 
 @app.command()
+def run(
+    graph: Annotated[
+        Path, typer.Argument(help="Process graph JSON (as the clients send or save it).")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Output file (or folder for several files)."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a process graph on this machine, without a server: same engine, same outputs."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from eostation.errors import OpenEOError
+    from eostation.jobs.local import read_process, run_local
+
+    settings = _settings(data_dir)
+    colours = {"error": "red", "warning": "yellow", "info": "cyan", "debug": "dim"}
+
+    def log(level: str, message: str, data: Any) -> None:
+        extra = "" if data is None else f" {data!r}"[:2000]
+        console.print(f"[{colours.get(level, 'white')}]{level}[/]: {message}{extra}")
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("computing", total=100)
+        try:
+            paths = run_local(
+                read_process(graph),
+                output,
+                settings,
+                log=log,
+                progress=lambda p: bar.update(task, completed=p),
+            )
+        except OpenEOError as exc:
+            console.print(f"[red]error[/red] [{exc.code}]: {exc.message}")
+            raise typer.Exit(1) from None
+    for path in paths:
+        typer.echo(str(path))
+
+
+@app.command()
 def worker(
     data_dir: DataDir = None,
     scheduler: Annotated[
