@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import DataCubeEmpty, ProcessParameterInvalid, TemporalExtentEmpty
 
-__all__ = ["load_collection", "load_result", "save_result", "temporal_interval"]
+__all__ = ["load_collection", "load_result", "load_stac", "save_result", "temporal_interval"]
 
 _IMPORT = ("cubes", "import")
 
@@ -199,6 +200,81 @@ def _property_test(condition: Any) -> Any:
         return bool(result) if result is not None else False
 
     return test
+
+
+_STAC_SPATIAL_EXTENT = [
+    BBOX,
+    {"type": "object", "subtype": "geojson"},
+    datacube({"type": "geometry"}),
+    {"type": "null"},
+]
+# A results URL of a job on this back-end: its files are read directly (no HTTP round trip).
+_OWN_JOB_RESULTS = re.compile(r"/openeo/1\.2/jobs/(?P<job>[\w\-.~]+)/results/?$")
+
+
+@process(
+    "load_stac",
+    categories=_IMPORT,
+    experimental=True,
+    exceptions={
+        "NoDataAvailable": "No item matches the extents and filters.",
+        "TemporalExtentEmpty": "The temporal extent is empty.",
+        "PropertiesUnsupported": "A property cannot be filtered on.",
+    },
+)
+def load_stac(
+    url: Annotated[
+        str, Param({"type": "string", "format": "uri", "subtype": "uri", "pattern": "^https?://"})
+    ],
+    spatial_extent: Annotated[Any, Param(_STAC_SPATIAL_EXTENT)] = None,
+    temporal_extent: Annotated[Any, Param(_TEMPORAL_EXTENT)] = None,
+    bands: Annotated[Any, Param(_BANDS)] = None,
+    properties: Annotated[Any, Param(_PROPERTIES)] = None,
+    *,
+    env: EvalContext,
+) -> Annotated[Any, Param(CUBE)]:
+    """Load data from a STAC catalogue, collection or item, or a STAC API collection.
+
+    Items are searched by the extents and property filters, their assets loaded on the
+    items' own grid. A URL of a batch job's results on this back-end
+    (`.../jobs/{id}/results`) loads that job's files.
+
+    Args:
+        url: URL of a static STAC catalogue, collection or item, or of a STAC API
+            collection (`.../collections/{id}`).
+        spatial_extent: A bounding box, GeoJSON geometries, a vector cube, or null.
+        temporal_extent: `[start, end)`, either end may be null; null keeps all dates.
+        bands: Asset keys or band names, in the order wanted; null loads all.
+        properties: Conditions on item properties: each property name maps to a process
+            that receives the property `value` and returns whether to keep the item.
+
+    Returns:
+        A data cube with dimensions `t`, `bands`, `y`, `x`.
+    """
+    own = _OWN_JOB_RESULTS.search(url.split("?")[0])
+    if own is not None:
+        cube = ensure_cube(env.load_result(own.group("job")), "load_stac", "url")
+    else:
+        from eostation.data.stac import load_stac as stac_loader
+
+        request = _spatial_request(spatial_extent)
+        interval = None
+        if temporal_extent is not None:
+            temporal_interval(temporal_extent, "load_stac", "temporal_extent")
+            interval = tuple(None if v is None else str(v) for v in temporal_extent)
+        cube = stac_loader(
+            url,
+            spatial_extent=request.get("geometry") or request.get("bbox"),
+            temporal_extent=interval,  # type: ignore[arg-type]
+            bands=None if bands is None else [str(b) for b in bands],
+            properties=None
+            if not properties
+            else {name: _property_test(test) for name, test in properties.items()},
+            spatial_crs=request.get("crs", 4326),
+        )
+    if own is not None and bands is not None:
+        cube = cube.sel(bands=[str(b) for b in bands])
+    return cube
 
 
 @process(
