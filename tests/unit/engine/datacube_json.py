@@ -12,6 +12,7 @@ tolerance, with null/nodata equal to NaN.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,25 @@ def _dimensions(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(name, dims[name]) for name in order]
 
 
+# A temporal label is an instant only when it is an RFC 3339 date or date-time. Period
+# labels (``2022-49``, ``2020-153``, ``2023-djf``, ``2020-06-01-00``) and user labels
+# (``W01``, ``06:00:00``, ``before``) are strings: parsing them as dates either fails or,
+# worse, silently turns ``2022-12`` (a month label) into an instant.
+_INSTANT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?)?$"
+)
+
+
+def _is_instant(value: Any) -> bool:
+    return isinstance(value, str) and _INSTANT.match(value) is not None
+
+
 def _labels(spec: dict[str, Any]) -> np.ndarray:
     values = spec.get("values", [])
     if spec.get("type") == "temporal":
-        return to_datetime_labels(values)
+        if all(_is_instant(v) for v in values):
+            return to_datetime_labels(values)
+        return np.asarray([str(v) for v in values], dtype=object)
     if spec.get("type") == "spatial":
         return np.asarray(values, dtype=float)
     kinds = {type(v) for v in values}
@@ -104,9 +120,15 @@ def to_cube(doc: dict[str, Any]) -> xr.DataArray:
 def _same_labels(actual: np.ndarray, expected: np.ndarray, temporal: bool) -> bool:
     if len(actual) != len(expected):
         return False
-    if temporal:
+    if temporal and expected.dtype.kind == "M":
         return all(
-            pd.Timestamp(a) == pd.Timestamp(e) for a, e in zip(actual, expected, strict=True)
+            isinstance(a, (np.datetime64, str)) and pd.Timestamp(a) == pd.Timestamp(e)
+            for a, e in zip(actual, expected, strict=True)
+        )
+    if temporal:  # period or user labels: the exact strings
+        return all(
+            not isinstance(a, np.datetime64) and str(a) == str(e)
+            for a, e in zip(actual, expected, strict=True)
         )
     for a, e in zip(actual, expected, strict=True):
         if isinstance(e, (float, np.floating)) and not isinstance(a, str):

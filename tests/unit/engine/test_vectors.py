@@ -6,27 +6,37 @@ graph evaluated with :func:`eostation.engine.evaluate.evaluate`. Cases whose pro
 arguments belong to the cube processes. Cases of experimental processes run, and a
 failure there is reported as xfail.
 
-Known failures (the spec vectors disagree with the spec text or with IEEE 754):
+Known failures: each case below contradicts the process spec, the test README or its
+own asset, in a way anyone can check from the files (``KNOWN`` holds the short reason
+shown by pytest). Cases of experimental processes are marked (exp.) and do not count
+towards the pass rate.
 
-| case | reason |
+| case | why the vector is wrong |
 | --- | --- |
-| lte-15 | expects ``inf <= inf`` to be false; IEEE 754 and ``eq(inf, inf)`` say true |
-| array_append-0 | expects ``[1]`` when appending 0 to an empty array (typo in the vector) |
-| array_apply-8 | calls the process ``mulitply`` (typo) |
-| array_modify-3 | assumes ``length`` defaults to 1, while the spec (and array_modify-2) use 0 |
-| array_element-3 | looks up label ``BO2`` (letter O) but expects the element of ``B02`` |
-| array_filter-0 | its condition calls ``gt`` without the required ``y`` |
-| array_filter-5 | its condition returns a number, not a boolean, yet expects an element kept |
-| array_find-6 | expects index 1 for the value at index 0 |
-| product-10 | expects ``1 * -inf * 3 * inf`` to be NaN; IEEE 754 gives ``-inf`` |
-| normalized_difference-3 | passes null although the spec schema of ``x`` is ``number`` (no null); we reject it upfront |
-| apply-2, apply_dimension-1, reduce_dimension-1 | expect 165 at blue[0][3] of ``xyb-minimal-int``; the asset holds 255, its nodata value |
-| apply_dimension-2 | applies over ``bands`` on a cube without a bands dimension, yet expects a result |
-| filter_bands-4 | filters ``red, blue`` but expects the bands ``blue, green`` (copy of another case) |
-| mask-0, mask-2 | replace where the mask is 0; the spec replaces where it is non-zero/true |
-| rename_dimension-3, rename_dimension-4 | the expected cube renames the wrong dimension (``y`` → ``lon``, ``x`` → ``lat``) |
-| rename_labels-5, rename_labels-7 | omit the required ``target`` (they meant ``target``, not ``source``) |
-| mask-1 | references ``assets/xyb-minimal-float.json5``, which does not exist (skipped) |
+| lte-15 | expects ``lte(inf, inf)`` false; lte "compares whether x is less than or equal to y", and the eq/gte vectors give ``eq(inf, inf)`` = ``gte(inf, inf)`` = true |
+| product-10 | expects NaN for ``[1, -inf, 3, inf]``; the spec says products "follow IEEE Standard 754", which gives ``-inf`` |
+| array_append-0 | expects ``[1]`` after appending 0 to ``[]``; the process "appends a value to the end of the array" |
+| array_apply-8 | its callback calls ``mulitply``, a process that does not exist (``required`` names ``multiply``) |
+| array_element-3 | asks for label ``BO2`` (letter O) of ``[B01, B02, B03]`` and expects 5; the spec throws ``ArrayElementNotAvailable`` for an invalid label |
+| array_filter-0 | its condition calls ``gt`` without the required ``y``; tests/README.md: "input that is not valid according to the process schema must be rejected upfront" |
+| array_filter-5 | its condition is ``subtract(x, 1)`` (a number); "only the array elements for which the condition returns ``true`` are preserved" |
+| array_find-6 | expects index 1 for value 3 of ``[3, 4]``; the process returns "the zero-based index of the first occurrence" |
+| array_modify-3 (exp.) | removes one element with ``length`` omitted; the spec's default ``length`` is 0 |
+| normalized_difference-3 | passes null for ``x`` whose schema is ``number`` only; tests/README.md: such input "must be rejected upfront" |
+| apply-2, apply_dimension-1, reduce_dimension-1 | expect blue=165 at (y0, x3) of ``assets/xyb-minimal-int.json5`` (1650, median 192, 192/165); the asset holds 255 there, its ``nodata`` |
+| apply_dimension-2 | applies over ``bands`` on ``xyt-more-timestamps`` (dimensions t, y, x) and expects statistics over ``t``; the spec: "fails with a DimensionNotAvailable exception if the specified dimension does not exist" |
+| filter_bands-4 | filters ``[red, blue]`` but expects the bands ``[blue, green]``; "the order of the specified array defines the order of the bands" |
+| mask-0, mask-2 | replace where ``xyb-mask`` is 0 and keep where it is 1; mask replaces pixels "whose pixels in mask are non-zero (for numbers) or true" |
+| mask-1 | references ``assets/xyb-minimal-float.json5``, which does not exist |
+| mask_polygon-0, mask_polygon-1 | the polygon (16.1–16.6 °E, 48.1–48.6 °N, Vienna) misses the cube (EPSG:25832 x 404835–404865, y 5757475–5757495: 7.615 °E, 51.96 °N, Münster), yet ``inside=true`` expects every pixel replaced and ``inside=false`` none |
+| mask_polygon-6 | ``xytb-s2-small-masked-inside`` keeps 4 pixels inside the polygon (nir, last date, y 5757475, 4 x) that it masks in the other 23 band/date slices; the polygon is the same for all |
+| rename_dimension-3, rename_dimension-4 | rename ``x`` → ``lon`` (``y`` → ``lat``), but the expected cube renames the other axis: ``lon`` carries the y axis and labels while ``x`` is still there |
+| rename_labels-5, rename_labels-7 | omit ``target``, which the spec requires (not ``optional``); their ``source`` labels (``red`` …) are not among the cube's labels ``0, 1, 2`` either (``LabelNotAvailable``) |
+| aggregate_temporal-5, -6, -7, -8, -9 | aggregate January 2020 intervals of ``xyt-more-timestamps``, whose dates are 2020-06-01 … 06-09 (the filter_temporal and merge_cubes vectors use those June dates); the expected values are those of January dates. 5, 6, 7 and 9 also round to 2–3 decimals without a ``delta``, and 9 puts ``labels`` inside the reducer |
+| aggregate_temporal-10 | its reducer is ``mean`` but the expected values are medians (``required`` lists ``median``) |
+| aggregate_temporal_period-3 | ``hour`` over 00:00–04:00 of 2020-06-01 spans five hours, labelled ``2020-06-01-00`` … ``-04`` by the spec; the vector expects four labels ``2020-06-01-00`` … ``2020-06-04-00`` (the day case's shape) |
+| aggregate_temporal_period-4 | ``day`` labels are ``YYYY-001`` – ``YYYY-365`` by the spec (``2020-153`` …); the vector expects ``2020-06-01-00`` …, the hour format (its values match ours) |
+| aggregate_temporal_period-8, -9 | aggregate the dimension ``t2`` and expect it renamed to ``t``; the spec: "the dimension properties (name, …) remain unchanged" except labels and resolution (labels and values match ours) |
 """
 
 from __future__ import annotations
@@ -54,41 +64,44 @@ REGISTRY = default_registry()
 
 # (process id, case index) -> why we deliberately differ from the vector.
 KNOWN: dict[tuple[str, int], str] = {
-    ("lte", 15): "vector expects inf <= inf to be false (IEEE 754: true)",
-    ("array_append", 0): "vector expects [1] after appending 0 to []",
-    ("array_apply", 8): "vector calls the misspelt process 'mulitply'",
-    ("array_modify", 3): "vector assumes length=1 by default; the spec and case 2 say 0",
-    ("array_element", 3): "vector looks up label 'BO2' (letter O), expects the value of 'B02'",
-    ("array_filter", 0): "vector's condition calls gt without its required y",
-    ("array_filter", 5): "vector's condition returns a number, yet an element is expected kept",
-    ("array_find", 6): "vector expects index 1 for the value at index 0",
-    ("product", 10): "vector expects -inf * inf = NaN (IEEE 754: -inf)",
-    ("normalized_difference", 3): "null x contradicts the spec schema (number); rejected upfront",
-    ("apply", 2): "expects 165 at blue[0][3]; the asset holds 255 (its nodata)",
-    ("apply_dimension", 1): "expects 165 at blue[0][3]; the asset holds 255 (its nodata)",
-    ("reduce_dimension", 1): "expects 165 at blue[0][3]; the asset holds 255 (its nodata)",
-    ("apply_dimension", 2): "applies over 'bands' on a cube without bands, expects a result",
-    ("filter_bands", 4): "filters red, blue but expects blue, green",
-    ("mask", 0): "replaces where the mask is 0; the spec says non-zero",
-    ("mask", 2): "replaces where the mask is 0; the spec says non-zero",
-    ("rename_dimension", 3): "expected cube renames y instead of x",
-    ("rename_dimension", 4): "expected cube renames x instead of y",
-    ("rename_labels", 5): "omits the required target",
-    ("rename_labels", 7): "omits the required target",
-    ("aggregate_temporal", 5): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal", 6): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal", 7): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal", 8): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal", 9): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal", 10): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal_period", 3): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal_period", 4): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal_period", 5): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal_period", 8): "under investigation: fails since the vector runner landed",
-    ("aggregate_temporal_period", 9): "under investigation: fails since the vector runner landed",
-    ("mask_polygon", 0): "under investigation: fails since the vector runner landed",
-    ("mask_polygon", 1): "under investigation: fails since the vector runner landed",
-    ("mask_polygon", 6): "under investigation: fails since the vector runner landed",
+    ("lte", 15): "expects inf <= inf false; eq(inf, inf) and gte(inf, inf) are true",
+    ("product", 10): "expects NaN for 1 * -inf * 3 * inf; IEEE 754 (the spec) gives -inf",
+    ("array_append", 0): "expects [1] after appending 0 to []",
+    ("array_apply", 8): "its callback calls the non-existent process 'mulitply'",
+    ("array_element", 3): "looks up label 'BO2' (letter O), expects the value of 'B02'",
+    ("array_filter", 0): "its condition calls gt without the required y (rejected upfront)",
+    ("array_filter", 5): "its condition returns a number, not true, yet keeps an element",
+    ("array_find", 6): "expects index 1 for the value at (zero-based) index 0",
+    ("array_modify", 3): "removes an element with length omitted; the spec default is 0",
+    ("normalized_difference", 3): "null x violates the spec schema (number); rejected upfront",
+    ("apply", 2): "expects blue=165 at (y0, x3); the asset holds 255, its nodata",
+    ("apply_dimension", 1): "expects blue=165 at (y0, x3); the asset holds 255, its nodata",
+    ("reduce_dimension", 1): "expects blue=165 at (y0, x3); the asset holds 255, its nodata",
+    (
+        "apply_dimension",
+        2,
+    ): "dimension 'bands' does not exist: the spec throws DimensionNotAvailable",
+    ("filter_bands", 4): "filters [red, blue] but expects [blue, green]",
+    ("mask", 0): "replaces where the mask is 0; the spec replaces where it is non-zero",
+    ("mask", 1): "references assets/xyb-minimal-float.json5, which does not exist",
+    ("mask", 2): "replaces where the mask is 0; the spec replaces where it is non-zero",
+    ("mask_polygon", 0): "polygon near Vienna misses the cube near Münster; expects all replaced",
+    ("mask_polygon", 1): "polygon near Vienna misses the cube near Münster; expects none replaced",
+    ("mask_polygon", 6): "masked-inside asset leaves 4 in-polygon pixels of one slice unmasked",
+    ("aggregate_temporal", 5): "January intervals over an asset dated June 2020; values rounded",
+    ("aggregate_temporal", 6): "January intervals over an asset dated June 2020; values rounded",
+    ("aggregate_temporal", 7): "January intervals over an asset dated June 2020; values rounded",
+    ("aggregate_temporal", 8): "January intervals over an asset dated June 2020",
+    ("aggregate_temporal", 9): "January intervals over a June asset; labels inside the reducer",
+    ("aggregate_temporal", 10): "the reducer is mean but the expected values are medians",
+    ("aggregate_temporal_period", 3): "hour over 00:00-04:00 spans 5 hours; expects 4 day labels",
+    ("aggregate_temporal_period", 4): "day labels are YYYY-DDD by the spec; expects YYYY-MM-DD-00",
+    ("aggregate_temporal_period", 8): "expects dimension t2 renamed to t; the spec keeps the name",
+    ("aggregate_temporal_period", 9): "expects dimension t2 renamed to t; the spec keeps the name",
+    ("rename_dimension", 3): "renames x to lon, but the expected cube renames y (keeps x)",
+    ("rename_dimension", 4): "renames y to lat, but the expected cube renames x (keeps y)",
+    ("rename_labels", 5): "omits the required target (and its source labels do not exist)",
+    ("rename_labels", 7): "omits the required target (and its source label does not exist)",
 }
 
 
