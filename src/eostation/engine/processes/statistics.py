@@ -104,7 +104,19 @@ def mean(data: NumberArray, ignore_nodata: Bool = True) -> NumberOrNull:
     Returns:
         The mean, or null when no value is left.
     """
-    return _reduce(data, ignore_nodata, lambda a, d, s: a.mean(d, skipna=s))
+    return _reduce(data, ignore_nodata, _mean64)
+
+
+def _mean64(array: xr.DataArray, dim: str, skipna: bool) -> xr.DataArray:
+    """Mean accumulated in float64, returned in the input's float type.
+
+    numpy sums along a non-contiguous axis (e.g. ``t`` of a ``(t, y, x)`` cube) one row
+    after another, so in float32 the rounding error grows with the length of the axis;
+    summing in float64 keeps the mean exact to float32 precision.
+    """
+    if array.dtype.kind == "f" and array.dtype.itemsize < 8:
+        return array.astype(np.float64).mean(dim, skipna=skipna).astype(array.dtype)
+    return array.mean(dim, skipna=skipna)
 
 
 @process("median", categories=_STATS)
