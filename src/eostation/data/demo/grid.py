@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -174,15 +175,20 @@ class Tile:
         fx = (ix[0, :] % k) / k
         return ry, fy[:, None], rx, fx[None, :]
 
-    def interp(self, node_field: Fields) -> Fields:
-        """Bilinear interpolation of a node field to the chunk's pixels."""
+    def interp(self, node_field: NDArray[np.floating], dtype: type = np.float64) -> NDArray[Any]:
+        """Bilinear interpolation of a node field to the chunk's pixels, as ``dtype``."""
         if self.grid.node_step == 1:
             ry, _, rx, _ = self._weights
-            return node_field[ry[0] : ry[-1] + 1, rx[0] : rx[-1] + 1]
+            return node_field[ry[0] : ry[-1] + 1, rx[0] : rx[-1] + 1].astype(dtype, copy=False)
         ry, fy, rx, fx = self._weights
-        # Separable: along x on the node rows first (cheap), then along y on full rows.
+        # Separable: along x on the node rows first (small), then along y on full rows as
+        # ``row + fy * (next row - row)``, computed in place.
         rows = node_field[:, rx] * (1.0 - fx) + node_field[:, rx + 1] * fx
-        return rows[ry] * (1.0 - fy) + rows[ry + 1] * fy
+        rows = rows.astype(dtype, copy=False)
+        out = np.take(rows[1:] - rows[:-1], ry, axis=0)
+        out *= fy.astype(dtype, copy=False)
+        out += np.take(rows, ry, axis=0)
+        return out
 
     @cached_property
     def lonlat(self) -> tuple[Fields, Fields]:

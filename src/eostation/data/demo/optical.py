@@ -1,29 +1,48 @@
 """What an optical sensor sees on one chunk and date: surface, snow, clouds and shadows.
 
-:func:`scene` combines the static landscape (cached per chunk) with the weather of a
-day and returns per-pixel fractions; :meth:`Scene.reflectance` mixes the end-member
-spectra of :mod:`.spectra` with them at any wavelength, so Sentinel-2, Sentinel-3
-OLCI/SLSTR/SYN all see the same world. Vegetation greens up and senesces with a
-seasonal cycle that depends on latitude and hemisphere; crop parcels have their own
-phase; clouds move between dates.
+:func:`scene` combines the static landscape of a chunk with the weather of a day and
+returns per-pixel fractions; :meth:`Scene.reflectance` mixes the end-member spectra of
+:mod:`.spectra` with them at any wavelength, so Sentinel-2, Sentinel-3 OLCI/SLSTR/SYN
+all see the same world. Vegetation greens up and senesces with a seasonal cycle that
+depends on latitude and hemisphere; crop parcels have their own phase; clouds move
+between dates.
+
+Cost model: the smooth world fields (noise octaves) are evaluated on the chunk's node
+lattice only and cached cheaply (:func:`node_static`, :func:`node_weather`, kilobytes
+each), because every band of a chunk needs them and dask runs a chunk's bands far
+apart. Per-pixel work is float32 and skips what a scene lacks: a cloud-free chunk
+never interpolates a cloud field. Pixel fields are cached too, in a small budget.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import world
+from .cache import ByteCache
 from .grid import Tile
 from .noise import normal, seed_of, uniform
 from .spectra import reflectance as endmember
 
-__all__ = ["Scene", "Static", "greenness", "scene", "static"]
+__all__ = [
+    "NodeStatic",
+    "NodeWeather",
+    "Scene",
+    "Static",
+    "clear_caches",
+    "greenness",
+    "node_static",
+    "node_weather",
+    "scene",
+    "static",
+]
 
 Fields = NDArray[np.float32]
+_F32 = np.float32
 _PARCEL = seed_of("parcel")
 _TEXTURE = seed_of("texture")
 _CIRRUS = seed_of("cirrus")
@@ -31,11 +50,86 @@ _CIRRUS = seed_of("cirrus")
 PARCEL_DEG = (0.004, 0.003)
 #: Cloud shadow offset towards the Sun, km (cloud height × tan of the solar zenith angle).
 SHADOW_KM = 1.6
+#: Largest magnitude of :func:`.noise.normal` (Irwin–Hall of four uniforms: 2√3).
+_TEXTURE_MAX = 3.4642
+#: Margin on the "nothing of it in this chunk" tests (far above float rounding).
+_EPS = 1e-4
+
+# Node fields are tiny (a 512² chunk at node step 16 has 34² nodes); pixel fields are
+# megabytes, and a chunk's bands run far apart under dask, so their budget stays small.
+_NODES: ByteCache[object] = ByteCache(32 * 2**20)
+_STATICS: ByteCache[Static] = ByteCache(24 * 2**20)
+_SCENES: ByteCache[Scene] = ByteCache(16 * 2**20)
+
+
+def _key(tile: Tile) -> Hashable:
+    # Not the tile itself: its cached pixel coordinates would live as long as the entry.
+    return (tile.grid, tile.iy0, tile.iy1, tile.ix0, tile.ix1)
+
+
+def clear_caches() -> None:
+    """Forget every cached field (for benchmarks and tests)."""
+    for cache in (_NODES, _STATICS, _SCENES):
+        cache.clear()
+
+
+def _zeros(shape: tuple[int, ...]) -> Fields:
+    """A read-only all-zero field that owns no memory."""
+    return np.broadcast_to(_F32(0.0), shape)
+
+
+@dataclass(frozen=True)
+class NodeStatic:
+    """Static land-cover potentials (z-scores) and terrain height on a chunk's nodes."""
+
+    water: NDArray[np.float64]
+    urban: NDArray[np.float64]
+    forest: NDArray[np.float64]
+    aridity: NDArray[np.float64]
+    elevation: NDArray[np.float64]
+
+
+def node_static(tile: Tile) -> NodeStatic:
+    """Land cover and terrain on the nodes of a chunk (cached)."""
+
+    def make() -> NodeStatic:
+        land = world.landscape(*tile.node_lonlat)
+        return NodeStatic(land.water, land.urban, land.forest, land.aridity, land.elevation)
+
+    return _NODES.get(("static", _key(tile)), make)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class NodeWeather:
+    """The weather of a day on a chunk's nodes: temperature and three cloud indices."""
+
+    temp: NDArray[np.float64]  # °C
+    cloud: NDArray[np.float64]  # opaque cloud index (z-score units, > 0 inside clouds)
+    shade: NDArray[np.float64]  # the cloud index seen from the shadowed ground
+    cirrus: NDArray[np.float64]  # thin cirrus opacity before clipping
+
+
+def node_weather(tile: Tile, day: float) -> NodeWeather:
+    """Temperature and cloud fields of a day on the nodes of a chunk (cached)."""
+
+    def make() -> NodeWeather:
+        lon, lat = tile.node_lonlat
+        temp = world.temperature(lat, node_static(tile).elevation, day)
+        # Shadows: the cloud field seen from a point displaced towards the Sun (south-east
+        # in the northern hemisphere, north-east in the southern one, in the late morning).
+        dlat = np.where(lat >= 0, -0.7, 0.7) * SHADOW_KM / 111.2
+        dlon = 0.7 * SHADOW_KM / (111.2 * np.maximum(np.cos(np.radians(lat)), 0.05))
+        # One call for the cloud and its shadow: the noise is evaluated in one pass.
+        both = world.cloud_index(np.stack([lon, lon + dlon]), np.stack([lat, lat + dlat]), day)
+        cirrus = world.cloud_index(lon + 3.0, lat, day + 1000.0) - 0.8
+        return NodeWeather(temp, both[0], both[1], cirrus)
+
+    return _NODES.get(("weather", _key(tile), day), make)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
 class Static:
-    """Per-pixel land cover of a chunk (fractions 0–1, booleans)."""
+    """Per-pixel land cover of a chunk (fractions 0–1, booleans) and its date-free terms."""
 
     lat: Fields
     water: NDArray[np.bool_]
@@ -45,33 +139,72 @@ class Static:
     phase: Fields  # parcel phenology shift, days
     vigour: Fields  # parcel peak greenness, 0–1
     texture: Fields  # per-pixel brightness texture, ~N(0, 1)
+    # Terms of the scene that do not depend on the date (see :func:`greenness`, :func:`scene`).
+    green_peak: Fields  # day of year of peak greenness
+    green_scale: Fields  # 1 / width of the growing season, 1/days
+    tropical: Fields  # weight of the evergreen tropical regime, 0–1
+    veg_min: Fields  # vegetation cover out of season (0 on water and towns)
+    veg_range: Fields  # seasonal vegetation amplitude (0 on water and towns)
+    brightness: Fields  # 1 + 0.06 × texture: land brightness variation
+    any_water: bool
+    any_urban: bool
 
 
-# Bounded: a 512² chunk's Static is ~7 MB and a Scene ~5 MB.
-@lru_cache(maxsize=16)
-def static(tile: Tile) -> Static:
-    """Land cover of a chunk (cached: every band and date of the chunk shares it)."""
-    land = world.landscape(*tile.node_lonlat)
-    lon, lat = tile.lonlat
-    iy, ix = tile.pixel_index
-    texture = normal(_TEXTURE + tile.grid.epsg, iy, ix)
-    water = tile.interp(land.water) + 0.04 * texture > 0
-    urban = ~water & (tile.interp(land.urban) + 0.25 * texture > 0)
-    forest = ~water & ~urban & (tile.interp(land.forest) > 0.35)
+def _parcels(seed: int, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> Fields:
+    """Uniform value of each pixel's crop parcel: hashed once per parcel, then looked up."""
     pcol = np.floor(lon / PARCEL_DEG[0]).astype(np.int64)
     prow = np.floor(lat / PARCEL_DEG[1]).astype(np.int64)
-    phase = (uniform(_PARCEL, pcol, prow) - 0.5) * 80.0
-    vigour = 0.55 + 0.45 * uniform(_PARCEL + 1, pcol, prow)
+    c0, r0 = int(pcol.min()), int(prow.min())
+    cols = np.arange(c0, int(pcol.max()) + 1, dtype=np.int64)
+    rows = np.arange(r0, int(prow.max()) + 1, dtype=np.int64)
+    table = uniform(seed, cols[None, :], rows[:, None]).astype(_F32).ravel()
+    index = (prow - r0) * cols.size
+    index += pcol - c0
+    return np.take(table, index)
+
+
+def _static(tile: Tile) -> Static:
+    nodes = node_static(tile)
+    lon, lat = tile.lonlat
+    iy, ix = tile.pixel_index
+    texture = normal(_TEXTURE + tile.grid.epsg, iy, ix).astype(_F32)
+    water = tile.interp(nodes.water, _F32) + 0.04 * texture > 0
+    urban = ~water & (tile.interp(nodes.urban, _F32) + 0.25 * texture > 0)
+    forest = ~water & ~urban & (tile.interp(nodes.forest, _F32) > 0.35)
+    aridity = tile.interp(nodes.aridity, _F32)
+    phase = (_parcels(_PARCEL, lon, lat) - _F32(0.5)) * _F32(80.0)
+    vigour = _F32(0.55) + _F32(0.45) * _parcels(_PARCEL + 1, lon, lat)
+    lat32 = lat.astype(_F32)
+    abs_lat = np.abs(lat32)
+    humid = _F32(1.0) - aridity
+    veg_max: Fields = np.where(forest, _F32(0.95), _F32(0.9) * vigour) * humid**1.5
+    veg_min: Fields = np.where(forest, _F32(0.55), _F32(0.05)) * humid**2
+    bare = water | urban
+    veg_min[bare] = 0.0
+    veg_max[bare] = 0.0
     return Static(
-        lat=lat.astype(np.float32),
+        lat=lat32,
         water=water,
         urban=urban,
         forest=forest,
-        aridity=tile.interp(land.aridity).astype(np.float32),
-        phase=phase.astype(np.float32),
-        vigour=vigour.astype(np.float32),
-        texture=texture.astype(np.float32),
+        aridity=aridity,
+        phase=phase,
+        vigour=vigour,
+        texture=texture,
+        green_peak=np.where(lat32 >= 0, _F32(196.0), _F32(15.0)) + phase,
+        green_scale=_F32(1.0) / (_F32(35.0) + _F32(60.0) * np.exp(-((abs_lat / _F32(25.0)) ** 2))),
+        tropical=np.clip(_F32(1.0) - abs_lat / _F32(23.0), _F32(0.0), _F32(1.0)),
+        veg_min=veg_min,
+        veg_range=veg_max - veg_min,
+        brightness=_F32(1.0) + _F32(0.06) * texture,
+        any_water=bool(water.any()),
+        any_urban=bool(urban.any()),
     )
+
+
+def static(tile: Tile) -> Static:
+    """Land cover of a chunk (cached: every band and date of the chunk shares it)."""
+    return _STATICS.get(_key(tile), lambda: _static(tile))
 
 
 def greenness(
@@ -90,9 +223,28 @@ def greenness(
     return np.asarray(tropical * (0.75 + 0.25 * bump) + (1.0 - tropical) * bump, dtype=np.float64)
 
 
+def _greenness(st: Static, day: float) -> Fields:
+    """:func:`greenness` of a chunk from its precomputed date-free terms, in float32."""
+    g = np.subtract(_F32(world.day_of_year(day) + 182.6), st.green_peak)
+    # g mod one year, as g − ⌊g / year⌋ × year (np.remainder is ~30× slower than this)
+    turns = g * _F32(1.0 / 365.2425)
+    np.floor(turns, out=turns)
+    turns *= _F32(365.2425)
+    g -= turns
+    g -= _F32(182.6)
+    g *= st.green_scale
+    g *= g
+    g *= _F32(-0.5)
+    np.exp(g, out=g)
+    if st.tropical.any():
+        # tropical × (0.75 + 0.25 × bump) + (1 − tropical) × bump
+        g += st.tropical * (_F32(0.75) - _F32(0.75) * g)
+    return g
+
+
 @dataclass(frozen=True)
 class Scene:
-    """Per-pixel state of a chunk on one date."""
+    """Per-pixel state of a chunk on one date (absent components are free all-zero views)."""
 
     static: Static
     veg: Fields  # fractional green-vegetation cover
@@ -100,26 +252,40 @@ class Scene:
     cloud: Fields  # opaque-cloud opacity 0–1
     cirrus: Fields  # thin-cirrus opacity 0–1
     shadow: NDArray[np.bool_]
+    any_snow: bool = True
+    any_cloud: bool = True
+    any_cirrus: bool = True
+    any_shadow: bool = True
 
     def surface(self, wavelength_nm: float) -> Fields:
         """Cloud-free surface reflectance at a wavelength."""
-        s = self.static
-        soil = (1.0 - s.aridity) * endmember("soil", wavelength_nm) + s.aridity * endmember(
-            "sand", wavelength_nm
-        )
-        land = self.veg * endmember("vegetation", wavelength_nm) + (1.0 - self.veg) * soil
-        land = np.where(s.urban, endmember("urban", wavelength_nm), land)
-        land = land * (1.0 + 0.06 * s.texture)
-        land = np.where(s.water, endmember("water", wavelength_nm) * (1.0 + 0.02 * s.texture), land)
-        return (1.0 - self.snow) * land + self.snow * endmember("snow", wavelength_nm)
+        s, e = self.static, wavelength_nm
+        soil, sand = endmember("soil", e), endmember("sand", e)
+        land = s.aridity * _F32(sand - soil)
+        land += _F32(soil)
+        # veg × vegetation + (1 − veg) × soil
+        land += self.veg * (_F32(endmember("vegetation", e)) - land)
+        if s.any_urban:
+            np.copyto(land, _F32(endmember("urban", e)), where=s.urban)
+        land *= s.brightness
+        if s.any_water:
+            wet = _F32(endmember("water", e)) * (_F32(1.0) + _F32(0.02) * s.texture)
+            np.copyto(land, wet, where=s.water)
+        if self.any_snow:
+            land += self.snow * (_F32(endmember("snow", e)) - land)
+        return land
 
     def reflectance(self, wavelength_nm: float) -> Fields:
         """Reflectance seen through the clouds (bottom of atmosphere in clear sky)."""
-        r = self.surface(wavelength_nm)
-        r = np.where(self.shadow, r * 0.35, r)
-        r = (1.0 - self.cirrus) * r + self.cirrus * endmember("cirrus", wavelength_nm) * 2.5
-        r = (1.0 - self.cloud) * r + self.cloud * endmember("cloud", wavelength_nm)
-        return np.clip(r, 0.0, 1.5).astype(np.float32)
+        e = wavelength_nm
+        r = self.surface(e)
+        if self.any_shadow:
+            np.multiply(r, _F32(0.35), out=r, where=self.shadow)
+        if self.any_cirrus:
+            r += self.cirrus * (_F32(endmember("cirrus", e) * 2.5) - r)
+        if self.any_cloud:
+            r += self.cloud * (_F32(endmember("cloud", e)) - r)
+        return np.clip(r, _F32(0.0), _F32(1.5), out=r)
 
     def ndvi(self) -> Fields:
         """NDVI of the observed reflectance (665/842 nm)."""
@@ -127,36 +293,54 @@ class Scene:
         return np.asarray((nir - red) / np.maximum(nir + red, 1e-6), dtype=np.float32)
 
 
-@lru_cache(maxsize=32)
+def _scene(tile: Tile, day: float) -> Scene:
+    st = static(tile)
+    nodes = node_weather(tile, day)
+    shape = tile.shape
+    texture_span = _TEXTURE_MAX
+    # Each component is skipped when no pixel of the chunk can have any of it: the node
+    # extremes bound the bilinear interpolation and the texture is bounded too.
+    t_min = float(nodes.temp.min())
+    veg = _greenness(st, day)
+    veg *= st.veg_range
+    veg += st.veg_min
+    temp = tile.interp(nodes.temp, _F32) if t_min < 5.0 + _EPS else None
+    snow = _zeros(shape)
+    if temp is not None and (-1.0 - t_min) / 4.0 + 0.15 * texture_span > -_EPS:
+        # Snow lies below about 0 °C; a little noise frays the snow line.
+        snow = np.clip((_F32(-1.0) - temp) / _F32(4.0) - _F32(0.15) * st.texture, 0.0, 1.0)
+    if temp is not None:
+        cold = np.clip((_F32(5.0) - temp) / _F32(10.0), 0.0, 1.0)  # frost stops growth
+        veg *= _F32(1.0) - _F32(0.7) * cold
+    cloud = _zeros(shape)
+    if 1.8 * float(nodes.cloud.max()) + 0.08 * texture_span > -_EPS:
+        index = tile.interp(nodes.cloud, _F32)
+        index *= _F32(1.8)
+        index += _F32(0.08) * st.texture
+        cloud = np.clip(index, _F32(0.0), _F32(1.0), out=index)
+    shadow: NDArray[np.bool_] = np.broadcast_to(np.False_, shape)
+    if float(nodes.shade.max()) > 0.25 - _EPS:
+        shadow = (tile.interp(nodes.shade, _F32) > 0.25) & (cloud < 0.3)
+    cirrus = _zeros(shape)
+    if float(nodes.cirrus.max()) > -_EPS:
+        cirrus = np.clip(tile.interp(nodes.cirrus, _F32), _F32(0.0), _F32(0.35))
+    return Scene(
+        st,
+        veg,
+        snow,
+        cloud,
+        cirrus,
+        shadow,
+        any_snow=bool(snow.any()),
+        any_cloud=bool(cloud.any()),
+        any_cirrus=bool(cirrus.any()),
+        any_shadow=bool(shadow.any()),
+    )
+
+
 def scene(tile: Tile, day: float) -> Scene:
     """The scene of a chunk on a day (cached per chunk and day; shared by all bands)."""
-    st = static(tile)
-    lon_n, lat_n = tile.node_lonlat
-    elev_n = world.elevation(lon_n, lat_n)
-    temp = tile.interp(world.temperature(lat_n, elev_n, day))
-    # Snow lies below about 0 °C; a little noise frays the snow line.
-    snow = np.clip((-1.0 - temp) / 4.0 - 0.15 * st.texture, 0.0, 1.0)
-    green = greenness(st.lat, day, st.phase)
-    veg_max = np.where(st.forest, 0.95, 0.9 * st.vigour) * (1.0 - st.aridity) ** 1.5
-    veg_min = np.where(st.forest, 0.55, 0.05) * (1.0 - st.aridity) ** 2
-    cold = np.clip((5.0 - temp) / 10.0, 0.0, 1.0)  # frost stops growth
-    veg = (veg_min + (veg_max - veg_min) * green) * (1.0 - 0.7 * cold)
-    veg = np.where(st.water | st.urban, 0.0, veg)
-
-    index = tile.interp(world.cloud_index(lon_n, lat_n, day))
-    cloud = np.clip(1.8 * index + 0.08 * st.texture, 0.0, 1.0)
-    # Shadows: the cloud field seen from a point displaced towards the Sun (south-east in the
-    # northern hemisphere, north-east in the southern one, in the late morning).
-    dlat = np.where(lat_n >= 0, -0.7, 0.7) * SHADOW_KM / 111.2
-    dlon = 0.7 * SHADOW_KM / (111.2 * np.maximum(np.cos(np.radians(lat_n)), 0.05))
-    shade = tile.interp(world.cloud_index(lon_n + dlon, lat_n + dlat, day))
-    shadow = (shade > 0.25) & (cloud < 0.3)
-    cirrus_index = tile.interp(world.cloud_index(lon_n + 3.0, lat_n, day + 1000.0) - 0.8)
-    cirrus = np.clip(cirrus_index, 0.0, 0.35)
-    f32 = np.float32
-    return Scene(
-        st, veg.astype(f32), snow.astype(f32), cloud.astype(f32), cirrus.astype(f32), shadow
-    )
+    return _SCENES.get((_key(tile), day), lambda: _scene(tile, day))
 
 
 def cloud_cover(

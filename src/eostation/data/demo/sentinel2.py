@@ -147,9 +147,11 @@ class Sentinel2L2A(DemoSource):
     def _band(self, sc: optical.Scene, band: Band, acq: Acquisition, tile: Tile) -> np.ndarray:
         if band.wavelength is not None:
             offset = 1000.0 if acq.day >= _BASELINE_0400 else 0.0
-            return np.clip(
-                np.round(sc.reflectance(band.wavelength * 1000.0) * 10000.0) + offset, 1, 65535
-            )
+            dn = sc.reflectance(band.wavelength * 1000.0)
+            dn *= np.float32(10000.0)
+            np.round(dn, out=dn)
+            dn += np.float32(offset)
+            return np.clip(dn, np.float32(1.0), np.float32(65535.0), out=dn)
         name = band.name
         if name == "SCL":
             return scl(sc)

@@ -1,0 +1,79 @@
+"""Per-process memo caches of the demo world, bounded by the bytes they hold.
+
+A chunk's fields are pure functions of its tile (and date), so caching them never
+changes a value: it only spares recomputing what another band of the same chunk
+already needed. A count-bounded ``lru_cache`` cannot bound memory (a chunk of a
+fine grid costs megabytes, one of a coarse grid kilobytes), so these caches
+evict by size instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import fields, is_dataclass
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+__all__ = ["ByteCache", "nbytes"]
+
+V = TypeVar("V")
+
+
+def nbytes(value: Any) -> int:
+    """Bytes of the arrays in a value (dataclasses and tuples are walked; broadcasts are free)."""
+    if isinstance(value, np.ndarray):
+        return 0 if 0 in value.strides else int(value.nbytes)
+    if is_dataclass(value) and not isinstance(value, type):
+        return sum(nbytes(getattr(value, f.name)) for f in fields(value))
+    if isinstance(value, tuple | list):
+        return sum(nbytes(v) for v in value)
+    return 0
+
+
+class ByteCache(Generic[V]):
+    """A thread-safe LRU memo that holds at most ``max_bytes`` of values.
+
+    Two threads missing the same key both compute it (the values are equal); the
+    lock only guards the bookkeeping, never a computation.
+    """
+
+    def __init__(self, max_bytes: int, size: Callable[[V], int] = nbytes) -> None:
+        self.max_bytes = max_bytes
+        self._size = size
+        self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], V]) -> V:
+        """The cached value of ``key``, computed with ``make()`` on a miss."""
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit[0]
+        value = make()
+        size = self._size(value)
+        if size > self.max_bytes:
+            return value
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (value, size)
+                self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+        return value
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    @property
+    def bytes(self) -> int:
+        """Bytes currently held."""
+        return self._bytes
