@@ -83,6 +83,7 @@ __all__ = [
     "ServiceUnsupported",
     "StorageFailure",
     "StorageQuotaExceeded",
+    "TargetDimensionExists",
     "TemporalExtentEmpty",
     "TokenInvalid",
     "UnsupportedApiVersion",
@@ -415,6 +416,11 @@ class DimensionAmbiguous(OpenEOError):
 class DimensionExists(OpenEOError):
     code, status = "DimensionExists", 400
     template = "The cube already has a dimension named '{dimension}'."
+
+
+class TargetDimensionExists(OpenEOError):
+    code, status = "TargetDimensionExists", 400
+    template = "The cube already has a dimension named '{dimension}'; choose another target name."
 
 
 class DimensionLabelCountMismatch(OpenEOError):
