@@ -101,6 +101,9 @@ def array_element(
         return values[index]
     if return_nodata:
         return None
+    if label is not None:
+        reason = f"no element labelled {label!r}; the labels are {labels}"
+        raise _error("array_element", "label", reason, "ArrayElementNotAvailable")
     raise _error("array_element", "index", f"no element {index}", "ArrayElementNotAvailable")
 
 
