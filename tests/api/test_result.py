@@ -178,3 +178,47 @@ def test_too_large_requests_suggest_a_batch_job(client: TestClient) -> None:
     r = client.post(API + "/result", json=graph(nodes))
     assert (r.status_code, r.json()["code"]) == (400, "ProcessGraphComplexity")
     assert "batch job" in r.json()["message"]
+
+
+@needs_cubes
+def test_cdse_featureflags_on_load_collection_are_accepted_and_honoured(client: TestClient) -> None:
+    def nodes(extra: dict) -> dict:  # type: ignore[type-arg]
+        load_args = {
+            "id": "SENTINEL3_SYN_L2_SYN",
+            "spatial_extent": {"west": 5.0, "south": 51.0, "east": 5.1, "north": 51.1},
+            "temporal_extent": ["2022-06-01", "2022-06-03"],
+            "bands": ["Syn_Oa08_reflectance", "CLOUD_flags"],
+            **extra,
+        }
+        return {
+            "load": {"process_id": "load_collection", "arguments": load_args},
+            "save": {
+                "process_id": "save_result",
+                "arguments": {"data": {"from_node": "load"}, "format": "netCDF"},
+                "result": True,
+            },
+        }
+
+    flags = {
+        "reprojection_type": "binning",
+        "super_sampling": 2,
+        "flag_band": "CLOUD_flags",
+        "flag_bitmask": 255,
+    }
+    binned = client.post(API + "/result", json=graph(nodes({"featureflags": flags})))
+    plain = client.post(API + "/result", json=graph(nodes({})))
+    assert binned.status_code == 200 and plain.status_code == 200, binned.text
+    import xarray as xr
+
+    with (
+        xr.open_dataset(io.BytesIO(binned.content)) as b,
+        xr.open_dataset(io.BytesIO(plain.content)) as p,
+    ):
+        assert b["Syn_Oa08_reflectance"].shape == p["Syn_Oa08_reflectance"].shape
+        assert not np.array_equal(
+            b["Syn_Oa08_reflectance"].values, p["Syn_Oa08_reflectance"].values, equal_nan=True
+        )
+    rejected = client.post(API + "/result", json=graph(nodes({"no_such_option": 1})))
+    assert (rejected.status_code, rejected.json()["code"]) == (400, "ProcessParameterUnsupported")
+    listed = {p["id"]: p for p in client.get(API + "/processes").json()["processes"]}
+    assert "featureflags" not in {p["name"] for p in listed["load_collection"]["parameters"]}

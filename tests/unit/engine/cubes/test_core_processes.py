@@ -180,7 +180,7 @@ def test_load_collection_properties_and_featureflags(env: EvalContext, recorder:
     assert test(10) is True and test(90) is False
     with pytest.raises(OpenEOError, match="featureflags"):
         run(env, {"l": {**load(["B02"], featureflags={"tilesize": 128}), "result": True}})
-    assert recorder.requests[-1].options == {"featureflags": {"tilesize": 128}}
+    assert recorder.requests[-1].options == {"tilesize": 128}  # the flags, as the sources read them
 
 
 def test_save_result_appends_validated_output(env: EvalContext) -> None:

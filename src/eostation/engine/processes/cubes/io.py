@@ -175,7 +175,7 @@ def load_collection(
             name: _property_test(condition) for name, condition in properties.items()
         }
     if featureflags:
-        request["options"] = {"featureflags": dict(featureflags)}
+        request["options"] = dict(featureflags)
     cube = env.load_collection(id_, LoadRequest(**request))
     if "bands" in cube.dims:
         # A band asked for twice (by name and by common name) is loaded once.
