@@ -204,3 +204,12 @@ def test_collections_and_processes_are_listed(client: TestClient) -> None:
     assert {"add", "mean"} <= procs
     formats = client.get(API + "/file_formats").json()
     assert "GTiff" in formats["output"]
+
+
+def test_request_validation_errors_name_the_field(client: TestClient) -> None:
+    r = client.get(API + "/jobs?limit=abc")
+    assert (r.status_code, r.json()["code"]) == (400, "RequestInvalid")
+    assert "limit" in r.json()["message"]
+    r = client.post(API + "/jobs", json=[1, 2])
+    assert (r.status_code, r.json()["code"]) == (400, "RequestInvalid")
+    assert "request body" in r.json()["message"]
