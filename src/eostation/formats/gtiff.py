@@ -37,6 +37,7 @@ from eostation.formats.writer import Reader, Writer
 __all__ = ["GTIFF_READER", "COGWriter", "GTiffWriter", "read_gtiff"]
 
 _BATCH_BYTES = 64 * 2**20  # computed chunks held at once while streaming
+_IN_MEMORY_BYTES = 256 * 2**20  # larger layers are streamed through a scratch file
 _GDAL_CACHE_MB = 64
 _BLOCK = 512
 _GDAL_LINKS = (
@@ -92,7 +93,8 @@ def _batches(arr: Any) -> Iterator[list[tuple[Window, int, Any]]]:
         yield batch
 
 
-def _write_scratch(layer: RasterLayer, path: Path, nodata: float | None) -> None:
+def _profile(layer: RasterLayer, nodata: float | None, *, compressed: bool) -> dict[str, Any]:
+    """Creation options of the intermediate GeoTIFF that the COG is copied from."""
     dtype = _gdal_dtype(np.dtype(layer.data.dtype))
     geobox = layer.geobox
     count, height, width = layer.data.shape
@@ -108,33 +110,41 @@ def _write_scratch(layer: RasterLayer, path: Path, nodata: float | None) -> None
         "tiled": True,
         "blockxsize": _BLOCK,
         "blockysize": _BLOCK,
-        "compress": "ZSTD",
-        "zstd_level": 1,
         "bigtiff": "IF_SAFER",
     }
+    if compressed:
+        profile.update(compress="ZSTD", zstd_level=1)
+    return profile
+
+
+def _fill(dst: Any, layer: RasterLayer, nodata: float | None) -> None:
+    """Compute ``layer`` a batch of chunks at a time and write it window by window."""
+    dtype = _gdal_dtype(np.dtype(layer.data.dtype))
     fill = nodata if nodata is not None and not math.isnan(nodata) and dtype.kind == "f" else None
-    with rasterio.open(path, "w", **profile) as dst:
-        for i, band in enumerate(layer.bands or (), start=1):
-            dst.set_band_description(i, band)
-        for batch in _batches(layer.data.data):
-            computed = dask.compute(  # type: ignore[attr-defined,no-untyped-call]
-                *(b for _, _, b in batch)
-            )
-            for (window, first, _), value in zip(batch, computed, strict=True):
-                block = np.asarray(value).astype(dtype, copy=False)
-                if fill is not None:
-                    block = np.where(np.isnan(block), fill, block)
-                indexes = list(range(first + 1, first + block.shape[0] + 1))
-                dst.write(block, indexes=indexes, window=window)
+    for i, band in enumerate(layer.bands or (), start=1):
+        dst.set_band_description(i, band)
+    for batch in _batches(layer.data.data):
+        computed = dask.compute(  # type: ignore[attr-defined,no-untyped-call]
+            *(b for _, _, b in batch)
+        )
+        for (window, first, _), value in zip(batch, computed, strict=True):
+            block = np.asarray(value).astype(dtype, copy=False)
+            if fill is not None:
+                block = np.where(np.isnan(block), fill, block)
+            indexes = list(range(first + 1, first + block.shape[0] + 1))
+            dst.write(block, indexes=indexes, window=window)
 
 
 def write_cog(
     layer: RasterLayer, path: Path, *, compress: str, overviews: str, nodata: float | None
 ) -> None:
-    """Write one ``(bands, y, x)`` layer as a cloud-optimized GeoTIFF at ``path``."""
+    """Write one ``(bands, y, x)`` layer as a cloud-optimized GeoTIFF at ``path``.
+
+    A layer of at most :data:`_IN_MEMORY_BYTES` is assembled in memory and copied from
+    there; a larger one goes through a compressed scratch file next to ``path``.
+    """
     dtype = _gdal_dtype(np.dtype(layer.data.dtype))
     nodata = _nodata(layer, dtype, nodata)
-    scratch = path.with_name(path.name + ".partial.tif")
     options: dict[str, Any] = {
         "COMPRESS": compress,
         "BLOCKSIZE": _BLOCK,
@@ -144,10 +154,22 @@ def write_cog(
     }
     if compress != "NONE":
         options["PREDICTOR"] = "YES"
+    nbytes = int(np.prod(layer.data.shape)) * dtype.itemsize
+    if nbytes <= _IN_MEMORY_BYTES:
+        # Overviews then read memory, not a compressed file; GDAL's default block cache
+        # is left alone here (a smaller one makes the copy about twice as slow, and the
+        # data bound the cache's use anyway).
+        profile = _profile(layer, nodata, compressed=False)
+        with rasterio.MemoryFile() as memory, memory.open(**profile) as dst:
+            _fill(dst, layer, nodata)
+            rasterio.shutil.copy(dst, path, driver="COG", **options)
+        return
+    scratch = path.with_name(path.name + ".partial.tif")
     try:
         # GDAL's block cache defaults to 5 % of RAM; keep a writer's footprint small
         with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB):
-            _write_scratch(layer, scratch, nodata)
+            with rasterio.open(scratch, "w", **_profile(layer, nodata, compressed=True)) as dst:
+                _fill(dst, layer, nodata)
             rasterio.shutil.copy(scratch, path, driver="COG", **options)
     finally:
         scratch.unlink(missing_ok=True)
