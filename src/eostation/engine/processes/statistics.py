@@ -20,6 +20,7 @@ from eostation.engine.labeled import (
     plain_numbers,
     to_python,
 )
+from eostation.engine.processes.chunk_reducers import mean_along, median_along
 from eostation.engine.registry import process
 from eostation.engine.schema import NUMBER_ARRAY, NumberArray, NumberOrNull, Param
 from eostation.errors import ProcessParameterInvalid
@@ -112,8 +113,12 @@ def _mean64(array: xr.DataArray, dim: str, skipna: bool) -> xr.DataArray:
 
     numpy sums along a non-contiguous axis (e.g. ``t`` of a ``(t, y, x)`` cube) one row
     after another, so in float32 the rounding error grows with the length of the axis;
-    summing in float64 keeps the mean exact to float32 precision.
+    summing in float64 keeps the mean exact to float32 precision. Dask cubes take the
+    per-chunk kernel (float64 accumulation without a float64 copy of the chunk).
     """
+    fast = mean_along(array, dim, skipna) if array.chunks is not None else None
+    if fast is not None:
+        return fast
     if array.dtype.kind == "f" and array.dtype.itemsize < 8:
         return array.astype(np.float64).mean(dim, skipna=skipna).astype(array.dtype)
     return array.mean(dim, skipna=skipna)
@@ -130,9 +135,15 @@ def median(data: NumberArray, ignore_nodata: Bool = True) -> NumberOrNull:
     Returns:
         The median, or null when no value is left.
     """
-    return _reduce(
-        data, ignore_nodata, lambda a, d, s: _single_chunk(a.astype(float), d).median(d, skipna=s)
-    )
+    return _reduce(data, ignore_nodata, _median)
+
+
+def _median(array: xr.DataArray, dim: str, skipna: bool) -> xr.DataArray:
+    """Dask cubes: one sort per chunk (float input keeps its type); else numpy's median."""
+    fast = median_along(array, dim, skipna) if array.chunks is not None else None
+    if fast is not None:
+        return fast
+    return _single_chunk(array.astype(float), dim).median(dim, skipna=skipna)
 
 
 @process("sum", categories=_STATS)
