@@ -421,7 +421,13 @@ def keep_all_dates_together(cube: xr.DataArray, dims: Sequence[str] = ("t",)) ->
         cells *= cube.sizes[dim] if dim in wanted else max(current[dim])
     nbytes = cells * cube.dtype.itemsize
     if nbytes > MAX_CHUNK_BYTES and {"x", "y"} <= set(cube.dims):
-        shrink = (nbytes / MAX_CHUNK_BYTES) ** 0.5
-        for dim in ("y", "x"):
-            wanted[dim] = max(1, int(max(current[dim]) / shrink))
+        # Halve the larger spatial side until a chunk fits: the new chunks split the old
+        # ones evenly, so cubes chunked like the original still line up (a mask computed
+        # from the bands with the data it masks) instead of being rechunked to odd sizes.
+        sides = {dim: max(current[dim]) for dim in ("y", "x")}
+        per_pixel = nbytes / (sides["y"] * sides["x"])
+        while per_pixel * sides["y"] * sides["x"] > MAX_CHUNK_BYTES and max(sides.values()) > 1:
+            dim = max(sides, key=lambda d: sides[d])
+            sides[dim] = -(-sides[dim] // 2)
+        wanted.update(sides)
     return cube.chunk(wanted)
