@@ -7,7 +7,7 @@ views, maps scalar nulls to NaN when an array takes part, never computes dask ar
 and turns numpy scalars back into Python values.
 
 Booleans with nulls: comparing arrays that may hold NaN yields a *nullable boolean*
-array — float 1.0/0.0 with NaN where an operand was null — because numpy booleans
+array — float32 1.0/0.0 with NaN where an operand was null — because numpy booleans
 cannot hold null. Comparisons of null-free (integer/bool) arrays stay ``bool``.
 """
 
@@ -79,7 +79,8 @@ def nullable(result: Any, *operands: Any) -> Any:
     mask = masks[0]
     for other in masks[1:]:
         mask = mask | other
-    return select(mask, np.nan, result)
+    # float32 holds 1/0/NaN exactly, at half the memory of float64 over a whole cube.
+    return select(mask, np.float32(np.nan), result)
 
 
 def as_bool_array(value: Any) -> Any:
