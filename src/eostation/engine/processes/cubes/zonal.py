@@ -192,6 +192,8 @@ def block_stats(
 ) -> Partial:
     """Partial statistics of one block ``(*other, h, w)`` for the geometries of ``matrix``."""
     k = int(np.prod(block.shape[:-2], dtype=np.int64))
+    if want <= {"sum"}:
+        return _sums_by_gather(np.reshape(block, (k, -1)), matrix, want)
     # Pixel-major and contiguous: sparse × dense products are several times faster so.
     values = np.ascontiguousarray(np.reshape(block, (k, -1)).T, dtype=np.float64)
     missing = np.isnan(values)
@@ -225,6 +227,42 @@ def block_stats(
         if starts.size:
             m2[used] = np.add.reduceat(squares, starts, axis=0)
         out["m2"] = m2
+    return out
+
+
+def _sums_by_gather(
+    images: NDArray[Any], matrix: scipy.sparse.csr_array, want: frozenset[str]
+) -> Partial:
+    """Valid counts (and sums) per geometry of ``images`` ``(k, pixels)``.
+
+    Only the pixels of some geometry are touched: they are gathered geometry by
+    geometry (the matrix's column indices, in row order) and summed per geometry with
+    ``reduceat``, in float64. This avoids a pixel-major float64 copy of the whole
+    block, which costs more than the sums when the geometries cover part of it.
+    """
+    g, k = matrix.shape[0], images.shape[0]
+    counts = np.diff(matrix.indptr)
+    used = counts > 0
+    out: Partial = {"n": np.zeros((g, k))}
+    if "sum" in want:
+        out["sum"] = np.zeros((g, k))
+    if not used.any():
+        return out
+    starts = matrix.indptr[:-1][used]
+    weights = matrix.data
+    gathered = images[:, matrix.indices]
+    valid = ~np.isnan(gathered) if gathered.dtype.kind == "f" else np.ones(gathered.shape, bool)
+    if np.all(weights == 1):
+        out["n"][used] = np.add.reduceat(valid, starts, axis=1, dtype=np.float64).T
+        if "sum" in want:
+            summed = np.where(valid, gathered, 0)
+            out["sum"][used] = np.add.reduceat(summed, starts, axis=1, dtype=np.float64).T
+        return out
+    weighted = valid * weights
+    out["n"][used] = np.add.reduceat(weighted, starts, axis=1).T
+    if "sum" in want:
+        summed = np.where(valid, gathered * weights, 0.0)
+        out["sum"][used] = np.add.reduceat(summed, starts, axis=1, dtype=np.float64).T
     return out
 
 
