@@ -165,10 +165,12 @@ def fields_geojson(size: Size) -> dict[str, Any]:
     for i in range(size.fields):
         cy, cx = divmod(i, per_row)
         centre = np.array([X0 + (cx + 0.5) * cell, Y0 - (cy + 0.5) * cell])
-        half = rng.uniform(0.25, 0.42, 2) * cell
-        angle = rng.uniform(-0.3, 0.3)
+        # At most 0.33 cell from the centre, rotated by at most 0.2 rad: < 0.4 cell,
+        # so neighbouring fields never overlap (one label per pixel is exact).
+        half = rng.uniform(0.2, 0.3, 2) * cell
+        angle = rng.uniform(-0.2, 0.2)
         corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half
-        corners += rng.uniform(-0.05, 0.05, corners.shape) * cell
+        corners += rng.uniform(-0.03, 0.03, corners.shape) * cell
         rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         ring = corners @ rot.T + centre
         lon, lat = to_wgs84.transform(ring[:, 0], ring[:, 1])
