@@ -85,25 +85,59 @@ def _lerp(a: Fields, b: Fields, t: Fields) -> Fields:
     return a + t * (b - a)
 
 
+def _corner_tables(
+    seeds: NDArray[np.uint64], lo: list[NDArray[np.int64]], span: list[NDArray[np.int64]]
+) -> tuple[Fields, NDArray[np.int64]]:
+    """Lattice values of each row's bounding box of cells, concatenated, and row offsets."""
+    tables, offsets, total = [], np.empty((len(seeds), 1), dtype=np.int64), 0
+    for row, seed in enumerate(seeds):
+        ax, ay, az = (
+            np.arange(a[row, 0], a[row, 0] + n[row, 0]) for a, n in zip(lo, span, strict=True)
+        )
+        h = _step(seed, ax[:, None, None])
+        h = _step(h, ay[None, :, None])
+        h = _step(h, az[None, None, :])
+        tables.append(((h >> _U64(11)).astype(np.float64) * (1.0 / 2**53)).ravel())
+        offsets[row] = total
+        total += h.size
+    return np.concatenate(tables), offsets
+
+
 def _lattice_noise(seeds: NDArray[np.uint64], x: Fields, y: Fields, z: Fields) -> Fields:
-    """Value noise of same-shaped coordinate arrays; ``seeds`` broadcasts against them."""
+    """Value noise of ``(rows, n)`` coordinates, one seed per row (``seeds`` is ``(rows, 1)``)."""
     xi, yi, zi = np.floor(x), np.floor(y), np.floor(z)
     fx, fy, fz = _smooth(x - xi), _smooth(y - yi), _smooth(z - zi)
     ix, iy, iz = xi.astype(np.int64), yi.astype(np.int64), zi.astype(np.int64)
-    # Corner hashes share their prefixes: 2 x-hashes, 4 xy-hashes, 8 xyz-hashes.
+    lo = [a.min(axis=1, keepdims=True) for a in (ix, iy, iz)]
+    span = [a.max(axis=1, keepdims=True) - m + 2 for a, m in zip((ix, iy, iz), lo, strict=True)]
+    if int((span[0] * span[1] * span[2]).sum()) <= 2 * x.size:
+        # Points are dense on the lattice (a chunk's nodes): hash each lattice corner once
+        # and look the eight corners of every point up, instead of hashing 8 per point.
+        table, offsets = _corner_tables(seeds[:, 0], lo, span)
+        sy, sx = span[2], span[1] * span[2]
+        base = (ix - lo[0]) * sx + (iy - lo[1]) * sy + (iz - lo[2]) + offsets
+
+        def corner(dx: int, dy: int, dz: int) -> Fields:
+            return np.take(table, base + (dx * sx + dy * sy + dz))
+
+        u = [[_lerp(corner(dx, dy, 0), corner(dx, dy, 1), fz) for dy in (0, 1)] for dx in (0, 1)]
+        return _lerp(_lerp(u[0][0], u[0][1], fy), _lerp(u[1][0], u[1][1], fy), fx)
+    # Sparse points: corner hashes share their prefixes (2 x-, 4 xy-, 8 xyz-hashes).
     h = _step(seeds, np.stack([ix, ix + 1]))
     h = _step(h[:, None], np.stack([iy, iy + 1])[None])
     h = _step(h[:, :, None], np.stack([iz, iz + 1])[None, None])
-    u = (h >> _U64(11)).astype(np.float64) * (1.0 / 2**53)
-    u = _lerp(u[:, :, 0], u[:, :, 1], fz)
-    u = _lerp(u[:, 0], u[:, 1], fy)
-    return _lerp(u[0], u[1], fx)
+    v = (h >> _U64(11)).astype(np.float64) * (1.0 / 2**53)
+    v = _lerp(v[:, :, 0], v[:, :, 1], fz)
+    v = _lerp(v[:, 0], v[:, 1], fy)
+    return _lerp(v[0], v[1], fx)
 
 
 def value_noise3(seed: int, x: Fields, y: Fields, z: Fields) -> Fields:
     """Smooth value noise in ``[0, 1]`` on the unit integer lattice of 3-D space."""
     x, y, z = np.broadcast_arrays(*(np.asarray(c, dtype=np.float64) for c in (x, y, z)))
-    return _lattice_noise(np.asarray(seed & _MASK, dtype=np.uint64), x, y, z)
+    seeds = np.full((1, 1), seed & _MASK, dtype=np.uint64)
+    flat = (c.reshape(1, -1) for c in (x, y, z))
+    return _lattice_noise(seeds, *flat).reshape(x.shape)
 
 
 def fbm3(

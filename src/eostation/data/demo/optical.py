@@ -11,7 +11,7 @@ Cost model: the smooth world fields (noise octaves) are evaluated on the chunk's
 lattice only and cached cheaply (:func:`node_static`, :func:`node_weather`, kilobytes
 each), because every band of a chunk needs them and dask runs a chunk's bands far
 apart. Per-pixel work is float32 and skips what a scene lacks: a cloud-free chunk
-never interpolates a cloud field. Pixel fields are cached too, in a small budget.
+never interpolates a cloud field. The static land cover of the latest chunks is cached too.
 """
 
 from __future__ import annotations
@@ -55,11 +55,13 @@ _TEXTURE_MAX = 3.4642
 #: Margin on the "nothing of it in this chunk" tests (far above float rounding).
 _EPS = 1e-4
 
-# Node fields are tiny (a 512² chunk at node step 16 has 34² nodes); pixel fields are
-# megabytes, and a chunk's bands run far apart under dask, so their budget stays small.
-_NODES: ByteCache[object] = ByteCache(32 * 2**20)
-_STATICS: ByteCache[Static] = ByteCache(24 * 2**20)
-_SCENES: ByteCache[Scene] = ByteCache(16 * 2**20)
+# Node fields are tiny (a 512² chunk at node step 16 has 34² nodes, ~80 kB a date) and
+# shared by every band of a chunk, whatever order dask runs them in. Pixel fields are
+# megabytes and dask runs one band of every chunk before the next band, so only the
+# static land cover of the most recent chunks is kept (it pays off in small requests,
+# whose bands run back to back); a scene is recomputed from cached nodes per band.
+_NODES: ByteCache[object] = ByteCache(16 * 2**20)
+_STATICS: ByteCache[Static] = ByteCache(16 * 2**20)
 
 
 def _key(tile: Tile) -> Hashable:
@@ -69,7 +71,7 @@ def _key(tile: Tile) -> Hashable:
 
 def clear_caches() -> None:
     """Forget every cached field (for benchmarks and tests)."""
-    for cache in (_NODES, _STATICS, _SCENES):
+    for cache in (_NODES, _STATICS):
         cache.clear()
 
 
@@ -150,17 +152,24 @@ class Static:
     any_urban: bool
 
 
-def _parcels(seed: int, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> Fields:
-    """Uniform value of each pixel's crop parcel: hashed once per parcel, then looked up."""
+def _parcels(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], seeds: tuple[int, ...]
+) -> list[Fields]:
+    """Uniform values of each pixel's crop parcel, one field per seed.
+
+    Each parcel is hashed once (a chunk holds a few hundred) and looked up per pixel.
+    """
     pcol = np.floor(lon / PARCEL_DEG[0]).astype(np.int64)
     prow = np.floor(lat / PARCEL_DEG[1]).astype(np.int64)
     c0, r0 = int(pcol.min()), int(prow.min())
     cols = np.arange(c0, int(pcol.max()) + 1, dtype=np.int64)
     rows = np.arange(r0, int(prow.max()) + 1, dtype=np.int64)
-    table = uniform(seed, cols[None, :], rows[:, None]).astype(_F32).ravel()
-    index = (prow - r0) * cols.size
-    index += pcol - c0
-    return np.take(table, index)
+    prow -= r0
+    prow *= cols.size
+    pcol -= c0
+    prow += pcol
+    tables = (uniform(seed, cols[None, :], rows[:, None]).astype(_F32).ravel() for seed in seeds)
+    return [np.take(table, prow) for table in tables]
 
 
 def _static(tile: Tile) -> Static:
@@ -172,16 +181,39 @@ def _static(tile: Tile) -> Static:
     urban = ~water & (tile.interp(nodes.urban, _F32) + 0.25 * texture > 0)
     forest = ~water & ~urban & (tile.interp(nodes.forest, _F32) > 0.35)
     aridity = tile.interp(nodes.aridity, _F32)
-    phase = (_parcels(_PARCEL, lon, lat) - _F32(0.5)) * _F32(80.0)
-    vigour = _F32(0.55) + _F32(0.45) * _parcels(_PARCEL + 1, lon, lat)
+    phase, vigour = _parcels(lon, lat, (_PARCEL, _PARCEL + 1))
+    phase -= _F32(0.5)
+    phase *= _F32(80.0)
+    vigour *= _F32(0.45)
+    vigour += _F32(0.55)
     lat32 = lat.astype(_F32)
     abs_lat = np.abs(lat32)
     humid = _F32(1.0) - aridity
-    veg_max: Fields = np.where(forest, _F32(0.95), _F32(0.9) * vigour) * humid**1.5
-    veg_min: Fields = np.where(forest, _F32(0.55), _F32(0.05)) * humid**2
+    veg_min = humid * humid
+    veg_max = np.sqrt(humid)
+    veg_max *= humid  # humid ** 1.5
+    veg_max *= np.where(forest, _F32(0.95), _F32(0.9) * vigour)
+    veg_min *= np.where(forest, _F32(0.55), _F32(0.05))
     bare = water | urban
     veg_min[bare] = 0.0
     veg_max[bare] = 0.0
+    veg_max -= veg_min
+    lat_n = tile.node_lonlat[1]
+    if lat_n.min() >= 0.0 or lat_n.max() < 0.0:  # one hemisphere: a constant peak day
+        green_peak = phase + _F32(196.0 if lat_n.min() >= 0.0 else 15.0)
+    else:
+        green_peak = np.where(lat32 >= 0, _F32(196.0), _F32(15.0)) + phase
+    width = abs_lat / _F32(25.0)
+    width *= width
+    np.negative(width, out=width)
+    np.exp(width, out=width)
+    width *= _F32(60.0)
+    width += _F32(35.0)
+    tropical = (
+        np.clip(_F32(1.0) - abs_lat / _F32(23.0), _F32(0.0), _F32(1.0))
+        if np.abs(lat_n).min() < 23.0 + _EPS
+        else _zeros(tile.shape)
+    )
     return Static(
         lat=lat32,
         water=water,
@@ -191,11 +223,11 @@ def _static(tile: Tile) -> Static:
         phase=phase,
         vigour=vigour,
         texture=texture,
-        green_peak=np.where(lat32 >= 0, _F32(196.0), _F32(15.0)) + phase,
-        green_scale=_F32(1.0) / (_F32(35.0) + _F32(60.0) * np.exp(-((abs_lat / _F32(25.0)) ** 2))),
-        tropical=np.clip(_F32(1.0) - abs_lat / _F32(23.0), _F32(0.0), _F32(1.0)),
+        green_peak=green_peak,
+        green_scale=np.reciprocal(width, out=width),
+        tropical=tropical,
         veg_min=veg_min,
-        veg_range=veg_max - veg_min,
+        veg_range=veg_max,
         brightness=_F32(1.0) + _F32(0.06) * texture,
         any_water=bool(water.any()),
         any_urban=bool(urban.any()),
@@ -339,8 +371,8 @@ def _scene(tile: Tile, day: float) -> Scene:
 
 
 def scene(tile: Tile, day: float) -> Scene:
-    """The scene of a chunk on a day (cached per chunk and day; shared by all bands)."""
-    return _SCENES.get((_key(tile), day), lambda: _scene(tile, day))
+    """The scene of a chunk on a day (from cached node fields and land cover)."""
+    return _scene(tile, day)
 
 
 def cloud_cover(
