@@ -250,14 +250,18 @@ def _sums_by_gather(
         return out
     starts = matrix.indptr[:-1][used]
     weights = matrix.data
-    gathered = images[:, matrix.indices]
-    valid = ~np.isnan(gathered) if gathered.dtype.kind == "f" else np.ones(gathered.shape, bool)
+    gathered = images[:, matrix.indices]  # a fresh array: zeroed in place below
     if np.all(weights == 1):
-        out["n"][used] = np.add.reduceat(valid, starts, axis=1, dtype=np.float64).T
+        missing = np.isnan(gathered) if gathered.dtype.kind == "f" else None
+        n = np.broadcast_to(counts[used].astype(np.float64)[:, None], (int(used.sum()), k))
+        if missing is not None and missing.any():
+            np.copyto(gathered, 0, where=missing)
+            n = n - np.add.reduceat(missing, starts, axis=1, dtype=np.float64).T
+        out["n"][used] = n
         if "sum" in want:
-            summed = np.where(valid, gathered, 0)
-            out["sum"][used] = np.add.reduceat(summed, starts, axis=1, dtype=np.float64).T
+            out["sum"][used] = np.add.reduceat(gathered, starts, axis=1, dtype=np.float64).T
         return out
+    valid = ~np.isnan(gathered) if gathered.dtype.kind == "f" else np.ones(gathered.shape, bool)
     weighted = valid * weights
     out["n"][used] = np.add.reduceat(weighted, starts, axis=1).T
     if "sum" in want:
