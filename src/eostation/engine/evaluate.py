@@ -29,6 +29,7 @@ parameters (defaults applied), guarded against recursion.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -49,6 +50,8 @@ from eostation.errors import (
 )
 
 __all__ = ["MAX_UDP_DEPTH", "ChildGraph", "evaluate", "run_udp"]
+
+_log = logging.getLogger("eostation.engine")
 
 MAX_UDP_DEPTH = 32
 """How deeply user-defined processes may call each other."""
@@ -171,11 +174,17 @@ class _Run:
             except OpenEOError as err:
                 raise _in_node(err, node_id, node.process_id) from None
             except (TypeError, ValueError, KeyError, IndexError, ArithmeticError) as exc:
+                # Usually arguments the process cannot work with; possibly a bug of ours,
+                # so the server log keeps the traceback.
+                _log.info("process %s failed", node.process_id, exc_info=True)
                 raise _in_node(
                     ProcessParameterInvalid(
+                        message=(
+                            f"Process '{node.process_id}' cannot work with its arguments "
+                            f"({type(exc).__name__}: {exc}). Check the argument values; if "
+                            "they are valid, please report this as a bug."
+                        ),
                         process=node.process_id,
-                        parameter="?",
-                        reason=f"{type(exc).__name__}: {exc}",
                     ),
                     node_id,
                     node.process_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from eostation.engine.labeled import LabeledArray, to_python
@@ -125,15 +126,36 @@ def _element_of_cube(view: LabeledArray, index: Any, label: Any, nodata: bool) -
     raise _error("array_element", "index", f"no {where} in {dim}", "ArrayElementNotAvailable")
 
 
+def _first_valid_kernel(values: np.ndarray, reverse: bool) -> np.ndarray:
+    """First non-null element along the last axis (null where all are null)."""
+    if reverse:
+        values = values[..., ::-1]
+    valid = ~pd.isnull(values)
+    index = valid.argmax(axis=-1)[..., np.newaxis]
+    picked = np.take_along_axis(values, index, axis=-1)[..., 0]
+    if values.dtype.kind in "fc":
+        return np.where(valid.any(axis=-1), picked, np.nan).astype(values.dtype)
+    if values.dtype.kind == "O":
+        out = picked.copy()
+        out[~valid.any(axis=-1)] = None
+        return out
+    return picked  # integers and booleans hold no nulls
+
+
 def _first_valid(view: LabeledArray, reverse: bool) -> xr.DataArray:
-    data = view.data.isel({view.dim: slice(None, None, -1)}) if reverse else view.data
-    valid = data.notnull()
-    position = valid.argmax(view.dim)
-    return (
-        data.isel({view.dim: position})
-        .drop_vars(view.dim, errors="ignore")
-        .where(valid.any(view.dim))
+    data = view.data
+    if data.chunks is not None:
+        data = data.chunk({view.dim: -1})  # a pixel's whole series in one block
+    result: xr.DataArray = xr.apply_ufunc(
+        _first_valid_kernel,
+        data,
+        input_core_dims=[[view.dim]],
+        kwargs={"reverse": reverse},
+        dask="parallelized",
+        output_dtypes=[data.dtype],
+        keep_attrs=True,
     )
+    return result
 
 
 def _end(data: Any, ignore_nodata: bool, reverse: bool) -> Any:
