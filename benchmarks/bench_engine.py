@@ -1,6 +1,6 @@
 """Process-engine benchmark: four canonical workloads, eostation vs hand-written numpy.
 
-Run: ``.venv/bin/python benchmarks/bench_engine.py [--small] [--only W1,W3]``.
+Run: ``.venv/bin/python benchmarks/bench_engine.py [--small] [--only W1,W3] [--repeat 3]``.
 Not part of the test suite.
 
 The input, an S2-like cube of 2048 × 2048 px × 60 dates (``--small``: 512² × 12),
@@ -17,8 +17,9 @@ builds, through ``jobs.execute.evaluate_lazily`` + ``write_outputs`` (dask threa
 loading the store through a small collection source; (2) the hand-written baseline
 (:mod:`engine_baseline`) streams numpy over 512² tiles × all dates on all cores and
 writes the same format. Each side runs in a fresh process: wall time of the work
-(imports excluded) and peak RSS of that process (``ru_maxrss``), also shown as the
-increase over the RSS after imports. The outputs are then compared. The table is
+(imports excluded) and peak RSS of that process (``VmHWM``), also shown as the
+increase over the RSS after imports. On a shared machine ``--repeat N`` alternates the
+sides N times and keeps the best wall time (and the largest peak). The outputs are then compared. The table is
 printed and written to ``benchmarks/results/engine.md``.
 """
 
@@ -201,11 +202,12 @@ def compare(workload: str, mine: Path, theirs: Path) -> str:
 # -- the table -------------------------------------------------------------------------
 
 
-def table(rows: list[dict[str, Any]], size: Size) -> str:
+def table(rows: list[dict[str, Any]], size: Size, repeat: int = 1) -> str:
     """Markdown table of the results."""
     mb = 2**20
     lines = [
         f"Input: {size.side} × {size.side} px × {size.dates} dates, 5 bands (Zarr, zstd), "
+        f"best of {repeat} run(s) per side, "
         f"{os.cpu_count()} cores, {platform.python_version()}. Memory: peak RSS of the "
         "process (in brackets: increase over the RSS after imports).",
         "",
@@ -229,6 +231,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", action="store_true", help="512² × 12 dates, a quick check")
     parser.add_argument("--only", default=",".join(WORKLOADS), help="e.g. W1,W3")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per side (best wall time is kept)"
+    )
     parser.add_argument("--side", choices=["both", "eostation", "baseline"], default="both")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -243,11 +248,16 @@ def main() -> None:
     rows = []
     for workload in args.only.split(","):
         row: dict[str, Any] = {"workload": workload}
-        for side in ("baseline", "eostation"):
-            if args.side in ("both", side):
-                out = DATA / "out" / f"{workload}-{side}"
-                row[side] = run_side(side, workload, store, out, args.small)
-                print(f"{workload} {side}: {row[side]['wall']:.2f} s", flush=True)
+        for _ in range(args.repeat):  # sides alternate; best wall, largest peak kept
+            for side in ("baseline", "eostation"):
+                if args.side in ("both", side):
+                    out = DATA / "out" / f"{workload}-{side}"
+                    got = run_side(side, workload, store, out, args.small)
+                    print(f"{workload} {side}: {got['wall']:.2f} s", flush=True)
+                    if side in row:
+                        got["wall"] = min(got["wall"], row[side]["wall"])
+                        got["peak"] = max(got["peak"], row[side]["peak"])
+                    row[side] = got
         if args.side != "both":
             continue
         mine, theirs = DATA / "out" / f"{workload}-eostation", DATA / "out" / f"{workload}-baseline"
@@ -255,7 +265,7 @@ def main() -> None:
         rows.append(row)
         print(table([row], size).splitlines()[-1], flush=True)
     if rows:
-        text = table(rows, size)
+        text = table(rows, size, args.repeat)
         print("\n" + text)
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "engine.md").write_text(f"# Engine benchmark\n\n{text}\n")
