@@ -36,7 +36,8 @@ from eostation.formats.writer import Reader, Writer
 
 __all__ = ["GTIFF_READER", "COGWriter", "GTiffWriter", "read_gtiff"]
 
-_BATCH_BYTES = 64 * 2**20  # computed chunks held at once while streaming
+# Computed chunks held at once while streaming (at 64 MB a 10k² layer peaked at 0.7×).
+_BATCH_BYTES = 16 * 2**20
 _IN_MEMORY_BYTES = 256 * 2**20  # larger layers are streamed through a scratch file
 _GDAL_CACHE_MB = 64
 _BLOCK = 512
