@@ -10,6 +10,7 @@ evict by size instead.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import fields, is_dataclass
@@ -37,7 +38,10 @@ class ByteCache(Generic[V]):
     """A thread-safe LRU memo that holds at most ``max_bytes`` of values.
 
     Two threads missing the same key both compute it (the values are equal); the
-    lock only guards the bookkeeping, never a computation.
+    lock only guards the bookkeeping, never a computation. A value can also be
+    *pinned*: it is then found for as long as someone else holds a reference to it
+    (a dask task result, say), whatever the LRU has evicted meanwhile. Values must be
+    weak-referenceable (dataclasses are).
     """
 
     def __init__(self, max_bytes: int, size: Callable[[V], int] = nbytes) -> None:
@@ -46,6 +50,7 @@ class ByteCache(Generic[V]):
         self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._pinned: weakref.WeakValueDictionary[Hashable, Any] = weakref.WeakValueDictionary()
 
     def get(self, key: Hashable, make: Callable[[], V]) -> V:
         """The cached value of ``key``, computed with ``make()`` on a miss."""
@@ -54,6 +59,9 @@ class ByteCache(Generic[V]):
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit[0]
+            pinned = self._pinned.get(key)
+            if pinned is not None:
+                return pinned  # type: ignore[no-any-return]
         value = make()
         size = self._size(value)
         if size > self.max_bytes:
@@ -67,10 +75,18 @@ class ByteCache(Generic[V]):
                 self._bytes -= dropped
         return value
 
+    def pin(self, key: Hashable, make: Callable[[], V]) -> V:
+        """Like :meth:`get`, and the value stays findable while the caller keeps it."""
+        value = self.get(key, make)
+        with self._lock:
+            self._pinned[key] = value
+        return value
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._items.clear()
+            self._pinned.clear()
             self._bytes = 0
 
     @property

@@ -73,8 +73,11 @@ def normal(seed: int, *coords: NDArray[np.integer] | int) -> Fields:
     h = hash_ints(seed, *coords)
     # Sum the four 16-bit fields of each word exactly: pairwise within 32-bit lanes first.
     pairs = (h & _LOW16) + ((h >> _U64(16)) & _LOW16)
-    total = ((pairs & _U64(0xFFFFFFFF)) + (pairs >> _U64(32))).astype(np.float64)
-    return (total * (1.0 / 65536) - 2.0) * np.sqrt(3.0)
+    total: Fields = ((pairs & _U64(0xFFFFFFFF)) + (pairs >> _U64(32))).astype(np.float64)
+    total *= 1.0 / 65536
+    total -= 2.0
+    total *= np.sqrt(3.0)
+    return total
 
 
 def _smooth(f: Fields) -> Fields:
@@ -86,21 +89,14 @@ def _lerp(a: Fields, b: Fields, t: Fields) -> Fields:
 
 
 def _corner_tables(
-    seeds: NDArray[np.uint64], lo: list[NDArray[np.int64]], span: list[NDArray[np.int64]]
-) -> tuple[Fields, NDArray[np.int64]]:
-    """Lattice values of each row's bounding box of cells, concatenated, and row offsets."""
-    tables, offsets, total = [], np.empty((len(seeds), 1), dtype=np.int64), 0
-    for row, seed in enumerate(seeds):
-        ax, ay, az = (
-            np.arange(a[row, 0], a[row, 0] + n[row, 0]) for a, n in zip(lo, span, strict=True)
-        )
-        h = _step(seed, ax[:, None, None])
-        h = _step(h, ay[None, :, None])
-        h = _step(h, az[None, None, :])
-        tables.append(((h >> _U64(11)).astype(np.float64) * (1.0 / 2**53)).ravel())
-        offsets[row] = total
-        total += h.size
-    return np.concatenate(tables), offsets
+    seeds: NDArray[np.uint64], lo: list[NDArray[np.int64]], span: tuple[int, int, int]
+) -> Fields:
+    """Lattice values on each row's box of cells ``lo + [0, span)``: ``(rows, *span)``."""
+    ax, ay, az = (a + np.arange(n, dtype=np.int64) for a, n in zip(lo, span, strict=True))
+    h = _step(seeds[:, None, None, None], ax[:, :, None, None])
+    h = _step(h, ay[:, None, :, None])
+    h = _step(h, az[:, None, None, :])
+    return (h >> _U64(11)).astype(np.float64) * (1.0 / 2**53)
 
 
 def _lattice_noise(seeds: NDArray[np.uint64], x: Fields, y: Fields, z: Fields) -> Fields:
@@ -109,16 +105,20 @@ def _lattice_noise(seeds: NDArray[np.uint64], x: Fields, y: Fields, z: Fields) -
     fx, fy, fz = _smooth(x - xi), _smooth(y - yi), _smooth(z - zi)
     ix, iy, iz = xi.astype(np.int64), yi.astype(np.int64), zi.astype(np.int64)
     lo = [a.min(axis=1, keepdims=True) for a in (ix, iy, iz)]
-    span = [a.max(axis=1, keepdims=True) - m + 2 for a, m in zip((ix, iy, iz), lo, strict=True)]
-    if int((span[0] * span[1] * span[2]).sum()) <= 2 * x.size:
+    nx, ny, nz = (
+        int((a.max(axis=1, keepdims=True) - m).max()) + 2
+        for a, m in zip((ix, iy, iz), lo, strict=True)
+    )
+    if len(seeds) * nx * ny * nz <= 2 * x.size:
         # Points are dense on the lattice (a chunk's nodes): hash each lattice corner once
         # and look the eight corners of every point up, instead of hashing 8 per point.
-        table, offsets = _corner_tables(seeds[:, 0], lo, span)
-        sy, sx = span[2], span[1] * span[2]
-        base = (ix - lo[0]) * sx + (iy - lo[1]) * sy + (iz - lo[2]) + offsets
+        table = _corner_tables(seeds[:, 0], lo, (nx, ny, nz)).ravel()
+        rows = np.arange(len(seeds), dtype=np.int64)[:, None] * (nx * ny * nz)
+        base = ((ix - lo[0]) * ny + (iy - lo[1])) * nz + (iz - lo[2]) + rows
 
         def corner(dx: int, dy: int, dz: int) -> Fields:
-            return np.take(table, base + (dx * sx + dy * sy + dz))
+            values: Fields = table[base + ((dx * ny + dy) * nz + dz)]
+            return values
 
         u = [[_lerp(corner(dx, dy, 0), corner(dx, dy, 1), fz) for dy in (0, 1)] for dx in (0, 1)]
         return _lerp(_lerp(u[0][0], u[0][1], fy), _lerp(u[1][0], u[1][1], fy), fx)

@@ -16,8 +16,9 @@ never interpolates a cloud field. The static land cover of the latest chunks is 
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,7 @@ from .noise import normal, seed_of, uniform
 from .spectra import reflectance as endmember
 
 __all__ = [
+    "ChunkPin",
     "NodeStatic",
     "NodeWeather",
     "Scene",
@@ -37,6 +39,7 @@ __all__ = [
     "greenness",
     "node_static",
     "node_weather",
+    "pin_chunk",
     "scene",
     "static",
 ]
@@ -91,14 +94,14 @@ class NodeStatic:
     elevation: NDArray[np.float64]
 
 
+def _node_static(tile: Tile) -> NodeStatic:
+    land = world.landscape(*tile.node_lonlat)
+    return NodeStatic(land.water, land.urban, land.forest, land.aridity, land.elevation)
+
+
 def node_static(tile: Tile) -> NodeStatic:
     """Land cover and terrain on the nodes of a chunk (cached)."""
-
-    def make() -> NodeStatic:
-        land = world.landscape(*tile.node_lonlat)
-        return NodeStatic(land.water, land.urban, land.forest, land.aridity, land.elevation)
-
-    return _NODES.get(("static", _key(tile)), make)  # type: ignore[return-value]
+    return _NODES.get(("static", _key(tile)), lambda: _node_static(tile))  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -111,22 +114,22 @@ class NodeWeather:
     cirrus: NDArray[np.float64]  # thin cirrus opacity before clipping
 
 
+def _node_weather(tile: Tile, day: float) -> NodeWeather:
+    lon, lat = tile.node_lonlat
+    temp = world.temperature(lat, node_static(tile).elevation, day)
+    # Shadows: the cloud field seen from a point displaced towards the Sun (south-east
+    # in the northern hemisphere, north-east in the southern one, in the late morning).
+    dlat = np.where(lat >= 0, -0.7, 0.7) * SHADOW_KM / 111.2
+    dlon = 0.7 * SHADOW_KM / (111.2 * np.maximum(np.cos(np.radians(lat)), 0.05))
+    # One call for the cloud and its shadow: the noise is evaluated in one pass.
+    both = world.cloud_index(np.stack([lon, lon + dlon]), np.stack([lat, lat + dlat]), day)
+    cirrus = world.cloud_index(lon + 3.0, lat, day + 1000.0) - 0.8
+    return NodeWeather(temp, both[0], both[1], cirrus)
+
+
 def node_weather(tile: Tile, day: float) -> NodeWeather:
     """Temperature and cloud fields of a day on the nodes of a chunk (cached)."""
-
-    def make() -> NodeWeather:
-        lon, lat = tile.node_lonlat
-        temp = world.temperature(lat, node_static(tile).elevation, day)
-        # Shadows: the cloud field seen from a point displaced towards the Sun (south-east
-        # in the northern hemisphere, north-east in the southern one, in the late morning).
-        dlat = np.where(lat >= 0, -0.7, 0.7) * SHADOW_KM / 111.2
-        dlon = 0.7 * SHADOW_KM / (111.2 * np.maximum(np.cos(np.radians(lat)), 0.05))
-        # One call for the cloud and its shadow: the noise is evaluated in one pass.
-        both = world.cloud_index(np.stack([lon, lon + dlon]), np.stack([lat, lat + dlat]), day)
-        cirrus = world.cloud_index(lon + 3.0, lat, day + 1000.0) - 0.8
-        return NodeWeather(temp, both[0], both[1], cirrus)
-
-    return _NODES.get(("weather", _key(tile), day), make)  # type: ignore[return-value]
+    return _NODES.get(("weather", _key(tile), day), lambda: _node_weather(tile, day))  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class Static:
     brightness: Fields  # 1 + 0.06 × texture: land brightness variation
     any_water: bool
     any_urban: bool
+    any_tropical: bool
 
 
 def _parcels(
@@ -209,9 +213,10 @@ def _static(tile: Tile) -> Static:
     np.exp(width, out=width)
     width *= _F32(60.0)
     width += _F32(35.0)
-    tropical = (
+    any_tropical = bool(np.abs(lat_n).min() < 23.0 + _EPS)
+    tropical: Fields = (
         np.clip(_F32(1.0) - abs_lat / _F32(23.0), _F32(0.0), _F32(1.0))
-        if np.abs(lat_n).min() < 23.0 + _EPS
+        if any_tropical
         else _zeros(tile.shape)
     )
     return Static(
@@ -231,7 +236,32 @@ def _static(tile: Tile) -> Static:
         brightness=_F32(1.0) + _F32(0.06) * texture,
         any_water=bool(water.any()),
         any_urban=bool(urban.any()),
+        any_tropical=any_tropical,
     )
+
+
+class ChunkPin:
+    """Holds a chunk's shared fields while dask holds it; pickles to an empty pin."""
+
+    def __init__(self, *held: object) -> None:
+        self.held = held
+
+    def __reduce__(self) -> tuple[type[ChunkPin], tuple[()]]:
+        # Another worker recomputes what it misses rather than receiving megabytes.
+        return (ChunkPin, ())
+
+
+def pin_chunk(tile: Tile, days: Sequence[float]) -> ChunkPin:
+    """Compute a chunk's land cover and node weather once and keep them findable.
+
+    :func:`static`, :func:`node_static` and :func:`node_weather` find the pinned
+    fields for as long as the returned pin is alive, whatever the caches evicted.
+    """
+    key = _key(tile)
+    nodes = _NODES.pin(("static", key), lambda: _node_static(tile))
+    st = _STATICS.pin(key, lambda: _static(tile))
+    weather = [_NODES.pin(("weather", key, day), partial(_node_weather, tile, day)) for day in days]
+    return ChunkPin(st, nodes, *weather)
 
 
 def static(tile: Tile) -> Static:
@@ -268,7 +298,7 @@ def _greenness(st: Static, day: float) -> Fields:
     g *= g
     g *= _F32(-0.5)
     np.exp(g, out=g)
-    if st.tropical.any():
+    if st.any_tropical:
         # tropical × (0.75 + 0.25 × bump) + (1 − tropical) × bump
         g += st.tropical * (_F32(0.75) - _F32(0.75) * g)
     return g
@@ -337,23 +367,22 @@ def _scene(tile: Tile, day: float) -> Scene:
     veg *= st.veg_range
     veg += st.veg_min
     temp = tile.interp(nodes.temp, _F32) if t_min < 5.0 + _EPS else None
-    snow = _zeros(shape)
+    none = snow = cloud = cirrus = _zeros(shape)
+    no_shadow: NDArray[np.bool_] = np.broadcast_to(np.bool_(False), shape)
+    shadow = no_shadow
     if temp is not None and (-1.0 - t_min) / 4.0 + 0.15 * texture_span > -_EPS:
         # Snow lies below about 0 °C; a little noise frays the snow line.
         snow = np.clip((_F32(-1.0) - temp) / _F32(4.0) - _F32(0.15) * st.texture, 0.0, 1.0)
     if temp is not None:
         cold = np.clip((_F32(5.0) - temp) / _F32(10.0), 0.0, 1.0)  # frost stops growth
         veg *= _F32(1.0) - _F32(0.7) * cold
-    cloud = _zeros(shape)
     if 1.8 * float(nodes.cloud.max()) + 0.08 * texture_span > -_EPS:
         index = tile.interp(nodes.cloud, _F32)
         index *= _F32(1.8)
         index += _F32(0.08) * st.texture
         cloud = np.clip(index, _F32(0.0), _F32(1.0), out=index)
-    shadow: NDArray[np.bool_] = np.broadcast_to(np.False_, shape)
     if float(nodes.shade.max()) > 0.25 - _EPS:
         shadow = (tile.interp(nodes.shade, _F32) > 0.25) & (cloud < 0.3)
-    cirrus = _zeros(shape)
     if float(nodes.cirrus.max()) > -_EPS:
         cirrus = np.clip(tile.interp(nodes.cirrus, _F32), _F32(0.0), _F32(0.35))
     return Scene(
@@ -363,10 +392,11 @@ def _scene(tile: Tile, day: float) -> Scene:
         cloud,
         cirrus,
         shadow,
-        any_snow=bool(snow.any()),
-        any_cloud=bool(cloud.any()),
-        any_cirrus=bool(cirrus.any()),
-        any_shadow=bool(shadow.any()),
+        # A computed field may still be all zero: mixing it in then changes nothing.
+        any_snow=snow is not none,
+        any_cloud=cloud is not none,
+        any_cirrus=cirrus is not none,
+        any_shadow=shadow is not no_shadow,
     )
 
 

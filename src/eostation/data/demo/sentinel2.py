@@ -131,6 +131,12 @@ class Sentinel2L2A(DemoSource):
             return optical.cloud_cover(bbox4326, acquisition.day)
         return super().property_value(acquisition, name, bbox4326)
 
+    def chunk_fields(
+        self, tile: Tile, acquisitions: Sequence[Acquisition], options: Mapping[str, Any]
+    ) -> optical.ChunkPin:
+        """Land cover and node weather of the chunk, shared by all its bands."""
+        return optical.pin_chunk(tile, [acq.day for acq in acquisitions])
+
     def render(
         self,
         tile: Tile,

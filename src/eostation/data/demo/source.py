@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 from odc.geo.xr import xr_coords
 
 from eostation.data.base import LoadRequest
@@ -111,6 +112,19 @@ class DemoSource(ABC):
     @abstractmethod
     def metadata(self) -> dict[str, Any]:
         """The STAC Collection document (without ``links``)."""
+
+    def chunk_fields(
+        self, tile: Tile, acquisitions: Sequence[Acquisition], options: Mapping[str, Any]
+    ) -> object | None:
+        """Fields that every band of a chunk shares, computed once per chunk (optional).
+
+        When a subclass overrides this, a multi-band cube gets one extra task per chunk
+        that calls it; the chunk's band tasks depend on it, so dask runs them together
+        and keeps the returned object alive until the last of them has rendered. The
+        object itself is not passed to :meth:`render`: it pins what :meth:`render` looks
+        up (see :func:`.optical.pin_chunk`) and should pickle to next to nothing.
+        """
+        return None
 
     def queryable_properties(self) -> dict[str, dict[str, Any]]:
         """JSON Schemas of the properties that ``properties`` filters may use."""
@@ -232,13 +246,12 @@ class DemoSource(ABC):
             return out
 
         name = f"demo-{self.id}-" + tokenize(self.id, grid, [b.name for b in bands], acqs, options)
-        data = da.map_blocks(
-            build,
-            chunks=chunks,
-            dtype=np.float32,
-            meta=np.empty((0, 0, 0, 0), np.float32),
-            name=name,
-        )
+        meta = np.empty((0, 0, 0, 0), np.float32)
+        if len(bands) > 1 and type(self).chunk_fields is not DemoSource.chunk_fields:
+            graph = self._shared_graph(name, grid, bands, acqs, options, chunks)
+            data = da.Array(graph, name, chunks, dtype=np.float32, meta=meta)  # type: ignore[no-untyped-call]
+        else:
+            data = da.map_blocks(build, chunks=chunks, dtype=np.float32, meta=meta, name=name)
         times = np.array([np.datetime64(a.date.isoformat(), "ns") for a in acqs])
         coords: dict[str, Any] = {"t": times, "bands": [b.name for b in bands]}
         coords.update(xr_coords(grid.geobox, dims=("y", "x")))
@@ -257,6 +270,62 @@ class DemoSource(ABC):
         # Band metadata travels on the bands coordinate (see eostation.engine.cube).
         cube["bands"].attrs["eo:bands"] = [b.eo() for b in bands]
         return cube
+
+    def _shared_graph(
+        self,
+        name: str,
+        grid: Grid,
+        bands: list[Band],
+        acqs: list[Acquisition],
+        options: dict[str, Any],
+        chunks: tuple[tuple[int, ...], ...],
+    ) -> HighLevelGraph:
+        """Tasks ``chunk_fields`` per chunk and one per band and chunk that depends on it."""
+        shared = "demo-shared-" + name.removeprefix("demo-")
+        t_at, _, y_at, x_at = ([0, *np.cumsum(c).tolist()] for c in chunks)
+        dsk: dict[Any, Any] = {}
+        for it, iy, ix in np.ndindex(len(chunks[0]), len(chunks[2]), len(chunks[3])):
+            part = acqs[t_at[it] : t_at[it + 1]]
+            # Tiles are made in the tasks: a tile caches its pixel coordinates, which
+            # must not live as long as the graph.
+            window = (y_at[iy], y_at[iy + 1], x_at[ix], x_at[ix + 1])
+            dsk[(shared, it, iy, ix)] = (_chunk_fields, self, grid, window, part, options)
+            for ib, band in enumerate(bands):
+                dsk[(name, it, ib, iy, ix)] = (
+                    _render_block,
+                    self,
+                    grid,
+                    window,
+                    band,
+                    part,
+                    options,
+                    (shared, it, iy, ix),
+                )
+        return HighLevelGraph.from_collections(name, dsk, dependencies=())
+
+
+def _chunk_fields(
+    source: DemoSource,
+    grid: Grid,
+    window: tuple[int, int, int, int],
+    acquisitions: Sequence[Acquisition],
+    options: Mapping[str, Any],
+) -> object | None:
+    return source.chunk_fields(grid.tile(*window), acquisitions, options)
+
+
+def _render_block(
+    source: DemoSource,
+    grid: Grid,
+    window: tuple[int, int, int, int],
+    band: Band,
+    acquisitions: Sequence[Acquisition],
+    options: Mapping[str, Any],
+    shared: object,
+) -> np.ndarray:
+    """One ``(t, 1, y, x)`` block; ``shared`` (the chunk's fields) only has to be alive."""
+    tile = grid.tile(*window)
+    return np.asarray(source.render(tile, band, acquisitions, options), dtype=np.float32)[:, None]
 
 
 def _split(n: int, size: int) -> tuple[int, ...]:
