@@ -1,4 +1,3 @@
 """eostation: a self-hosted Earth-observation processing platform."""
 
 __version__ = "0.1.0"
-

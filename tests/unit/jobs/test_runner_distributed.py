@@ -25,9 +25,12 @@ pytestmark = pytest.mark.slow
 def client() -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
-    with LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
-    ) as cluster, Client(cluster) as c:
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
         yield c
 
 
