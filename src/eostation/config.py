@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import BaseModel, Field
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = None
     concurrent_jobs: int = 2
     sync_max_pixels: int = 200_000_000
+    udf: Literal["auto", "on", "off"] = "auto"
     sync_timeout_seconds: float = 300.0
     jobs: JobSettings = JobSettings()
     cors_origins: list[str] = ["*"]
@@ -75,6 +77,17 @@ class Settings(BaseSettings):
         """Create the data dir if needed and return it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self.data_dir
+
+    def udf_enabled(self, password_users: int) -> bool:
+        """Whether ``run_udf`` may run user code: ``auto`` allows it only for a single user.
+
+        User code runs in a restricted child process, not a full sandbox, so with several
+        accounts (more than one password user, or any OIDC provider) it is off unless
+        ``EOSTATION_UDF=on``.
+        """
+        if self.udf != "auto":
+            return self.udf == "on"
+        return password_users <= 1 and not self.oidc_providers
 
     def signing_key(self) -> bytes:
         """The key for tokens and signed links: configured, or generated once and kept in the data dir."""

@@ -222,3 +222,52 @@ def test_cdse_featureflags_on_load_collection_are_accepted_and_honoured(client: 
     assert (rejected.status_code, rejected.json()["code"]) == (400, "ProcessParameterUnsupported")
     listed = {p["id"]: p for p in client.get(API + "/processes").json()["processes"]}
     assert "featureflags" not in {p["name"] for p in listed["load_collection"]["parameters"]}
+
+
+UDF = """
+from openeo.udf import XarrayDataCube
+
+def apply_datacube(cube: XarrayDataCube, context: dict) -> XarrayDataCube:
+    return XarrayDataCube(cube.get_array() * 2)
+"""
+
+
+def _udf_graph() -> dict:  # type: ignore[type-arg]
+    nodes = {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "SENTINEL2_L2A",
+                "spatial_extent": {"west": 11.0, "south": 46.0, "east": 11.002, "north": 46.002},
+                "temporal_extent": ["2022-06-01", "2022-06-06"],
+                "bands": ["B04"],
+            },
+        },
+        "udf": {
+            "process_id": "run_udf",
+            "arguments": {"data": {"from_node": "load"}, "udf": UDF, "runtime": "Python"},
+        },
+        "save": {
+            "process_id": "save_result",
+            "arguments": {"data": {"from_node": "udf"}, "format": "netCDF"},
+            "result": True,
+        },
+    }
+    return graph(nodes)
+
+
+@needs_cubes
+def test_udfs_run_for_a_single_user_and_are_off_with_several(client: TestClient) -> None:
+    ok = client.post(API + "/result", json=_udf_graph())
+    assert ok.status_code == 200, ok.text
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.users.add("alice", "pw")
+    services.users.add("bob", "pw")
+    token = client.get(
+        API + "/credentials/basic", headers={"Authorization": "Basic YWxpY2U6cHc="}
+    ).json()
+    headers = {"Authorization": f"Bearer basic//{token['access_token']}"}
+    refused = client.post(API + "/result", json=_udf_graph(), headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (403, "PermissionsInsufficient")
+    services.settings.udf = "on"
+    assert client.post(API + "/result", json=_udf_graph(), headers=headers).status_code == 200

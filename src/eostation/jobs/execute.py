@@ -76,21 +76,6 @@ def _size(data: Any) -> tuple[int, int]:
     return 0, 0
 
 
-def _context(base: Mapping[str, Any], results: list[Any]) -> EvalContext:
-    """An EvalContext that collects ``save_result`` outputs in ``results``.
-
-    The agreed home is a ``results`` field on EvalContext; until the engine has it,
-    the list travels in ``options["results"]``.
-    """
-    names = {f.name for f in dataclasses.fields(EvalContext)}
-    kwargs = dict(base)
-    if "results" in names:
-        kwargs["results"] = results
-    else:
-        kwargs["options"] = {**dict(kwargs.get("options", {})), "results": results}
-    return EvalContext(**kwargs)
-
-
 def evaluate_lazily(
     process: Mapping[str, Any],
     *,
@@ -101,11 +86,13 @@ def evaluate_lazily(
     user_id: str | None,
     udp: Callable[[str], dict[str, Any] | None] | None = None,
     load_result: Callable[[str], Any] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> GraphRun:
     """Evaluate the graph without writing anything: the outputs, still lazy where possible.
 
     ``udp`` looks up the user's stored processes, ``load_result`` opens a finished job's
-    results as a cube (see :func:`open_job_result`).
+    results as a cube (see :func:`open_job_result`); ``options`` go to
+    ``EvalContext.options`` (e.g. ``udf_enabled``).
     """
     run = GraphRun()
 
@@ -130,8 +117,10 @@ def evaluate_lazily(
         base["udp"] = udp
     if load_result is not None:
         base["load_result"] = load_result
+    if options:
+        base["options"] = dict(options)
     graph = process if "process_graph" in process else {"process_graph": process}
-    context = _context(base, results)
+    context = EvalContext(**base, results=results)
     problems = validate(graph, registry, udp=context.udp)
     if problems:
         raise _locate(problems[0], graph["process_graph"])

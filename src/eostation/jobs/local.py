@@ -79,6 +79,7 @@ def run_local(
         log=log,
         cancelled=lambda: False,
         user_id="local",
+        options={"udf_enabled": settings.udf != "off"},  # the user's own machine
     )
     if output is not None and not _has_save_result(process):
         fmt = FORMAT_BY_SUFFIX.get(output.suffix.lower(), "JSON")

@@ -33,6 +33,7 @@ from eostation.jobs.joblog import JobLogger, describe_failure
 from eostation.jobs.model import Job, JobStatus
 from eostation.jobs.results import ResultLayout, asset_records
 from eostation.jobs.store import JobStore, utcnow
+from eostation.users import UserStore
 
 __all__ = ["Runner", "runner_id"]
 
@@ -286,6 +287,9 @@ class Runner:
             load_result=lambda other: execute.load_finished_job(
                 self.store, self.formats, job.user_id, other
             ),
+            options={
+                "udf_enabled": self.settings.udf_enabled(UserStore(self.store.engine).count())
+            },
         )
         watch.input_pixels = run.input_pixels
         estimate = costs_of(run.input_pixels / 20e6, run.input_pixels, run.output_nbytes)
