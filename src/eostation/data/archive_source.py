@@ -126,7 +126,7 @@ class ArchiveSource:
                 raise _invalid("spatial_extent", "give a bounding box for an archive collection.")
             from shapely.geometry import shape
 
-            bbox = tuple(shape(request.geometry).bounds)  # type: ignore[assignment]
+            bbox = tuple(shape(request.geometry).bounds)
         elif request.crs not in (4326, "4326", "EPSG:4326"):
             from odc.geo import geom
 
@@ -154,13 +154,13 @@ class ArchiveSource:
             .rename({"time": "t", "latitude": "y", "longitude": "x"})
             .transpose("t", "bands", "y", "x")
         )
-        data = da.from_array(cube.values.astype(np.float32), chunks=(1, 1, 2048, 2048))  # type: ignore[no-untyped-call]
+        data = da.from_array(cube.values.astype(np.float32), chunks=(1, 1, 2048, 2048))
         out = cube.copy(data=data)
         out.name = self.id
         out.attrs = {
             "collection": self.id,
             "nodata": float("nan"),
-            "raster:bands": [self.archive.store.band_attrs(b) | {"name": b} for b in names],
+            "raster:bands": [self.archive.store.band_attrs(str(b)) | {"name": b} for b in names],
         }
         return out
 

@@ -343,9 +343,7 @@ def inside_mask(cube: xr.DataArray, geometries: Sequence[Any]) -> xr.DataArray:
         xx, yy = np.meshgrid(xs[x0:x1], ys[y0:y1])
         return np.asarray(shapely.intersects_xy(shape, xx, yy), dtype=bool)
 
-    data = da.map_blocks(  # type: ignore[no-untyped-call]
-        block, chunks=chunks, dtype=bool, meta=np.empty((0, 0), bool)
-    )
+    data = da.map_blocks(block, chunks=chunks, dtype=bool, meta=np.empty((0, 0), bool))
     return xr.DataArray(
         data, dims=(ydim, xdim), coords={ydim: cube.coords[ydim], xdim: cube.coords[xdim]}
     )

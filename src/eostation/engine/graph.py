@@ -65,7 +65,7 @@ def flat_graph(graph: Mapping[str, Any]) -> Mapping[str, Any]:
     if "process" in graph and isinstance(graph["process"], Mapping):
         graph = graph["process"]
     if "process_graph" in graph and isinstance(graph["process_graph"], Mapping):
-        return graph["process_graph"]  # type: ignore[no-any-return]
+        return graph["process_graph"]
     return graph
 
 

@@ -173,8 +173,8 @@ def _union(items: list[Narrowing]) -> Narrowing:
         starts = [n.temporal[0] for n in items]  # type: ignore[index]
         ends = [n.temporal[1] for n in items]  # type: ignore[index]
         temporal = (
-            None if None in starts else min(starts, key=pd.Timestamp),  # type: ignore[type-var]
-            None if None in ends else max(ends, key=pd.Timestamp),  # type: ignore[type-var]
+            None if None in starts else min(starts, key=pd.Timestamp),
+            None if None in ends else max(ends, key=pd.Timestamp),
         )
     bands: tuple[str, ...] | None = None
     if all(n.bands is not None for n in items):

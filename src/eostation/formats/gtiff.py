@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import dask
 import dask.array as da
 import numpy as np
 import rasterio
 import rasterio.shutil
 import xarray as xr
+from dask.base import compute
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 from rasterio.windows import Window
@@ -125,9 +125,7 @@ def _fill(dst: Any, layer: RasterLayer, nodata: float | None) -> None:
     for i, band in enumerate(layer.bands or (), start=1):
         dst.set_band_description(i, band)
     for batch in _batches(layer.data.data):
-        computed = dask.compute(  # type: ignore[attr-defined,no-untyped-call]
-            *(b for _, _, b in batch)
-        )
+        computed = compute(*(b for _, _, b in batch))
         for (window, first, _), value in zip(batch, computed, strict=True):
             block = np.asarray(value).astype(dtype, copy=False)
             if fill is not None:
@@ -288,9 +286,7 @@ def read_gtiff(path: Path, options: dict[str, Any]) -> xr.DataArray:
         max(block[0], 2048 // block[0] * block[0]),
         max(block[1], 2048 // block[1] * block[1]),
     )
-    arr = da.from_array(  # type: ignore[no-untyped-call]
-        _WindowedFile(path, shape, dtype), chunks=chunks, asarray=True
-    )
+    arr = da.from_array(_WindowedFile(path, shape, dtype), chunks=chunks, asarray=True)
     coords = {"bands": names, **xr_coords(geobox)}
     return xr.DataArray(arr, dims=("bands", "y", "x"), coords=coords, attrs={"nodata": nodata})
 

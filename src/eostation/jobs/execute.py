@@ -186,7 +186,7 @@ def _locate(err: OpenEOError, nodes: Mapping[str, Any]) -> OpenEOError:
     return err
 
 
-class _TaskCounter(Callback):  # type: ignore[misc]
+class _TaskCounter(Callback):
     """Counts finished dask tasks (local schedulers) and stops on cancellation."""
 
     def __init__(self, expected: int, report: ProgressSink, cancelled: Callable[[], bool]) -> None:
@@ -247,7 +247,7 @@ def _persist_on_cluster(
 
     keys = list(data.__dask_graph__().keys())
     persisted = client.persist(data, optimize_graph=False)
-    futures = futures_of(persisted)  # type: ignore[no-untyped-call]
+    futures = futures_of(persisted)
     seen: set[int] = set()
     done: set[int] = set()
     while True:

@@ -38,7 +38,7 @@ def start_dask(settings: Settings) -> tuple[str | None, Any]:
         return None, None
     from distributed import LocalCluster
 
-    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+    cluster = LocalCluster(
         n_workers=settings.dask_workers,
         processes=True,
         dashboard_address=None,

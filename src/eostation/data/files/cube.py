@@ -160,7 +160,7 @@ def assemble(
     name = "files-" + tokenize(
         cfg.id, grid.affine, grid.shape, str(grid.crs), [b.name for b in bands], groups
     )
-    data = da.map_blocks(  # type: ignore[no-untyped-call]
+    data = da.map_blocks(
         build, chunks=chunks, dtype=np.float32, meta=np.empty((0,) * 4, np.float32), name=name
     )
     coords: dict[str, Any] = {

@@ -238,9 +238,7 @@ def trim_cube(data: Cube) -> CubeOut:
     if "nodata" in cube.attrs and cube.dtype.kind in "iu":
         valid = valid & (cube != cube.attrs["nodata"])
     per_dim = [valid.any([d for d in cube.dims if d != dim]) for dim in cube.dims]
-    found = compute(  # type: ignore[no-untyped-call]
-        *[p.data for p in per_dim]
-    )
+    found = compute(*[p.data for p in per_dim])
     selection: dict[Any, slice] = {}
     for dim, flags in zip(cube.dims, found, strict=True):
         hits = np.flatnonzero(np.asarray(flags))
