@@ -71,7 +71,7 @@ def fetch(
     archive: ArchivePath = None,
 ) -> None:
     """Fetch an AOI tile by tile (0.5° × 1°) as batch jobs and ingest every finished tile."""
-    import openeo
+    from openeo.rest.connection import connect
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .archive import Archive
@@ -80,7 +80,7 @@ def fetch(
     start, _, end = time.partition("/")
     if not end:
         raise typer.BadParameter("--time must be START/END")
-    connection = openeo.connect(url)
+    connection = connect(url)
     if login:
         connection.authenticate_oidc()
     columns = (
@@ -140,13 +140,10 @@ def ingest(
     target = Archive(_archive_path(archive))
     with tempfile.TemporaryDirectory(prefix="eostation-ingest-") as tmp:
         if job is not None:
-            import openeo
+            from openeo.rest.connection import connect
 
             files = (
-                openeo.connect(url)
-                .job(job)
-                .get_results()
-                .download_files(tmp, include_stac_metadata=False)
+                connect(url).job(job).get_results().download_files(tmp, include_stac_metadata=False)
             )
             paths = [Path(p) for p in files if Path(p).suffix in (".nc", ".tif", ".tiff")]
         else:

@@ -74,7 +74,7 @@ class HealpixGrid:
     @property
     def n_cells(self) -> int:
         """Number of cells on the globe, ``12 * 4**level``."""
-        return 12 * 4**self.level
+        return 12 * int(4**self.level)  # int ** int is typed Any (a negative power is a float)
 
     @property
     def chunk_cells(self) -> int:

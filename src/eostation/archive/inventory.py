@@ -44,8 +44,8 @@ def describe(store: ArchiveStore, path: Path) -> dict[str, Any]:
         }
     bbox = None
     if shards:
-        ids = np.array(sorted(shards), dtype=np.uint64)
-        lon, lat = nested.vertices(ids, g.shard_level, ellipsoid="WGS84")
+        shard_ids = np.array(sorted(shards), dtype=np.uint64)
+        lon, lat = nested.vertices(shard_ids, g.shard_level, ellipsoid="WGS84")
         bbox = [float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))]
     return {
         "path": str(path),

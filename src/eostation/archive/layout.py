@@ -119,14 +119,19 @@ class ArchiveStore:
 
     def times(self) -> NDArray[np.datetime64]:
         """Dates in storage (append) order."""
-        seconds = np.asarray(self.group["time"][:], dtype=np.int64)
+        seconds = np.asarray(self._time()[:], dtype=np.int64)
         return seconds.astype("datetime64[s]")
+
+    def _time(self) -> zarr.Array[Any]:
+        """The ``time`` array: seconds since the epoch, in storage order."""
+        time = self.group["time"]
+        assert isinstance(time, zarr.Array)
+        return time
 
     def time_index(self, when: np.datetime64, create: bool = False) -> int | None:
         """Storage index of a date; appended (every band grows) when ``create``."""
-        seconds = int(np.datetime64(when, "s").astype(np.int64))
-        time = self.group["time"]
-        assert isinstance(time, zarr.Array)
+        seconds = int(when.astype("datetime64[s]").astype(np.int64))
+        time = self._time()
         existing = np.asarray(time[:], dtype=np.int64)
         hit = np.flatnonzero(existing == seconds)
         if hit.size:
@@ -147,7 +152,7 @@ class ArchiveStore:
         """Band names in creation order."""
         return list(self.group.attrs.get("bands", []))  # type: ignore[arg-type]
 
-    def array(self, band: str) -> zarr.Array:
+    def array(self, band: str) -> zarr.Array[Any]:
         """The ``values[time, cell]`` array of a band."""
         arr = self.group[f"bands/{band}"]
         assert isinstance(arr, zarr.Array)
@@ -161,13 +166,13 @@ class ArchiveStore:
         """The band's ``raster:bands`` entry as ingested (name, unit, scale, ...)."""
         return dict(self.array(band).attrs.get("raster:band", {}))  # type: ignore[arg-type]
 
-    def add_band(self, band: str, encoding: Encoding, raster: dict[str, Any]) -> zarr.Array:
+    def add_band(self, band: str, encoding: Encoding, raster: dict[str, Any]) -> zarr.Array[Any]:
         """Create a band array sized to the current time axis."""
         g = self.grid
         serializer, *compressors = _codecs(encoding)
         arr = self.group.create_array(
             f"bands/{band}",
-            shape=(int(self.group["time"].shape[0]), g.n_cells),
+            shape=(int(self._time().shape[0]), g.n_cells),
             shards=(1, g.shard_cells),
             chunks=(1, g.chunk_cells),
             dtype=encoding.dtype,

@@ -7,7 +7,8 @@ chunks those ids fall in are read, and the values are gathered by index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,8 @@ def output_geobox(
 def select_times(store: ArchiveStore, time: TimeRange) -> list[int]:
     """Storage indices of the dates in a half-open ``[start, end)`` range (or one day), by date."""
     times = store.times()
+    start: np.datetime64 | None
+    end: np.datetime64 | None
     if isinstance(time, str):
         day = np.datetime64(pd.Timestamp(time).date(), "s")
         start, end = day, day + np.timedelta64(1, "D")
@@ -116,7 +119,7 @@ def query_grid(
     lat = t.f + (np.arange(geobox.shape[0]) + 0.5) * t.e
     ids = store.grid.lattice_ids(lon, lat)
     values = gather(store, ids, names, times)
-    coords = dict(xr_coords(geobox, dims=("latitude", "longitude")))
+    coords: dict[Hashable, Any] = dict(xr_coords(geobox, dims=("latitude", "longitude")))
     coords["time"] = store.times()[times].astype("datetime64[ns]")
     data = {
         band: xr.DataArray(
@@ -141,8 +144,9 @@ def query_cells(
     g = store.grid
     names, times = _bands(store, bands), select_times(store, time)
     chunks = g.chunks_covering(bbox)
-    ids = (
-        chunks[:, None] * np.uint64(g.chunk_cells) + np.arange(g.chunk_cells, dtype=np.uint64)
+    ids = np.asarray(  # numpy's stubs type uint64 * uint64 as float64; it stays uint64
+        chunks[:, None] * np.uint64(g.chunk_cells) + np.arange(g.chunk_cells, dtype=np.uint64),
+        dtype=np.uint64,
     ).ravel()
     values = gather(store, ids, names, times)
     has_data = ~np.isnan(values).all(axis=(0, 1))
@@ -194,7 +198,7 @@ def cells_to_grid(
     pos = np.clip(np.searchsorted(have[order], want), 0, max(have.size - 1, 0))
     found = have.size > 0 and np.asarray(have[order][pos] == want)
     src = order[pos]
-    coords = dict(xr_coords(geobox, dims=("latitude", "longitude")))
+    coords: dict[Hashable, Any] = dict(xr_coords(geobox, dims=("latitude", "longitude")))
     coords["time"] = ds.time.values
     data = {}
     for name, var in ds.data_vars.items():

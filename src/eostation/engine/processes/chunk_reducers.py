@@ -117,7 +117,8 @@ def _median_kernel(skipna: bool) -> Kernel:
         median[valid == 0] = np.nan
         if not skipna:
             median[valid < n_axis] = np.nan
-        return median.astype(dtype, copy=False).reshape(block.shape[:-1])
+        out: np.ndarray[Any, Any] = median.astype(dtype, copy=False).reshape(block.shape[:-1])
+        return out
 
     return kernel
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Annotated, Any, cast
 
-import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
+from dask.base import compute, tokenize
+from dask.delayed import delayed
 
 from eostation.engine.context import Callback
 from eostation.engine.cube import spatial_dims
@@ -117,7 +118,9 @@ def _fast_reducer(reducer: Callback) -> tuple[str, bool, bool] | None:
 def _as_dask(cube: xr.DataArray) -> da.Array:
     if isinstance(cube.data, da.Array):
         return cube.data
-    return da.from_array(np.asarray(cube.data), chunks=(*cube.shape[:-2], 1024, 1024))
+    return cast(
+        da.Array, da.from_array(np.asarray(cube.data), chunks=(*cube.shape[:-2], 1024, 1024))
+    )
 
 
 def reduce_over_geometries(
@@ -142,17 +145,17 @@ def reduce_over_geometries(
     y_edges = np.cumsum((0, *chunks[-2]))
     x_edges = np.cumsum((0, *chunks[-1]))
     blocks = array.to_delayed()
-    token = dask.base.tokenize(array.name, local.geometries.tolist(), want)
+    token = tokenize(array.name, local.geometries.tolist(), want)
     matrices: dict[tuple[int, int], Any] = {}
     for iy, ix in itertools.product(range(len(chunks[-2])), range(len(chunks[-1]))):
         rows = slice(int(y_edges[iy]), int(y_edges[iy + 1]))
         cols = slice(int(x_edges[ix]), int(x_edges[ix + 1]))
         sub = member.block(rows, cols)
         if sub.nnz:
-            matrices[iy, ix] = dask.delayed(sub, name=f"membership-{token}-{iy}-{ix}")
-    stats = dask.delayed(zonal.block_stats, pure=True)
-    merge = dask.delayed(zonal.combine, pure=True)
-    empty_partial = dask.delayed(_empty_partial, pure=True)
+            matrices[iy, ix] = delayed(sub, name=f"membership-{token}-{iy}-{ix}")
+    stats = delayed(zonal.block_stats, pure=True)
+    merge = delayed(zonal.combine, pure=True)
+    empty_partial = delayed(_empty_partial, pure=True)
     grid: dict[tuple[int, ...], Any] = {}
     for other in itertools.product(*(range(n) for n in n_other_blocks)):
         shape = tuple(chunks[d][i] for d, i in enumerate(other))
@@ -161,10 +164,10 @@ def reduce_over_geometries(
             (merge(partials) if partials else empty_partial(len(total), int(np.prod(shape)), want)),
             shape,
         )
-    n_obj = dask.delayed(_valid_counts, pure=True)
+    n_obj = delayed(_valid_counts, pure=True)
     valid = _assemble({k: (n_obj(p), s) for k, (p, s) in grid.items()}, len(total), n_other_blocks)
     if fast is not None:
-        finish = dask.delayed(_finish_fast, pure=True)
+        finish = delayed(_finish_fast, pure=True)
         values = _assemble(
             {k: (finish(fast, p, total), s) for k, (p, s) in grid.items()},
             len(total),
@@ -174,7 +177,10 @@ def reduce_over_geometries(
         values = _generic(grid, reducer, context, cube, others, total, n_other_blocks)
     coords = {d: cube.coords[d] for d in others if d in cube.coords}
     dims = (GEOMETRIES_DIM, *others)
-    as_cube = lambda a: xr.DataArray(a, dims=dims, coords=coords)  # noqa: E731
+
+    def as_cube(a: da.Array) -> xr.DataArray:
+        return xr.DataArray(a, dims=dims, coords=coords)
+
     return as_cube(values), total, as_cube(valid)
 
 
@@ -209,8 +215,10 @@ def _assemble(
 
     def piece(index: tuple[int, ...]) -> da.Array:
         value, shape = grid[index]
-        flat = da.from_delayed(value, shape=(n_geometries, int(np.prod(shape))), dtype=np.float64)
-        return flat.reshape((n_geometries, *shape))
+        flat: da.Array = da.from_delayed(
+            value, shape=(n_geometries, int(np.prod(shape))), dtype=np.float64
+        )
+        return cast(da.Array, flat.reshape((n_geometries, *shape)))
 
     def nest(prefix: tuple[int, ...]) -> Any:
         if len(prefix) == len(n_blocks):
@@ -220,7 +228,7 @@ def _assemble(
     if not n_blocks:
         return piece(())
     # da.block joins the innermost lists along the last axis, the outermost along axis 1.
-    return da.block(nest(()))
+    return cast(da.Array, da.block(nest(())))
 
 
 def _generic(
@@ -228,13 +236,13 @@ def _generic(
     reducer: Callback,
     context: Any,
     cube: xr.DataArray,
-    others: list[str],
+    others: Sequence[Hashable],
     total: np.ndarray,
     n_blocks: Sequence[int],
 ) -> da.Array:
     """Call ``reducer`` per geometry on its gathered pixel values (computes the gather)."""
     keys = list(grid)
-    computed = dask.compute(*(grid[k][0] for k in keys))
+    computed = compute(*(grid[k][0] for k in keys))
     edges = [np.cumsum((0, *c)) for c in _as_dask(cube).chunks[:-2]]
     results: dict[tuple[int, ...], tuple[Any, tuple[int, ...]]] = {}
     for key, partial in zip(keys, computed, strict=True):
@@ -252,11 +260,11 @@ def _generic(
             )
             value = reducer(data=LabeledArray(data, ARRAY_DIM), context=context)
             out[g] = _broadcast_value(value, others, shape)
-        results[key] = (dask.delayed(out.reshape(len(total), -1)), shape)
+        results[key] = (delayed(out.reshape(len(total), -1)), shape)
     return _assemble(results, len(total), n_blocks)
 
 
-def _broadcast_value(value: Any, others: list[str], shape: tuple[int, ...]) -> np.ndarray:
+def _broadcast_value(value: Any, others: Sequence[Hashable], shape: tuple[int, ...]) -> np.ndarray:
     if isinstance(value, LabeledArray):
         value = value.data
     if isinstance(value, xr.DataArray):

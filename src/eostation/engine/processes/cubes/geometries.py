@@ -10,9 +10,9 @@ geometry or a GeoDataFrame. :func:`geometry_set` turns any of these into a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyproj
@@ -178,8 +178,8 @@ def geometry_set(value: Any, process: str, parameter: str) -> GeometrySet:
 def vector_cube(
     geometries: GeometrySet,
     data: Any = None,
-    dims: Sequence[str] = (GEOMETRIES_DIM,),
-    coords: Mapping[str, Any] | None = None,
+    dims: Sequence[Hashable] = (GEOMETRIES_DIM,),
+    coords: Mapping[Hashable, Any] | None = None,
     attrs: Mapping[str, Any] | None = None,
 ) -> xr.DataArray:
     """A vector cube over ``geometries`` (xvec-indexed, CRS attached).
@@ -189,12 +189,12 @@ def vector_cube(
     """
     if data is None:
         data = np.full(len(geometries), np.nan)
-    all_coords: dict[str, Any] = {GEOMETRIES_DIM: geometries.geometries}
+    all_coords: dict[Hashable, Any] = {GEOMETRIES_DIM: geometries.geometries}
     for name in _scalar_property_names(geometries.properties):
         all_coords[name] = (GEOMETRIES_DIM, [p.get(name) for p in geometries.properties])
     all_coords.update(coords or {})
     cube = xr.DataArray(data, dims=tuple(dims), coords=all_coords, attrs=dict(attrs or {}))
-    return cube.xvec.set_geom_indexes(GEOMETRIES_DIM, crs=geometries.crs)
+    return cast(xr.DataArray, cube.xvec.set_geom_indexes(GEOMETRIES_DIM, crs=geometries.crs))
 
 
 def _scalar_property_names(properties: list[dict[str, Any]]) -> list[str]:

@@ -12,7 +12,7 @@ one vectorised callback call over a window axis.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import dask.array as da
 import numpy as np
@@ -233,7 +233,7 @@ def apply_neighborhood(
     """
     steps = {str(e["dimension"]): _pixels(data, e, "size") for e in size}
     pads = {str(e["dimension"]): _pixels(data, e, "overlap") or 0 for e in (overlap or [])}
-    tiled = [d for d in data.dims if steps.get(str(d)) and steps[str(d)] < data.sizes[d]]  # type: ignore[operator]
+    tiled = [d for d in data.dims if steps.get(str(d)) and steps[str(d)] < data.sizes[d]]
     padded = data.pad({d: (pads.get(str(d), 0),) * 2 for d in tiled}) if pads else data
     for d in tiled:
         if pads.get(str(d)) and d in data.coords:
@@ -261,7 +261,7 @@ def apply_neighborhood(
             )
         grid[index] = result.transpose(*tile.dims).isel(inner)
     if not tiled:
-        out = grid[()]
+        out = cast(xr.DataArray, grid[()])
     else:
         out = xr.combine_nested(grid.tolist(), concat_dim=list(tiled), combine_attrs="override")
     return (
@@ -373,4 +373,5 @@ def _centres(coords: np.ndarray, size: int, count: int, side: str, boundary: str
     first = coords[0]
     if side == "right" and rest:
         first = coords[rest] if boundary == "trim" else coords[0] - step * (size - rest)
-    return first + step * (np.arange(count) * size + (size - 1) / 2)
+    centres: np.ndarray = first + step * (np.arange(count) * size + (size - 1) / 2)
+    return centres

@@ -58,8 +58,9 @@ def _block_network() -> None:
 
 def _run(request: dict[str, Any]) -> Any:
     import xarray as xr
-    from openeo.udf import UdfData, XarrayDataCube
     from openeo.udf.run_code import run_udf_code
+    from openeo.udf.udf_data import UdfData
+    from openeo.udf.xarraydatacube import XarrayDataCube
 
     data = request["data"]
     context = request.get("context") or {}
@@ -67,7 +68,7 @@ def _run(request: dict[str, Any]) -> Any:
     if isinstance(data, xr.DataArray):
         udf_data = UdfData(datacube_list=[XarrayDataCube(data)], user_context=context)
     else:
-        from openeo.udf import StructuredData
+        from openeo.udf.structured_data import StructuredData
 
         udf_data = UdfData(structured_data_list=[StructuredData(data)], user_context=context)
     result = run_udf_code(code=request["code"], data=udf_data)

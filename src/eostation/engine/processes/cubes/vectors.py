@@ -230,16 +230,22 @@ def vector_to_regular_points(
     return _points(source, samples, group)
 
 
+def _coordinates(geometry: Any) -> np.ndarray:
+    """The ``(n, 2)`` coordinates of a geometry (shapely is untyped)."""
+    coords: np.ndarray = shapely.get_coordinates(geometry)
+    return coords
+
+
 def _regular(geometry: Any, step: float) -> np.ndarray:
     if geometry is None or shapely.is_empty(geometry):
         return np.empty((0, 2))
     dim = shapely.get_dimensions(geometry)
     if dim == 0:
-        return shapely.get_coordinates(geometry)
+        return _coordinates(geometry)
     if dim == 1:
         length = shapely.length(geometry)
         at = np.arange(0.0, length + 1e-9, step)
-        return shapely.get_coordinates(shapely.line_interpolate_point(geometry, at))
+        return _coordinates(shapely.line_interpolate_point(geometry, at))
     minx, miny, maxx, maxy = shapely.bounds(geometry)
     xs = np.arange(minx + ((maxx - minx) % step) / 2, maxx + 1e-9, step)
     ys = np.arange(miny + ((maxy - miny) % step) / 2, maxy + 1e-9, step)
@@ -318,11 +324,11 @@ def _random(geometry: Any, count: int, rng: np.random.Generator) -> np.ndarray:
         return np.empty((0, 2))
     dim = shapely.get_dimensions(geometry)
     if dim == 0:
-        coords = shapely.get_coordinates(geometry)
+        coords = _coordinates(geometry)
         return coords[rng.integers(0, len(coords), count)]
     if dim == 1:
         at = rng.uniform(0, shapely.length(geometry), count)
-        return shapely.get_coordinates(shapely.line_interpolate_point(geometry, at))
+        return _coordinates(shapely.line_interpolate_point(geometry, at))
     minx, miny, maxx, maxy = shapely.bounds(geometry)
     found: list[np.ndarray] = []
     have = 0

@@ -18,7 +18,7 @@ partials of all spatial blocks and :func:`finish` turns them into the reducer va
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,9 +151,9 @@ def _pixels_of(geometry: Any, ys: Floats, xs: Floats) -> Ints:
         wx, wy = _window(xs, minx, maxx), _window(ys, miny, maxy)
         if wx.size and wy.size:
             shapely.prepare(area)
-            gx = np.broadcast_to(xs[wx][None, :], (wy.size, wx.size)).ravel()
-            gy = np.broadcast_to(ys[wy][:, None], (wy.size, wx.size)).ravel()
-            hit = shapely.intersects_xy(area, gx, gy).reshape(wy.size, wx.size)
+            cx = np.broadcast_to(xs[wx][None, :], (wy.size, wx.size)).ravel()
+            cy = np.broadcast_to(ys[wy][:, None], (wy.size, wx.size)).ravel()
+            hit = shapely.intersects_xy(area, cx, cy).reshape(wy.size, wx.size)
             r, c = np.nonzero(hit)
             found.append(wy[r] * nx + wx[c])
     if not found:
@@ -161,7 +161,7 @@ def _pixels_of(geometry: Any, ys: Floats, xs: Floats) -> Ints:
     return np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
 
 
-def membership(geometries: Sequence[Any], ys: Floats, xs: Floats) -> Membership:
+def membership(geometries: Iterable[Any], ys: Floats, xs: Floats) -> Membership:
     """Which pixel centres (coordinates ``ys`` × ``xs``, in the geometries' CRS) count
     for which geometry; see the module docs for the rules."""
     ys = np.asarray(ys, dtype=np.float64)
