@@ -38,7 +38,7 @@ from eostation.engine.processes.cubes.geometries import (
     geometry_set,
     vector_cube,
 )
-from eostation.engine.processes.cubes.schemas import RasterCube, datacube
+from eostation.engine.processes.cubes.schemas import VECTOR, RasterCube, VectorCube
 from eostation.engine.pushdown import Narrowing, register_rule
 from eostation.engine.registry import process
 from eostation.engine.schema import Context, Param, callback_schema, cb_param
@@ -46,12 +46,11 @@ from eostation.errors import ProcessParameterInvalid
 
 __all__ = ["aggregate_spatial", "reduce_over_geometries", "spatial_hint"]
 
-VectorCube = Annotated[Any, Param(datacube({"type": "geometry"}))]
 _GEOMETRIES = Annotated[
     Any,
     Param(
         [
-            {"type": "object", "subtype": "datacube", "dimensions": [{"type": "geometry"}]},
+            VECTOR,
             {"type": "object", "subtype": "geojson", "deprecated": True},
         ]
     ),

@@ -22,7 +22,7 @@ import xarray as xr
 from eostation.engine.context import Callback
 from eostation.engine.cube import dims_of_type, label_values, spatial_dims
 from eostation.engine.labeled import LabeledArray
-from eostation.engine.processes.cubes.schemas import RasterCube
+from eostation.engine.processes.cubes.schemas import RASTER, RasterCube
 from eostation.engine.registry import process
 from eostation.engine.schema import Context, Param, callback_schema, cb_param
 from eostation.errors import DimensionNotAvailable, ProcessParameterInvalid
@@ -147,11 +147,6 @@ _CHUNK_SIZE: dict[str, Any] = {
 }
 _SIZES = Annotated[list[dict[str, Any]], Param({"type": "array", "items": _CHUNK_SIZE})]
 _OVERLAPS = Annotated[Any, Param([{"type": "null"}, {"type": "array", "items": _CHUNK_SIZE}])]
-_RASTER: dict[str, Any] = {
-    "type": "object",
-    "subtype": "datacube",
-    "dimensions": [{"type": "spatial", "axis": ["x", "y"]}],
-}
 _NEIGHBOURHOOD_PROCESS = Annotated[
     Callback,
     Param(
@@ -160,11 +155,11 @@ _NEIGHBOURHOOD_PROCESS = Annotated[
                 cb_param(
                     "data",
                     "One neighbourhood, overlap included.",
-                    [_RASTER, {"type": "array", "subtype": "labeled-array"}],
+                    [RASTER, {"type": "array", "subtype": "labeled-array"}],
                 ),
                 cb_param("context", "The `context` argument.", {}, default=None),
             ],
-            [_RASTER, {"type": "array"}],
+            [RASTER, {"type": "array"}],
             "The processed neighbourhood, same shape.",
         )
     ),

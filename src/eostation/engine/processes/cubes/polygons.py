@@ -16,7 +16,7 @@ import xarray as xr
 from eostation.engine.context import Callback
 from eostation.engine.cube import inside_mask, spatial_dims
 from eostation.engine.processes.cubes.geometries import cube_crs, geometry_set
-from eostation.engine.processes.cubes.schemas import RasterCube
+from eostation.engine.processes.cubes.schemas import RASTER, RasterCube, datacube
 from eostation.engine.processes.cubes.zonal import membership
 from eostation.engine.registry import process
 from eostation.engine.schema import Context, Param, callback_schema, cb_param
@@ -25,11 +25,7 @@ from eostation.errors import ProcessParameterInvalid
 
 __all__ = ["apply_polygon", "mask_polygon"]
 
-_POLYGONS: dict[str, Any] = {
-    "type": "object",
-    "subtype": "datacube",
-    "dimensions": [{"type": "geometry", "geometry_type": ["Polygon", "MultiPolygon"]}],
-}
+_POLYGONS = datacube({"type": "geometry", "geometry_type": ["Polygon", "MultiPolygon"]})
 _MASK = Annotated[
     Any, Param([_POLYGONS, {"type": "object", "subtype": "geojson", "deprecated": True}])
 ]
@@ -37,20 +33,15 @@ _REPLACEMENT = Annotated[
     Any,
     Param([{"type": "number"}, {"type": "boolean"}, {"type": "string"}, {"type": "null"}]),
 ]
-_RASTER: dict[str, Any] = {
-    "type": "object",
-    "subtype": "datacube",
-    "dimensions": [{"type": "spatial", "axis": ["x", "y"]}],
-}
 _PROCESS = Annotated[
     Callback,
     Param(
         callback_schema(
             [
-                cb_param("data", "The sub cube of one polygon.", _RASTER),
+                cb_param("data", "The sub cube of one polygon.", RASTER),
                 cb_param("context", "The `context` argument.", {}, default=None),
             ],
-            {"schema": _RASTER},
+            {"schema": RASTER},
             "The processed sub cube.",
         )
     ),

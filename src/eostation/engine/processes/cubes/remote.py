@@ -18,6 +18,7 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.processes.cubes.geometries import geometry_set, vector_cube
+from eostation.engine.processes.cubes.schemas import Cube
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import ProcessParameterInvalid
@@ -89,7 +90,7 @@ def load_url(
     ] = {},  # noqa: B006  (spec default; never mutated)
     *,
     env: EvalContext,
-) -> Annotated[Any, Param({"type": "object", "subtype": "datacube"})]:
+) -> Cube:
     """Load a file from the web: GeoJSON or GeoParquet as vector cube, GTiff or netCDF as
     raster cube.
 

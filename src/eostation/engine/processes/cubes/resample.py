@@ -23,6 +23,7 @@ from eostation.engine.cube import (
     require_dimension,
 )
 from eostation.engine.processes.cubes.schemas import (
+    CRS_CODES,
     RASTER,
     RESAMPLING_METHODS,
     TEMPORAL_CUBE,
@@ -85,13 +86,7 @@ def resample_spatial(
     ] = 0,
     projection: Annotated[
         Any,
-        Param(
-            [
-                {"type": "integer", "subtype": "epsg-code", "minimum": 1000, "examples": [3857]},
-                {"type": "string", "subtype": "wkt2-definition"},
-                {"type": "null"},
-            ]
-        ),
+        Param([*CRS_CODES, {"type": "null"}]),
     ] = None,
     method: Method = "near",
     align: Annotated[

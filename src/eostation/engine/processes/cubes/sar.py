@@ -19,18 +19,14 @@ import numpy as np
 import xarray as xr
 
 from eostation.engine.cube import band_dimension
+from eostation.engine.processes.cubes.schemas import SPATIAL_XY, datacube
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import ProcessParameterInvalid
 
 __all__ = ["sar_backscatter"]
 
-_SAR_CUBE: dict[str, Any] = {
-    "type": "object",
-    "subtype": "datacube",
-    "dimensions": [{"type": "spatial", "axis": ["x", "y"]}, {"type": "bands"}],
-}
-SarCube = Annotated[Any, Param(_SAR_CUBE)]
+SarCube = Annotated[Any, Param(datacube(SPATIAL_XY, {"type": "bands"}))]
 _ANGLES = ("incidence_angle", "local_incidence_angle")
 _DEMS = (None, "COPERNICUS_30")
 

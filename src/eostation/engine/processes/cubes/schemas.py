@@ -8,13 +8,17 @@ from eostation.engine.schema import Param
 
 __all__ = [
     "BBOX",
+    "CRS_CODES",
     "CUBE",
     "RASTER",
+    "SPATIAL_XY",
     "TEMPORAL_CUBE",
     "TEMPORAL_INTERVAL_ITEMS",
+    "VECTOR",
     "Cube",
     "RasterCube",
     "TemporalCube",
+    "VectorCube",
     "datacube",
 ]
 
@@ -36,14 +40,14 @@ VECTOR = datacube({"type": "geometry"})
 Cube = Annotated[Any, Param(CUBE)]
 RasterCube = Annotated[Any, Param(RASTER)]
 TemporalCube = Annotated[Any, Param(TEMPORAL_CUBE)]
+VectorCube = Annotated[Any, Param(VECTOR)]
 
-CRS_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {"type": "integer", "subtype": "epsg-code", "minimum": 1000, "examples": [3857]},
-        {"type": "string", "subtype": "wkt2-definition"},
-    ],
-    "default": 4326,
-}
+CRS_CODES: list[dict[str, Any]] = [
+    {"type": "integer", "subtype": "epsg-code", "minimum": 1000, "examples": [3857]},
+    {"type": "string", "subtype": "wkt2-definition"},
+]
+"""An EPSG code or a WKT2 definition (the alternatives of a ``crs`` parameter)."""
+CRS_SCHEMA: dict[str, Any] = {"anyOf": CRS_CODES, "default": 4326}
 BBOX: dict[str, Any] = {
     "type": "object",
     "subtype": "bounding-box",

@@ -23,6 +23,7 @@ from eostation.engine.processes.cubes.geometries import (
     object_array,
     vector_cube,
 )
+from eostation.engine.processes.cubes.schemas import CRS_CODES, VectorCube, datacube
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import DimensionNotAvailable, ProcessParameterInvalid
@@ -36,18 +37,9 @@ __all__ = [
     "vector_to_regular_points",
 ]
 
-_VECTOR: dict[str, Any] = {
-    "type": "object",
-    "subtype": "datacube",
-    "dimensions": [{"type": "geometry"}],
-}
-_POINTS: dict[str, Any] = {
-    "type": "object",
-    "subtype": "datacube",
-    "dimensions": [{"type": "geometry", "geometry_type": ["Point", "MultiPoint"]}],
-}
-VectorCube = Annotated[Any, Param(_VECTOR)]
-PointCube = Annotated[Any, Param(_POINTS)]
+PointCube = Annotated[
+    Any, Param(datacube({"type": "geometry", "geometry_type": ["Point", "MultiPoint"]}))
+]
 
 
 def _rebuild(source: GeometrySet, geoms: list[Any], keep: np.ndarray | None = None) -> xr.DataArray:
@@ -132,15 +124,7 @@ def vector_buffer(
 )
 def vector_reproject(
     data: VectorCube,
-    projection: Annotated[
-        Any,
-        Param(
-            [
-                {"type": "integer", "subtype": "epsg-code", "minimum": 1000, "examples": [3857]},
-                {"type": "string", "subtype": "wkt2-definition"},
-            ]
-        ),
-    ],
+    projection: Annotated[Any, Param(CRS_CODES)],
     dimension: str | None = None,
 ) -> VectorCube:
     """Reproject the geometries of a vector cube to another CRS.
