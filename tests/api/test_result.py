@@ -12,6 +12,7 @@ import rasterio
 from fastapi.testclient import TestClient
 
 from eostation.engine.registry import default_registry
+from tests.graphs import reduce_mean
 
 API = "/openeo/1.2"
 BBOX = {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.01}
@@ -121,22 +122,7 @@ def test_mean_over_time_as_gtiff(client: TestClient, tmp_path: Path) -> None:
                 "bands": ["B04"],
             },
         },
-        "reduce": {
-            "process_id": "reduce_dimension",
-            "arguments": {
-                "data": {"from_node": "load"},
-                "dimension": "t",
-                "reducer": {
-                    "process_graph": {
-                        "m": {
-                            "process_id": "mean",
-                            "arguments": {"data": {"from_parameter": "data"}},
-                            "result": True,
-                        }
-                    }
-                },
-            },
-        },
+        "reduce": reduce_mean({"from_node": "load"}),
         "save": {
             "process_id": "save_result",
             "arguments": {"data": {"from_node": "reduce"}, "format": "GTiff"},

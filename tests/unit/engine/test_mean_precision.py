@@ -9,6 +9,7 @@ import xarray as xr
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
 from eostation.engine.registry import default_registry
+from tests.graphs import reduce_mean
 
 REGISTRY = default_registry()
 
@@ -16,23 +17,7 @@ REGISTRY = default_registry()
 def _reduce_mean(cube: xr.DataArray, dimension: str = "t") -> xr.DataArray:
     graph = {
         "process_graph": {
-            "r": {
-                "process_id": "reduce_dimension",
-                "arguments": {
-                    "data": {"from_parameter": "cube"},
-                    "dimension": dimension,
-                    "reducer": {
-                        "process_graph": {
-                            "m": {
-                                "process_id": "mean",
-                                "arguments": {"data": {"from_parameter": "data"}},
-                                "result": True,
-                            }
-                        }
-                    },
-                },
-                "result": True,
-            }
+            "r": {**reduce_mean({"from_parameter": "cube"}, dimension), "result": True}
         }
     }
     out = evaluate(graph, EvalContext(REGISTRY), {"cube": cube})

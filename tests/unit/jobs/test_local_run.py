@@ -13,6 +13,7 @@ import xarray as xr
 
 from eostation.data.base import LoadRequest
 from eostation.data.registry import build_registry
+from tests.graphs import reduce_mean
 
 BBOX = {"west": 11.0, "south": 46.0, "east": 11.005, "north": 46.005}
 LOAD = {
@@ -24,22 +25,7 @@ LOAD = {
         "bands": ["B04"],
     },
 }
-MEAN = {
-    "process_id": "reduce_dimension",
-    "arguments": {
-        "data": {"from_node": "load"},
-        "dimension": "t",
-        "reducer": {
-            "process_graph": {
-                "m": {
-                    "process_id": "mean",
-                    "arguments": {"data": {"from_parameter": "data"}},
-                    "result": True,
-                }
-            }
-        },
-    },
-}
+MEAN = reduce_mean({"from_node": "load"})
 
 
 def run_cli(tmp_path: Path, graph: dict, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[type-arg]

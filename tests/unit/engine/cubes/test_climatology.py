@@ -14,6 +14,7 @@ from eostation.engine.cube import dimension_type, with_dimension_type
 from eostation.engine.evaluate import evaluate
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
+from tests.graphs import mean_reducer
 
 REGISTRY = default_registry()
 
@@ -119,15 +120,7 @@ def test_anomaly_of_aggregated_months_against_their_normals() -> None:
         "aggregate_temporal_period",
         data=cube,
         period="month",
-        reducer={
-            "process_graph": {
-                "m": {
-                    "process_id": "mean",
-                    "arguments": {"data": {"from_parameter": "data"}},
-                    "result": True,
-                }
-            }
-        },
+        reducer=mean_reducer(),
     )
     assert monthly.t.values[0] == "2000-01"
     out = _call("anomaly", data=monthly, normals=normals, period="month")

@@ -14,6 +14,7 @@ from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
+from tests.graphs import reduce_mean
 
 REGISTRY = default_registry()
 KERNEL = [[1, 2, 0], [0, 4, -1], [3, 0, 1], [1, 1, 1], [0, 5, 2]]
@@ -110,27 +111,7 @@ def test_apply_neighborhood_tiles_with_overlap_match_a_global_filter() -> None:
 
 
 def test_apply_neighborhood_rejects_a_shape_change() -> None:
-    process = {
-        "process_graph": {
-            "r": {
-                "process_id": "reduce_dimension",
-                "arguments": {
-                    "data": {"from_parameter": "data"},
-                    "dimension": "t",
-                    "reducer": {
-                        "process_graph": {
-                            "m": {
-                                "process_id": "mean",
-                                "arguments": {"data": {"from_parameter": "data"}},
-                                "result": True,
-                            }
-                        }
-                    },
-                },
-                "result": True,
-            }
-        }
-    }
+    process = {"process_graph": {"r": {**reduce_mean({"from_parameter": "data"}), "result": True}}}
     with pytest.raises(OpenEOError):
         _run(
             "apply_neighborhood",
