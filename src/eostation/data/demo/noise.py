@@ -13,10 +13,21 @@ once per pixel), the eight corners of a lattice cell share their partial hashes,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Fields", "fbm3", "hash_ints", "normal", "seed_of", "uniform", "value_noise3"]
+__all__ = [
+    "Fields",
+    "fbm3",
+    "fbm3_many",
+    "hash_ints",
+    "normal",
+    "seed_of",
+    "uniform",
+    "value_noise3",
+]
 
 Fields = NDArray[np.float64]
 
@@ -148,25 +159,46 @@ def fbm3(
     ``xyz`` are coordinates (e.g. kilometres on the Earth's surface), ``scale`` the size
     of the largest features in the same unit.
     """
+    stacked = tuple(np.asarray(c, dtype=np.float64)[None] for c in xyz)
+    return fbm3_many([seed], (stacked[0], stacked[1], stacked[2]), scale, octaves, gain)[0]
+
+
+def fbm3_many(
+    seeds: Sequence[int],
+    xyz: tuple[Fields, Fields, Fields],
+    scale: float,
+    octaves: int = 4,
+    gain: float = 0.5,
+) -> Fields:
+    """:func:`fbm3` of several fields in one pass: field ``i`` has seed ``seeds[i]`` and
+    coordinates ``xyz[..][i]`` (arrays shaped ``(len(seeds), ...)``); values are
+    identical to separate calls.
+    """
     x, y, z = np.broadcast_arrays(*(np.asarray(c, dtype=np.float64) / scale for c in xyz))
     shape = x.shape
-    x, y, z = (c.reshape(-1) for c in (x, y, z))
-    seeds = np.array([(seed + o) & _MASK for o in range(octaves)], dtype=np.uint64)[:, None]
+    sets = len(seeds)
+    x, y, z = (c.reshape(sets, -1) for c in (x, y, z))
+    size = x.shape[1]
+    rows = np.array(
+        [(seed + o) & _MASK for seed in seeds for o in range(octaves)], dtype=np.uint64
+    )[:, None]
     amps = gain ** np.arange(octaves, dtype=np.float64)
-    total = np.empty(x.size, dtype=np.float64)
-    for start in range(0, x.size, _FBM_BLOCK):
+    total = np.empty((sets, size), dtype=np.float64)
+    for start in range(0, size, _FBM_BLOCK):
         block = slice(start, start + _FBM_BLOCK)
+        width = min(size - start, _FBM_BLOCK)
         # Octave coordinates, stacked: a rotation-free but irrational lacunarity (2.03)
         # with offsets avoids visible lattice alignment.
-        coords = [np.empty((octaves, min(x.size - start, _FBM_BLOCK))) for _ in range(3)]
+        coords = [np.empty((sets, octaves, width)) for _ in range(3)]
         for c, src, offset in zip(coords, (x, y, z), (17.1, -5.3, 9.7), strict=True):
-            c[0] = src[block]
+            c[:, 0] = src[:, block]
             for o in range(1, octaves):
-                c[o] = c[o - 1] * 2.03 + offset
-        noise = _lattice_noise(seeds, *coords)
-        acc = amps[0] * noise[0]
+                c[:, o] = c[:, o - 1] * 2.03 + offset
+        flat = (c.reshape(sets * octaves, width) for c in coords)
+        noise = _lattice_noise(rows, *flat).reshape(sets, octaves, width)
+        acc = amps[0] * noise[:, 0]
         for o in range(1, octaves):
-            acc += amps[o] * noise[o]
-        total[block] = acc
+            acc += amps[o] * noise[:, o]
+        total[:, block] = acc
     total /= amps.sum()
     return total.reshape(shape)

@@ -7,38 +7,36 @@ all see the same world. Vegetation greens up and senesces with a seasonal cycle 
 depends on latitude and hemisphere; crop parcels have their own phase; clouds move
 between dates.
 
-Cost model: the smooth world fields (noise octaves) are evaluated on the chunk's node
-lattice only and cached cheaply (:func:`node_static`, :func:`node_weather`, kilobytes
-each), because every band of a chunk needs them and dask runs a chunk's bands far
-apart. Per-pixel work is float32 and skips what a scene lacks: a cloud-free chunk
-never interpolates a cloud field. The static land cover of the latest chunks is cached too.
+Cost model: the smooth world fields are evaluated on the chunk's node lattice only
+(:mod:`.nodes`). Per-pixel work is float32 and skips what a scene lacks: a cloud-free
+chunk never interpolates a cloud field. A multi-band request computes a chunk's land
+cover, node weather and scenes once for all its bands (:func:`pin_chunk`).
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
 
-from . import world
-from .cache import ByteCache
+from . import nodes, world
+from .cache import ByteCache, nbytes
 from .grid import Tile
+from .nodes import chunk_key, node_static, node_weather
 from .noise import normal, seed_of, uniform
 from .spectra import reflectance as endmember
 
 __all__ = [
+    "SCENE_BUDGET",
     "ChunkPin",
-    "NodeStatic",
-    "NodeWeather",
     "Scene",
     "Static",
     "clear_caches",
     "greenness",
-    "node_static",
-    "node_weather",
     "pin_chunk",
     "scene",
     "static",
@@ -51,85 +49,29 @@ _TEXTURE = seed_of("texture")
 _CIRRUS = seed_of("cirrus")
 #: Parcel size in degrees (lon, lat): roughly 300 m fields.
 PARCEL_DEG = (0.004, 0.003)
-#: Cloud shadow offset towards the Sun, km (cloud height × tan of the solar zenith angle).
-SHADOW_KM = 1.6
 #: Largest magnitude of :func:`.noise.normal` (Irwin–Hall of four uniforms: 2√3).
 _TEXTURE_MAX = 3.4642
 #: Margin on the "nothing of it in this chunk" tests (far above float rounding).
 _EPS = 1e-4
 
-# Node fields are tiny (a 512² chunk at node step 16 has 34² nodes, ~80 kB a date) and
-# shared by every band of a chunk, whatever order dask runs them in. Pixel fields are
-# megabytes and dask runs one band of every chunk before the next band, so only the
-# static land cover of the most recent chunks is kept (it pays off in small requests,
-# whose bands run back to back); a scene is recomputed from cached nodes per band.
-_NODES: ByteCache[object] = ByteCache(16 * 2**20)
+# Pixel fields are megabytes. Land cover is LRU-cached for the latest chunks only (it
+# pays off when a chunk's bands run back to back); beyond that, a chunk's shared task
+# (:func:`pin_chunk`) keeps its fields alive exactly as long as its bands need them.
 _STATICS: ByteCache[Static] = ByteCache(16 * 2**20)
-
-
-def _key(tile: Tile) -> Hashable:
-    # Not the tile itself: its cached pixel coordinates would live as long as the entry.
-    return (tile.grid, tile.iy0, tile.iy1, tile.ix0, tile.ix1)
+#: Bytes of per-date scenes a pinned chunk keeps for its other bands (~5 MB a 512² date).
+SCENE_BUDGET = 48 * 2**20
+_PINS: weakref.WeakValueDictionary[Hashable, ChunkPin] = weakref.WeakValueDictionary()
 
 
 def clear_caches() -> None:
     """Forget every cached field (for benchmarks and tests)."""
-    for cache in (_NODES, _STATICS):
-        cache.clear()
+    nodes.clear_caches()
+    _STATICS.clear()
 
 
 def _zeros(shape: tuple[int, ...]) -> Fields:
     """A read-only all-zero field that owns no memory."""
     return np.broadcast_to(_F32(0.0), shape)
-
-
-@dataclass(frozen=True)
-class NodeStatic:
-    """Static land-cover potentials (z-scores) and terrain height on a chunk's nodes."""
-
-    water: NDArray[np.float64]
-    urban: NDArray[np.float64]
-    forest: NDArray[np.float64]
-    aridity: NDArray[np.float64]
-    elevation: NDArray[np.float64]
-
-
-def _node_static(tile: Tile) -> NodeStatic:
-    land = world.landscape(*tile.node_lonlat)
-    return NodeStatic(land.water, land.urban, land.forest, land.aridity, land.elevation)
-
-
-def node_static(tile: Tile) -> NodeStatic:
-    """Land cover and terrain on the nodes of a chunk (cached)."""
-    return _NODES.get(("static", _key(tile)), lambda: _node_static(tile))  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class NodeWeather:
-    """The weather of a day on a chunk's nodes: temperature and three cloud indices."""
-
-    temp: NDArray[np.float64]  # °C
-    cloud: NDArray[np.float64]  # opaque cloud index (z-score units, > 0 inside clouds)
-    shade: NDArray[np.float64]  # the cloud index seen from the shadowed ground
-    cirrus: NDArray[np.float64]  # thin cirrus opacity before clipping
-
-
-def _node_weather(tile: Tile, day: float) -> NodeWeather:
-    lon, lat = tile.node_lonlat
-    temp = world.temperature(lat, node_static(tile).elevation, day)
-    # Shadows: the cloud field seen from a point displaced towards the Sun (south-east
-    # in the northern hemisphere, north-east in the southern one, in the late morning).
-    dlat = np.where(lat >= 0, -0.7, 0.7) * SHADOW_KM / 111.2
-    dlon = 0.7 * SHADOW_KM / (111.2 * np.maximum(np.cos(np.radians(lat)), 0.05))
-    # One call for the cloud and its shadow: the noise is evaluated in one pass.
-    both = world.cloud_index(np.stack([lon, lon + dlon]), np.stack([lat, lat + dlat]), day)
-    cirrus = world.cloud_index(lon + 3.0, lat, day + 1000.0) - 0.8
-    return NodeWeather(temp, both[0], both[1], cirrus)
-
-
-def node_weather(tile: Tile, day: float) -> NodeWeather:
-    """Temperature and cloud fields of a day on the nodes of a chunk (cached)."""
-    return _NODES.get(("weather", _key(tile), day), lambda: _node_weather(tile, day))  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -177,14 +119,14 @@ def _parcels(
 
 
 def _static(tile: Tile) -> Static:
-    nodes = node_static(tile)
+    potentials = node_static(tile)
     lon, lat = tile.lonlat
     iy, ix = tile.pixel_index
     texture = normal(_TEXTURE + tile.grid.epsg, iy, ix).astype(_F32)
-    water = tile.interp(nodes.water, _F32) + 0.04 * texture > 0
-    urban = ~water & (tile.interp(nodes.urban, _F32) + 0.25 * texture > 0)
-    forest = ~water & ~urban & (tile.interp(nodes.forest, _F32) > 0.35)
-    aridity = tile.interp(nodes.aridity, _F32)
+    water = tile.interp(potentials.water, _F32) + 0.04 * texture > 0
+    urban = ~water & (tile.interp(potentials.urban, _F32) + 0.25 * texture > 0)
+    forest = ~water & ~urban & (tile.interp(potentials.forest, _F32) > 0.35)
+    aridity = tile.interp(potentials.aridity, _F32)
     phase, vigour = _parcels(lon, lat, (_PARCEL, _PARCEL + 1))
     phase -= _F32(0.5)
     phase *= _F32(80.0)
@@ -241,10 +183,25 @@ def _static(tile: Tile) -> Static:
 
 
 class ChunkPin:
-    """Holds a chunk's shared fields while dask holds it; pickles to an empty pin."""
+    """A chunk's shared fields, alive while dask holds the pin; pickles to an empty pin.
+
+    It also collects the chunk's scenes as its first band computes them, up to
+    :data:`SCENE_BUDGET` bytes, so that its other bands reuse them.
+    """
 
     def __init__(self, *held: object) -> None:
         self.held = held
+        self.scenes: dict[float, Scene] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def keep(self, day: float, value: Scene) -> None:
+        """Keep a scene for the chunk's other bands if the budget allows."""
+        size = nbytes((value.veg, value.snow, value.cloud, value.cirrus, value.shadow))
+        with self._lock:
+            if day not in self.scenes and self._bytes + size <= SCENE_BUDGET:
+                self.scenes[day] = value
+                self._bytes += size
 
     def __reduce__(self) -> tuple[type[ChunkPin], tuple[()]]:
         # Another worker recomputes what it misses rather than receiving megabytes.
@@ -254,19 +211,19 @@ class ChunkPin:
 def pin_chunk(tile: Tile, days: Sequence[float]) -> ChunkPin:
     """Compute a chunk's land cover and node weather once and keep them findable.
 
-    :func:`static`, :func:`node_static` and :func:`node_weather` find the pinned
-    fields for as long as the returned pin is alive, whatever the caches evicted.
+    :func:`static`, :func:`scene` and the node fields of :mod:`.nodes` find them for
+    as long as the returned pin is alive, whatever the caches evicted meanwhile.
     """
-    key = _key(tile)
-    nodes = _NODES.pin(("static", key), lambda: _node_static(tile))
-    st = _STATICS.pin(key, lambda: _static(tile))
-    weather = [_NODES.pin(("weather", key, day), partial(_node_weather, tile, day)) for day in days]
-    return ChunkPin(st, nodes, *weather)
+    key = chunk_key(tile)
+    held = nodes.pin(tile, days)
+    pin = ChunkPin(_STATICS.pin(key, lambda: _static(tile)), *held)
+    _PINS[key] = pin
+    return pin
 
 
 def static(tile: Tile) -> Static:
     """Land cover of a chunk (cached: every band and date of the chunk shares it)."""
-    return _STATICS.get(_key(tile), lambda: _static(tile))
+    return _STATICS.get(chunk_key(tile), lambda: _static(tile))
 
 
 def greenness(
@@ -357,16 +314,16 @@ class Scene:
 
 def _scene(tile: Tile, day: float) -> Scene:
     st = static(tile)
-    nodes = node_weather(tile, day)
+    weather = node_weather(tile, day)
     shape = tile.shape
     texture_span = _TEXTURE_MAX
     # Each component is skipped when no pixel of the chunk can have any of it: the node
     # extremes bound the bilinear interpolation and the texture is bounded too.
-    t_min = float(nodes.temp.min())
+    t_min = float(weather.temp.min())
     veg = _greenness(st, day)
     veg *= st.veg_range
     veg += st.veg_min
-    temp = tile.interp(nodes.temp, _F32) if t_min < 5.0 + _EPS else None
+    temp = tile.interp(weather.temp, _F32) if t_min < 5.0 + _EPS else None
     none = snow = cloud = cirrus = _zeros(shape)
     no_shadow: NDArray[np.bool_] = np.broadcast_to(np.bool_(False), shape)
     shadow = no_shadow
@@ -376,15 +333,15 @@ def _scene(tile: Tile, day: float) -> Scene:
     if temp is not None:
         cold = np.clip((_F32(5.0) - temp) / _F32(10.0), 0.0, 1.0)  # frost stops growth
         veg *= _F32(1.0) - _F32(0.7) * cold
-    if 1.8 * float(nodes.cloud.max()) + 0.08 * texture_span > -_EPS:
-        index = tile.interp(nodes.cloud, _F32)
+    if 1.8 * float(weather.cloud.max()) + 0.08 * texture_span > -_EPS:
+        index = tile.interp(weather.cloud, _F32)
         index *= _F32(1.8)
         index += _F32(0.08) * st.texture
         cloud = np.clip(index, _F32(0.0), _F32(1.0), out=index)
-    if float(nodes.shade.max()) > 0.25 - _EPS:
-        shadow = (tile.interp(nodes.shade, _F32) > 0.25) & (cloud < 0.3)
-    if float(nodes.cirrus.max()) > -_EPS:
-        cirrus = np.clip(tile.interp(nodes.cirrus, _F32), _F32(0.0), _F32(0.35))
+    if float(weather.shade.max()) > 0.25 - _EPS:
+        shadow = (tile.interp(weather.shade, _F32) > 0.25) & (cloud < 0.3)
+    if float(weather.cirrus.max()) > -_EPS:
+        cirrus = np.clip(tile.interp(weather.cirrus, _F32), _F32(0.0), _F32(0.35))
     return Scene(
         st,
         veg,
@@ -401,8 +358,15 @@ def _scene(tile: Tile, day: float) -> Scene:
 
 
 def scene(tile: Tile, day: float) -> Scene:
-    """The scene of a chunk on a day (from cached node fields and land cover)."""
-    return _scene(tile, day)
+    """The scene of a chunk on a day (shared by the bands of a pinned chunk)."""
+    pin = _PINS.get(chunk_key(tile))
+    if pin is None:
+        return _scene(tile, day)
+    found = pin.scenes.get(day)
+    if found is None:
+        found = _scene(tile, day)
+        pin.keep(day, found)
+    return found
 
 
 def cloud_cover(

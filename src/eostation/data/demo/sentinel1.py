@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from . import optical, world
 from .bands import Band
 from .grid import Grid, Tile, utm_epsg
+from .nodes import node_static
 from .noise import hash_ints, seed_of
 from .source import Acquisition, DemoSource, day_number
 from .stac import collection_document, spatial_dimensions
@@ -190,7 +191,7 @@ def _angles(tile: Tile, orbit_state: str) -> tuple[Fields, Fields]:
         across = 1.0 - across
     theta_e = np.radians(29.1 + 16.9 * across)
     # Terrain slope from the node lattice (node spacing in metres).
-    elev = optical.node_static(tile).elevation  # cached per chunk
+    elev = node_static(tile).elevation  # cached per chunk
     spacing = tile.grid.node_step * tile.grid.rx
     dz_dy, dz_dx = np.gradient(elev, spacing)
     dz_dy = -dz_dy  # rows run southwards
@@ -213,7 +214,7 @@ def _gamma0(tile: Tile, st: optical.Static, pol: str, day: float) -> Fields:
     db = np.where(st.urban, _GAMMA0_DB["urban"][k], db)
     lon_n, lat_n = tile.node_lonlat
     wetness = tile.interp(world.cloudiness(lon_n, lat_n, day))  # recent rain brightens soil
-    temp = tile.interp(world.temperature(lat_n, optical.node_static(tile).elevation, day))
+    temp = tile.interp(world.temperature(lat_n, node_static(tile).elevation, day))
     db = db + 2.5 * (wetness - 0.5) * (1.0 - st.aridity) - np.where(temp < -1.0, 3.0, 0.0)
     db = np.where(st.water, _GAMMA0_DB["water"][k] + 1.5 * st.texture, db)
     return np.asarray(10.0 ** (db / 10.0), dtype=np.float64)

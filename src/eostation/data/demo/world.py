@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 
 from .grid import lonlat_to_xyz
-from .noise import fbm3, seed_of
+from .noise import fbm3, fbm3_many, seed_of
 
 __all__ = [
     "FBM_STD",
@@ -141,10 +141,11 @@ def _evolving(
     frac = day / period - k
     wind = np.where(np.abs(lat) > 30.0, 450.0, -300.0)  # km/day, eastward positive
     km_per_deg = 111.2 * np.maximum(np.cos(np.radians(lat)), 0.05)
-    fields = []
-    for state in (k, k + 1):
-        shift = wind * (day - state * period) / km_per_deg
-        xyz = lonlat_to_xyz(lon - shift, lat)
-        fields.append(z_score(fbm3(seed + 1000 * state, xyz, scale, octaves=octaves), octaves))
+    # Both states in one noise pass (same values as one call per state).
+    states = (k, k + 1)
+    lons = np.stack([lon - wind * (day - state * period) / km_per_deg for state in states])
+    xyz = lonlat_to_xyz(lons, np.broadcast_to(lat, lons.shape))
+    noise = fbm3_many([seed + 1000 * state for state in states], xyz, scale, octaves=octaves)
+    fields = z_score(noise, octaves)
     blend = (1.0 - frac) * fields[0] + frac * fields[1]
     return blend / np.sqrt((1.0 - frac) ** 2 + frac**2)
