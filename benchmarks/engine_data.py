@@ -32,7 +32,8 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 
 from eostation.data.base import LoadRequest
-from eostation.engine.cube import bbox_in_crs, clip_to_bounds, with_band_info
+from eostation.engine.cube import with_band_info
+from eostation.engine.grid import bbox_in_crs, clip_to_bounds
 
 __all__ = ["BANDS", "EPSG", "TILE", "Size", "ZarrS2", "fields_geojson", "generate"]
 

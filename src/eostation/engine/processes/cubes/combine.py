@@ -18,10 +18,10 @@ from eostation.engine.cube import (
     carry_metadata,
     dimension_type,
     ensure_cube,
-    geobox,
     label_values,
     with_band_info,
 )
+from eostation.engine.grid import geobox
 from eostation.engine.processes.cubes.resample import onto_grid
 from eostation.engine.processes.cubes.schemas import CUBE, RASTER, Cube, RasterCube
 from eostation.engine.registry import process

@@ -13,16 +13,13 @@ from eostation.engine.context import Callback
 from eostation.engine.cube import (
     band_dimension,
     band_info,
-    bbox_in_crs,
-    clip_to_bounds,
-    crs,
     dims_of_type,
     ensure_cube,
-    inside_mask,
     label_values,
     labels,
     require_dimension,
 )
+from eostation.engine.grid import bbox_in_crs, clip_to_bounds, crs, inside_mask
 from eostation.engine.processes.cubes.geometries import GEOMETRIES_DIM, GeometrySet, geometry_set
 from eostation.engine.processes.cubes.io import temporal_interval
 from eostation.engine.processes.cubes.schemas import (

@@ -21,7 +21,7 @@ import xarray as xr
 import xvec  # noqa: F401  (registers the ``.xvec`` accessor)
 from numpy.typing import NDArray
 
-from eostation.engine.cube import crs as grid_crs
+from eostation.engine.grid import crs as grid_crs
 from eostation.errors import ProcessParameterInvalid
 
 __all__ = [

@@ -14,7 +14,8 @@ import shapely
 import xarray as xr
 
 from eostation.engine.context import Callback
-from eostation.engine.cube import inside_mask, spatial_dims
+from eostation.engine.cube import spatial_dims
+from eostation.engine.grid import inside_mask
 from eostation.engine.processes.cubes.geometries import cube_crs, geometry_set
 from eostation.engine.processes.cubes.schemas import RASTER, RasterCube, datacube
 from eostation.engine.processes.cubes.zonal import membership

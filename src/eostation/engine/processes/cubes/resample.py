@@ -18,10 +18,10 @@ from eostation.engine.cube import (
     dimension_type,
     dims_of_type,
     ensure_cube,
-    geobox,
     label_values,
     require_dimension,
 )
+from eostation.engine.grid import geobox
 from eostation.engine.processes.cubes.schemas import (
     CRS_CODES,
     RASTER,
