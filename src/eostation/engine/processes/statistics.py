@@ -1,4 +1,4 @@
-"""Statistics and cumulative reducers over an array or one dimension of a cube.
+"""Statistics reducers over an array or one dimension of a cube (cumulative: :mod:`.cumulative`).
 
 Each kernel reduces along the array axis given by :func:`numeric_view`: the whole
 list for plain arrays, or ``LabeledArray.dim`` for a cube, in one vectorised xarray
@@ -26,11 +26,10 @@ from eostation.engine.schema import NUMBER_ARRAY, NumberArray, NumberOrNull, Par
 from eostation.errors import ProcessParameterInvalid
 
 _STATS = ("math > statistics", "reducer")
-_CUMULATIVE = ("math > cumulative",)
 Bool = Annotated[bool, Param({"type": "boolean"})]
 
 
-def _single_chunk(array: xr.DataArray, dim: str) -> xr.DataArray:
+def single_chunk(array: xr.DataArray, dim: str) -> xr.DataArray:
     """Order statistics need the whole axis in one dask chunk."""
     if array.chunks is not None:
         return array.chunk({dim: -1})
@@ -143,7 +142,7 @@ def _median(array: xr.DataArray, dim: str, skipna: bool) -> xr.DataArray:
     fast = median_along(array, dim, skipna) if array.chunks is not None else None
     if fast is not None:
         return fast
-    return _single_chunk(array.astype(float), dim).median(dim, skipna=skipna)
+    return single_chunk(array.astype(float), dim).median(dim, skipna=skipna)
 
 
 @process("sum", categories=_STATS)
@@ -305,7 +304,7 @@ def quantiles(
         return [None] * len(probs)
     if not isinstance(data, LabeledArray):
         return [_type7(np.sort(array.values.astype(float)), p) for p in probs]
-    array = _single_chunk(array.astype(float), dim)
+    array = single_chunk(array.astype(float), dim)
     out = array.quantile(probs, dim=dim, skipna=ignore_nodata, method="linear")
     return _along(data, out.drop_vars("quantile"), "quantile")
 
@@ -326,108 +325,3 @@ def _invalid(parameter: str, reason: str, exception: str) -> ProcessParameterInv
     return ProcessParameterInvalid(
         process="quantiles", parameter=parameter, reason=reason, exception=exception
     )
-
-
-def _cumulative(data: Any, ignore_nodata: bool, skipping: Any, propagating: Any) -> Any:
-    if not isinstance(data, LabeledArray):
-        return _plain_cumulative(list(data), ignore_nodata, propagating)
-    array, dim = data.numeric(), data.dim
-    array = _single_chunk(array.astype(float), dim)
-    kernel = skipping if ignore_nodata else propagating
-    out = xr.apply_ufunc(
-        lambda a: kernel(a, axis=-1),
-        array,
-        input_core_dims=[[dim]],
-        output_core_dims=[[dim]],
-        dask="parallelized",
-        output_dtypes=[float],
-    ).transpose(*array.dims)
-    if ignore_nodata:
-        out = out.where(array.notnull())
-    return data.with_data(out)
-
-
-def _plain_cumulative(values: list[Any], ignore_nodata: bool, accumulate: Any) -> list[Any]:
-    """Lists: nulls stay null (or poison the rest), NaN is a number and propagates."""
-    out: list[Any] = []
-    running: list[float] = []
-    poisoned = False
-    for value in values:
-        if value is None or poisoned:
-            poisoned = poisoned or not ignore_nodata
-            out.append(None)
-            continue
-        running.append(value)
-        with np.errstate(all="ignore"):
-            out.append(float(accumulate(np.asarray(running, dtype=float))[-1]))
-    return out
-
-
-def _nan_skipping(ufunc: Any) -> Callable[..., Any]:
-    def accumulate(a: np.ndarray, axis: int) -> np.ndarray:
-        filled = np.where(np.isnan(a), ufunc.identity if ufunc.identity is not None else np.nan, a)
-        return np.asarray(ufunc.accumulate(filled, axis=axis))
-
-    return accumulate
-
-
-@process("cumsum", categories=_CUMULATIVE, experimental=True)
-def cumsum(data: NumberArray, ignore_nodata: Bool = True) -> Annotated[Any, Param(NUMBER_ARRAY)]:
-    """Running sum of an array.
-
-    Args:
-        data: Numbers.
-        ignore_nodata: Skip nulls (they stay null in the output); otherwise a null makes
-            every later element null.
-
-    Returns:
-        An array of the same length.
-    """
-    return _cumulative(data, ignore_nodata, _nan_skipping(np.add), np.cumsum)
-
-
-@process("cumproduct", categories=_CUMULATIVE, experimental=True)
-def cumproduct(
-    data: NumberArray, ignore_nodata: Bool = True
-) -> Annotated[Any, Param(NUMBER_ARRAY)]:
-    """Running product of an array.
-
-    Args:
-        data: Numbers.
-        ignore_nodata: Skip nulls (they stay null in the output); otherwise a null makes
-            every later element null.
-
-    Returns:
-        An array of the same length.
-    """
-    return _cumulative(data, ignore_nodata, _nan_skipping(np.multiply), np.cumprod)
-
-
-@process("cummin", categories=_CUMULATIVE, experimental=True)
-def cummin(data: NumberArray, ignore_nodata: Bool = True) -> Annotated[Any, Param(NUMBER_ARRAY)]:
-    """Running minimum of an array.
-
-    Args:
-        data: Numbers.
-        ignore_nodata: Skip nulls (they stay null in the output); otherwise a null makes
-            every later element null.
-
-    Returns:
-        An array of the same length.
-    """
-    return _cumulative(data, ignore_nodata, np.fmin.accumulate, np.minimum.accumulate)
-
-
-@process("cummax", categories=_CUMULATIVE, experimental=True)
-def cummax(data: NumberArray, ignore_nodata: Bool = True) -> Annotated[Any, Param(NUMBER_ARRAY)]:
-    """Running maximum of an array.
-
-    Args:
-        data: Numbers.
-        ignore_nodata: Skip nulls (they stay null in the output); otherwise a null makes
-            every later element null.
-
-    Returns:
-        An array of the same length.
-    """
-    return _cumulative(data, ignore_nodata, np.fmax.accumulate, np.maximum.accumulate)
