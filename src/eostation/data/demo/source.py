@@ -4,7 +4,10 @@ A subclass describes its bands, its grid, when it acquires data and how to rende
 one band of one chunk; this class turns that into a dask-backed
 ``xarray.DataArray`` with dims ``("t", "bands", "y", "x")``. Each chunk is built on
 demand by :func:`dask.array.map_blocks` from world coordinates and dates only, so
-values never depend on the chunking or on the request window.
+values never depend on the chunking or on the request window. A subclass whose bands
+share expensive per-chunk fields provides :meth:`DemoSource.chunk_fields`: a
+multi-band cube then gets one task per chunk that computes them once, and the chunk's
+band tasks depend on it.
 """
 
 from __future__ import annotations
