@@ -147,17 +147,14 @@ class Sentinel2L2A(DemoSource):
         """One band of one chunk for each acquisition."""
         out = np.empty((len(acquisitions), *tile.shape), dtype=np.float32)
         for i, acq in enumerate(acquisitions):
-            out[i] = self._band(optical.scene(tile, acq.day), band, acq, tile)
+            sc = optical.scene(tile, acq.day)
+            if band.wavelength is not None:
+                _digital_numbers(sc.reflectance(band.wavelength * 1000.0), acq.day, out[i])
+            else:
+                out[i] = self._band(sc, band, acq, tile)
         return out
 
     def _band(self, sc: optical.Scene, band: Band, acq: Acquisition, tile: Tile) -> np.ndarray:
-        if band.wavelength is not None:
-            offset = 1000.0 if acq.day >= _BASELINE_0400 else 0.0
-            dn = sc.reflectance(band.wavelength * 1000.0)
-            dn *= np.float32(10000.0)
-            np.round(dn, out=dn)
-            dn += np.float32(offset)
-            return np.clip(dn, np.float32(1.0), np.float32(65535.0), out=dn)
         name = band.name
         if name == "SCL":
             return scl(sc)
@@ -198,6 +195,14 @@ class Sentinel2L2A(DemoSource):
                 "eo:cloud_cover": {"minimum": 0, "maximum": 100},
             },
         )
+
+
+def _digital_numbers(reflectance: np.ndarray, day: int, out: np.ndarray) -> None:
+    """L2A digital numbers of a reflectance into ``out`` (BOA_ADD_OFFSET from baseline 04.00)."""
+    reflectance *= np.float32(10000.0)
+    np.round(reflectance, out=reflectance)
+    reflectance += np.float32(1000.0 if day >= _BASELINE_0400 else 0.0)
+    np.clip(reflectance, np.float32(1.0), np.float32(65535.0), out=out)
 
 
 def scl(sc: optical.Scene) -> np.ndarray:
