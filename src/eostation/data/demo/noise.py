@@ -160,7 +160,8 @@ def fbm3(
     of the largest features in the same unit.
     """
     stacked = tuple(np.asarray(c, dtype=np.float64)[None] for c in xyz)
-    return fbm3_many([seed], (stacked[0], stacked[1], stacked[2]), scale, octaves, gain)[0]
+    values: Fields = fbm3_many([seed], (stacked[0], stacked[1], stacked[2]), scale, octaves, gain)
+    return values[0]
 
 
 def fbm3_many(
