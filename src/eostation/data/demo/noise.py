@@ -160,8 +160,9 @@ def fbm3(
     of the largest features in the same unit.
     """
     stacked = tuple(np.asarray(c, dtype=np.float64)[None] for c in xyz)
-    values: Fields = fbm3_many([seed], (stacked[0], stacked[1], stacked[2]), scale, octaves, gain)
-    return values[0]
+    values = fbm3_many([seed], (stacked[0], stacked[1], stacked[2]), scale, octaves, gain)
+    first: Fields = values[0]
+    return first
 
 
 def fbm3_many(
