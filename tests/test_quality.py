@@ -39,16 +39,5 @@ def test_ruff_format() -> None:
 
 def test_mypy_strict() -> None:
     # The whole package takes ~15 s from a cold cache (~3 s warm), so it all runs here.
-    # Except eostation.data.demo: the demo world is being optimised in parallel and
-    # still has numpy no-any-return errors; it is excluded, and the modules that import
-    # it see it silently (follow-imports=silent only affects modules not listed, i.e.
-    # the excluded ones). Drop both options once `mypy` alone reports no demo errors.
-    done = _run(
-        "mypy",
-        "-p",
-        "eostation",
-        "--exclude",
-        "eostation/data/demo/",
-        "--follow-imports=silent",
-    )
+    done = _run("mypy", "-p", "eostation")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +43,7 @@ from .stac import collection_document, spatial_dimensions
 __all__ = ["OlciL1B", "SlstrL1B", "SynL2"]
 
 Fields = NDArray[np.float32]
+_Float = TypeVar("_Float", bound=np.floating[Any])
 _S3B = day_number(date(2018, 11, 17))
 _GAPS = seed_of("s3-gaps")
 #: Native pixel size in metres -> grid step in degrees.
@@ -73,15 +74,14 @@ def _common(nm: float) -> str | None:
     return None
 
 
-def solar_cos_zenith(
-    lat: NDArray[np.floating], day: float, local_hour: float = 10.0
-) -> NDArray[np.float64]:
-    """Cosine of the solar zenith angle at a local solar time (≥ 0.05)."""
+def solar_cos_zenith(lat: NDArray[_Float], day: float, local_hour: float = 10.0) -> NDArray[_Float]:
+    """Cosine of the solar zenith angle at a local solar time (≥ 0.05), in the precision of ``lat``."""
     decl = math.radians(23.44) * math.sin(2 * math.pi * (world.day_of_year(day) - 81.0) / 365.2425)
     hour = math.radians(15.0 * (local_hour - 12.0))
     phi = np.radians(lat)
     cos_sza = np.sin(phi) * math.sin(decl) + np.cos(phi) * math.cos(decl) * math.cos(hour)
-    return np.maximum(cos_sza, 0.05)
+    clipped: NDArray[_Float] = np.maximum(cos_sza, 0.05)
+    return clipped
 
 
 class _Sentinel3(DemoSource):
@@ -213,12 +213,12 @@ def _source_tile(tile: Tile, s: int, k: int) -> Tile:
     return Tile(fine, tile.iy0 * s, tile.iy1 * s, tile.ix0 * s, tile.ix1 * s)
 
 
-def _toa_reflectance(
-    sc: optical.Scene, nm: float, cos_sza: NDArray[np.float64]
-) -> NDArray[np.float64]:
+def _toa_reflectance(sc: optical.Scene, nm: float, cos_sza: Fields) -> NDArray[np.float64]:
     """Surface + Rayleigh path reflectance at the top of the atmosphere."""
     transmittance = np.exp(-0.5 * rayleigh_reflectance(nm) * 4.0)
-    return rayleigh_reflectance(nm, 0.75) + transmittance * sc.reflectance(nm)
+    # A float64 scalar times the float32 reflectance: float64.
+    toa: NDArray[np.float64] = rayleigh_reflectance(nm, 0.75) + transmittance * sc.reflectance(nm)
+    return toa
 
 
 class OlciL1B(_Sentinel3):
@@ -344,9 +344,10 @@ class SlstrL1B(_Sentinel3):
         cos_sza = solar_cos_zenith(sc.static.lat, day)
         if band.unit != "K":
             if band.name == "S4":  # 1.375 µm: water vapour hides the surface, cirrus shows
-                return (
+                s4: Fields = (
                     0.004 + 0.02 * sc.surface(nm) * 0.1 + 0.6 * sc.cirrus + 0.3 * sc.cloud
                 ).astype(np.float32)
+                return s4
             return _toa_reflectance(sc, nm, cos_sza).astype(np.float32)
         return brightness_temperature(sc, band.name, day, cos_sza)
 
@@ -355,9 +356,7 @@ class SlstrL1B(_Sentinel3):
         return self._document("EPSG:4326, 1/240° (~500 m) for S1–S6, 1/120° (~1 km) for S7–F2.")
 
 
-def brightness_temperature(
-    sc: optical.Scene, name: str, day: float, cos_sza: NDArray[np.float64]
-) -> Fields:
+def brightness_temperature(sc: optical.Scene, name: str, day: float, cos_sza: Fields) -> Fields:
     """Brightness temperature (K): land surface warmed by the Sun, cold cloud tops."""
     st = sc.static
     air = 273.15 + world.temperature(st.lat, np.zeros_like(st.lat), day)

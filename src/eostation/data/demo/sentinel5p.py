@@ -202,7 +202,8 @@ def methane(lon: Fields, lat: Fields, day: float, cell: tuple[Any, Any], elev: F
                 -dist2 / (4 * radius) ** 2
             )
     row, col = cell
-    return ch4 + 8.0 * normal(_SEED + 5, int(day), row, col)
+    noisy: Fields = ch4 + 8.0 * normal(_SEED + 5, int(day), row, col)
+    return noisy
 
 
 def carbon_monoxide(
@@ -220,7 +221,8 @@ def carbon_monoxide(
     asia = np.exp(-(((lon - 112.0) / 12) ** 2 + ((lat - 32.0) / 8) ** 2))
     co = co + 0.025 * fire_africa + 0.02 * fire_amazon + 0.012 * asia
     row, col = cell
-    return co * (1.0 + 0.05 * normal(_SEED + 6, int(day), row, col))
+    noisy: Fields = co * (1.0 + 0.05 * normal(_SEED + 6, int(day), row, col))
+    return noisy
 
 
 def nitrogen_dioxide(
@@ -233,7 +235,10 @@ def nitrogen_dioxide(
     winter = 1.0 + 0.35 * np.where(lat >= 0, np.cos(phase), -np.cos(phase))
     sunday = 0.7 if int(day) % 7 == 3 else 1.0  # 1970-01-04 (day 3) was a Sunday
     row, col = cell
-    return (1.2e-5 + towns * winter * sunday) + 6e-6 * normal(_SEED + 7, int(day), row, col)
+    noisy: Fields = (1.2e-5 + towns * winter * sunday) + 6e-6 * normal(
+        _SEED + 7, int(day), row, col
+    )
+    return noisy
 
 
 def ozone(lon: Fields, lat: Fields, day: float, cell: tuple[Any, Any], elev: Fields) -> Fields:

@@ -13,7 +13,7 @@ band tasks depend on it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
@@ -223,9 +223,7 @@ class DemoSource(ABC):
                     "properties",
                     f"{self.id} cannot filter on '{name}'; queryable: {sorted(known) or 'none'}.",
                 )
-            test: Callable[[Any], Any] = (
-                condition if callable(condition) else (lambda v, c=condition: v == c)
-            )
+            test: Callable[[Any], Any] = condition if callable(condition) else _equal_to(condition)
             if not test(self.property_value(acq, name, bbox)):
                 return False
         return True
@@ -261,7 +259,7 @@ class DemoSource(ABC):
         else:
             data = da.map_blocks(build, chunks=chunks, dtype=np.float32, meta=meta, name=name)
         times = np.array([np.datetime64(a.date.isoformat(), "ns") for a in acqs])
-        coords: dict[str, Any] = {"t": times, "bands": [b.name for b in bands]}
+        coords: dict[Hashable, Any] = {"t": times, "bands": [b.name for b in bands]}
         coords.update(xr_coords(grid.geobox, dims=("y", "x")))
         cube = xr.DataArray(
             data,
@@ -334,6 +332,11 @@ def _render_block(
     """One ``(t, 1, y, x)`` block; ``shared`` (the chunk's fields) only has to be alive."""
     tile = grid.tile(*window)
     return np.asarray(source.render(tile, band, acquisitions, options), dtype=np.float32)[:, None]
+
+
+def _equal_to(expected: Any) -> Callable[[Any], Any]:
+    """The test of a property filter given as a plain value rather than a callable."""
+    return lambda value: value == expected
 
 
 def _split(n: int, size: int) -> tuple[int, ...]:

@@ -11,6 +11,8 @@ towns, forests, crops, deserts in the subtropical belts and ice near the poles.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
@@ -94,15 +96,22 @@ def landscape(lon: Fields, lat: Fields) -> Landscape:
     return Landscape(lon, lat)
 
 
-def temperature(lat: Fields, elev: Fields, day: float) -> Fields:
-    """Near-surface air temperature (°C) around late morning: climate + season + lapse rate."""
+def temperature(
+    lat: NDArray[np.floating[Any]], elev: NDArray[np.floating[Any]], day: float
+) -> Fields:
+    """Near-surface air temperature (°C) around late morning: climate + season + lapse rate.
+
+    Takes float32 pixel fields as well as float64 node fields; the seasonal term is
+    float64 either way, and so is the result.
+    """
     abs_lat = np.abs(lat)
     mean = 27.0 - 0.012 * np.maximum(abs_lat - 10.0, 0.0) ** 2 + 0.0
     amplitude = 0.25 * abs_lat
     # Coldest around 15 January in the north, 15 July in the south.
     phase = 2.0 * np.pi * (day_of_year(day) - 15.0) / 365.2425
     season = np.where(lat >= 0, -np.cos(phase), np.cos(phase))
-    return mean + amplitude * season - 6.5 * elev / 1000.0
+    temp: Fields = mean + amplitude * season - 6.5 * elev / 1000.0
+    return temp
 
 
 def cloudiness(lon: Fields, lat: Fields, day: float) -> Fields:
@@ -120,7 +129,8 @@ def cloudiness(lon: Fields, lat: Fields, day: float) -> Fields:
     xyz = lonlat_to_xyz(lon, lat)
     regional = z_score(fbm3(_CLIMATE, xyz, 1500.0, octaves=2), 2)
     weather = _evolving(lon, lat, day, _CLIMATE + 101, scale=900.0, octaves=2, period=4.0)
-    return np.clip(base + 0.06 * regional + 0.22 * weather, 0.02, 0.97)
+    fraction: Fields = np.clip(base + 0.06 * regional + 0.22 * weather, 0.02, 0.97)
+    return fraction
 
 
 def cloud_index(lon: Fields, lat: Fields, day: float) -> Fields:
@@ -148,4 +158,6 @@ def _evolving(
     noise = fbm3_many([seed + 1000 * state for state in states], xyz, scale, octaves=octaves)
     fields = z_score(noise, octaves)
     blend = (1.0 - frac) * fields[0] + frac * fields[1]
-    return blend / np.sqrt((1.0 - frac) ** 2 + frac**2)
+    # Blending two independent unit-variance fields shrinks the variance; restore it.
+    unit: Fields = blend / np.sqrt((1.0 - frac) ** 2 + frac**2)
+    return unit
