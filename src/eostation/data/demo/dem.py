@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -20,7 +20,6 @@ from .bands import Band
 from .grid import Grid, Tile
 from .noise import normal, seed_of
 from .source import Acquisition, DemoSource, day_number
-from .stac import collection_document, spatial_dimensions
 
 __all__ = ["CopernicusDem30"]
 
@@ -39,6 +38,13 @@ class CopernicusDem30(DemoSource):
     bands = (Band("DEM", "Height above the EGM2008 geoid", gsd=30.0, unit="m"),)
     start = date(2011, 1, 1)
     end = date(2015, 1, 1)
+    spatial_step = (ARCSEC, ARCSEC)
+    spatial_description = "EPSG:4326 at 1 arcsecond."
+    time_description = "Static: a single label, 2011-01-01; temporal filters are ignored."
+    summaries: ClassVar[Mapping[str, Any]] = {
+        "instruments": ["tandem-x"],
+        "constellation": ["tandem-x"],
+    }
 
     def grid(self, bbox4326: tuple[float, float, float, float], bands: Sequence[Band]) -> Grid:
         """EPSG:4326 at 1 arcsecond."""
@@ -65,19 +71,3 @@ class CopernicusDem30(DemoSource):
         iy, ix = tile.pixel_index
         height = height + 0.6 * normal(_ROUGH, iy, ix)
         return np.broadcast_to(height.astype(np.float32), (len(acquisitions), *tile.shape)).copy()
-
-    def metadata(self) -> dict[str, Any]:
-        """STAC Collection of the synthetic DEM."""
-        return collection_document(
-            collection_id=self.id,
-            title=self.title,
-            description=self.description,
-            keywords=self.keywords,
-            start=self.start,
-            end=self.end,
-            bands=self.bands,
-            spatial=spatial_dimensions((ARCSEC, ARCSEC), "EPSG:4326 at 1 arcsecond."),
-            time_step=None,
-            time_description="Static: a single label, 2011-01-01; temporal filters are ignored.",
-            summaries={"instruments": ["tandem-x"], "constellation": ["tandem-x"]},
-        )

@@ -19,18 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import optical, world
 from .bands import Band
-from .grid import Grid, Tile, utm_epsg
+from .grid import Tile
 from .nodes import node_static
 from .noise import hash_ints, seed_of
-from .source import Acquisition, DemoSource, day_number
-from .stac import collection_document, spatial_dimensions
+from .source import Acquisition, UtmGridSource, day_number
 
 __all__ = ["Sentinel1GRD", "gamma_speckle"]
 
@@ -50,7 +49,7 @@ _GAMMA0_DB = {
 }
 
 
-class Sentinel1GRD(DemoSource):
+class Sentinel1GRD(UtmGridSource):
     """Synthetic Sentinel-1 GRD (CDSE id ``SENTINEL1_GRD``)."""
 
     id = "SENTINEL1_GRD"
@@ -64,13 +63,16 @@ class Sentinel1GRD(DemoSource):
         Band("local_incidence_angle", "Incidence angle on the terrain", gsd=10.0, unit="deg"),
     )
     start = date(2014, 10, 3)
-
-    def grid(self, bbox4326: tuple[float, float, float, float], bands: Sequence[Band]) -> Grid:
-        """The 10 m grid of the UTM zone of the bbox centre."""
-        w, s, e, n = bbox4326
-        return Grid.covering(
-            bbox4326, utm_epsg((w + e) / 2, (s + n) / 2), (10.0, 10.0), node_step=16
-        )
+    time_description = "Irregular: ascending and descending passes, 6 or 12 days apart per orbit."
+    summaries: ClassVar[Mapping[str, Any]] = {
+        "platform": ["sentinel-1a", "sentinel-1b", "sentinel-1c"],
+        "constellation": ["sentinel-1"],
+        "instruments": ["c-sar"],
+        "sar:instrument_mode": ["IW"],
+        "sar:polarizations": ["VV", "VH"],
+        "sar:frequency_band": ["C"],
+        "sat:orbit_state": ["ascending", "descending"],
+    }
 
     def acquisitions(
         self, bbox4326: tuple[float, float, float, float], first: int, stop: int
@@ -147,30 +149,6 @@ class Sentinel1GRD(DemoSource):
             pol = 0 if band.name == "VV" else 1
             out[i] = sigma0 * gamma_speckle(_SPECKLE + tile.grid.epsg, acq.day, pol, iy, ix)
         return out
-
-    def metadata(self) -> dict[str, Any]:
-        """STAC Collection of the synthetic Sentinel-1 GRD."""
-        return collection_document(
-            collection_id=self.id,
-            title=self.title,
-            description=self.description,
-            keywords=self.keywords,
-            start=self.start,
-            end=self.end,
-            bands=self.bands,
-            spatial=spatial_dimensions(None, "Loaded on the UTM zone of the bbox centre at 10 m."),
-            time_step=None,
-            time_description="Irregular: ascending and descending passes, 6 or 12 days apart per orbit.",
-            summaries={
-                "platform": ["sentinel-1a", "sentinel-1b", "sentinel-1c"],
-                "constellation": ["sentinel-1"],
-                "instruments": ["c-sar"],
-                "sar:instrument_mode": ["IW"],
-                "sar:polarizations": ["VV", "VH"],
-                "sar:frequency_band": ["C"],
-                "sat:orbit_state": ["ascending", "descending"],
-            },
-        )
 
 
 def gamma_speckle(seed: int, *coords: NDArray[np.integer] | int) -> NDArray[np.float64]:

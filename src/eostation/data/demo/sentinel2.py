@@ -18,16 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from . import optical
 from .bands import Band
-from .grid import Grid, Tile, utm_epsg
+from .grid import Tile
 from .noise import normal, seed_of
-from .source import Acquisition, DemoSource, day_number
-from .stac import collection_document, spatial_dimensions
+from .source import Acquisition, UtmGridSource, day_number
 
 __all__ = ["Sentinel2L2A"]
 
@@ -69,7 +68,7 @@ def _track(lon: float) -> int:
     return int((lon + 180.0) / 360.0 * _TRACKS) % _TRACKS
 
 
-class Sentinel2L2A(DemoSource):
+class Sentinel2L2A(UtmGridSource):
     """Synthetic Sentinel-2 L2A (CDSE id ``SENTINEL2_L2A``)."""
 
     id = "SENTINEL2_L2A"
@@ -78,13 +77,16 @@ class Sentinel2L2A(DemoSource):
     keywords = ("Copernicus", "Sentinel", "Sentinel-2", "MSI", "L2A", "optical", "reflectance")
     bands = _BANDS
     start = date(2017, 3, 28)
-
-    def grid(self, bbox4326: tuple[float, float, float, float], bands: Sequence[Band]) -> Grid:
-        """The 10 m grid of the UTM zone of the bbox centre."""
-        w, s, e, n = bbox4326
-        return Grid.covering(
-            bbox4326, utm_epsg((w + e) / 2, (s + n) / 2), (10.0, 10.0), node_step=16
-        )
+    time_step = "P5D"
+    time_description = (
+        "One label per acquisition day (00:00 UTC); 10-day revisit before 2017-07-06."
+    )
+    summaries: ClassVar[Mapping[str, Any]] = {
+        "platform": ["sentinel-2a", "sentinel-2b", "sentinel-2c"],
+        "constellation": ["sentinel-2"],
+        "instruments": ["msi"],
+        "eo:cloud_cover": {"minimum": 0, "maximum": 100},
+    }
 
     def acquisitions(
         self, bbox4326: tuple[float, float, float, float], first: int, stop: int
@@ -174,27 +176,6 @@ class Sentinel2L2A(DemoSource):
             )
             return np.round(wv * 1000.0)
         return np.ones(tile.shape, dtype=np.float32)  # dataMask
-
-    def metadata(self) -> dict[str, Any]:
-        """STAC Collection of the synthetic Sentinel-2 L2A."""
-        return collection_document(
-            collection_id=self.id,
-            title=self.title,
-            description=self.description,
-            keywords=self.keywords,
-            start=self.start,
-            end=self.end,
-            bands=self.bands,
-            spatial=spatial_dimensions(None, "Loaded on the UTM zone of the bbox centre at 10 m."),
-            time_step="P5D",
-            time_description="One label per acquisition day (00:00 UTC); 10-day revisit before 2017-07-06.",
-            summaries={
-                "platform": ["sentinel-2a", "sentinel-2b", "sentinel-2c"],
-                "constellation": ["sentinel-2"],
-                "instruments": ["msi"],
-                "eo:cloud_cover": {"minimum": 0, "maximum": 100},
-            },
-        )
 
 
 def _digital_numbers(reflectance: np.ndarray, day: int, out: np.ndarray) -> None:

@@ -38,7 +38,6 @@ from .grid import Grid, Tile
 from .noise import seed_of, uniform
 from .source import Acquisition, DemoSource, day_number
 from .spectra import rayleigh_reflectance, solar_irradiance
-from .stac import collection_document, spatial_dimensions
 
 __all__ = ["OlciL1B", "SlstrL1B", "SynL2"]
 
@@ -84,6 +83,19 @@ def solar_cos_zenith(lat: NDArray[_Float], day: float, local_hour: float = 10.0)
     return clipped
 
 
+def _finest_step(bands: Sequence[Band]) -> float:
+    """Grid step in degrees of the finest native pixel among ``bands``."""
+    return STEP_DEG[min(float(b.gsd or 300.0) for b in bands)]
+
+
+def _summaries(instrument: str) -> dict[str, Any]:
+    return {
+        "platform": ["sentinel-3a", "sentinel-3b"],
+        "constellation": ["sentinel-3"],
+        "instruments": [instrument],
+    }
+
+
 class _Sentinel3(DemoSource):
     """Shared grid, near-daily acquisitions and binning of the Sentinel-3 collections."""
 
@@ -92,11 +104,12 @@ class _Sentinel3(DemoSource):
         {"reprojection_type", "super_sampling", "flag_band", "flag_bitmask"}
     )
     flag_band: ClassVar[str | None] = None
-    instrument: ClassVar[str]
+    time_step = "P1D"
+    time_description = "Near-daily, labelled by day at 00:00 UTC."
 
     def grid(self, bbox4326: tuple[float, float, float, float], bands: Sequence[Band]) -> Grid:
         """EPSG:4326 at the finest native step of the requested bands."""
-        step = STEP_DEG[min(float(b.gsd or 300.0) for b in bands)]
+        step = _finest_step(bands)
         return Grid.covering(bbox4326, 4326, (step, step), node_step=4)
 
     def acquisitions(
@@ -173,27 +186,6 @@ class _Sentinel3(DemoSource):
             out[i] = values
         return out
 
-    def _document(self, step_note: str) -> dict[str, Any]:
-        return collection_document(
-            collection_id=self.id,
-            title=self.title,
-            description=self.description,
-            keywords=self.keywords,
-            start=self.start,
-            end=self.end,
-            bands=self.bands,
-            spatial=spatial_dimensions(
-                (STEP_DEG[min(float(b.gsd or 300) for b in self.bands)],) * 2, step_note
-            ),
-            time_step="P1D",
-            time_description="Near-daily, labelled by day at 00:00 UTC.",
-            summaries={
-                "platform": ["sentinel-3a", "sentinel-3b"],
-                "constellation": ["sentinel-3"],
-                "instruments": [self.instrument],
-            },
-        )
-
 
 def _flag_band(source: _Sentinel3) -> Band:
     return next(b for b in source.bands if b.name == source.flag_band)
@@ -227,7 +219,6 @@ class OlciL1B(_Sentinel3):
     id = "SENTINEL3_OLCI_L1B"
     title = "Sentinel-3 OLCI Level-1B top-of-atmosphere radiance"
     description = __doc__ or ""
-    instrument = "olci"
     keywords = ("Copernicus", "Sentinel", "Sentinel-3", "OLCI", "radiance", "L1B")
     bands = tuple(
         Band(
@@ -241,6 +232,9 @@ class OlciL1B(_Sentinel3):
         )
         for i, (nm, w) in enumerate(_OLCI, start=1)
     )
+    spatial_step = (_finest_step(bands),) * 2
+    spatial_description = "EPSG:4326, 1/360° (~300 m)."
+    summaries = _summaries("olci")
 
     def value(self, sc: optical.Scene, band: Band, day: float) -> Fields:
         """TOA radiance ``ρ E₀ cos θs / π``, darkened in the absorption bands."""
@@ -249,10 +243,6 @@ class OlciL1B(_Sentinel3):
         rho = _toa_reflectance(sc, nm, cos_sza) * _ABSORPTION.get(int(band.name[1:]), 1.0)
         return (rho * solar_irradiance(nm) * cos_sza / math.pi).astype(np.float32)
 
-    def metadata(self) -> dict[str, Any]:
-        """STAC Collection."""
-        return self._document("EPSG:4326, 1/360° (~300 m).")
-
 
 class SynL2(_Sentinel3):
     """Synthetic Sentinel-3 SYN Level-2 surface reflectance (CDSE id ``SENTINEL3_SYN_L2_SYN``)."""
@@ -260,7 +250,6 @@ class SynL2(_Sentinel3):
     id = "SENTINEL3_SYN_L2_SYN"
     title = "Sentinel-3 SYN Level-2 surface reflectance"
     description = __doc__ or ""
-    instrument = "olci"
     flag_band = "CLOUD_flags"
     keywords = (
         "Copernicus",
@@ -290,6 +279,9 @@ class SynL2(_Sentinel3):
             data_type="uint8",
         ),
     )
+    spatial_step = (_finest_step(bands),) * 2
+    spatial_description = "EPSG:4326, 1/360° (~300 m)."
+    summaries = _summaries("olci")
 
     def value(self, sc: optical.Scene, band: Band, day: float) -> Fields:
         """Surface reflectance as seen (clouds included; flagged) or the cloud flags."""
@@ -300,10 +292,6 @@ class SynL2(_Sentinel3):
             flags |= np.where((sc.cloud > 0.05) & (sc.cloud <= 0.2), 4, 0)
             return flags.astype(np.float32)
         return sc.reflectance(float(band.wavelength or 0.0) * 1000)
-
-    def metadata(self) -> dict[str, Any]:
-        """STAC Collection."""
-        return self._document("EPSG:4326, 1/360° (~300 m).")
 
 
 _SLSTR = (
@@ -320,7 +308,6 @@ class SlstrL1B(_Sentinel3):
     id = "SENTINEL3_SLSTR"
     title = "Sentinel-3 SLSTR Level-1B reflectance and brightness temperature"
     description = __doc__ or ""
-    instrument = "slstr"
     keywords = (
         "Copernicus",
         "Sentinel",
@@ -337,6 +324,9 @@ class SlstrL1B(_Sentinel3):
         )
         for name, nm, w, gsd, common in _SLSTR
     )  # fmt: skip
+    spatial_step = (_finest_step(bands),) * 2
+    spatial_description = "EPSG:4326, 1/240° (~500 m) for S1–S6, 1/120° (~1 km) for S7–F2."
+    summaries = _summaries("slstr")
 
     def value(self, sc: optical.Scene, band: Band, day: float) -> Fields:
         """TOA reflectance (S1–S6) or brightness temperature in K (S7–S9, F1, F2)."""
@@ -350,10 +340,6 @@ class SlstrL1B(_Sentinel3):
                 return s4
             return _toa_reflectance(sc, nm, cos_sza).astype(np.float32)
         return brightness_temperature(sc, band.name, day, cos_sza)
-
-    def metadata(self) -> dict[str, Any]:
-        """STAC Collection."""
-        return self._document("EPSG:4326, 1/240° (~500 m) for S1–S6, 1/120° (~1 km) for S7–F2.")
 
 
 def brightness_temperature(sc: optical.Scene, name: str, day: float, cos_sza: Fields) -> Fields:

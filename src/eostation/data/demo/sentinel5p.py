@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,7 +29,6 @@ from .bands import Band
 from .grid import Grid, Tile, lonlat_to_xyz
 from .noise import fbm3, normal, seed_of, uniform
 from .source import Acquisition, DemoSource
-from .stac import collection_document, spatial_dimensions
 
 __all__ = ["Sentinel5PL2"]
 
@@ -90,6 +89,15 @@ class Sentinel5PL2(DemoSource):
     )
     bands = _BANDS
     start = date(2018, 4, 30)
+    spatial_step = (FINE_DEG, ROW_DEG)
+    spatial_description = "EPSG:4326; CH4 and CO on 0.0625° columns."
+    time_step = "P1D"
+    time_description = "Daily, labelled at 00:00 UTC."
+    summaries: ClassVar[Mapping[str, Any]] = {
+        "platform": ["sentinel-5p"],
+        "constellation": ["sentinel-5p"],
+        "instruments": ["tropomi"],
+    }
 
     def grid(self, bbox4326: tuple[float, float, float, float], bands: Sequence[Band]) -> Grid:
         """EPSG:4326, 0.05° rows, 0.0625° or 0.03125° columns."""
@@ -137,28 +145,6 @@ class Sentinel5PL2(DemoSource):
         lon = np.broadcast_to((col + 0.5) * step, tile.shape)
         lat = np.broadcast_to(np.clip(-(row + 0.5) * ROW_DEG, -89.99, 89.99), tile.shape)
         return np.array(lon), np.array(lat), (row, col)
-
-    def metadata(self) -> dict[str, Any]:
-        """STAC Collection of the synthetic Sentinel-5P L2."""
-        return collection_document(
-            collection_id=self.id,
-            title=self.title,
-            description=self.description,
-            keywords=self.keywords,
-            start=self.start,
-            end=self.end,
-            bands=self.bands,
-            spatial=spatial_dimensions(
-                (FINE_DEG, ROW_DEG), "EPSG:4326; CH4 and CO on 0.0625° columns."
-            ),
-            time_step="P1D",
-            time_description="Daily, labelled at 00:00 UTC.",
-            summaries={
-                "platform": ["sentinel-5p"],
-                "constellation": ["sentinel-5p"],
-                "instruments": ["tropomi"],
-            },
-        )
 
 
 def _years_since_2018(day: float) -> float:

@@ -1,7 +1,8 @@
 """The base of every demo collection: request validation, the time axis and the lazy cube.
 
 A subclass describes its bands, its grid, when it acquires data and how to render
-one band of one chunk; this class turns that into a dask-backed
+one band of one chunk (its STAC document follows from class attributes); this class
+turns that into a dask-backed
 ``xarray.DataArray`` with dims ``("t", "bands", "y", "x")``. Each chunk is built on
 demand by :func:`dask.array.map_blocks` from world coordinates and dates only, so
 values never depend on the chunking or on the request window. A subclass whose bands
@@ -12,6 +13,7 @@ band tasks depend on it.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,9 +32,10 @@ from eostation.data.base import LoadRequest
 from eostation.errors import ProcessParameterInvalid
 
 from .bands import Band, select_bands
-from .grid import Grid, Tile, bbox_in_4326
+from .grid import Grid, Tile, bbox_in_4326, utm_epsg
+from .stac import collection_document, spatial_dimensions
 
-__all__ = ["Acquisition", "DemoSource", "day_number"]
+__all__ = ["Acquisition", "DemoSource", "UtmGridSource", "day_number"]
 
 _EPOCH = date(1970, 1, 1)
 #: Largest chunk along ``t`` before the time axis is split (one chunk holds all dates up to it).
@@ -92,6 +95,14 @@ class DemoSource(ABC):
     chunk_xy: ClassVar[int] = 512
     #: Load options this source understands (anything else is rejected).
     accepted_options: ClassVar[frozenset[str]] = frozenset()
+    # The STAC document (:meth:`metadata`): x/y step in degrees (None when the load grid
+    # is projected and chosen per request) and how the grid is chosen; the t step
+    # (ISO 8601 duration, None when irregular) and labels; extra ``summaries``.
+    spatial_step: ClassVar[tuple[float, float] | None] = None
+    spatial_description: ClassVar[str]
+    time_step: ClassVar[str | None] = None
+    time_description: ClassVar[str]
+    summaries: ClassVar[Mapping[str, Any]] = {}
 
     # -- what a subclass provides -------------------------------------------------------
 
@@ -114,10 +125,6 @@ class DemoSource(ABC):
         options: Mapping[str, Any],
     ) -> np.ndarray:
         """Values of one band on one chunk, shaped ``(len(acquisitions), ny, nx)``."""
-
-    @abstractmethod
-    def metadata(self) -> dict[str, Any]:
-        """The STAC Collection document (without ``links``)."""
 
     def chunk_fields(
         self, tile: Tile, acquisitions: Sequence[Acquisition], options: Mapping[str, Any]
@@ -143,6 +150,23 @@ class DemoSource(ABC):
         return acquisition.properties.get(name)
 
     # -- the CollectionSource contract ---------------------------------------------------
+
+    def metadata(self) -> dict[str, Any]:
+        """The STAC Collection document (without ``links``), from the class attributes."""
+        return collection_document(
+            collection_id=self.id,
+            title=self.title,
+            description=self.description,
+            keywords=self.keywords,
+            start=self.start,
+            end=self.end,
+            bands=self.bands,
+            spatial=spatial_dimensions(self.spatial_step, self.spatial_description),
+            time_step=self.time_step,
+            time_description=self.time_description,
+            # A copy: callers may edit the document, never the class's summaries.
+            summaries=copy.deepcopy(dict(self.summaries)),
+        )
 
     def queryables(self) -> dict[str, Any]:
         """JSON Schema of the properties ``load_collection(properties=...)`` can filter on."""
@@ -308,6 +332,19 @@ class DemoSource(ABC):
                     (shared, it, iy, ix),
                 )
         return HighLevelGraph.from_collections(name, dsk, dependencies=())
+
+
+class UtmGridSource(DemoSource):
+    """A collection loaded on a 10 m grid in the UTM zone of the bbox centre."""
+
+    spatial_description = "Loaded on the UTM zone of the bbox centre at 10 m."
+
+    def grid(self, bbox4326: tuple[float, float, float, float], bands: Sequence[Band]) -> Grid:
+        """The 10 m grid of the UTM zone of the bbox centre."""
+        w, s, e, n = bbox4326
+        return Grid.covering(
+            bbox4326, utm_epsg((w + e) / 2, (s + n) / 2), (10.0, 10.0), node_step=16
+        )
 
 
 def _chunk_fields(
