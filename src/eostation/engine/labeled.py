@@ -41,10 +41,17 @@ class LabeledArray:
     Labels are the coordinate values of ``dim`` when it has a coordinate. For a 1-D
     ``data`` this is an ordinary array; for a cube it is a batch of arrays, one per
     position in the other dimensions.
+
+    ``unmerged`` optionally holds the same values as ``data`` before ``dim`` was
+    merged into one chunk (``reduce_dimension`` merges it so that reducers see a
+    pixel's whole array at once). Picking a single element from it selects a chunk as
+    it is instead of copying that element out of the merged chunk, and when nothing
+    else reads ``data`` dask never computes the merge.
     """
 
     data: xr.DataArray
     dim: str
+    unmerged: xr.DataArray | None = None
 
     @classmethod
     def from_values(

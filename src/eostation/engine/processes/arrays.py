@@ -119,7 +119,8 @@ def _element_of_cube(view: LabeledArray, index: Any, label: Any, nodata: bool) -
         found = [i for i, v in enumerate(labels) if v == label]
         index = found[0] if found else view.size
     if 0 <= index < view.size:
-        return view.data.isel({dim: index}).drop_vars(dim, errors="ignore")
+        source = view.data if view.unmerged is None else view.unmerged
+        return source.isel({dim: index}).drop_vars(dim, errors="ignore")
     if nodata:
         return xr.full_like(view.data.isel({dim: 0}, drop=True), np.nan, dtype=float)
     where = f"label {label!r}" if label is not None else f"index {index}"

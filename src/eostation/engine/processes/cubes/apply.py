@@ -126,8 +126,9 @@ def reduce_dimension(
     """
     cube = ensure_cube(data, "reduce_dimension")
     require_dimension(cube, dimension)
-    cube = keep_all_dates_together(cube, [dimension])
-    value = reducer(data=LabeledArray(cube, dimension), context=context)
+    merged = keep_all_dates_together(cube, [dimension])
+    view = LabeledArray(merged, dimension, unmerged=None if merged is cube else cube)
+    value = reducer(data=view, context=context)
     template = cube.isel({dimension: 0}, drop=True)
     out = _broadcast(value, template)
     if dimension in out.dims:
