@@ -72,3 +72,15 @@ def test_load_request_for_geojson_carries_the_geometry(aoi: dict[str, float]) ->
     [request] = recorder.requests
     assert request.geometry == square
     assert request.bbox == pytest.approx((aoi["west"], aoi["south"], aoi["east"], aoi["north"]))
+
+
+def test_a_band_picked_in_reduce_dimension_is_not_copied_out_of_a_merged_chunk() -> None:
+    values = np.arange(4 * 3 * 8 * 8, dtype=np.float32).reshape(4, 3, 8, 8)
+    data = da.from_array(values, chunks=(4, 1, 4, 4))
+    cube = xr.DataArray(data, dims=("t", "bands", "y", "x"), coords={"bands": ["a", "b", "c"]})
+    pick = REGISTRY.get("array_element").function
+    reduce = REGISTRY.get("reduce_dimension").function
+    out = reduce(data=cube, dimension="bands", reducer=lambda data, context: pick(data, label="c"))
+    assert out.chunks == ((4,), (4, 4), (4, 4))  # the source's chunks
+    assert not any("rechunk" in name for name in out.data.__dask_graph__().layers)
+    np.testing.assert_array_equal(out.values, values[:, 2])
