@@ -9,6 +9,11 @@ and turns numpy scalars back into Python values.
 Booleans with nulls: comparing arrays that may hold NaN yields a *nullable boolean*
 array — float32 1.0/0.0 with NaN where an operand was null — because numpy booleans
 cannot hold null. Comparisons of null-free (integer/bool) arrays stay ``bool``.
+
+:func:`nullable_op` computes such a result for numeric cubes in one kernel per chunk
+(:func:`fused`): the comparison, one cheap NaN test per operand chunk and, only for
+chunks that hold a null, the NaN fill — instead of separate ``isnull``, ``or`` and
+``where`` passes over each chunk.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ from eostation.engine.labeled import LabeledArray
 __all__ = [
     "as_bool_array",
     "elementwise",
+    "fused",
+    "has_nan",
     "is_array",
     "nullable",
+    "nullable_op",
     "scalar_out",
     "select",
 ]
@@ -81,6 +89,73 @@ def nullable(result: Any, *operands: Any) -> Any:
         mask = mask | other
     # float32 holds 1/0/NaN exactly, at half the memory of float64 over a whole cube.
     return select(mask, np.float32(np.nan), result)
+
+
+def has_nan(value: Any) -> bool:
+    """Whether a numpy array or scalar holds NaN; one read-only pass (``min`` propagates
+    NaN), no temporary array."""
+    array = np.asarray(value)
+    return bool(array.dtype.kind == "f" and array.size and np.isnan(array.min()))
+
+
+def _numeric_cube(value: Any) -> bool:
+    return isinstance(value, xr.DataArray) and value.dtype.kind in "biuf"
+
+
+def fused(kernel: Callable[..., Any], dtype: Any, *args: Any) -> Any:
+    """``kernel(*args)`` on numpy blocks, once per chunk, when every array in ``args``
+    is a numeric ``DataArray`` and the others are scalars; None otherwise.
+
+    The kernel receives the blocks broadcast against each other (alignment and
+    broadcasting as in xarray arithmetic) and the scalars as they are.
+    """
+    where = [i for i, a in enumerate(args) if is_array(a) or np.ndim(a) > 0]
+    arrays = [args[i] for i in where]
+    if not arrays or not all(_numeric_cube(a) for a in arrays):
+        return None
+
+    def block(*blocks: Any) -> Any:
+        values = list(args)
+        for i, b in zip(where, blocks, strict=True):
+            values[i] = b
+        return kernel(*values)
+
+    return xr.apply_ufunc(
+        block, *arrays, dask="parallelized", output_dtypes=[np.dtype(dtype)], keep_attrs=False
+    )
+
+
+def nullable_op(op: Callable[..., Any], *args: Any) -> Any:
+    """``op`` (boolean-valued) element-wise, null where an array operand is null.
+
+    The values of ``nullable(op(*args), *args)``, computed in one pass per chunk for
+    numeric cubes (see the module docs).
+    """
+
+    def kernel(*values: Any) -> Any:
+        floating = any(_numeric_cube(v) and v.dtype.kind == "f" for v in values)
+        out = fused(_null_where_nan(op), np.float32 if floating else bool, *values)
+        return nullable(op(*values), *values) if out is None else out
+
+    return elementwise(kernel, *args)
+
+
+def _null_where_nan(op: Callable[..., Any]) -> Callable[..., Any]:
+    """A block kernel: ``op``, then NaN where an array operand is NaN (float32 out)."""
+
+    def block(*values: Any) -> Any:
+        with np.errstate(all="ignore"):
+            result = np.asarray(op(*values))
+        arrays = [v for v in values if isinstance(v, np.ndarray)]  # scalars are never null
+        if not any(a.dtype.kind == "f" for a in arrays):
+            return result
+        out = result.astype(np.float32)
+        for a in arrays:
+            if has_nan(a):
+                np.copyto(out, np.float32(np.nan), where=np.isnan(a))
+        return out
+
+    return block
 
 
 def as_bool_array(value: Any) -> Any:

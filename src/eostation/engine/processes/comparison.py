@@ -19,7 +19,7 @@ import xarray as xr
 from eostation.engine.labeled import LabeledArray
 from eostation.engine.registry import process
 from eostation.engine.schema import BOOLEAN, AnyValue, BooleanOrNull, Param, Scalar
-from eostation.engine.vectorize import elementwise, is_array, nullable
+from eostation.engine.vectorize import is_array, nullable_op
 
 _CMP = ("comparison",)
 Number = Annotated[float, Param({"type": "number"})]
@@ -33,7 +33,7 @@ def _is_number(value: Any) -> bool:
 
 def _order(op: Callable[[Any, Any], Any], x: Any, y: Any) -> Any:
     if is_array(x) or is_array(y):
-        return elementwise(lambda a, b: nullable(op(a, b), a, b), x, y)
+        return nullable_op(op, x, y)
     if x is None or y is None:
         return None
     if not (_is_number(x) and _is_number(y)):
@@ -41,14 +41,14 @@ def _order(op: Callable[[Any, Any], Any], x: Any, y: Any) -> Any:
     return bool(op(x, y))
 
 
-def _equal(x: Any, y: Any, delta: float | None, case_sensitive: bool) -> Any:
+def _equal(x: Any, y: Any, delta: float | None, case_sensitive: bool, negate: bool = False) -> Any:
     if is_array(x) or is_array(y):
 
-        def kernel(a: Any, b: Any) -> Any:
-            same = abs(a - b) <= delta if delta is not None else a == b
-            return nullable(same, a, b)
+        def same(a: Any, b: Any) -> Any:
+            equal = abs(a - b) <= delta if delta is not None else a == b
+            return ~equal if negate else equal
 
-        return elementwise(kernel, x, y)
+        return nullable_op(same, x, y)
     if x is None or y is None:
         return None
     if _is_number(x) and _is_number(y):
@@ -92,12 +92,10 @@ def neq(x: Scalar, y: Scalar, delta: Delta = None, case_sensitive: Bool = True) 
     Returns:
         True when different, false otherwise, null when an operand is null.
     """
+    if is_array(x) or is_array(y):
+        return _equal(x, y, delta, case_sensitive, negate=True)
     same = _equal(x, y, delta, case_sensitive)
-    if same is None:
-        return None
-    if isinstance(same, bool):
-        return not same
-    return elementwise(lambda s: 1 - s if s.dtype.kind == "f" else ~s, same)
+    return None if same is None else not same
 
 
 @process("gt", categories=_CMP)
@@ -171,7 +169,7 @@ def between(x: AnyValue, min: Number, max: Number, exclude_max: Bool = False) ->
     """
     upper = operator.lt if exclude_max else operator.le
     if is_array(x):
-        return elementwise(lambda a: nullable((a >= min) & upper(a, max), a), x)
+        return nullable_op(lambda a: (a >= min) & upper(a, max), x)
     if x is None:
         return None
     if not _is_number(x):
