@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import xarray as xr
 from eostation.engine.labeled import numeric_view, to_python
 from eostation.engine.registry import process
 from eostation.engine.schema import AnyValue, BooleanOrNull, Param
-from eostation.engine.vectorize import as_bool_array, elementwise, is_array, select
+from eostation.engine.vectorize import as_bool_array, elementwise, fused, has_nan, is_array, select
 
 _LOGIC = ("logic",)
 BoolArray = Annotated[Any, Param({"type": "array", "items": {"type": ["boolean", "null"]}})]
@@ -32,6 +33,44 @@ def _array_logic(kernel: Any, *args: Any) -> Any:
     return elementwise(run, *args)
 
 
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == np.bool_
+
+
+def _kleene(x: Any, y: Any, conjunction: bool, generic: Callable[[Any, Any], Any]) -> Any:
+    """``and``/``or`` of nullable booleans, one kernel per chunk on numeric cubes.
+
+    Both boolean: plain ``logical_and``/``logical_or``, still boolean. Otherwise float32
+    1/0 with NaN for null, as ``_array_logic`` gives for nullable booleans (1/0/NaN):
+    false (``and``) or true (``or``) decides regardless of the other operand, else null
+    wins. Chunks without NaN skip the null handling. Operands other than numeric cubes
+    and scalars go through ``generic`` (on floats) instead.
+    """
+    decisive = np.logical_and if conjunction else np.logical_or
+
+    def block(a: Any, b: Any) -> Any:
+        if _is_bool(a) and _is_bool(b):
+            return decisive(a, b)
+        out = np.empty(np.broadcast_shapes(np.shape(a), np.shape(b)), dtype=np.float32)
+        decisive(a, b, out=out)  # straight into float32, no boolean temporary
+        a_null, b_null = has_nan(a), has_nan(b)
+        if a_null or b_null:
+            na, nb = np.isnan(a), np.isnan(b)
+            if conjunction:
+                decided = (np.asarray(a) == 0) | (np.asarray(b) == 0)
+            else:
+                decided = (np.asarray(a) != 0) & ~na | (np.asarray(b) != 0) & ~nb
+            np.copyto(out, np.float32(np.nan), where=(na | nb) & ~decided)
+        return out
+
+    def run(a: Any, b: Any) -> Any:
+        dtype = bool if _is_bool(a) and _is_bool(b) else np.float32
+        out = fused(block, dtype, a, b)
+        return generic(_as_float(a), _as_float(b)) if out is None else out
+
+    return elementwise(run, x, y)
+
+
 @process("and", categories=_LOGIC)
 def and_(x: BooleanOrNull, y: BooleanOrNull) -> BooleanOrNull:
     """Logical conjunction: true when both are true; false wins over null.
@@ -44,7 +83,7 @@ def and_(x: BooleanOrNull, y: BooleanOrNull) -> BooleanOrNull:
         ``x AND y`` (null when undecided).
     """
     if is_array(x) or is_array(y):
-        return _array_logic(lambda a, b: select((a == 0) | (b == 0), 0.0, a * b), x, y)
+        return _kleene(x, y, True, lambda a, b: select((a == 0) | (b == 0), 0.0, a * b))
     if x is False or y is False:
         return False
     if x is None or y is None:
@@ -64,7 +103,7 @@ def or_(x: BooleanOrNull, y: BooleanOrNull) -> BooleanOrNull:
         ``x OR y`` (null when undecided).
     """
     if is_array(x) or is_array(y):
-        return _array_logic(lambda a, b: select((a == 1) | (b == 1), 1.0, a + b), x, y)
+        return _kleene(x, y, False, lambda a, b: select((a == 1) | (b == 1), 1.0, a + b))
     if x is True or y is True:
         return True
     if x is None or y is None:

@@ -78,16 +78,15 @@ def mask(
     flags = flags.drop_vars([d for d in spatial if d in flags.coords]).assign_coords(
         {d: cube.coords[d] for d in spatial if d in cube.coords}
     )
-    masked = flags != 0 if flags.dtype.kind != "b" else flags
-    if flags.dtype.kind == "f":
-        masked = masked | flags.isnull()
+    # NaN == 0 is false: a null mask value counts as set without a separate isnull pass.
+    keep = flags == 0 if flags.dtype.kind != "b" else ~flags
     if replacement is None:
         fill = cube.attrs.get("nodata", np.nan) if cube.dtype.kind in "iu" else np.nan
     else:
         fill = replacement
     if fill is None or (isinstance(fill, float) and np.isnan(fill) and cube.dtype.kind in "iub"):
         fill = np.nan
-    out = cube.where(~masked, fill)
+    out = cube.where(keep, fill)
     return carry_metadata(out.transpose(*cube.dims), cube)
 
 
