@@ -54,3 +54,14 @@ def test_float64_and_integer_means_keep_their_result_types() -> None:
     assert floats.dtype == np.float64 and floats.values[0] == pytest.approx(0.2, abs=1e-15)
     ints = _reduce_mean(xr.DataArray(np.array([[1, 2, 4]], dtype=np.int16), dims=("y", "t")))
     assert ints.dtype == np.float64 and ints.values[0] == pytest.approx(7 / 3)
+
+
+def test_chunked_mean_skips_nodata_on_some_dates_only() -> None:
+    values = np.random.default_rng(3).normal(size=(10, 6, 6)).astype(np.float32)
+    values[::3, :2] = np.nan  # nulls on some dates, most dates without
+    values[:, 5, 5] = np.nan  # an all-null pixel
+    out = _reduce_mean(xr.DataArray(values, dims=("t", "y", "x")).chunk({"y": 3}))
+    assert out.dtype == np.float32
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanmean(values.astype(np.float64), axis=0).astype(np.float32)
+    np.testing.assert_array_equal(out.values, expected)

@@ -74,19 +74,21 @@ def _mean_kernel(skipna: bool) -> Kernel:
     def kernel(block: np.ndarray[Any, Any], axis: int) -> np.ndarray[Any, Any]:
         block = np.moveaxis(block, axis, 0)
         total = np.zeros(block.shape[1:], dtype=np.float64)
-        count = np.zeros(block.shape[1:], dtype=np.int64)
+        missing = np.zeros(block.shape[1:], dtype=np.int64)
         floating = block.dtype.kind == "f"
         for i in range(block.shape[0]):
             # One slice of the axis: for a (t, y, x) chunk a contiguous date.
             values = block[i]
-            if skipna and floating:
-                valid = ~np.isnan(values)
-                total += np.where(valid, values, 0.0)
-                count += valid
+            # A slice without NaN (one read-only min pass tells) is added as it is.
+            if skipna and floating and np.isnan(values.min(initial=np.inf)):
+                null = np.isnan(values)
+                np.add(total, values, out=total, where=~null)
+                missing += null
             else:
                 total += values
         with np.errstate(all="ignore"):
-            mean = total / (count if skipna and floating else block.shape[0])
+            count = block.shape[0] - missing if skipna and floating else block.shape[0]
+            mean: np.ndarray[Any, Any] = total / count
         return mean.astype(_result_dtype(block.dtype), copy=False)
 
     return kernel
