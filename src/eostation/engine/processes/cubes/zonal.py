@@ -250,7 +250,9 @@ def _sums_by_gather(
         return out
     starts = matrix.indptr[:-1][used]
     weights = matrix.data
-    gathered = images[:, matrix.indices]  # a fresh array: zeroed in place below
+    # A fresh array (zeroed in place below); np.take gathers columns several times
+    # faster than fancy indexing.
+    gathered = np.take(images, matrix.indices, axis=1)
     if np.all(weights == 1):
         missing = np.isnan(gathered) if gathered.dtype.kind == "f" else None
         n = np.broadcast_to(counts[used].astype(np.float64)[:, None], (int(used.sum()), k))
