@@ -131,6 +131,10 @@ def test_fetch_survives_kill_and_retries_a_failing_tile(server: LiveServer, tmp_
         build=build,
     )
     report = fetcher.run()
+    assert fetcher.format_options() == {"overviews": "NONE"}  # eostation offers it
+    victim_job = con.job(states(target)[victim]["job_id"]).describe()["process"]
+    saves = [n for n in victim_job["process_graph"].values() if n["process_id"] == "save_result"]
+    assert len(saves) == 1 and saves[0]["arguments"]["options"] == {"overviews": "NONE"}
     assert report.done == 4 and report.failed == 0
     assert report.retries == 1 and 1 <= report.peak_inflight <= 2
     assert not done_before & set(submitted)  # finished tiles were not fetched again
