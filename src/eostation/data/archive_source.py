@@ -22,15 +22,9 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from eostation.errors import ProcessParameterInvalid
-
-from .base import LoadRequest
+from .base import LoadRequest, load_error
 
 __all__ = ["ArchiveSource", "archive_collection"]
-
-
-def _invalid(parameter: str, reason: str) -> ProcessParameterInvalid:
-    return ProcessParameterInvalid(process="load_collection", parameter=parameter, reason=reason)
 
 
 class ArchiveSource:
@@ -119,11 +113,11 @@ class ArchiveSource:
     def load(self, request: LoadRequest) -> xr.DataArray:
         """A ``(t, bands, y, x)`` float32 cube on a regular EPSG:4326 grid over the request."""
         if request.properties:
-            raise _invalid("properties", f"{self.id} has no filterable properties.")
+            raise load_error("properties", f"{self.id} has no filterable properties.")
         bbox = request.bbox
         if bbox is None:
             if request.geometry is None:
-                raise _invalid("spatial_extent", "give a bounding box for an archive collection.")
+                raise load_error("spatial_extent", "give a bounding box for an archive collection.")
             from shapely.geometry import shape
 
             bbox = tuple(shape(request.geometry).bounds)
@@ -144,9 +138,9 @@ class ArchiveSource:
         try:
             ds = self.archive.query(box, request.temporal, res, bands=request.bands)
         except KeyError as exc:
-            raise _invalid("bands", str(exc)) from None
+            raise load_error("bands", str(exc)) from None
         if ds.sizes["time"] == 0:
-            raise _invalid("temporal_extent", f"{self.id} holds no date in {request.temporal}.")
+            raise load_error("temporal_extent", f"{self.id} holds no date in {request.temporal}.")
         names = list(ds.data_vars)
         cube = (
             ds[names]

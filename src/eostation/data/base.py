@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+import pandas as pd
 import xarray as xr
 
-__all__ = ["CollectionSource", "LoadRequest"]
+from eostation.errors import ProcessParameterInvalid
+
+__all__ = ["CollectionSource", "LoadRequest", "load_error", "utc_timestamp"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,21 @@ class CollectionSource(Protocol):
     def load(self, request: LoadRequest) -> xr.DataArray:
         """A lazy cube with dims named as in ``cube:dimensions`` (``t``, ``bands``, ``y``, ``x``)."""
         ...
+
+
+def load_error(parameter: str, reason: str) -> ProcessParameterInvalid:
+    """The error a source raises for a ``load_collection`` argument it cannot serve."""
+    return ProcessParameterInvalid(process="load_collection", parameter=parameter, reason=reason)
+
+
+def utc_timestamp(value: str) -> pd.Timestamp:
+    """An ISO 8601 date or date-time of ``temporal_extent`` as a UTC-naive timestamp."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise load_error(
+            "temporal_extent", f"'{value}' is not an ISO 8601 date or date-time."
+        ) from exc
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts

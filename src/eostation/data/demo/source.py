@@ -28,8 +28,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from odc.geo.xr import xr_coords
 
-from eostation.data.base import LoadRequest
-from eostation.errors import ProcessParameterInvalid
+from eostation.data.base import LoadRequest, load_error, utc_timestamp
 
 from .bands import Band, select_bands
 from .grid import Grid, Tile, bbox_in_4326, utm_epsg
@@ -63,20 +62,9 @@ class Acquisition:
         return _EPOCH + timedelta(days=self.day)
 
 
-def _invalid(parameter: str, reason: str) -> ProcessParameterInvalid:
-    return ProcessParameterInvalid(process="load_collection", parameter=parameter, reason=reason)
-
-
 def _to_day(value: str) -> int:
     """First day label (00:00Z) at or after an instant (labels are whole days)."""
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise _invalid(
-            "temporal_extent", f"'{value}' is not an ISO 8601 date or date-time."
-        ) from exc
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
+    ts = utc_timestamp(value)
     day = (ts.normalize() - pd.Timestamp("1970-01-01")).days
     return int(day + (1 if ts != ts.normalize() else 0))
 
@@ -183,7 +171,7 @@ class DemoSource(ABC):
         """A lazy cube ``(t, bands, y, x)`` of float32 with NaN as nodata."""
         unknown = set(request.options) - self.accepted_options
         if unknown:
-            raise _invalid(
+            raise load_error(
                 "featureflags", f"unsupported load options {sorted(unknown)} for {self.id}."
             )
         bbox = self._bbox(request)
@@ -195,7 +183,7 @@ class DemoSource(ABC):
             if self._accept(a, request.properties, bbox)
         ]
         if not acqs:
-            raise _invalid(
+            raise load_error(
                 "temporal_extent",
                 f"{self.id} has no acquisition matching the filters over {bbox} between "
                 f"{_EPOCH + timedelta(days=first)} and {_EPOCH + timedelta(days=stop)} (exclusive).",
@@ -224,11 +212,11 @@ class DemoSource(ABC):
         stop = _to_day(end) if end else hi
         period = f"{self.start.isoformat()} to {self.end.isoformat() if self.end else 'today'}"
         if stop <= first:
-            raise _invalid(
+            raise load_error(
                 "temporal_extent", f"[{start}, {end}) is empty: the start must be before the end."
             )
         if stop <= lo or first >= hi:
-            raise _invalid(
+            raise load_error(
                 "temporal_extent",
                 f"[{start}, {end}) is outside the operating period of {self.id} ({period}).",
             )
@@ -243,7 +231,7 @@ class DemoSource(ABC):
         known = self.queryable_properties()
         for name, condition in filters.items():
             if name not in known:
-                raise _invalid(
+                raise load_error(
                     "properties",
                     f"{self.id} cannot filter on '{name}'; queryable: {sorted(known) or 'none'}.",
                 )

@@ -12,9 +12,8 @@ import pandas as pd
 import xarray as xr
 from odc.geo import geom
 
-from eostation.data.base import LoadRequest
+from eostation.data.base import LoadRequest, load_error, utc_timestamp
 from eostation.data.demo.bands import select_bands
-from eostation.errors import ProcessParameterInvalid
 
 from .config import BandSpec, FileCollectionConfig
 from .cube import assemble, target_grid
@@ -34,10 +33,6 @@ STAC_EXTENSIONS = [
 ]
 
 
-def _invalid(parameter: str, reason: str) -> ProcessParameterInvalid:
-    return ProcessParameterInvalid(process="load_collection", parameter=parameter, reason=reason)
-
-
 def request_area(request: LoadRequest) -> geom.Geometry | None:
     """The requested area as an odc-geo geometry in the request CRS (None: everything)."""
     if request.geometry is not None:
@@ -51,14 +46,14 @@ def request_area(request: LoadRequest) -> geom.Geometry | None:
         return None
     w, s, e, n = (float(v) for v in request.bbox)
     if not all(math.isfinite(v) for v in (w, s, e, n)) or w >= e or s >= n:
-        raise _invalid(
+        raise load_error(
             "spatial_extent",
             f"bbox {request.bbox} is empty or not finite (west < east, south < north).",
         )
     try:
         return geom.box(w, s, e, n, request.crs)
     except Exception as exc:  # pyproj raises several unrelated types for a bad CRS
-        raise _invalid("spatial_extent", f"CRS {request.crs!r} is not usable: {exc}") from exc
+        raise load_error("spatial_extent", f"CRS {request.crs!r} is not usable: {exc}") from exc
 
 
 def request_interval(
@@ -70,18 +65,11 @@ def request_interval(
         if value is None:
             out.append(None)
             continue
-        try:
-            ts = pd.Timestamp(value)
-        except (ValueError, TypeError) as exc:
-            raise _invalid(
-                "temporal_extent", f"'{value}' is not an ISO 8601 date or date-time."
-            ) from exc
-        if ts.tzinfo is not None:
-            ts = ts.tz_convert("UTC").tz_localize(None)
+        ts = utc_timestamp(value)
         out.append(np.datetime64(ts.to_datetime64(), "ns"))
     start, end = out
     if start is not None and end is not None and end <= start:
-        raise _invalid("temporal_extent", f"[{temporal[0]}, {temporal[1]}) is empty.")  # type: ignore[index]
+        raise load_error("temporal_extent", f"[{temporal[0]}, {temporal[1]}) is empty.")  # type: ignore[index]
     return start, end
 
 
@@ -205,9 +193,9 @@ class FileCollection:
     def load(self, request: LoadRequest) -> xr.DataArray:
         """A lazy ``(t, bands, y, x)`` float32 cube (NaN nodata) on the files' grid."""
         if request.properties:
-            raise _invalid("properties", f"{self.id} (local files) has no queryable properties.")
+            raise load_error("properties", f"{self.id} (local files) has no queryable properties.")
         if request.options:
-            raise _invalid(
+            raise load_error(
                 "featureflags", f"unsupported load options {sorted(request.options)} for {self.id}."
             )
         chosen = select_bands([s.band for s in self.config.bands], request.bands)
@@ -228,7 +216,7 @@ class FileCollection:
         ]
         grid = target_grid(selected, area) if selected else None
         if grid is None:
-            raise _invalid(
+            raise load_error(
                 "spatial_extent" if in_time else "temporal_extent",
                 f"{self.id} has no data in the requested extent and interval "
                 f"(data: {self.metadata()['extent']}).",
