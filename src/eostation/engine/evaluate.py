@@ -145,6 +145,17 @@ class ChildGraph:
             return None
         return node.process_id, node.arguments
 
+    @property
+    def graph(self) -> ProcessGraph:
+        """The parsed child graph (for cube processes that compile it, see
+        :mod:`eostation.engine.fused`)."""
+        return self._graph
+
+    @property
+    def scope(self) -> Mapping[str, Any]:
+        """The parameter values of the enclosing graphs visible to the child graph."""
+        return self._scope
+
     def __repr__(self) -> str:
         return f"ChildGraph(result={self._graph.result!r}, parameters={sorted(self.parameters)})"
 

@@ -22,6 +22,7 @@ from eostation.engine.cube import (
     require_dimension,
     with_dimension_type,
 )
+from eostation.engine.fused import fused_callback
 from eostation.engine.labeled import LabeledArray
 from eostation.engine.processes.cubes.schemas import CUBE, Cube
 from eostation.engine.registry import process
@@ -88,6 +89,13 @@ def apply(
         A cube with the same dimensions and labels holding the computed values.
     """
     cube = ensure_cube(data, "apply")
+
+    def ordinary(block: xr.DataArray) -> xr.DataArray:
+        return _broadcast(process_(x=block, context=context), block).transpose(*block.dims)
+
+    fused = fused_callback(cube, process_, ordinary)
+    if fused is not None:
+        return carry_metadata(fused, cube)
     out = _broadcast(process_(x=cube, context=context), cube)
     if set(out.dims) != set(cube.dims):
         raise ProcessParameterInvalid(
@@ -126,6 +134,15 @@ def reduce_dimension(
     """
     cube = ensure_cube(data, "reduce_dimension")
     require_dimension(cube, dimension)
+
+    def ordinary(block: xr.DataArray) -> xr.DataArray:
+        value = reducer(data=LabeledArray(block, dimension), context=context)
+        template = block.isel({dimension: 0}, drop=True)
+        return _broadcast(value, template).transpose(*template.dims)
+
+    fused = fused_callback(cube, reducer, ordinary, dimension=dimension)
+    if fused is not None:
+        return carry_metadata(fused, cube)
     merged = keep_all_dates_together(cube, [dimension])
     view = LabeledArray(merged, dimension, unmerged=None if merged is cube else cube)
     value = reducer(data=view, context=context)
