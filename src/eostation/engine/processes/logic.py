@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 import xarray as xr
 
-from eostation.engine.labeled import numeric_view, to_python
+from eostation.engine.labeled import LabeledArray, numeric_view, to_python
 from eostation.engine.registry import process
 from eostation.engine.schema import AnyValue, BooleanOrNull, Param
 from eostation.engine.vectorize import as_bool_array, elementwise, fused, has_nan, is_array, select
@@ -140,6 +140,8 @@ def not_(x: BooleanOrNull) -> BooleanOrNull:
         ``NOT x``.
     """
     if is_array(x):
+        if _is_bool(x.data if isinstance(x, LabeledArray) else x):  # no nulls: stays boolean
+            return elementwise(np.logical_not, x)
         return _array_logic(lambda a: 1.0 - a, x)
     return None if x is None else not x
 
