@@ -180,6 +180,10 @@ def test_time_of_day_intervals_wrap_midnight() -> None:
             "DistinctDimensionLabelsRequired",
         ),
         (
+            {"intervals": [[None, "2020-01-02"], ["2020-01-02", "2020-01-03"]]},
+            "DistinctDimensionLabelsRequired",
+        ),
+        (
             {"intervals": [["2020-01-01", "2020-01-02"]], "dimension": "time"},
             "DimensionNotAvailable",
         ),

@@ -255,6 +255,13 @@ def aggregate_temporal(
         names = list(labels)
     else:
         names = [i[0] for i in intervals]
+        if None in names:
+            raise _invalid(
+                "aggregate_temporal",
+                "labels",
+                f"interval {names.index(None)} has no start to label it with; give labels",
+                "DistinctDimensionLabelsRequired",
+            )
         if len({str(n) for n in names}) != len(names):
             raise _invalid(
                 "aggregate_temporal",
