@@ -127,3 +127,35 @@ def test_load_result_of_a_batch_job_in_a_sync_request(live_server: str, tmp_path
     [original] = job.get_results().download_files(tmp_path / "orig", include_stac_metadata=False)
     with xr.open_dataset(original) as a, xr.open_dataset(out) as b:
         np.testing.assert_allclose(b["B04"].values, a["B04"].max("t").values)
+
+
+@needs_cubes
+def test_cloud_masked_ndvi_median_equals_a_hand_computation(
+    live_server: str, tmp_path: Path
+) -> None:
+    """The README's example: the SCL mask and the band math run as fused kernels."""
+    import xarray as xr
+
+    con = openeo.connect(live_server)
+    extent = {"spatial_extent": AOI, "temporal_extent": ["2022-05-01", "2022-07-01"]}
+    cube = con.load_collection("SENTINEL2_L2A", bands=["B04", "B08", "SCL"], **extent)
+    scl = cube.band("SCL")
+    cloudy = (scl == 3) | (scl == 8) | (scl == 9) | (scl == 10)
+    ndvi = (cube.band("B08") - cube.band("B04")) / (cube.band("B08") + cube.band("B04"))
+    ndvi.mask(cloudy).reduce_dimension("t", reducer="median").download(
+        tmp_path / "median.nc", format="netCDF"
+    )
+    cube.download(tmp_path / "raw.nc", format="netCDF")
+    with xr.open_dataset(tmp_path / "raw.nc") as raw, xr.open_dataset(tmp_path / "median.nc") as ds:
+        red, nir, classes = (raw[b].values for b in ("B04", "B08", "SCL"))
+        got = next(v for v in ds.data_vars.values() if v.ndim == 2).values
+    assert red.shape[0] >= 10  # dates
+    with np.errstate(all="ignore"):
+        by_hand = (nir - red) / (nir + red)
+    by_hand[np.isin(classes, [3, 8, 9, 10])] = np.nan
+    masked_share = float(np.isin(classes, [3, 8, 9, 10]).mean())
+    assert 0.01 < masked_share < 0.9  # the mask matters in this test
+    with np.errstate(all="ignore"):
+        expected = np.nanmedian(by_hand, axis=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, equal_nan=True)
+    assert np.isfinite(got).mean() > 0.5
