@@ -7,7 +7,8 @@ freshly faulted memory), and a nullable boolean — float32 1/0 with NaN for nul
 engine's common currency — costs several passes per ``eq`` or ``or``.
 
 For callbacks made only of the simple element-wise processes in :data:`KERNELS`
-(arithmetic, comparisons, Kleene logic, ``array_element`` on the reduced dimension),
+(arithmetic, comparisons, Kleene logic, ``if``, ``absolute``, ``sqrt``, ``exp``, ``ln``,
+and ``array_element`` on the reduced dimension; see :mod:`eostation.engine.fused_steps`),
 :func:`fused_callback` compiles the graph into a list of numpy steps and runs them
 slab by slab (:data:`SLAB_CELLS` values at a time) inside one task per chunk. Inside,
 a nullable boolean is a pair of ``bool`` arrays (value, null) and the null mask of an
@@ -22,13 +23,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import dask.array as da
 import numpy as np
 import xarray as xr
 
+from eostation.engine.fused_steps import KERNELS, Slab, value_dtype, write_value
 from eostation.engine.graph import PREDEFINED_NAMESPACES, ProcessGraph
 
 __all__ = ["KERNELS", "SLAB_CELLS", "fused_callback"]
@@ -38,129 +39,6 @@ _log = logging.getLogger("eostation.engine")
 SLAB_CELLS = 1 << 16
 """Values per input slab: 256 KiB of float32, so a step's operands stay in cache."""
 
-
-@dataclass(frozen=True)
-class _Bool:
-    """A nullable boolean: ``value`` is False wherever ``null`` is True."""
-
-    value: np.ndarray
-    null: np.ndarray | None
-
-
-class _Slab:
-    """The inputs of one slab, with each float input's null mask computed once."""
-
-    def __init__(self, inputs: Sequence[np.ndarray]) -> None:
-        self.inputs = inputs
-        # id -> (the array, its mask): holding the array keeps its id from being reused
-        self._nulls: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def null(self, value: Any) -> np.ndarray | None:
-        if not isinstance(value, np.ndarray) or value.dtype.kind not in "fc":
-            return None
-        cached = self._nulls.get(id(value))
-        if cached is None or cached[0] is not value:
-            cached = self._nulls[id(value)] = (value, np.asarray(np.isnan(value)))
-        mask: np.ndarray = cached[1]
-        return mask
-
-
-def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-    if a is None or b is None or a is b:
-        return a if b is None else b
-    either: np.ndarray = a | b
-    return either
-
-
-def _number(value: Any) -> Any:
-    """A nullable boolean as numpy arithmetic sees it (float32 1/0/NaN)."""
-    if not isinstance(value, _Bool):
-        return value
-    if value.null is None:
-        return value.value
-    out = value.value.astype(np.float32)
-    out[value.null] = np.nan
-    return out
-
-
-def _truth(value: Any, slab: _Slab) -> _Bool:
-    """A number or nullable boolean as a :class:`_Bool` (non-zero is true)."""
-    if isinstance(value, _Bool):
-        return value
-    null = slab.null(value)
-    truth = np.asarray(value != 0)
-    return _Bool(truth & ~null if null is not None else truth, null)
-
-
-def _arithmetic(op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
-    def step(slab: _Slab, x: Any, y: Any) -> Any:
-        with np.errstate(all="ignore"):
-            return op(_number(x), _number(y))
-
-    return step
-
-
-def _compare(op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
-    def step(slab: _Slab, x: Any, y: Any) -> _Bool:
-        x, y = _number(x), _number(y)
-        with np.errstate(all="ignore"):
-            value = np.asarray(op(x, y))
-        return _Bool(value, _either(slab.null(x), slab.null(y)))
-
-    return step
-
-
-def _or(slab: _Slab, x: Any, y: Any) -> _Bool:
-    a, b = _truth(x, slab), _truth(y, slab)
-    value = a.value | b.value
-    null = _either(a.null, b.null)
-    return _Bool(value, None if null is None else null & ~value)
-
-
-def _and(slab: _Slab, x: Any, y: Any) -> _Bool:
-    a, b = _truth(x, slab), _truth(y, slab)
-    value = a.value & b.value
-    if a.null is None and b.null is None:
-        return _Bool(value, None)
-    undecided_a = a.value if a.null is None else a.value | a.null
-    undecided_b = b.value if b.null is None else b.value | b.null
-    null = np.zeros_like(value)
-    if a.null is not None:
-        null |= a.null & undecided_b
-    if b.null is not None:
-        null |= b.null & undecided_a
-    return _Bool(value, null)
-
-
-def _not(slab: _Slab, x: Any) -> _Bool:
-    a = _truth(x, slab)
-    return _Bool(~a.value if a.null is None else ~(a.value | a.null), a.null)
-
-
-def _normalized_difference(slab: _Slab, x: Any, y: Any) -> Any:
-    x, y = _number(x), _number(y)
-    with np.errstate(all="ignore"):
-        return np.true_divide(x - y, x + y)
-
-
-# process id -> (argument names in call order, optional arguments that must be absent or
-# hold their default, the step).
-KERNELS: Mapping[str, tuple[tuple[str, ...], Mapping[str, Any], Callable[..., Any]]] = {
-    "add": (("x", "y"), {}, _arithmetic(lambda a, b: a + b)),
-    "subtract": (("x", "y"), {}, _arithmetic(lambda a, b: a - b)),
-    "multiply": (("x", "y"), {}, _arithmetic(lambda a, b: a * b)),
-    "divide": (("x", "y"), {}, _arithmetic(np.true_divide)),
-    "normalized_difference": (("x", "y"), {}, _normalized_difference),
-    "eq": (("x", "y"), {"delta": None, "case_sensitive": True}, _compare(np.equal)),
-    "neq": (("x", "y"), {"delta": None, "case_sensitive": True}, _compare(np.not_equal)),
-    "lt": (("x", "y"), {}, _compare(np.less)),
-    "lte": (("x", "y"), {}, _compare(np.less_equal)),
-    "gt": (("x", "y"), {}, _compare(np.greater)),
-    "gte": (("x", "y"), {}, _compare(np.greater_equal)),
-    "and": (("x", "y"), {}, _and),
-    "or": (("x", "y"), {}, _or),
-    "not": (("x",), {}, _not),
-}
 
 _Operand = tuple[str, Any]  # ("input", i) | ("node", id) | ("const", value)
 _Step = tuple[str, Callable[..., Any], tuple[_Operand, ...]]
@@ -178,7 +56,7 @@ def _operand(raw: Any, scope: Mapping[str, Any], inputs: Mapping[str, int]) -> _
         if name in inputs:
             return ("input", inputs[name])
         raw = scope.get(name)
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+    if raw is None or (isinstance(raw, (int, float)) and not isinstance(raw, bool)):
         return ("const", raw)
     raise _Unsupported(f"operand {raw!r}")
 
@@ -225,15 +103,16 @@ def _compile(
         if node.process_id not in KERNELS:
             raise _Unsupported(node.process_id)
         names, defaults, kernel = KERNELS[node.process_id]
-        if set(node.arguments) - set(names) - set(defaults):
+        keys = [name.rstrip("?") for name in names]
+        if set(node.arguments) - set(keys) - set(defaults):
             raise _Unsupported("extra arguments")
         if any(node.arguments.get(k, v) != v for k, v in defaults.items()):
             raise _Unsupported("non-default options")
-        if any(name not in node.arguments for name in names):
+        if any(name not in node.arguments for name in names if not name.endswith("?")):
             raise _Unsupported("missing argument")
         operands = []
-        for name in names:
-            op = _operand(node.arguments[name], scope, inputs)
+        for key in keys:
+            op = _operand(node.arguments.get(key), scope, inputs)
             if op[0] == "node" and op[1] in bands:
                 op = ("input", bands[op[1]])
             operands.append(op)
@@ -244,7 +123,7 @@ def _compile(
 
 
 def _execute(steps: list[_Step], inputs: Sequence[np.ndarray]) -> Any:
-    slab = _Slab(inputs)
+    slab = Slab(inputs)
     values: dict[str, Any] = {}
 
     def fetch(operand: _Operand) -> Any:
@@ -254,21 +133,6 @@ def _execute(steps: list[_Step], inputs: Sequence[np.ndarray]) -> Any:
     for node_id, kernel, operands in steps:
         values[node_id] = kernel(slab, *(fetch(o) for o in operands))
     return values[steps[-1][0]]
-
-
-def _write(out: np.ndarray, value: Any) -> None:
-    if isinstance(value, _Bool):
-        out[...] = value.value
-        if value.null is not None:
-            out[value.null] = np.nan
-    else:
-        out[...] = value
-
-
-def _raw_dtype(value: Any) -> np.dtype[Any]:
-    if isinstance(value, _Bool):
-        return np.dtype(np.float32 if value.null is not None else bool)
-    return np.asarray(value).dtype
 
 
 def _sample(dtype: np.dtype[Any], count: int, size: int) -> list[np.ndarray]:
@@ -346,11 +210,14 @@ def _check(
     coords = {dimension: cube.coords[dimension].values} if dimension in cube.coords else {}
     block = xr.DataArray(values, dims=cube.dims, coords=coords, attrs=dict(cube.attrs))
     expected = np.asarray(ordinary(block).values)
-    got = _execute(steps, inputs)
-    if _raw_dtype(got) != expected.dtype:
-        raise _Unsupported(f"dtype {_raw_dtype(got)} where {expected.dtype} is expected")
+    try:
+        got = _execute(steps, inputs)
+    except Exception as exc:  # a kernel unfit for these operands: the ordinary path runs
+        raise _Unsupported(f"{type(exc).__name__}: {exc}") from exc
+    if value_dtype(got) != expected.dtype:
+        raise _Unsupported(f"dtype {value_dtype(got)} where {expected.dtype} is expected")
     out = np.empty(expected.shape, dtype=expected.dtype)
-    _write(out, got)
+    write_value(out, got)
     if not np.array_equal(out, expected, equal_nan=expected.dtype.kind in "fc"):
         raise _Unsupported("values differ from the ordinary evaluation")
     return expected.dtype
@@ -383,7 +250,7 @@ def _blockwise(
         step = max(1, SLAB_CELLS // per_row)
         for start in range(0, shape[along] if shape else 1, step):
             index = (slice(None),) * along + (slice(start, start + step),)
-            _write(out[index], _execute(steps, [x[index] for x in inputs]))
+            write_value(out[index], _execute(steps, [x[index] for x in inputs]))
         return out
 
     data = da.blockwise(

@@ -94,6 +94,24 @@ LOGIC = {
     "n": _op("not", _node("o")),
     "z": _op("gte", _node("n"), 1),
 }
+UNARY = {
+    "red": _el("B04"),
+    "nir": _el("B08"),
+    "d": _op("subtract", _node("nir"), _node("red")),
+    "a": _op("absolute", _node("d")),
+    "s": _op("sqrt", _node("a")),
+    "l": _op("ln", _node("s")),
+    "e": {"process_id": "exp", "arguments": {"p": {"from_node": "l"}}},
+    "g": _op("gt", _node("d"), 0),
+    "i": {
+        "process_id": "if",
+        "arguments": {"value": {"from_node": "g"}, "accept": {"from_node": "e"}},
+    },
+    "j": {
+        "process_id": "if",
+        "arguments": {"value": {"from_node": "g"}, "accept": 1, "reject": {"from_node": "i"}},
+    },
+}
 APPLY = {
     "m": _op("multiply", {"from_parameter": "x"}, 0.5),
     "l": _op("lt", _node("m"), 600),
@@ -156,8 +174,21 @@ def _same(lazy: xr.DataArray, eager: xr.DataArray) -> None:
         (CLOUDS, np.uint8),
         (LOGIC, np.int16),
         (NDVI, np.uint16),
+        (UNARY, np.float32),
+        (UNARY, np.int16),
     ],
-    ids=["clouds", "ndvi", "mixed", "logic", "ndvi-f64", "clouds-u8", "logic-i16", "ndvi-u16"],
+    ids=[
+        "clouds",
+        "ndvi",
+        "mixed",
+        "logic",
+        "ndvi-f64",
+        "clouds-u8",
+        "logic-i16",
+        "ndvi-u16",
+        "unary-if",
+        "unary-if-i16",
+    ],
 )
 def test_fused_reducer_equals_ordinary(reducer: dict[str, Any], dtype: Any) -> None:
     cube = _cube(dtype)
