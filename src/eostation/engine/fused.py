@@ -61,9 +61,7 @@ def _operand(raw: Any, scope: Mapping[str, Any], inputs: Mapping[str, int]) -> _
     raise _Unsupported(f"operand {raw!r}")
 
 
-def _band(
-    node_args: Mapping[str, Any], data: str, labels: Sequence[Any] | None, scope: Mapping[str, Any]
-) -> int:
+def _band(node_args: Mapping[str, Any], data: str, labels: Sequence[Any] | None) -> int:
     """The input index that ``array_element(data, index|label)`` picks, at compile time."""
     if node_args.get("data") != {"from_parameter": data} or set(node_args) - {
         "data",
@@ -98,7 +96,7 @@ def _compile(
         if node.namespace not in (None, *PREDEFINED_NAMESPACES):
             raise _Unsupported(node.process_id)
         if node.process_id == "array_element" and data is not None:
-            bands[node_id] = _band(node.arguments, data, labels, scope)
+            bands[node_id] = _band(node.arguments, data, labels)
             continue
         if node.process_id not in KERNELS:
             raise _Unsupported(node.process_id)
@@ -141,7 +139,8 @@ def _sample(dtype: np.dtype[Any], count: int, size: int) -> list[np.ndarray]:
         pool = [np.nan, 0, 1, -1, 2, 3, 8, 9, 10, 0.5, -0.25, np.inf, -np.inf, 1e-3, 1e4]
     elif dtype.kind in "iu":
         info = np.iinfo(dtype)
-        pool = sorted({max(info.min, v) for v in (0, 1, 2, 3, 8, 9, 10, 255, -1)} | {info.max})
+        common = (-1, 0, 1, 2, 3, 8, 9, 10, 255, info.min, info.max)
+        pool = sorted({v for v in common if info.min <= v <= info.max})
     else:
         raise _Unsupported(f"dtype {dtype}")
     rng = np.random.default_rng(0)
@@ -243,12 +242,12 @@ def _blockwise(
             inputs = [_plane(p, axis, i) for p in parts for i in range(p.shape[axis])]
         else:
             inputs = parts
-        shape = inputs[0].shape
+        shape = inputs[0].shape  # at least one dimension: _check refuses a 1-D reduction
         out = np.empty(shape, dtype=dtype)
         along = next((i for i, s in enumerate(shape) if s > 1), 0)
-        per_row = max(1, int(np.prod(shape)) // max(shape[along], 1)) if shape else 1
+        per_row = max(1, int(np.prod(shape)) // max(shape[along], 1))
         step = max(1, SLAB_CELLS // per_row)
-        for start in range(0, shape[along] if shape else 1, step):
+        for start in range(0, shape[along], step):
             index = (slice(None),) * along + (slice(start, start + step),)
             write_value(out[index], _execute(steps, [x[index] for x in inputs]))
         return out

@@ -176,6 +176,7 @@ def _same(lazy: xr.DataArray, eager: xr.DataArray) -> None:
         (NDVI, np.uint16),
         (UNARY, np.float32),
         (UNARY, np.int16),
+        (MIXED, np.int8),
     ],
     ids=[
         "clouds",
@@ -188,6 +189,7 @@ def _same(lazy: xr.DataArray, eager: xr.DataArray) -> None:
         "ndvi-u16",
         "unary-if",
         "unary-if-i16",
+        "mixed-i8",
     ],
 )
 def test_fused_reducer_equals_ordinary(reducer: dict[str, Any], dtype: Any) -> None:
