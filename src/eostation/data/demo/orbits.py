@@ -121,14 +121,18 @@ def _candidates(
     return np.asarray(anx[keep])
 
 
-def _pass(
+def _passes(
     sat: Satellite,
     bbox: tuple[float, float, float, float],
     area: BaseGeometry,
     branch: str,
-    anx: float,
-) -> Pass | None:
-    """The pass of the orbit starting at ``anx`` over the bbox, if its swath reaches it."""
+    anx: np.ndarray,
+) -> list[Pass]:
+    """The passes of the orbits starting at ``anx`` whose swath reaches the bbox.
+
+    Every orbit of a satellite has the same swath shape, shifted in longitude by the
+    Earth's turn since midnight UTC at its ANX: one template, shifted per orbit.
+    """
     w, s, e, n = bbox
     lon_c = (w + e) / 2
     margin = (sat.swath_km / 2 + abs(sat.offset_km)) / 111.2 + 0.5
@@ -138,33 +142,46 @@ def _pass(
     lo, hi = min(ua, ub), max(ua, ub)
     count = max(8, math.ceil((hi - lo) * _SAMPLES_PER_DEG) + 1)
     u = np.linspace(lo, hi, count)
-    lon, lat = track(sat, anx, u)
-    lon = lon - 360.0 * np.round((lon - lon_c) / 360.0)
+    lon, lat = track(sat, 0.0, u)
     heading = _bearing(lon, lat)
     near, far = sat.offset_km - sat.swath_km / 2, sat.offset_km + sat.swath_km / 2
-    left = _offset(lon, lat, heading + 90.0, near)
-    right = _offset(lon, lat, heading + 90.0, far)
-    swath = shapely.Polygon(
-        np.concatenate([np.column_stack(left), np.column_stack(right)[::-1]])
-    ).buffer(0)
-    footprint = swath.intersection(area)
-    if footprint.is_empty:
-        return None
-    across = shapely.linestrings(np.stack([np.column_stack(left), np.column_stack(right)], axis=1))
-    hits = np.flatnonzero(shapely.intersects(across, area))
-    t = anx + u / 360.0 * sat.period_s
-    t_in, t_out = (t[hits[0]], t[hits[-1]]) if hits.size else (t[count // 2],) * 2
-    absolute = sat.abs0 + round((anx - sat.anx0.timestamp()) / sat.period_s)
-    return Pass(
-        mission=sat.mission,
-        platform=sat.platform,
-        relative_orbit=sat.relative_orbit(absolute),
-        absolute_orbit=absolute,
-        orbit_state=branch,
-        start=datetime.fromtimestamp(float(t_in), UTC),
-        end=datetime.fromtimestamp(float(t_out), UTC),
-        footprint=footprint,
-    )
+    left = np.column_stack(_offset(lon, lat, heading + 90.0, near))
+    right = np.column_stack(_offset(lon, lat, heading + 90.0, far))
+    shift = -15.0 * (anx % _DAY_S) / 3600.0
+    shift -= 360.0 * np.round((lon[count // 2] + shift - lon_c) / 360.0)
+    ring = np.concatenate([left, right[::-1], left[:1]])
+    rings = np.repeat(ring[None], len(anx), axis=0)
+    rings[:, :, 0] += shift[:, None]
+    swaths = shapely.polygons(rings)
+    bad = ~shapely.is_valid(swaths)
+    swaths[bad] = shapely.buffer(swaths[bad], 0)
+    footprints = shapely.intersection(swaths, area)
+    hit = np.flatnonzero(~shapely.is_empty(footprints))
+    if not hit.size:
+        return []
+    segments = np.repeat(np.stack([left, right], axis=1)[None], hit.size, axis=0)
+    segments[..., 0] += shift[hit, None, None]
+    across = shapely.intersects(shapely.linestrings(segments.reshape(-1, 2, 2)), area)
+    across = across.reshape(hit.size, count)
+    out = []
+    for row, k in enumerate(hit):
+        t = anx[k] + u / 360.0 * sat.period_s
+        inside = np.flatnonzero(across[row])
+        t_in, t_out = (t[inside[0]], t[inside[-1]]) if inside.size else (t[count // 2],) * 2
+        absolute = sat.abs0 + round((anx[k] - sat.anx0.timestamp()) / sat.period_s)
+        out.append(
+            Pass(
+                mission=sat.mission,
+                platform=sat.platform,
+                relative_orbit=sat.relative_orbit(absolute),
+                absolute_orbit=absolute,
+                orbit_state=branch,
+                start=datetime.fromtimestamp(float(t_in), UTC),
+                end=datetime.fromtimestamp(float(t_out), UTC),
+                footprint=footprints[k],
+            )
+        )
+    return out
 
 
 #: The missions :func:`passes` knows.
@@ -198,9 +215,9 @@ def passes(
         for part in parts:
             area = _area(part)
             for branch in sat.branches:
-                for anx in _candidates(sat, part, branch, lo, hi):
-                    p = _pass(sat, part, area, branch, float(anx))
-                    if p is None or not lo <= p.start.timestamp() < hi:
+                anx = _candidates(sat, part, branch, lo, hi)
+                for p in _passes(sat, part, area, branch, anx):
+                    if not lo <= p.start.timestamp() < hi:
                         continue
                     key = (p.platform, p.absolute_orbit, p.orbit_state)
                     if key in found:  # the other side of the antimeridian
