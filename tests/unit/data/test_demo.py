@@ -9,7 +9,7 @@ import xarray as xr
 
 from eostation.data.base import LoadRequest
 from eostation.data.registry import CollectionRegistry, build_registry
-from eostation.errors import ProcessParameterInvalid
+from eostation.errors import NoDataAvailable, ProcessParameterInvalid
 
 AOI = (11.00, 46.00, 11.03, 46.02)  # ~2.3 × 2.2 km
 
@@ -54,12 +54,55 @@ def test_sub_window_is_a_slice_of_the_window(registry: CollectionRegistry) -> No
     np.testing.assert_array_equal(small.values, expected.values)
 
 
-def test_sentinel2_revisit_is_five_days(registry: CollectionRegistry) -> None:
+def test_sentinel2_labels_follow_the_orbits(registry: CollectionRegistry) -> None:
+    """At 46° N two neighbouring relative orbits overlap: 2-3 days apart, 146 a year."""
     cube = load(
         registry, "SENTINEL2_L2A", bbox=AOI, temporal=("2022-01-01", "2023-01-01"), bands=["B02"]
     )
     steps = np.diff(cube.t.values).astype("timedelta64[D]").astype(int)
-    assert set(steps) == {5} and 72 <= cube.sizes["t"] <= 74
+    assert set(steps) == {2, 3} and cube.sizes["t"] == 146
+    assert (cube.t.values == cube.t.values.astype("datetime64[D]")).all()  # whole days
+    source = registry.get("SENTINEL2_L2A")
+    acqs = source.acquisitions(AOI, 19358, 19368)  # 2023-01-01..10
+    assert [a.date.isoformat() for a in acqs] == [
+        "2023-01-01",
+        "2023-01-03",
+        "2023-01-06",
+        "2023-01-08",
+    ]
+    props = [dict(a.properties) for a in acqs]
+    assert [p["platform"] for p in props] == [
+        "sentinel-2b",
+        "sentinel-2a",
+        "sentinel-2a",
+        "sentinel-2b",
+    ]
+    assert {p["sat:relative_orbit"] for p in props} == {22, 65}
+    assert all(p["sat:orbit_state"] == "descending" for p in props)
+    assert all(
+        p["datetime"].startswith(a.date.isoformat() + "T10:")
+        for p, a in zip(props, acqs, strict=True)
+    )
+    assert props[1]["sat:absolute_orbit"] - props[0]["sat:absolute_orbit"] > 8000  # 2A is older
+
+
+def test_window_without_acquisitions_is_no_data_available(registry: CollectionRegistry) -> None:
+    with pytest.raises(NoDataAvailable, match="2022-06-01 and 2022-06-02"):
+        load(
+            registry,
+            "SENTINEL2_L2A",
+            bbox=AOI,
+            temporal=("2022-06-01", "2022-06-02"),
+            bands=["B02"],
+        )
+    with pytest.raises(NoDataAvailable, match="operating period"):
+        load(
+            registry,
+            "SENTINEL2_L2A",
+            bbox=AOI,
+            temporal=("2015-06-01", "2015-07-01"),
+            bands=["B02"],
+        )
 
 
 def test_temporal_extent_is_half_open(registry: CollectionRegistry) -> None:
@@ -133,9 +176,9 @@ def test_ndvi_has_a_seasonal_cycle_over_vegetation(registry: CollectionRegistry)
 
 
 def test_out_of_period_and_bad_bbox_raise(registry: CollectionRegistry) -> None:
-    with pytest.raises(ProcessParameterInvalid, match=r"operating period.*2017-03-28"):
+    with pytest.raises(NoDataAvailable, match=r"operating period.*2017-03-28"):
         load(registry, "SENTINEL2_L2A", bbox=AOI, temporal=("2016-01-01", "2016-06-01"))
-    with pytest.raises(ProcessParameterInvalid, match="2018-04-30"):
+    with pytest.raises(NoDataAvailable, match="2018-04-30"):
         load(registry, "SENTINEL_5P_L2", bbox=AOI, temporal=("2017-01-01", "2018-01-01"))
     with pytest.raises(ProcessParameterInvalid, match="empty"):
         load(
