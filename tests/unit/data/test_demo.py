@@ -353,3 +353,60 @@ def test_properties_filter_on_cloud_cover(registry: CollectionRegistry) -> None:
     )
     with pytest.raises(ProcessParameterInvalid, match="queryable"):
         load(registry, "SENTINEL2_L2A", properties={"nope": lambda v: True}, **req)
+
+
+def test_aligned_utm_bbox_gets_exactly_its_pixels(registry: CollectionRegistry) -> None:
+    """Issue #11 item 16: 680000-680100 / 5151500-5151600 is 10 × 10 pixels, not 12 × 12."""
+    cube = load(
+        registry,
+        "SENTINEL2_L2A",
+        bbox=(680000, 5151500, 680100, 5151600),
+        crs=32632,
+        temporal=("2023-06-01", "2023-06-10"),
+        bands=["B04"],
+    )
+    assert (cube.sizes["y"], cube.sizes["x"]) == (10, 10)
+    assert cube.x.values[0] == 680005 and cube.x.values[-1] == 680095
+    assert cube.y.values[0] == 5151595 and cube.y.values[-1] == 5151505
+    # Adjacent extents share no pixel; a sub-pixel bbox gets the pixel under its centre.
+    right = load(
+        registry,
+        "SENTINEL2_L2A",
+        bbox=(680100, 5151500, 680200, 5151600),
+        crs=32632,
+        temporal=("2023-06-01", "2023-06-10"),
+        bands=["B04"],
+    )
+    assert right.x.values[0] == 680105
+    dot = load(
+        registry,
+        "SENTINEL2_L2A",
+        bbox=(680001, 5151501, 680002, 5151502),
+        crs=32632,
+        temporal=("2023-06-01", "2023-06-10"),
+        bands=["B04"],
+    )
+    assert dot.x.values.tolist() == [680005] and dot.y.values.tolist() == [5151505]
+
+
+def test_lonlat_bbox_gets_the_pixels_whose_centres_are_inside(registry: CollectionRegistry) -> None:
+    from odc.geo import geom
+
+    bbox = (11.0, 46.0, 11.01, 46.01)
+    cube = load(
+        registry, "SENTINEL2_L2A", bbox=bbox, temporal=("2023-06-01", "2023-06-10"), bands=["B04"]
+    )
+    w, s, e, n = geom.box(*bbox, 4326).to_crs(32632, resolution=0.001).boundingbox
+    x, y = cube.x.values, cube.y.values
+    assert w <= x[0] and x[-1] < e and s < y[-1] and y[0] <= n
+    assert x[0] - 10 < w and x[-1] + 10 >= e and y[0] + 10 > n and y[-1] - 10 <= s
+    # On an EPSG:4326 lattice (Sentinel-3 OLCI, 1/360°) an aligned bbox is exact too.
+    olci = load(
+        registry,
+        "SENTINEL3_OLCI_L1B",
+        bbox=(11.0, 46.0, 11.1, 46.05),
+        temporal=("2023-06-01", "2023-06-03"),
+        bands=["B01"],
+    )
+    assert (olci.sizes["y"], olci.sizes["x"]) == (18, 36)
+    assert olci.x.values[0] == pytest.approx(11.0 + 0.5 / 360)

@@ -227,7 +227,9 @@ class DemoSource(ABC):
                 f"{_EPOCH + timedelta(days=first)} and {_EPOCH + timedelta(days=stop)} "
                 "(exclusive); widen the temporal or spatial extent."
             )
-        grid = self.grid(bbox, bands)
+        # The source picks the lattice; the pixels are those whose centres lie in the
+        # extent as requested (reprojecting it to EPSG:4326 and back would grow it).
+        grid = self.grid(bbox, bands).window(*self._native_extent(request))
         return self._cube(grid, bands, acqs, dict(request.options))
 
     # -- internals -----------------------------------------------------------------------
@@ -241,6 +243,15 @@ class DemoSource(ABC):
             bbox = tuple(shape(request.geometry).bounds)  # type: ignore[assignment]
             crs = 4326
         return bbox_in_4326(bbox, crs)
+
+    def _native_extent(
+        self, request: LoadRequest
+    ) -> tuple[tuple[float, float, float, float], int | str]:
+        """The requested bbox in its own CRS (a geometry's bounds in EPSG:4326)."""
+        if request.bbox is None and request.geometry is not None:
+            return self._bbox(request), 4326
+        assert request.bbox is not None  # _bbox has rejected a load without an extent
+        return tuple(float(v) for v in request.bbox), request.crs  # type: ignore[return-value]
 
     def _days(self, temporal: tuple[str | None, str | None] | None) -> tuple[int, int]:
         """Clip a half-open request interval to the operating period, as day numbers."""
