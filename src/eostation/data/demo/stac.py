@@ -14,6 +14,8 @@ STAC_EXTENSIONS = [
     "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
     "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
     "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+    # ``deprecated`` (openEO requires it in collections) is a field of the version extension.
+    "https://stac-extensions.github.io/version/v1.2.0/schema.json",
 ]
 
 _SYNTHETIC_NOTE = (
