@@ -14,8 +14,6 @@ STAC_EXTENSIONS = [
     "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
     "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
     "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
-    # ``deprecated`` (openEO requires it in collections) is a field of the version extension.
-    "https://stac-extensions.github.io/version/v1.2.0/schema.json",
 ]
 
 _SYNTHETIC_NOTE = (
@@ -101,5 +99,6 @@ def collection_document(
         },
         "summaries": all_summaries,
         "eostation:synthetic": True,
-        "deprecated": False,
+        # No "deprecated": the API requires the STAC version extension with it, and
+        # absent means not deprecated.
     }
