@@ -12,9 +12,10 @@ import pytest
 import xarray as xr
 
 from eostation.engine.context import EvalContext
+from eostation.engine.cube import dimension_type
 from eostation.engine.evaluate import evaluate
 from eostation.engine.registry import default_registry
-from eostation.errors import LabelNotAvailable
+from eostation.errors import LabelNotAvailable, OpenEOError
 
 REGISTRY = default_registry()
 DATES = np.array(["2020-01-01", "2020-02-01", "2020-03-01"], dtype="datetime64[ns]")
@@ -176,3 +177,39 @@ def test_rename_time_labels_in_any_spelling_and_reject_missing_ones() -> None:
     # Names that are not dates turn the labels into strings.
     named = rename(["2020-01-01", "2020-02-01", "2020-03-01"], ["a", "b", "c"])
     assert list(named.t.values) == ["a", "b", "c"]
+
+
+def test_apply_dimension_fills_an_existing_single_label_target() -> None:
+    """The spec's case 2: t → bands where bands has one label; the t dimension is dropped."""
+    callback = {
+        "q": {
+            "process_id": "quantiles",
+            "arguments": {"data": _data(), "probabilities": [0.25, 0.5, 0.75]},
+            "result": True,
+        }
+    }
+    one_band = {
+        "f": {
+            "process_id": "filter_bands",
+            "arguments": {"data": {"from_parameter": "c"}, "bands": ["B08"]},
+        },
+        "a": {
+            "process_id": "apply_dimension",
+            "arguments": {
+                "data": {"from_node": "f"},
+                "dimension": "t",
+                "target_dimension": "bands",
+                "process": {"process_graph": callback},
+            },
+            "result": True,
+        },
+    }
+    out = _run(one_band)
+    assert out.dims == ("bands", "y", "x") and list(out.bands.values) == [0, 1, 2]
+    assert dimension_type(out, "bands") == "bands"
+    nir = VALUES[:, 1, 0, 0]  # 1, 7, 3.5
+    np.testing.assert_allclose(out.values[:, 0, 0], np.quantile(nir, [0.25, 0.5, 0.75]))
+    # Two labels in the target: nothing in the spec says how to combine them.
+    with pytest.raises(OpenEOError, match="already exists with 2 labels"):
+        two_bands = {**one_band["a"]["arguments"], "data": {"from_parameter": "c"}}
+        _run({"a": {**one_band["a"], "arguments": two_bands}})
