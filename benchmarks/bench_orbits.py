@@ -40,9 +40,9 @@ def main() -> None:
     for mission in MISSIONS:
         found = passes(mission, BBOX, START, END)
         ours = _best(lambda m=mission: passes(m, BBOX, START, END))
-        minutes = np.arange(START.timestamp(), END.timestamp(), 60.0)
 
         def brute(m: str = mission) -> None:
+            minutes = np.arange(START.timestamp(), END.timestamp(), 60.0)
             for sat in satellites(m):
                 u = (minutes - sat.anx0.timestamp()) % sat.period_s / sat.period_s * 360.0
                 track(sat, sat.anx0.timestamp(), u)
