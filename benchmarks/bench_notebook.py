@@ -47,8 +47,9 @@ def measure(root: Path, jobs: int, env: dict[str, str]) -> dict[str, float]:
             plume_cube(con, DAYS, PLUMES).execute()
         sync = (time.perf_counter() - t0) / 5
         t0 = time.perf_counter()
-        run_plume_jobs(server.url, plume_rows(jobs), root / "jobs")
+        series = run_plume_jobs(server.url, plume_rows(jobs), root / "jobs")
         total = time.perf_counter() - t0
+        assert len(series) == jobs
     finally:
         server.stop()
     return {"sync_request_s": sync, "jobs_total_s": total, "per_job_s": total / jobs}

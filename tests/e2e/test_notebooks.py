@@ -91,11 +91,13 @@ def test_multi_backend_job_manager_runs_eight_plume_jobs(
     rows = [
         {"lon": 50.0 + i, "lat": 36.0 + 0.5 * i, "start": f"2022-06-{1 + i:02d}"} for i in range(8)
     ]
-    run_plume_jobs(server.url, pd.DataFrame(rows), tmp_path)
+    for series in run_plume_jobs(server.url, pd.DataFrame(rows), tmp_path):
+        # One polygon: the client returns a Series with one value per date.
+        assert series.shape == (2,) and ((series > 1700) & (series < 2100)).all()
 
 
-def run_plume_jobs(url: str, frame: pd.DataFrame, root: Path) -> None:
-    """What the notebook does for its plume list; every job finishes and its JSON reads back."""
+def run_plume_jobs(url: str, frame: pd.DataFrame, root: Path) -> list[pd.Series]:
+    """What the notebook does for its plume list: every job must finish; their series."""
     con = openeo.connect(url)
 
     def start_job(row: pd.Series, connection: openeo.Connection, **_: Any) -> Any:
@@ -109,9 +111,8 @@ def run_plume_jobs(url: str, frame: pd.DataFrame, root: Path) -> None:
     manager.run_jobs(df=frame, start_job=start_job, job_db=root / "jobs.csv")
     done = pd.read_csv(root / "jobs.csv")
     assert len(done) == len(frame) and set(done["status"]) == {"finished"}
-    for job_id in done["id"]:
-        # Next to it the manager stores job_<id>.json and job-results.json (metadata).
-        result = root / f"job_{job_id}" / "openEO.json"
-        series = timeseries_json_to_pandas(json.loads(result.read_text()))
-        # One polygon: the client returns a Series with one value per date.
-        assert series.shape == (2,) and ((series > 1700) & (series < 2100)).all()
+    # Next to each result the manager stores job_<id>.json and job-results.json.
+    return [
+        timeseries_json_to_pandas(json.loads((root / f"job_{i}" / "openEO.json").read_text()))
+        for i in done["id"]
+    ]
