@@ -79,6 +79,8 @@ def spatial_hint(geometries: Any) -> tuple[tuple[float, float, float, float], in
     ``geometries`` reads, for narrowing ``load_collection``; None when unknown."""
     try:
         bounds = geometry_set(geometries, "aggregate_spatial", "geometries").bounds()
+    except ProcessParameterInvalid:
+        raise  # e.g. swapped lon/lat: say so now, not "give a bounding box" at the load
     except Exception:
         return None
     return (bounds, 4326) if bounds is not None else None
