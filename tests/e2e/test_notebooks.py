@@ -116,3 +116,27 @@ def run_plume_jobs(url: str, frame: pd.DataFrame, root: Path) -> list[pd.Series]
         timeseries_json_to_pandas(json.loads((root / f"job_{i}" / "openEO.json").read_text()))
         for i in done["id"]
     ]
+
+
+def test_zarr_batch_result_downloads_and_opens(server: LiveServer, tmp_path: Path) -> None:
+    import numpy as np
+    import xarray as xr
+    import zarr
+
+    con = openeo.connect(server.url)
+    aoi = {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.01}
+    cube = con.load_collection(
+        "SENTINEL2_L2A", spatial_extent=aoi, temporal_extent=["2022-06-01", "2022-06-15"],
+        bands=["B04", "B08"],
+    )  # fmt: skip
+    job = cube.create_job(out_format="Zarr")
+    job.start_and_wait(max_poll_interval=0.5)
+    [path] = job.get_results().download_files(tmp_path / "zarr", include_stac_metadata=False)
+    assert path.name == "openEO.zarr.zip"
+    cube.download(tmp_path / "reference.nc")
+    with xr.open_dataset(tmp_path / "reference.nc") as ref:
+        store = zarr.storage.ZipStore(path, mode="r")
+        with xr.open_zarr(store) as got:
+            assert sorted(got.data_vars) == sorted(ref.data_vars)
+            assert got.sizes["t"] == ref.sizes["t"] > 0
+            np.testing.assert_array_equal(got["B08"].values, ref["B08"].values)

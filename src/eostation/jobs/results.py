@@ -21,8 +21,9 @@ import json
 import shutil
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "Signer",
     "asset_records",
     "stac_results",
+    "zip_stores",
 ]
 
 METADATA_FILE = "job-results.json"
@@ -86,6 +88,29 @@ class ResultLayout:
         if path.parent != base or not path.is_file():
             return None
         return path
+
+
+def zip_stores(files: Iterable[OutputFile]) -> list[OutputFile]:
+    """``files`` with every directory (a Zarr store) replaced by one ZIP file.
+
+    Assets are downloaded one URL each, so a store of many files becomes one asset
+    ``<name>.zip``. Its entries are the store's own paths (``zarr.json`` at the top),
+    uncompressed (the chunks already are), so ``zarr.storage.ZipStore`` and
+    ``xarray.open_zarr`` read it in place, without unpacking.
+    """
+    out: list[OutputFile] = []
+    for f in files:
+        if not f.path.is_dir():
+            out.append(f)
+            continue
+        target = f.path.with_name(f.path.name + ".zip")
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as zf:
+            for path in sorted(p for p in f.path.rglob("*") if p.is_file()):
+                zf.write(path, path.relative_to(f.path).as_posix())
+        shutil.rmtree(f.path)
+        title = f"{f.title or f.name} (Zarr store as ZIP: open with zarr.storage.ZipStore)"
+        out.append(replace(f, path=target, media_type="application/zip", title=title))
+    return out
 
 
 def asset_records(files: Iterable[OutputFile]) -> dict[str, Any]:
