@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     def runner_count(self) -> int:
         """How many runners ``eostation serve`` starts: by default as many as one user may
         run jobs at once (``concurrent_jobs``, advertised in ``/me``), so that a user's
-        jobs up to that limit really run side by side."""
-        return max(1, self.runners if self.runners is not None else self.concurrent_jobs)
+        jobs up to that limit really run side by side. ``runners = 0`` starts none (the
+        jobs then run on ``eostation worker`` processes)."""
+        return self.runners if self.runners is not None else self.concurrent_jobs
 
     @property
     def db_url(self) -> str:
