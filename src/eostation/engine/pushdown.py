@@ -35,7 +35,7 @@ import pandas as pd
 
 from eostation.engine.graph import Node, ProcessGraph, is_reference, references
 
-__all__ = ["Narrowing", "Rule", "push_down", "register_rule"]
+__all__ = ["Narrowing", "Rule", "push_down", "register_band_needs", "register_rule"]
 
 BBox = tuple[float, float, float, float]
 
@@ -86,6 +86,25 @@ def register_rule(
 
     def register(function: Callable[[Mapping[str, Any]], Narrowing | None]) -> Any:
         _RULES[process_id] = Rule(function, argument, passes_through)
+        return function
+
+    return register
+
+
+BandNeeds = Callable[[Mapping[str, Any]], tuple[str, ...]]
+_BAND_NEEDS: dict[str, tuple[str, BandNeeds]] = {}
+
+
+def register_band_needs(process_id: str, *, argument: str = "data") -> Callable[[BandNeeds], Any]:
+    """Decorator: ``needs(arguments) -> band names`` a process reads besides those asked for.
+
+    When every use of a ``load_collection`` with a band list is such a process, the
+    missing bands are added to the load (CDSE loads them behind the scenes too): e.g.
+    ``sar_backscatter`` on ``["VV", "VH"]`` needs the incidence-angle bands.
+    """
+
+    def register(function: BandNeeds) -> Any:
+        _BAND_NEEDS[process_id] = (argument, function)
         return function
 
     return register
@@ -358,4 +377,27 @@ def _push_down(graph: ProcessGraph, scope: Mapping[str, Any]) -> ProcessGraph:
         keep = survey.need(node.id)
         if keep != Narrowing():
             nodes[node.id] = _narrow_load(node, keep, scope)
+        nodes[node.id] = _add_needed_bands(nodes[node.id], survey)
     return replace(graph, nodes=nodes)
+
+
+def _add_needed_bands(node: Node, survey: _Pass) -> Node:
+    bands = node.arguments.get("bands")
+    uses = survey.uses[node.id]
+    if not isinstance(bands, list) or not uses or node.id == survey.graph.result:
+        return node
+    needed: list[str] = []
+    for consumer_id, argument in uses:
+        consumer = survey.graph.nodes[consumer_id]
+        entry = _BAND_NEEDS.get(consumer.process_id)
+        if entry is None or entry[0] != argument:
+            return node
+        others = _substitute(
+            {k: v for k, v in consumer.arguments.items() if k != argument}, survey.scope
+        )
+        if others is _UNKNOWN:
+            return node
+        needed += [b for b in entry[1](others) if b not in bands and b not in needed]
+    if not needed:
+        return node
+    return replace(node, arguments={**node.arguments, "bands": [*bands, *needed]})
