@@ -7,6 +7,7 @@ FeatureCollection of plume polygons, synchronously and as batch jobs (many of th
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +95,15 @@ def test_multi_backend_job_manager_runs_eight_plume_jobs(
     for series in run_plume_jobs(server.url, pd.DataFrame(rows), tmp_path):
         # One polygon: the client returns a Series with one value per date.
         assert series.shape == (2,) and ((series > 1700) & (series < 2100)).all()
+    # The manager starts two jobs at a time; with two runners they ran side by side
+    # (with one runner no two run intervals could overlap).
+    con = openeo.connect(server.url)
+    ids = pd.read_csv(tmp_path / "jobs.csv")["id"]
+    runs = sorted(
+        (pd.Timestamp(info["started"]), pd.Timestamp(info["finished"]))
+        for info in (con.job(job_id).describe() for job_id in ids)
+    )
+    assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(runs))
 
 
 def run_plume_jobs(url: str, frame: pd.DataFrame, root: Path) -> list[pd.Series]:
