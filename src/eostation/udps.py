@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from eostation.db import metadata
+from eostation.db import metadata, write_attempts
 from eostation.errors import ProcessGraphNotFound
 
 __all__ = ["PROCESS_ID_PATTERN", "UdpStore"]
@@ -38,18 +38,19 @@ class UdpStore:
         body = json.dumps({**definition, "id": process_id})
         now = datetime.now(UTC)
         key = (process_graphs.c.user_id == user_id) & (process_graphs.c.process_id == process_id)
-        with self._engine.begin() as conn:
-            if (
-                conn.execute(
-                    process_graphs.update().where(key).values(definition=body, updated=now)
-                ).rowcount
-                == 0
-            ):
-                conn.execute(
-                    process_graphs.insert().values(
-                        user_id=user_id, process_id=process_id, definition=body, updated=now
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                if (
+                    conn.execute(
+                        process_graphs.update().where(key).values(definition=body, updated=now)
+                    ).rowcount
+                    == 0
+                ):
+                    conn.execute(
+                        process_graphs.insert().values(
+                            user_id=user_id, process_id=process_id, definition=body, updated=now
+                        )
                     )
-                )
 
     def get(self, user_id: str, process_id: str) -> dict[str, Any] | None:
         """The stored definition, or None."""
@@ -78,6 +79,7 @@ class UdpStore:
     def delete(self, user_id: str, process_id: str) -> None:
         """Remove a definition; raises :class:`ProcessGraphNotFound` when absent."""
         key = (process_graphs.c.user_id == user_id) & (process_graphs.c.process_id == process_id)
-        with self._engine.begin() as conn:
-            if conn.execute(process_graphs.delete().where(key)).rowcount == 0:
-                raise ProcessGraphNotFound(identifier=process_id)
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                if conn.execute(process_graphs.delete().where(key)).rowcount == 0:
+                    raise ProcessGraphNotFound(identifier=process_id)

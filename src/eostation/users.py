@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
-from eostation.db import metadata
+from eostation.db import metadata, write_attempts
 from eostation.errors import CredentialsInvalid, RequestInvalid
 
 __all__ = ["USER_ID_PATTERN", "User", "UserStore", "safe_user_id"]
@@ -69,18 +69,25 @@ class UserStore:
         if not password:
             raise RequestInvalid(reason="the password must not be empty")
         row = {"name": name, "password_hash": self._hasher.hash(password)}
-        with self._engine.begin() as conn:
-            updated = conn.execute(users.update().where(users.c.user_id == user_id).values(**row))
-            if updated.rowcount == 0:
-                conn.execute(
-                    users.insert().values(user_id=user_id, created=datetime.now(UTC), **row)
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                updated = conn.execute(
+                    users.update().where(users.c.user_id == user_id).values(**row)
                 )
+                if updated.rowcount == 0:
+                    conn.execute(
+                        users.insert().values(user_id=user_id, created=datetime.now(UTC), **row)
+                    )
         return User(user_id=user_id, name=name, method="basic")
 
     def remove(self, user_id: str) -> bool:
         """Delete a user; returns whether it existed."""
-        with self._engine.begin() as conn:
-            return conn.execute(users.delete().where(users.c.user_id == user_id)).rowcount > 0
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                outcome = (
+                    conn.execute(users.delete().where(users.c.user_id == user_id)).rowcount > 0
+                )
+        return outcome
 
     def list(self) -> list[User]:
         """All password users, sorted by id."""

@@ -72,10 +72,21 @@ class ResultLayout:
         """Delete every file of a job."""
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
-    def clean_temporary(self, job_id: str) -> None:
-        """Delete the leftovers of runs that never finished."""
-        for tmp in self.job_dir(job_id).glob(".tmp-*"):
-            shutil.rmtree(tmp, ignore_errors=True)
+    def clean_unpublished(self, job_id: str, *, keep: str | None) -> list[Path]:
+        """Delete run directories of a job other than ``keep`` (its recorded results).
+
+        Besides ``.tmp-*`` this removes ``r-*`` directories that were renamed into place
+        but never recorded (a crash between the rename and the database update); returns
+        what was removed.
+        """
+        kept = Path(keep).resolve() if keep else None
+        removed = []
+        for pattern in (".tmp-*", "r-*"):
+            for path in self.job_dir(job_id).glob(pattern):
+                if path.is_dir() and path.resolve() != kept:
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+        return removed
 
     def file(self, job: Job, name: str) -> Path | None:
         """The published file ``name`` of ``job``, or None (never a path outside its dir)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from eostation.config import Settings
+from eostation.engine.graph import parse
 from eostation.errors import (
     BillingPlanInvalid,
     BudgetInvalid,
@@ -70,6 +71,9 @@ class JobService:
                 raise ProcessGraphMissing()
             if not process["process_graph"]:
                 raise ProcessGraphMissing()
+            # Structure only (one result node, references, cycles): processes stored later
+            # may still be called, but a graph that can never run is refused here.
+            parse(process["process_graph"])
             values["process"] = dict(process)
         for key in ("title", "description"):
             if key in body:
@@ -242,7 +246,8 @@ class JobService:
         effective = max(requested, job.log_level, key=LOG_LEVELS.index)
         after: int | None = None
         if offset:
-            if not offset.isdigit():
+            # isdigit() alone accepts '²' and other Unicode digits that int() refuses.
+            if not (offset.isascii() and offset.isdigit() and len(offset) <= 18):
                 raise RequestInvalid(reason="'offset' must be the id of a log entry")
             after = int(offset)
         entries, more = self.store.logs(job.id, after=after, min_level=effective, limit=limit)
@@ -267,6 +272,8 @@ class JobService:
                 udp=udp,
             )
         except OpenEOError as err:
+            if err.status < 500:
+                raise  # the graph is wrong: say what is wrong, with its own code
             raise EstimateComplexity(reason=err.message) from None
         cpu = max(time.monotonic() - t0, run.input_pixels / PIXELS_PER_CPU_SECOND)
         size = run.output_nbytes or 1024

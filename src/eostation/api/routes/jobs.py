@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from eostation.api.deps import CurrentUser, Services, ServicesDep, api_url
+from eostation.api.ratelimit import limit_job_creation
 from eostation.jobs.model import Job, JobStatus, LogEntry
 
 __all__ = ["router"]
@@ -17,6 +18,8 @@ __all__ = ["router"]
 router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=10_000)]
+# Above this no page can exist, and the database's 64-bit integers are never reached.
+MAX_OFFSET = 1_000_000_000
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -71,7 +74,7 @@ def list_jobs(
     user: CurrentUser,
     services: ServicesDep,
     limit: Limit = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Your jobs, newest first; ``limit`` per page with a ``next`` link."""
     jobs, more = services.jobs.list(user.user_id, limit, offset)
@@ -88,7 +91,12 @@ def list_jobs(
     return {"jobs": [_job_json(j, request, services, full=False) for j in jobs], "links": links}
 
 
-@router.post("/jobs", status_code=201, summary="Create a new batch job")
+@router.post(
+    "/jobs",
+    status_code=201,
+    summary="Create a new batch job",
+    dependencies=[Depends(limit_job_creation)],
+)
 def create_job(
     request: Request,
     user: CurrentUser,
