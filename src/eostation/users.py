@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,6 +108,18 @@ class UserStore:
                 sa.select(users.c.user_id, users.c.name).where(users.c.user_id == user_id)
             ).first()
         return None if row is None else User(user_id=row.user_id, name=row.name, method="basic")
+
+    def account_stamp(self, user_id: str) -> str:
+        """A value that changes when the password user ``user_id`` is removed or re-keyed.
+
+        "" for ids that are not password users (OIDC subjects, the local user), so
+        anything bound to a stamp (signed result links) dies with the account.
+        """
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(users.c.password_hash).where(users.c.user_id == user_id)
+            ).first()
+        return "" if row is None else hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
 
     def verify(self, user_id: str, password: str) -> User:
         """Check a password; raises :class:`CredentialsInvalid` for an unknown user or a wrong password."""

@@ -10,7 +10,9 @@ its final name (atomic on one filesystem) and only then recorded in the job row,
 crash at any point leaves either the old results or the new ones, never a mix.
 
 Download links carry ``expires`` and an HMAC-SHA256 signature over the job id, file
-name and expiry (key: ``Settings.signing_key()``); they work without a bearer token.
+name, expiry, the run directory and the owner's account state (key:
+``Settings.signing_key()``); they work without a bearer token, and die when the job
+is run again or its owner's account is removed or gets a new password.
 """
 
 from __future__ import annotations
@@ -121,18 +123,26 @@ class Signer:
     key: bytes
     ttl_seconds: int
 
-    def _digest(self, job_id: str, name: str, expires: int) -> str:
-        msg = f"{job_id}\n{name}\n{expires}".encode()
+    def _digest(self, job_id: str, name: str, expires: int, bound_to: str) -> str:
+        msg = f"{job_id}\n{name}\n{expires}\n{bound_to}".encode()
         return hmac.new(self.key, msg, hashlib.sha256).hexdigest()[:40]
 
-    def sign(self, job_id: str, name: str, now: float | None = None) -> tuple[int, str]:
-        """``(expires, signature)`` for a link to one result file."""
-        expires = int((now or time.time()) + self.ttl_seconds)
-        return expires, self._digest(job_id, name, expires)
+    def sign(
+        self, job_id: str, name: str, bound_to: str = "", now: float | None = None
+    ) -> tuple[int, str]:
+        """``(expires, signature)`` for a link to one result file.
 
-    def valid(self, job_id: str, name: str, expires: int, signature: str) -> bool:
+        ``bound_to`` is whatever must stay unchanged for the link to keep working (the
+        run that produced the file, the owner's account): change it and the link dies.
+        """
+        expires = int((now or time.time()) + self.ttl_seconds)
+        return expires, self._digest(job_id, name, expires, bound_to)
+
+    def valid(
+        self, job_id: str, name: str, expires: int, signature: str, bound_to: str = ""
+    ) -> bool:
         """Whether the signature matches (expiry is checked separately)."""
-        return hmac.compare_digest(self._digest(job_id, name, expires), signature)
+        return hmac.compare_digest(self._digest(job_id, name, expires, bound_to), signature)
 
 
 def _union_bbox(assets: Iterable[dict[str, Any]]) -> list[float] | None:

@@ -27,6 +27,7 @@ from eostation.jobs.costs import PIXELS_PER_CPU_SECOND, costs_of, iso_duration
 from eostation.jobs.model import ACTIVE, LOG_LEVELS, Job, JobStatus, LogEntry
 from eostation.jobs.results import ResultLayout, Signer
 from eostation.jobs.store import JobStore, utcnow
+from eostation.users import UserStore
 
 __all__ = ["KNOWN_JOB_OPTIONS", "JobService", "LogPage"]
 
@@ -58,6 +59,7 @@ class JobService:
         self.store = store
         self.layout = ResultLayout(settings.data_dir / "jobs")
         self.signer = Signer(settings.signing_key(), settings.jobs.link_ttl_seconds)
+        self.users = UserStore(store.engine)
 
     # -- validation ---------------------------------------------------------------------
 
@@ -285,14 +287,29 @@ class JobService:
             "expires": (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
+    def _link_binding(self, job: Job) -> str:
+        # A re-run publishes a new r-<token> directory; a removed account changes its stamp.
+        run = Path(job.result_dir).name if job.result_dir else ""
+        return f"{run}\n{self.users.account_stamp(job.user_id)}"
+
+    def sign_link(self, job: Job, name: str, now: float | None = None) -> tuple[int, str]:
+        """``(expires, signature)`` of a download link to result file ``name`` of ``job``."""
+        return self.signer.sign(job.id, name, self._link_binding(job), now=now)
+
     def asset_file(self, job_id: str, name: str, expires: int, signature: str) -> tuple[Job, Path]:
-        """The file behind a signed download link (``ResultLinkExpired``, ``FileNotFound``)."""
-        if not self.signer.valid(job_id, name, expires, signature):
+        """The file behind a signed download link (``ResultLinkExpired``, ``FileNotFound``).
+
+        Links are bound to the run and the owner's account (:meth:`sign_link`): after a
+        re-run, or once the account is removed, they answer ``FileNotFound``.
+        """
+        job = self.store.find(job_id)
+        if job is None or not self.signer.valid(
+            job_id, name, expires, signature, self._link_binding(job)
+        ):
             raise FileNotFound(file=name)
         if expires < time.time():
             raise ResultLinkExpired()
-        job = self.store.find(job_id)
-        path = None if job is None else self.layout.file(job, name)
-        if job is None or path is None or job.status is not JobStatus.FINISHED:
+        path = self.layout.file(job, name)
+        if path is None or job.status is not JobStatus.FINISHED:
             raise FileNotFound(file=name)
         return job, path

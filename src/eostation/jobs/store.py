@@ -278,10 +278,16 @@ class JobStore:
             return [_job(r) for r in rows]
 
     def queue_position(self, job: Job) -> int | None:
-        """1 + the number of queued jobs ahead of ``job`` (None unless it is queued)."""
+        """1 + the number of the owner's own queued jobs ahead of ``job`` (None unless queued).
+
+        Other users' jobs are not counted: the position must not reveal how busy the
+        server is with other people's work. Within one user the fair-share claim order
+        (fewest running jobs first, then oldest) is simply the queueing order.
+        """
         if job.status is not QUEUED or job.queued_at is None:
             return None
         ahead = sa.select(sa.func.count()).where(
+            jobs.c.user_id == job.user_id,
             jobs.c.status == QUEUED.value,
             sa.or_(
                 jobs.c.queued_at < job.queued_at,

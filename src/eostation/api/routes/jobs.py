@@ -223,7 +223,7 @@ def job_results(
     job = jobs.results(user.user_id, job_id)
 
     def href(name: str) -> str:
-        expires, signature = jobs.signer.sign(job.id, name)
+        expires, signature = jobs.sign_link(job, name)
         return api_url(request, services, f"/jobs/{job.id}/results/{expires}/{signature}/{name}")
 
     doc = stac_results(
