@@ -58,13 +58,16 @@ _SQLITE_WAIT_MS: Final = 1000
 _PG_CONTENTION: Final = frozenset({"40001", "40P01", "55P03"})
 
 
-def _on_sqlite_connect(dbapi_connection: object, _record: object) -> None:
-    cur = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    # WAL lets the API read while a runner writes; busy_timeout waits for locks instead of failing.
-    cur.execute(f"PRAGMA busy_timeout={_SQLITE_WAIT_MS}")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+def _sqlite_setup(wait_ms: int) -> Callable[[object, object], None]:
+    def on_connect(dbapi_connection: object, _record: object) -> None:
+        cur = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        # WAL lets the API read while a runner writes; busy_timeout waits for locks a while.
+        cur.execute(f"PRAGMA busy_timeout={wait_ms}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
 
 
 def is_contention(exc: BaseException) -> bool:
@@ -155,7 +158,8 @@ def open_database(url: str, *, busy_seconds: float = 10.0) -> Engine:
         url, pool_pre_ping=True, execution_options={_BUSY_OPTION: busy_seconds}
     )
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _on_sqlite_connect)
+        wait_ms = max(50, min(_SQLITE_WAIT_MS, int(busy_seconds * 1000)))
+        sa.event.listen(engine, "connect", _sqlite_setup(wait_ms))
     metadata.create_all(engine)
     with engine.begin() as conn:
         current = conn.execute(sa.select(schema_version.c.version)).scalar()
