@@ -28,7 +28,6 @@ endpoint)::
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -67,14 +66,27 @@ class TokenBuckets:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, last = self._buckets.get(key, (self.capacity, now))
+        return min(self.capacity, tokens + (now - last) * self.rate)
+
+    def wait(self, key: str, now: float | None = None) -> float:
+        """Seconds until ``key`` has a token (0: now), without taking it."""
+        if self.capacity <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens = self._tokens(key, now)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def take(self, key: str, now: float | None = None) -> float:
         """Take one token for ``key``; returns 0, or the seconds until one is available."""
         if self.capacity <= 0:
             return 0.0
         now = time.monotonic() if now is None else now
         with self._lock:
-            tokens, last = self._buckets.pop(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            tokens = self._tokens(key, now)
+            self._buckets.pop(key, None)
             wait = 0.0
             if tokens >= 1.0:
                 tokens -= 1.0
@@ -173,11 +185,12 @@ class RateLimiter:
 
     @staticmethod
     def _enforce(what: str, per_minute: int, *checks: tuple[TokenBuckets, str]) -> None:
-        wait = max(buckets.take(key) for buckets, key in checks)
+        # A refused request takes no token, so it does not prolong the wait of others.
+        wait = max(buckets.wait(key) for buckets, key in checks)
+        if wait == 0:
+            wait = max(buckets.take(key) for buckets, key in checks)
         if wait > 0:
-            raise TooManyRequests(
-                what=what, limit=f"{per_minute} per minute", retry_after=math.ceil(wait)
-            )
+            raise TooManyRequests(what=what, limit=f"{per_minute} per minute", retry_after=wait)
 
     def job_creation(self, ip: str, user_id: str) -> None:
         """Count one ``POST /jobs``; raises :class:`TooManyRequests` over the limit."""
