@@ -10,6 +10,7 @@ busy, 4XX/5XX as openEO errors).
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Final
 
 from fastapi import FastAPI
@@ -44,6 +45,78 @@ _RATE_LIMITED: Final = {
 }
 
 
+# Request bodies: the routes take raw JSON objects (their own checks name the field that
+# is wrong, with openEO error codes); these schemas document the shape they expect, so
+# that clients and schemathesis see more than "any object".
+_NODE: Final = {
+    "type": "object",
+    "required": ["process_id", "arguments"],
+    "properties": {
+        "process_id": {"type": "string", "pattern": r"^\w+$"},
+        "namespace": {"type": ["string", "null"]},
+        "arguments": {"type": "object"},
+        "result": {"type": "boolean"},
+        "description": {"type": ["string", "null"]},
+    },
+}
+_GRAPH: Final = {"type": "object", "minProperties": 1, "additionalProperties": _NODE}
+_PROCESS: Final = {
+    "type": "object",
+    "required": ["process_graph"],
+    "properties": {
+        "process_graph": _GRAPH,
+        "id": {"type": "string", "pattern": r"^\w+$"},
+        "summary": {"type": "string"},
+        "description": {"type": "string"},
+        "parameters": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "pattern": r"^\w+$"},
+                    "description": {"type": "string"},
+                    "schema": {"type": ["object", "array"]},
+                    "optional": {"type": "boolean"},
+                },
+            },
+        },
+        "returns": {"type": "object", "properties": {"schema": {"type": ["object", "array"]}}},
+    },
+}
+_JOB_FIELDS: Final = {
+    "title": {"type": ["string", "null"]},
+    "description": {"type": ["string", "null"]},
+    "plan": {"type": ["string", "null"]},
+    "budget": {"type": ["number", "null"], "minimum": 0},
+    "log_level": {"type": "string", "enum": ["error", "warning", "info", "debug"]},
+    "job_options": {"type": ["object", "null"]},
+}
+_BODIES: Final = {
+    ("post", "/openeo/1.2/jobs"): {
+        "type": "object",
+        "required": ["process"],
+        "properties": {"process": _PROCESS, **_JOB_FIELDS},
+    },
+    ("patch", "/openeo/1.2/jobs/{job_id}"): {
+        "type": "object",
+        "properties": {"process": _PROCESS, **_JOB_FIELDS},
+    },
+    ("post", "/openeo/1.2/result"): {
+        "type": "object",
+        "required": ["process"],
+        "properties": {
+            "process": _PROCESS,
+            "budget": _JOB_FIELDS["budget"],
+            "plan": _JOB_FIELDS["plan"],
+            "log_level": _JOB_FIELDS["log_level"],
+        },
+    },
+    ("put", "/openeo/1.2/process_graphs/{process_graph_id}"): _PROCESS,
+    ("post", "/openeo/1.2/validation"): _PROCESS,
+}
+
+
 def _error(description: str, **extra: Any) -> dict[str, Any]:
     return {
         "description": description,
@@ -64,6 +137,10 @@ def _rewrite(doc: dict[str, Any]) -> dict[str, Any]:
             responses: dict[str, Any] = op["responses"]
             responses.pop("422", None)
             responses.setdefault("400", _error("Malformed request: the message names the field."))
+            if (method, path) in _BODIES:
+                op["requestBody"]["content"]["application/json"]["schema"] = copy.deepcopy(
+                    _BODIES[method, path]
+                )
             if "requestBody" in op:
                 responses["413"] = _error("Request body larger than the configured limit.")
             if (method, path) in _RATE_LIMITED:

@@ -275,7 +275,12 @@ def validate(
     """
     if parameters is None:
         declared = graph.get("parameters") if "process_graph" in graph else None
-        parameters = {p["name"] for p in declared or [] if isinstance(p, Mapping)}
+        # A malformed declaration declares nothing; references to it are then reported.
+        parameters = {
+            p["name"]
+            for p in (declared if isinstance(declared, list) else [])
+            if isinstance(p, Mapping) and isinstance(p.get("name"), str)
+        }
     return _validate(flat_graph(graph), registry, parameters, udp)
 
 
