@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from eostation.api.app import create_app
+from eostation.api.deps import API_PREFIX
 from eostation.config import Settings
+from tests.conftest import shared_path
 
 MAX_EXAMPLES = 40
 
@@ -67,3 +69,54 @@ def test_no_server_errors_from_generated_requests(tmp_path: Path) -> None:
     # The run reached real handlers, not only the validation layer.
     assert statuses["POST 201"] > 0 and statuses["PUT 200"] > 0
     assert sum(n for key, n in statuses.items() if key.endswith(" 400")) > 50
+
+
+def test_official_document_parameters_get_no_server_errors(tmp_path: Path) -> None:
+    """Requests generated from the official openEO document, for the operations we serve.
+
+    Only operations without a request body: generating bodies from the official
+    process-graph schemas takes about 30 s per operation (and schemathesis cannot
+    generate ``POST /validation``'s at all), too slow for every CI run.
+    """
+    spec = shared_path("specs", "openeo-api", "openapi.yaml")
+    official = schemathesis.openapi.from_path(str(spec))
+    app = create_app(Settings(data_dir=tmp_path / "data", dask_workers=0, secret_key="s"))
+    served = {
+        (method, path.removeprefix(API_PREFIX))
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+    }
+    operations = [
+        op
+        for op in (result.ok() for result in official.get_all_operations())
+        if (op.method.lower(), op.path) in served and "requestBody" not in op.definition.raw
+    ]
+    assert len(operations) >= 20
+    with TestClient(app) as client:
+        for operation in operations:
+            strategy = st.one_of(
+                operation.as_strategy(GenerationMode.POSITIVE),
+                operation.as_strategy(GenerationMode.NEGATIVE),
+            )
+
+            @given(case=strategy)
+            @settings(
+                max_examples=15,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            def run(case: Any) -> None:
+                sent = case.as_transport_kwargs(base_url=f"http://testserver{API_PREFIX}")
+                response = client.request(
+                    sent["method"],
+                    sent["url"],
+                    headers=sent.get("headers"),
+                    params=sent.get("params"),
+                )
+                assert response.status_code < 500, (sent, response.text)
+                if response.status_code >= 400:
+                    assert {"id", "code", "message", "links"} <= set(response.json())
+
+            run()

@@ -44,22 +44,16 @@ def error_response(request: Request, error: OpenEOError) -> JSONResponse:
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
         if err.get("type") == "json_invalid":
-            position = err.get("loc", ("body", "?"))[-1]
-            parts.append(f"the request body is not valid JSON (error at character {position})")
+            parts.append(f"the request body is not valid JSON (error at character {loc[-1]})")
             continue
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        where = ".".join(loc) or "request body"
-        where = (
-            f"{err['loc'][0]} parameter '{where}'"
-            if err.get("loc", ("",))[0]
-            in (
-                "query",
-                "path",
-                "header",
-            )
-            else where
-        )
+        source = loc[0] if loc else "body"
+        field = ".".join(str(p) for p in loc[1:])
+        if source in ("query", "path", "header"):
+            where = f"{source} parameter '{field}'"
+        else:
+            where = field or "request body"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "; ".join(parts) or "malformed request"
 
