@@ -27,6 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from eostation.config import Settings
+from eostation.errors import ServiceUnavailable
 from eostation.jobs import execute
 from eostation.jobs.costs import Usage, costs_of
 from eostation.jobs.joblog import JobLogger, describe_failure
@@ -366,6 +367,12 @@ class Runner:
         elif watch.lost.is_set():
             # Stopped or deleted through the API, which already set the status.
             jlog.info(f"Run stopped after {usage.duration_seconds:.1f} s (the job was canceled).")
+        elif isinstance(exc, ServiceUnavailable):
+            # The database stayed locked: not the job's fault, so it runs again later.
+            jlog.warning(f"{exc.message} The job was queued again.", code="JobRequeued")
+            self.store.transition(
+                job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0
+            )
         elif self.shutdown.is_set() and watch.cancel.is_set():
             jlog.warning("The runner was shut down; the job was queued again.", code="JobRequeued")
             self.store.transition(

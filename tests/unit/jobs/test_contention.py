@@ -135,3 +135,37 @@ def test_runner_survives_a_lock_held_past_the_budget(
         stop.set()
         loop.join(10)
         services.db.dispose()
+
+
+def test_job_meeting_a_locked_database_is_requeued_not_failed(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        dask_workers=0,
+        secret_key="s",
+        db_busy_seconds=2.0,
+        jobs=JobSettings(heartbeat_seconds=10),
+    )
+    services = build_services(settings)
+    store = services.jobs.store
+    runner = Runner(
+        settings,
+        store,
+        registry=services.processes,
+        collections=services.collections,
+        formats=services.formats,
+    )
+    job = store.create("alice", GRAPH)
+    store.transition(job.id, JobStatus.QUEUED)
+    claimed = store.claim(runner.id, 2)
+    assert claimed is not None
+    # The run's first log write gives up after 2 s; the requeue written after it
+    # succeeds once the lock is released at 3 s.
+    with exclusive_lock(settings.data_dir / "eostation.db", 3.0):
+        runner._run(claimed)
+    after = store.get("alice", job.id)
+    assert after.status is JobStatus.QUEUED and after.runner is None
+    [entry] = [e for e in store.logs(job.id)[0] if e.code == "JobRequeued"]
+    assert "locked" in entry.message
+    assert runner.run_once() == job.id
+    assert store.get("alice", job.id).status is JobStatus.FINISHED
+    services.db.dispose()
