@@ -63,9 +63,7 @@ def flood(url: str, stop: threading.Event, answers: Counter[int]) -> None:
 
 def measure(url: str, flooded: bool) -> dict[str, float | dict[int, int]]:
     stop, answers = threading.Event(), Counter[int]()
-    threads = [
-        threading.Thread(target=flood, args=(url, stop, answers)) for _ in range(FLOODERS)
-    ]
+    threads = [threading.Thread(target=flood, args=(url, stop, answers)) for _ in range(FLOODERS)]
     if flooded:
         for t in threads:
             t.start()

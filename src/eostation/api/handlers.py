@@ -102,11 +102,11 @@ def install_handlers(app: FastAPI) -> None:
         )
 
 
+_LIMIT_KEY = "eostation.max_request_bytes"
+
+
 def _body_limit(request: Request) -> int:
     return int(request.scope.get(_LIMIT_KEY, 0))
-
-
-_LIMIT_KEY = "eostation.max_request_bytes"
 
 
 class BodyLimitMiddleware:
