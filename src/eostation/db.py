@@ -76,8 +76,9 @@ def is_contention(exc: BaseException) -> bool:
         return False
     if getattr(exc.orig, "pgcode", None) in _PG_CONTENTION:
         return True
+    # SQLITE_BUSY and SQLITE_LOCKED; other operational errors (disk full …) are not retried.
     text = str(exc.orig).lower()
-    return "database is locked" in text or "database table is locked" in text or "busy" in text
+    return "database is locked" in text or "database table is locked" in text
 
 
 class WriteAttempt(AbstractContextManager[Connection]):
