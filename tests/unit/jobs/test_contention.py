@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -169,3 +172,38 @@ def test_job_meeting_a_locked_database_is_requeued_not_failed(tmp_path: Path) ->
     assert runner.run_once() == job.id
     assert store.get("alice", job.id).status is JobStatus.FINISHED
     services.db.dispose()
+
+
+def test_worker_process_outlives_a_lock_held_past_the_budget(tmp_path: Path) -> None:
+    """The review's case: a standalone ``eostation worker`` died of a held lock (exit 0)."""
+    data_dir = tmp_path / "data"
+    settings = Settings(data_dir=data_dir, dask_workers=0, secret_key="s")
+    store = JobStore(open_database(settings.db_url))
+    env = {
+        **os.environ,
+        "EOSTATION_DB_BUSY_SECONDS": "0.3",
+        "EOSTATION_JOBS__POLL_SECONDS": "0.05",
+        "EOSTATION_SECRET_KEY": "s",
+    }
+    cmd = [sys.executable, "-m", "eostation", "worker", "--data-dir", str(data_dir)]
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "started" not in log.read_text():
+            assert time.monotonic() < deadline and worker.poll() is None, log.read_text()
+            time.sleep(0.1)
+        with exclusive_lock(data_dir / "eostation.db", 3):
+            time.sleep(2.5)
+        assert worker.poll() is None, log.read_text()
+        job = store.create("alice", GRAPH)
+        store.transition(job.id, JobStatus.QUEUED)
+        deadline = time.monotonic() + 60
+        while store.get("alice", job.id).status is not JobStatus.FINISHED:
+            assert time.monotonic() < deadline and worker.poll() is None
+            time.sleep(0.1)
+    finally:
+        worker.terminate()
+        worker.wait(20)
+    assert "runner loop failed" in log.read_text()  # it met the lock, and carried on
