@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eostation.api.app import create_app
-from eostation.config import Settings
+from eostation.config import RateLimitSettings, Settings
 
 API = "/openeo/1.2"
 
@@ -95,7 +95,11 @@ bodies = st.fixed_dictionaries(
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("props") / "data", dask_workers=0, secret_key="s"
+        data_dir=tmp_path_factory.mktemp("props") / "data",
+        dask_workers=0,
+        secret_key="s",
+        # Hundreds of jobs and sync requests a minute: this test is about bodies, not limits.
+        rate_limits=RateLimitSettings(jobs_per_minute=0, sync_per_minute=0),
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
