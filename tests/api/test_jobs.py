@@ -229,9 +229,8 @@ def test_expired_link_gives_410(harness: Harness) -> None:
     harness.wait(job_id)
     jobs = harness.services.jobs
     job = jobs.get("local", job_id)
-    expires, sig = jobs.sign_link(
-        job, "openEO.json", now=time.time() - 10 * jobs.signer.ttl_seconds
-    )
+    sign = jobs.link_signer(job, now=time.time() - 10 * jobs.signer.ttl_seconds)
+    expires, sig = sign("openEO.json")
     r = harness.client.get(f"{API}/jobs/{job_id}/results/{expires}/{sig}/openEO.json")
     assert r.status_code == 410 and r.json()["code"] == "ResultLinkExpired"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -292,14 +292,15 @@ class JobService:
         run = Path(job.result_dir).name if job.result_dir else ""
         return f"{run}\n{self.users.account_stamp(job.user_id)}"
 
-    def sign_link(self, job: Job, name: str, now: float | None = None) -> tuple[int, str]:
-        """``(expires, signature)`` of a download link to result file ``name`` of ``job``."""
-        return self.signer.sign(job.id, name, self._link_binding(job), now=now)
+    def link_signer(self, job: Job, now: float | None = None) -> Callable[[str], tuple[int, str]]:
+        """``name -> (expires, signature)`` of download links to the result files of ``job``."""
+        binding = self._link_binding(job)  # one look-up for all the job's files
+        return lambda name: self.signer.sign(job.id, name, binding, now=now)
 
     def asset_file(self, job_id: str, name: str, expires: int, signature: str) -> tuple[Job, Path]:
         """The file behind a signed download link (``ResultLinkExpired``, ``FileNotFound``).
 
-        Links are bound to the run and the owner's account (:meth:`sign_link`): after a
+        Links are bound to the run and the owner's account (:meth:`link_signer`): after a
         re-run, or once the account is removed, they answer ``FileNotFound``.
         """
         job = self.store.find(job_id)

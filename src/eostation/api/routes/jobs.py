@@ -222,8 +222,10 @@ def job_results(
     jobs = services.jobs
     job = jobs.results(user.user_id, job_id)
 
+    sign = jobs.link_signer(job)
+
     def href(name: str) -> str:
-        expires, signature = jobs.sign_link(job, name)
+        expires, signature = sign(name)
         return api_url(request, services, f"/jobs/{job.id}/results/{expires}/{signature}/{name}")
 
     doc = stac_results(
