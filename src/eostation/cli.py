@@ -194,7 +194,8 @@ def worker(
         from distributed import Client
 
         client = Client(settings.dask_scheduler, set_as_default=True)
-    runner = Runner(settings, JobStore(open_database(settings.db_url)), client=client)
+    db = open_database(settings.db_url, busy_seconds=settings.db_busy_seconds)
+    runner = Runner(settings, JobStore(db), client=client)
     stop = runner.shutdown
 
     def _terminate(_signum: int, _frame: object) -> None:
@@ -212,6 +213,9 @@ def worker(
         thread.join(0.5)
     if client is not None:
         client.close()
+    if not stop.is_set():
+        # The loop ended without being asked to: exit non-zero so that a supervisor restarts us.
+        raise typer.Exit(1)
 
 
 @users_app.command("add")

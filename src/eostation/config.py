@@ -11,7 +11,7 @@ import platformdirs
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["JobSettings", "OidcProvider", "Settings"]
+__all__ = ["JobSettings", "OidcProvider", "RateLimitSettings", "Settings"]
 
 
 class OidcProvider(BaseModel):
@@ -35,6 +35,24 @@ class JobSettings(BaseModel):
     max_attempts: int = 3
     poll_seconds: float = 0.1
     link_ttl_seconds: int = 7 * 24 * 3600
+
+
+class RateLimitSettings(BaseModel):
+    """Rate limits per API replica: ``EOSTATION_RATE_LIMITS__JOBS_PER_MINUTE=120`` and so on.
+
+    Each limit is a token bucket per user and per client IP (the IP limit is twice the
+    user limit, as several people may share one address). ``0`` switches a limit off.
+    """
+
+    logins_per_minute: int = 60
+    """Password checks per client IP (successful or not)."""
+    login_failures: int = 5
+    """Wrong passwords for one account before each further try must wait (doubling, from 1 s)."""
+    login_backoff_max_seconds: float = 300.0
+    jobs_per_minute: int = 120
+    """``POST /jobs`` per user."""
+    sync_per_minute: int = 60
+    """``POST /result`` per user."""
 
 
 class Settings(BaseSettings):
@@ -63,6 +81,11 @@ class Settings(BaseSettings):
     sync_timeout_seconds: float = 300.0
     jobs: JobSettings = JobSettings()
     cors_origins: list[str] = ["*"]
+    max_request_bytes: int = 4 * 1024**2
+    """Largest request body accepted (413 above); process graphs are rarely over 100 kB."""
+    rate_limits: RateLimitSettings = RateLimitSettings()
+    db_busy_seconds: float = 10.0
+    """How long a database write retries while other writers hold the lock, before 503."""
 
     @property
     def runner_count(self) -> int:

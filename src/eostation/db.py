@@ -3,18 +3,38 @@
 Every part declares its tables on :data:`metadata`; :func:`open_database` creates
 what is missing and applies schema upgrades recorded in ``schema_version``.
 Only SQLAlchemy Core constructs are used, so the same code runs on both engines.
+
+Writes go through :func:`write_attempts`: when another writer holds the lock (SQLite's
+"database is locked", PostgreSQL's serialization failures and deadlocks) the
+transaction is retried with exponential back-off for up to ``busy_seconds`` (the
+``EOSTATION_DB_BUSY_SECONDS`` setting), then :class:`~eostation.errors.ServiceUnavailable`
+(503 with ``Retry-After``) is raised instead of a raw driver error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import TracebackType
 from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
-__all__ = ["SCHEMA_VERSION", "metadata", "open_database"]
+from eostation.errors import ServiceUnavailable
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "WriteAttempt",
+    "is_contention",
+    "metadata",
+    "open_database",
+    "write_attempts",
+]
 
 metadata = sa.MetaData()
 
@@ -31,26 +51,116 @@ _UPGRADES: Final[Mapping[int, Callable[[Connection], None]]] = {}
 SCHEMA_VERSION: Final = 1
 
 
-def _on_sqlite_connect(dbapi_connection: object, _record: object) -> None:
-    cur = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    # WAL lets the API read while a runner writes; busy_timeout waits for locks instead of failing.
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+_BUSY_OPTION: Final = "eostation_busy_seconds"
+# SQLite's own wait per attempt; write_attempts retries around it up to the busy budget.
+_SQLITE_WAIT_MS: Final = 1000
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+_PG_CONTENTION: Final = frozenset({"40001", "40P01", "55P03"})
 
 
-def open_database(url: str) -> Engine:
-    """Connect, create missing tables and upgrade the schema to :data:`SCHEMA_VERSION`."""
+def _sqlite_setup(wait_ms: int) -> Callable[[object, object], None]:
+    def on_connect(dbapi_connection: object, _record: object) -> None:
+        cur = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        # WAL lets the API read while a runner writes; busy_timeout waits for locks a while.
+        cur.execute(f"PRAGMA busy_timeout={wait_ms}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Whether a database error means "another writer holds the lock, try again later"."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "pgcode", None) in _PG_CONTENTION:
+        return True
+    # SQLITE_BUSY and SQLITE_LOCKED; other operational errors (disk full …) are not retried.
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+class WriteAttempt(AbstractContextManager[Connection]):
+    """One try of a write transaction; a lock conflict is swallowed and marked for retry."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._begin: AbstractContextManager[Connection] | None = None
+        self.done = False
+        self.conflict: BaseException | None = None
+
+    def __enter__(self) -> Connection:
+        self._begin = self._engine.begin()
+        return self._begin.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        assert self._begin is not None
+        try:
+            # Commits, or rolls back when the body raised; the commit itself can meet the lock.
+            self._begin.__exit__(exc_type, exc, tb)
+        except DBAPIError as commit_error:
+            if exc is None and is_contention(commit_error):
+                self.conflict = commit_error
+                return True
+            raise
+        if exc is None:
+            self.done = True
+            return False
+        if is_contention(exc):
+            self.conflict = exc
+            return True
+        return False
+
+
+def write_attempts(engine: Engine) -> Iterator[WriteAttempt]:
+    """Tries of one write transaction, retried while other writers hold the lock.
+
+    Use as ``for attempt in write_attempts(engine): with attempt as conn: ...``; the
+    body must be safe to run again (it is: it ran in a transaction that was rolled back).
+    Raises :class:`ServiceUnavailable` when the lock is still held after the budget.
+    """
+    budget = float(engine.get_execution_options().get(_BUSY_OPTION, 10.0))
+    deadline = time.monotonic() + budget
+    delay = 0.02
+    while True:
+        attempt = WriteAttempt(engine)
+        yield attempt
+        if attempt.done or attempt.conflict is None:
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ServiceUnavailable(
+                reason=f"the database stayed locked by other writers for {budget:g} s",
+                retry_after=max(1.0, round(budget / 2)),
+            ) from attempt.conflict
+        # Jitter keeps several waiting writers from retrying in lock-step.
+        time.sleep(min(remaining, delay * random.uniform(0.5, 1.5)))
+        delay = min(delay * 2, 1.0)
+
+
+def open_database(url: str, *, busy_seconds: float = 10.0) -> Engine:
+    """Connect, create missing tables and upgrade the schema to :data:`SCHEMA_VERSION`.
+
+    ``busy_seconds`` bounds how long a write waits for other writers (:func:`write_attempts`).
+    """
     # Import the modules that declare tables so that create_all sees all of them.
     from eostation import udps, users  # noqa: F401
     from eostation.jobs import tables  # noqa: F401
 
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(
+        url, pool_pre_ping=True, execution_options={_BUSY_OPTION: busy_seconds}
+    )
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _on_sqlite_connect)
+        wait_ms = max(50, min(_SQLITE_WAIT_MS, int(busy_seconds * 1000)))
+        sa.event.listen(engine, "connect", _sqlite_setup(wait_ms))
     metadata.create_all(engine)
     with engine.begin() as conn:
         current = conn.execute(sa.select(schema_version.c.version)).scalar()

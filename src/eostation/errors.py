@@ -8,6 +8,7 @@ missing placeholder never raises, it stays visible as ``{name}``.
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Any, ClassVar
 
@@ -59,6 +60,7 @@ __all__ = [
     "NotFound",
     "OpenEOError",
     "OverlapResolverMissing",
+    "PayloadTooLarge",
     "PaymentRequired",
     "PermissionsInsufficient",
     "PredefinedProcessExists",
@@ -80,12 +82,14 @@ __all__ = [
     "ServiceConfigRequired",
     "ServiceConfigUnsupported",
     "ServiceNotFound",
+    "ServiceUnavailable",
     "ServiceUnsupported",
     "StorageFailure",
     "StorageQuotaExceeded",
     "TargetDimensionExists",
     "TemporalExtentEmpty",
     "TokenInvalid",
+    "TooManyRequests",
     "UnsupportedApiVersion",
     "error_class",
 ]
@@ -107,6 +111,8 @@ class OpenEOError(Exception):
     code: ClassVar[str] = "Internal"
     status: ClassVar[int] = 500
     template: ClassVar[str] = "Server error: {message}"
+    retry_after: float | None = None
+    """Seconds after which a retry may succeed; sent as ``Retry-After`` when set."""
 
     def __init__(self, message: str | None = None, **params: Any) -> None:
         self.params = params
@@ -159,6 +165,41 @@ class InfrastructureMaintenance(OpenEOError):
 class InfrastructureBusy(OpenEOError):
     code, status = "InfrastructureBusy", 503
     template = "The service is overloaded. Try again later."
+
+
+# -- eostation-specific codes (not in the openEO error list) --------------------------
+
+
+class _RetryLater(OpenEOError):
+    """An error that goes away by itself: it carries the ``Retry-After`` seconds."""
+
+    def __init__(self, message: str | None = None, *, retry_after: float, **params: Any) -> None:
+        super().__init__(message, retry_after=max(1, math.ceil(retry_after)), **params)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(_RetryLater):
+    """eostation-specific: the database stayed locked by other writers longer than allowed."""
+
+    code, status = "ServiceUnavailable", 503
+    template = "The service is busy ({reason}). Try again in {retry_after} s."
+
+
+class TooManyRequests(_RetryLater):
+    """eostation-specific: a rate limit (logins, job creation, synchronous processing) was hit."""
+
+    code, status = "TooManyRequests", 429
+    template = "Too many {what}: the limit is {limit}. Try again in {retry_after} s."
+
+
+class PayloadTooLarge(OpenEOError):
+    """eostation-specific: the request body is larger than ``EOSTATION_MAX_REQUEST_BYTES``."""
+
+    code, status = "PayloadTooLarge", 413
+    template = (
+        "The request body is larger than {limit} bytes. Send large inputs as files or URLs "
+        "(e.g. load_url, load_stac) instead of inline JSON."
+    )
 
 
 class UnsupportedApiVersion(OpenEOError):

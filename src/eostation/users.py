@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
-from eostation.db import metadata
+from eostation.db import metadata, write_attempts
 from eostation.errors import CredentialsInvalid, RequestInvalid
 
 __all__ = ["USER_ID_PATTERN", "User", "UserStore", "safe_user_id"]
@@ -69,18 +70,25 @@ class UserStore:
         if not password:
             raise RequestInvalid(reason="the password must not be empty")
         row = {"name": name, "password_hash": self._hasher.hash(password)}
-        with self._engine.begin() as conn:
-            updated = conn.execute(users.update().where(users.c.user_id == user_id).values(**row))
-            if updated.rowcount == 0:
-                conn.execute(
-                    users.insert().values(user_id=user_id, created=datetime.now(UTC), **row)
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                updated = conn.execute(
+                    users.update().where(users.c.user_id == user_id).values(**row)
                 )
+                if updated.rowcount == 0:
+                    conn.execute(
+                        users.insert().values(user_id=user_id, created=datetime.now(UTC), **row)
+                    )
         return User(user_id=user_id, name=name, method="basic")
 
     def remove(self, user_id: str) -> bool:
         """Delete a user; returns whether it existed."""
-        with self._engine.begin() as conn:
-            return conn.execute(users.delete().where(users.c.user_id == user_id)).rowcount > 0
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                outcome = (
+                    conn.execute(users.delete().where(users.c.user_id == user_id)).rowcount > 0
+                )
+        return outcome
 
     def list(self) -> list[User]:
         """All password users, sorted by id."""
@@ -100,6 +108,18 @@ class UserStore:
                 sa.select(users.c.user_id, users.c.name).where(users.c.user_id == user_id)
             ).first()
         return None if row is None else User(user_id=row.user_id, name=row.name, method="basic")
+
+    def account_stamp(self, user_id: str) -> str:
+        """A value that changes when the password user ``user_id`` is removed or re-keyed.
+
+        "" for ids that are not password users (OIDC subjects, the local user), so
+        anything bound to a stamp (signed result links) dies with the account.
+        """
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(users.c.password_hash).where(users.c.user_id == user_id)
+            ).first()
+        return "" if row is None else hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
 
     def verify(self, user_id: str, password: str) -> User:
         """Check a password; raises :class:`CredentialsInvalid` for an unknown user or a wrong password."""

@@ -227,8 +227,10 @@ def test_expired_link_gives_410(harness: Harness) -> None:
     job_id = harness.create()
     harness.client.post(f"{API}/jobs/{job_id}/results")
     harness.wait(job_id)
-    signer = harness.services.jobs.signer
-    expires, sig = signer.sign(job_id, "openEO.json", now=time.time() - 10 * signer.ttl_seconds)
+    jobs = harness.services.jobs
+    job = jobs.get("local", job_id)
+    sign = jobs.link_signer(job, now=time.time() - 10 * jobs.signer.ttl_seconds)
+    expires, sig = sign("openEO.json")
     r = harness.client.get(f"{API}/jobs/{job_id}/results/{expires}/{sig}/openEO.json")
     assert r.status_code == 410 and r.json()["code"] == "ResultLinkExpired"
 

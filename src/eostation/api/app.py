@@ -11,7 +11,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from eostation import __version__
 from eostation.api.deps import API_PREFIX, Services, api_url
-from eostation.api.handlers import RequestIdMiddleware, install_handlers
+from eostation.api.handlers import BodyLimitMiddleware, RequestIdMiddleware, install_handlers
+from eostation.api.openapi import install_openapi
+from eostation.api.ratelimit import RateLimiter
 from eostation.api.routes import (
     account,
     capabilities,
@@ -43,7 +45,7 @@ def build_services(settings: Settings) -> Services:
     from eostation.formats.registry import default_formats
 
     settings.ensure_data_dir()
-    db = open_database(settings.db_url)
+    db = open_database(settings.db_url, busy_seconds=settings.db_busy_seconds)
     users = UserStore(db)
     return Services(
         settings=settings,
@@ -78,6 +80,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.rate_limiter = RateLimiter(settings.rate_limits)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[] if settings.cors_origins == ["*"] else settings.cors_origins,
@@ -90,6 +94,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     install_handlers(app)
+    install_openapi(app)
 
     app.include_router(capabilities.root_router)
     for module in (capabilities, account, collections, processes, process_graphs, result, jobs):

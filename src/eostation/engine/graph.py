@@ -107,6 +107,29 @@ def _callbacks(value: Any) -> Iterator[Mapping[str, Any]]:
             yield from _callbacks(item)
 
 
+def _malformed(value: Any, where: str) -> Iterator[str]:
+    """Reference and callback objects of the wrong shape, anywhere in an argument value."""
+    if isinstance(value, Mapping):
+        for key in ("from_node", "from_parameter"):
+            if key in value and not isinstance(value[key], str):
+                yield f"{where}: '{key}' must be a string, not {type(value[key]).__name__}"
+        if "process_graph" in value:
+            callback = value["process_graph"]
+            if not isinstance(callback, Mapping):
+                yield f"{where}: 'process_graph' must be an object of nodes"
+                return
+            for node_id, node in callback.items():
+                if isinstance(node, Mapping) and isinstance(node.get("arguments"), Mapping):
+                    for name, item in node["arguments"].items():
+                        yield from _malformed(item, f"{where} > callback node {node_id}.{name}")
+            return
+        for key, item in value.items():
+            yield from _malformed(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _malformed(item, f"{where}[{i}]")
+
+
 def _structure(nodes: Mapping[str, Any]) -> tuple[dict[str, Node], list[OpenEOError]]:
     problems: list[OpenEOError] = []
     parsed: dict[str, Node] = {}
@@ -124,6 +147,11 @@ def _structure(nodes: Mapping[str, Any]) -> tuple[dict[str, Node], list[OpenEOEr
                 ProcessGraphInvalid(reason=f"'arguments' of node '{node_id}' is not an object")
             )
             arguments = {}
+        problems.extend(
+            ProcessGraphInvalid(reason=f"node '{node_id}', argument {problem}")
+            for name, value in arguments.items()
+            for problem in _malformed(value, str(name))
+        )
         parsed[node_id] = Node(
             node_id,
             node["process_id"],
@@ -275,7 +303,12 @@ def validate(
     """
     if parameters is None:
         declared = graph.get("parameters") if "process_graph" in graph else None
-        parameters = {p["name"] for p in declared or [] if isinstance(p, Mapping)}
+        # A malformed declaration declares nothing; references to it are then reported.
+        parameters = {
+            p["name"]
+            for p in (declared if isinstance(declared, list) else [])
+            if isinstance(p, Mapping) and isinstance(p.get("name"), str)
+        }
     return _validate(flat_graph(graph), registry, parameters, udp)
 
 

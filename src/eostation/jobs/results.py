@@ -10,7 +10,9 @@ its final name (atomic on one filesystem) and only then recorded in the job row,
 crash at any point leaves either the old results or the new ones, never a mix.
 
 Download links carry ``expires`` and an HMAC-SHA256 signature over the job id, file
-name and expiry (key: ``Settings.signing_key()``); they work without a bearer token.
+name, expiry, the run directory and the owner's account state (key:
+``Settings.signing_key()``); they work without a bearer token, and die when the job
+is run again or its owner's account is removed or gets a new password.
 
 The results document is a STAC 1.0.0 Collection whose top-level ``assets`` the openEO
 clients download; it links (``rel="item"``) one STAC Item per date (:func:`result_items`:
@@ -90,10 +92,21 @@ class ResultLayout:
         """Delete every file of a job."""
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
-    def clean_temporary(self, job_id: str) -> None:
-        """Delete the leftovers of runs that never finished."""
-        for tmp in self.job_dir(job_id).glob(".tmp-*"):
-            shutil.rmtree(tmp, ignore_errors=True)
+    def clean_unpublished(self, job_id: str, *, keep: str | None) -> list[Path]:
+        """Delete run directories of a job other than ``keep`` (its recorded results).
+
+        Besides ``.tmp-*`` this removes ``r-*`` directories that were renamed into place
+        but never recorded (a crash between the rename and the database update); returns
+        what was removed.
+        """
+        kept = Path(keep).resolve() if keep else None
+        removed = []
+        for pattern in (".tmp-*", "r-*"):
+            for path in self.job_dir(job_id).glob(pattern):
+                if path.is_dir() and path.resolve() != kept:
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+        return removed
 
     def file(self, job: Job, name: str) -> Path | None:
         """The published file ``name`` of ``job``, or None (never a path outside its dir)."""
@@ -151,18 +164,26 @@ class Signer:
     key: bytes
     ttl_seconds: int
 
-    def _digest(self, job_id: str, name: str, expires: int) -> str:
-        msg = f"{job_id}\n{name}\n{expires}".encode()
+    def _digest(self, job_id: str, name: str, expires: int, bound_to: str) -> str:
+        msg = f"{job_id}\n{name}\n{expires}\n{bound_to}".encode()
         return hmac.new(self.key, msg, hashlib.sha256).hexdigest()[:40]
 
-    def sign(self, job_id: str, name: str, now: float | None = None) -> tuple[int, str]:
-        """``(expires, signature)`` for a link to one result file."""
-        expires = int((now or time.time()) + self.ttl_seconds)
-        return expires, self._digest(job_id, name, expires)
+    def sign(
+        self, job_id: str, name: str, bound_to: str = "", now: float | None = None
+    ) -> tuple[int, str]:
+        """``(expires, signature)`` for a link to one result file.
 
-    def valid(self, job_id: str, name: str, expires: int, signature: str) -> bool:
+        ``bound_to`` is whatever must stay unchanged for the link to keep working (the
+        run that produced the file, the owner's account): change it and the link dies.
+        """
+        expires = int((now or time.time()) + self.ttl_seconds)
+        return expires, self._digest(job_id, name, expires, bound_to)
+
+    def valid(
+        self, job_id: str, name: str, expires: int, signature: str, bound_to: str = ""
+    ) -> bool:
         """Whether the signature matches (expiry is checked separately)."""
-        return hmac.compare_digest(self._digest(job_id, name, expires), signature)
+        return hmac.compare_digest(self._digest(job_id, name, expires, bound_to), signature)
 
 
 def _union_bbox(assets: Iterable[dict[str, Any]]) -> list[float] | None:

@@ -27,6 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from eostation.config import Settings
+from eostation.errors import ServiceUnavailable
 from eostation.jobs import execute
 from eostation.jobs.costs import Usage, costs_of
 from eostation.jobs.joblog import JobLogger, describe_failure
@@ -126,6 +127,7 @@ class Runner:
         self.layout = ResultLayout(settings.data_dir / "jobs")
         self.shutdown = threading.Event()
         self._last_maintenance = 0.0
+        self._current: str | None = None
 
     # -- loop ---------------------------------------------------------------------------
 
@@ -133,10 +135,24 @@ class Runner:
         """Claim and run jobs until ``stop`` (or :attr:`shutdown`) is set."""
         stop = stop or self.shutdown
         cfg = self.settings.jobs
+        failures = 0
         while not stop.is_set() and not self.shutdown.is_set():
-            if time.monotonic() - self._last_maintenance > max(1.0, cfg.heartbeat_seconds):
-                self.maintain()
-            if self.run_once() is None:
+            try:
+                if time.monotonic() - self._last_maintenance > max(1.0, cfg.heartbeat_seconds):
+                    self.maintain()
+                idle = self.run_once() is None
+                failures = 0
+            except Exception:
+                # A locked or unreachable database must not end the runner: a standalone
+                # `eostation worker` has no supervisor to start it again.
+                failures += 1
+                wait = min(30.0, cfg.poll_seconds * 2**failures)
+                log.exception(
+                    "runner loop failed (%d in a row); retrying in %.1f s", failures, wait
+                )
+                stop.wait(wait)
+                continue
+            if idle:
                 stop.wait(cfg.poll_seconds)
 
     def maintain(self) -> None:
@@ -153,7 +169,11 @@ class Runner:
         job = self.store.claim(self.id, self.settings.concurrent_jobs)
         if job is None:
             return None
-        self._run(job)
+        self._current = job.id
+        try:
+            self._run(job)
+        finally:
+            self._current = None
         return job.id
 
     # -- recovery -----------------------------------------------------------------------
@@ -164,13 +184,14 @@ class Runner:
         deadline = utcnow() - timedelta(seconds=cfg.stale_after_seconds)
         handled = []
         for job in self.store.running():
-            if job.runner == self.id:
+            if job.runner == self.id and job.id == self._current:
                 continue
             stale = job.heartbeat is None or job.heartbeat < deadline
             if not (stale or _process_gone(job.runner)):
                 continue
             why = f"its runner {job.runner} stopped responding (killed, out of memory or machine lost)"
-            self.layout.clean_temporary(job.id)
+            # Also a run that crashed between publishing its directory and recording it.
+            self.layout.clean_unpublished(job.id, keep=job.result_dir)
             if job.attempts < cfg.max_attempts:
                 if self.store.transition(
                     job.id, QUEUED, current=RUNNING, holder=job.runner, runner=None, progress=0.0
@@ -212,7 +233,13 @@ class Runner:
         interval = self.settings.jobs.heartbeat_seconds
         while not done.wait(interval):
             watch.peak_mb = max(watch.peak_mb, _rss_mb())
-            if not self.store.heartbeat(job.id, self.id, round(watch.progress, 1)):
+            try:
+                held = self.store.heartbeat(job.id, self.id, round(watch.progress, 1))
+            except Exception:
+                # Database locked for longer than the busy budget: skip this beat, keep running.
+                log.warning("heartbeat of job %s failed; trying again", job.id, exc_info=True)
+                continue
+            if not held:
                 watch.lost.set()
                 watch.cancel.set()
                 return
@@ -340,6 +367,12 @@ class Runner:
         elif watch.lost.is_set():
             # Stopped or deleted through the API, which already set the status.
             jlog.info(f"Run stopped after {usage.duration_seconds:.1f} s (the job was canceled).")
+        elif isinstance(exc, ServiceUnavailable):
+            # The database stayed locked: not the job's fault, so it runs again later.
+            jlog.warning(f"{exc.message} The job was queued again.", code="JobRequeued")
+            self.store.transition(
+                job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0
+            )
         elif self.shutdown.is_set() and watch.cancel.is_set():
             jlog.warning("The runner was shut down; the job was queued again.", code="JobRequeued")
             self.store.transition(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
 from eostation.config import Settings
+from eostation.engine.graph import parse
 from eostation.errors import (
     BillingPlanInvalid,
     BudgetInvalid,
@@ -26,6 +27,7 @@ from eostation.jobs.costs import PIXELS_PER_CPU_SECOND, costs_of, iso_duration
 from eostation.jobs.model import ACTIVE, LOG_LEVELS, Job, JobStatus, LogEntry
 from eostation.jobs.results import ResultLayout, Signer
 from eostation.jobs.store import JobStore, utcnow
+from eostation.users import UserStore
 
 __all__ = ["KNOWN_JOB_OPTIONS", "JobService", "LogPage", "billing_plan"]
 
@@ -71,6 +73,7 @@ class JobService:
         self.store = store
         self.layout = ResultLayout(settings.data_dir / "jobs")
         self.signer = Signer(settings.signing_key(), settings.jobs.link_ttl_seconds)
+        self.users = UserStore(store.engine)
 
     # -- validation ---------------------------------------------------------------------
 
@@ -84,6 +87,9 @@ class JobService:
                 raise ProcessGraphMissing()
             if not process["process_graph"]:
                 raise ProcessGraphMissing()
+            # Structure only (one result node, references, cycles): processes stored later
+            # may still be called, but a graph that can never run is refused here.
+            parse(process["process_graph"])
             values["process"] = dict(process)
         for key in ("title", "description"):
             if key in body:
@@ -254,7 +260,8 @@ class JobService:
         effective = max(requested, job.log_level, key=LOG_LEVELS.index)
         after: int | None = None
         if offset:
-            if not offset.isdigit():
+            # isdigit() alone accepts '²' and other Unicode digits that int() refuses.
+            if not (offset.isascii() and offset.isdigit() and len(offset) <= 18):
                 raise RequestInvalid(reason="'offset' must be the id of a log entry")
             after = int(offset)
         entries, more = self.store.logs(job.id, after=after, min_level=effective, limit=limit)
@@ -279,6 +286,8 @@ class JobService:
                 udp=udp,
             )
         except OpenEOError as err:
+            if err.status < 500:
+                raise  # the graph is wrong: say what is wrong, with its own code
             raise EstimateComplexity(reason=err.message) from None
         cpu = max(time.monotonic() - t0, run.input_pixels / PIXELS_PER_CPU_SECOND)
         size = run.output_nbytes or 1024
@@ -290,14 +299,30 @@ class JobService:
             "expires": (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
+    def _link_binding(self, job: Job) -> str:
+        # A re-run publishes a new r-<token> directory; a removed account changes its stamp.
+        run = Path(job.result_dir).name if job.result_dir else ""
+        return f"{run}\n{self.users.account_stamp(job.user_id)}"
+
+    def link_signer(self, job: Job, now: float | None = None) -> Callable[[str], tuple[int, str]]:
+        """``name -> (expires, signature)`` of download links to the result files of ``job``."""
+        binding = self._link_binding(job)  # one look-up for all the job's files
+        return lambda name: self.signer.sign(job.id, name, binding, now=now)
+
     def asset_file(self, job_id: str, name: str, expires: int, signature: str) -> tuple[Job, Path]:
-        """The file behind a signed download link (``ResultLinkExpired``, ``FileNotFound``)."""
-        if not self.signer.valid(job_id, name, expires, signature):
+        """The file behind a signed download link (``ResultLinkExpired``, ``FileNotFound``).
+
+        Links are bound to the run and the owner's account (:meth:`link_signer`): after a
+        re-run, or once the account is removed, they answer ``FileNotFound``.
+        """
+        job = self.store.find(job_id)
+        if job is None or not self.signer.valid(
+            job_id, name, expires, signature, self._link_binding(job)
+        ):
             raise FileNotFound(file=name)
         if expires < time.time():
             raise ResultLinkExpired()
-        job = self.store.find(job_id)
-        path = None if job is None else self.layout.file(job, name)
-        if job is None or path is None or job.status is not JobStatus.FINISHED:
+        path = self.layout.file(job, name)
+        if path is None or job.status is not JobStatus.FINISHED:
             raise FileNotFound(file=name)
         return job, path

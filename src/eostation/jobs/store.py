@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
+from eostation.db import write_attempts
 from eostation.errors import JobLocked, JobNotFound
 from eostation.jobs.model import (
     ACTIVE,
@@ -124,8 +125,9 @@ class JobStore:
             "result_bytes": 0,
             "results_expired": False,
         }
-        with self._engine.begin() as conn:
-            conn.execute(jobs.insert().values(**row))
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                conn.execute(jobs.insert().values(**row))
         return self.get(user_id, job_id)
 
     def get(self, user_id: str, job_id: str) -> Job:
@@ -158,12 +160,13 @@ class JobStore:
         """Change metadata (title, process, budget …) of a job that is not queued or running."""
         self.get(user_id, job_id)
         locked = [s.value for s in ACTIVE]
-        with self._engine.begin() as conn:
-            done = conn.execute(
-                jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.status.not_in(locked))
-                .values(**values, updated=utcnow())
-            ).rowcount
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                done = conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id == job_id, jobs.c.status.not_in(locked))
+                    .values(**values, updated=utcnow())
+                ).rowcount
         if not done:
             raise JobLocked(identifier=job_id)
         return self.get(user_id, job_id)
@@ -171,9 +174,10 @@ class JobStore:
     def delete(self, user_id: str, job_id: str) -> Job:
         """Remove a job and its logs; returns what was stored (to clean up its files)."""
         job = self.get(user_id, job_id)
-        with self._engine.begin() as conn:
-            conn.execute(job_logs.delete().where(job_logs.c.job_id == job_id))
-            conn.execute(jobs.delete().where(jobs.c.id == job_id))
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                conn.execute(job_logs.delete().where(job_logs.c.job_id == job_id))
+                conn.execute(jobs.delete().where(jobs.c.id == job_id))
         return job
 
     def transition(
@@ -203,9 +207,11 @@ class JobStore:
         values.setdefault("updated", now)
         if target is QUEUED:
             values.setdefault("queued_at", now)
-        with self._engine.begin() as conn:
-            stmt = jobs.update().where(*where).values(status=target.value, **values)
-            return bool(conn.execute(stmt).rowcount)
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                stmt = jobs.update().where(*where).values(status=target.value, **values)
+                outcome = bool(conn.execute(stmt).rowcount)
+        return outcome
 
     def claim(self, runner: str, concurrent_per_user: int) -> Job | None:
         """Atomically take the next queued job for ``runner``, or None.
@@ -244,8 +250,9 @@ class JobStore:
             )
             .returning(jobs.c.id)
         )
-        with self._engine.begin() as conn:
-            job_id = conn.execute(stmt).scalar()
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                job_id = conn.execute(stmt).scalar()
         return None if job_id is None else self.find(job_id)
 
     def heartbeat(self, job_id: str, runner: str, progress: float | None) -> bool:
@@ -259,8 +266,10 @@ class JobStore:
             .where(jobs.c.id == job_id, jobs.c.status == RUNNING.value, jobs.c.runner == runner)
             .values(**values)
         )
-        with self._engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                outcome = bool(conn.execute(stmt).rowcount)
+        return outcome
 
     def running(self) -> builtins.list[Job]:
         """Every running job (for finding those whose runner died)."""
@@ -269,10 +278,16 @@ class JobStore:
             return [_job(r) for r in rows]
 
     def queue_position(self, job: Job) -> int | None:
-        """1 + the number of queued jobs ahead of ``job`` (None unless it is queued)."""
+        """1 + the number of the owner's own queued jobs ahead of ``job`` (None unless queued).
+
+        Other users' jobs are not counted: the position must not reveal how busy the
+        server is with other people's work. Within one user the fair-share claim order
+        (fewest running jobs first, then oldest) is simply the queueing order.
+        """
         if job.status is not QUEUED or job.queued_at is None:
             return None
         ahead = sa.select(sa.func.count()).where(
+            jobs.c.user_id == job.user_id,
             jobs.c.status == QUEUED.value,
             sa.or_(
                 jobs.c.queued_at < job.queued_at,
@@ -313,8 +328,10 @@ class JobStore:
             .where(jobs.c.id == job_id, jobs.c.result_dir == result_dir)
             .values(result_dir=None, results=None, result_bytes=0, results_expired=expired)
         )
-        with self._engine.begin() as conn:
-            return bool(conn.execute(stmt).rowcount)
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                outcome = bool(conn.execute(stmt).rowcount)
+        return outcome
 
     # -- logs ---------------------------------------------------------------------------
 
@@ -342,10 +359,11 @@ class JobStore:
             "usage": usage,
             "time": utcnow(),
         }
-        with self._engine.begin() as conn:
-            exists = conn.execute(sa.select(jobs.c.id).where(jobs.c.id == job_id)).first()
-            if exists is not None:
-                conn.execute(job_logs.insert().values(**row))
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                exists = conn.execute(sa.select(jobs.c.id).where(jobs.c.id == job_id)).first()
+                if exists is not None:
+                    conn.execute(job_logs.insert().values(**row))
 
     def logs(
         self, job_id: str, *, after: int | None = None, min_level: str = "debug", limit: int = 1000

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Request
 
 from eostation.api.deps import CurrentUser, ServicesDep, api_url
+from eostation.api.ratelimit import client_ip, login_limiter
 from eostation.errors import (
     AuthenticationRequired,
     AuthenticationSchemeInvalid,
@@ -20,9 +24,12 @@ __all__ = ["router"]
 
 router = APIRouter()
 
+# Leaves a core for everything else on small machines (argon2 releases the GIL).
+_VERIFY_THREADS = max(1, (os.cpu_count() or 2) // 2)
+
 
 @router.get("/credentials/basic", summary="HTTP Basic authentication")
-def credentials_basic(request: Request, services: ServicesDep) -> dict[str, Any]:
+async def credentials_basic(request: Request, services: ServicesDep) -> dict[str, Any]:
     """Check a user name and password and return an access token (send it as ``Bearer basic//TOKEN``)."""
     header = request.headers.get("authorization")
     if not header:
@@ -38,8 +45,20 @@ def credentials_basic(request: Request, services: ServicesDep) -> dict[str, Any]
         raise CredentialsInvalid() from None
     if not sep:
         raise CredentialsInvalid()
-    user = services.users.verify(user_id, password)
+    with login_limiter(request).attempt(client_ip(request), user_id):
+        # argon2 is CPU-heavy: verify in a few worker threads of its own, so that a login
+        # flood queues there instead of taking the threads that serve every other request.
+        user = await anyio.to_thread.run_sync(
+            services.users.verify, user_id, password, limiter=_verify_slots(request)
+        )
     return {"access_token": services.auth.issue_basic_token(user)}
+
+
+def _verify_slots(request: Request) -> anyio.CapacityLimiter:
+    slots: anyio.CapacityLimiter | None = getattr(request.app.state, "verify_slots", None)
+    if slots is None:
+        slots = request.app.state.verify_slots = anyio.CapacityLimiter(_VERIFY_THREADS)
+    return slots
 
 
 @router.get("/credentials/oidc", summary="OpenID Connect providers")

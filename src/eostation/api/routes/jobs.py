@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from eostation.api.deps import CurrentUser, Services, ServicesDep, api_url
+from eostation.api.ratelimit import limit_job_creation
 from eostation.errors import NotFound
 from eostation.jobs.model import Job, JobStatus, LogEntry
 
@@ -19,6 +20,8 @@ __all__ = ["router"]
 router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=10_000)]
+# Above this no page can exist, and the database's 64-bit integers are never reached.
+MAX_OFFSET = 1_000_000_000
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -73,7 +76,7 @@ def list_jobs(
     user: CurrentUser,
     services: ServicesDep,
     limit: Limit = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Your jobs, newest first; ``limit`` per page with a ``next`` link."""
     jobs, more = services.jobs.list(user.user_id, limit, offset)
@@ -90,7 +93,12 @@ def list_jobs(
     return {"jobs": [_job_json(j, request, services, full=False) for j in jobs], "links": links}
 
 
-@router.post("/jobs", status_code=201, summary="Create a new batch job")
+@router.post(
+    "/jobs",
+    status_code=201,
+    summary="Create a new batch job",
+    dependencies=[Depends(limit_job_creation)],
+)
 def create_job(
     request: Request,
     user: CurrentUser,
@@ -204,12 +212,13 @@ def stop_job(job_id: str, user: CurrentUser, services: ServicesDep) -> Response:
     return Response(status_code=204)
 
 
-def _signed_links(request: Request, services: Services, job_id: str) -> Callable[[str], str]:
-    """``name -> signed download URL`` of a job's result files."""
+def _signed_links(request: Request, services: Services, job: Job) -> Callable[[str], str]:
+    """``name -> signed download URL`` of a job's result files (bound to this run and owner)."""
+    sign = services.jobs.link_signer(job)
 
     def href(name: str) -> str:
-        expires, signature = services.jobs.signer.sign(job_id, name)
-        return api_url(request, services, f"/jobs/{job_id}/results/{expires}/{signature}/{name}")
+        expires, signature = sign(name)
+        return api_url(request, services, f"/jobs/{job.id}/results/{expires}/{signature}/{name}")
 
     return href
 
@@ -227,7 +236,7 @@ def job_results(
     job = jobs.results(user.user_id, job_id)
     doc = stac_results(
         job,
-        _signed_links(request, services, job.id),
+        _signed_links(request, services, job),
         self_url=api_url(request, services, f"/jobs/{job.id}/results"),
         item_url=lambda item_id: api_url(
             request, services, f"/jobs/{job.id}/results/items/{item_id}"
@@ -250,7 +259,7 @@ def job_result_item(
     base = f"/jobs/{job.id}/results"
     items = result_items(
         job,
-        _signed_links(request, services, job.id),
+        _signed_links(request, services, job),
         item_url=lambda i: api_url(request, services, f"{base}/items/{i}"),
         collection_url=api_url(request, services, base),
     )

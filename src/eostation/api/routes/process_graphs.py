@@ -13,9 +13,8 @@ from eostation.errors import (
     OpenEOError,
     PredefinedProcessExists,
     ProcessGraphMissing,
-    RequestInvalid,
 )
-from eostation.udps import PROCESS_ID_PATTERN
+from eostation.udps import check_definition
 
 __all__ = ["router"]
 
@@ -24,15 +23,6 @@ router = APIRouter()
 JsonBody = Annotated[dict[str, Any], Body()]
 # Large members left out of the listing; GET /process_graphs/{id} has everything.
 _LIST_OMIT = ("process_graph", "exceptions", "examples", "links")
-
-
-def _declared_parameters(definition: Mapping[str, Any]) -> set[str]:
-    declared = definition.get("parameters") or []
-    if not isinstance(declared, list) or not all(
-        isinstance(p, Mapping) and "name" in p for p in declared
-    ):
-        raise RequestInvalid(reason="'parameters' must be a list of objects with a 'name'")
-    return {str(p["name"]) for p in declared}
 
 
 def _all_parameter_refs(value: Any) -> set[str]:
@@ -74,16 +64,10 @@ def get_process_graph(
 def put_process_graph(
     process_graph_id: str, body: JsonBody, user: CurrentUser, services: ServicesDep
 ) -> Response:
-    """Create or replace a process; its graph structure is checked before it is stored."""
-    if not PROCESS_ID_PATTERN.match(process_graph_id):
-        raise RequestInvalid(
-            reason=f"process id '{process_graph_id}' may only contain letters, digits and '_'"
-        )
+    """Create or replace a process; its metadata and graph structure are checked before it is stored."""
+    check_definition(process_graph_id, body)
     if process_graph_id in services.processes:
         raise PredefinedProcessExists(identifier=process_graph_id)
-    if not isinstance(body.get("process_graph"), Mapping) or not body["process_graph"]:
-        raise ProcessGraphMissing()
-    _declared_parameters(body)
     # Only the structure is checked here (result node, references, cycles): a stored process
     # may be a draft or call processes stored later. POST /validation reports everything.
     parse(flat_graph(body))

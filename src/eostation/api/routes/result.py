@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from eostation.api.deps import CurrentUser, ServicesDep, api_url
+from eostation.api.ratelimit import limit_sync_processing
 from eostation.errors import (
     NotFound,
     OpenEOError,
@@ -37,7 +38,11 @@ def _levels(minimum: str) -> set[str]:
     return set(order[: order.index(minimum) + 1]) if minimum in order else set(order)
 
 
-@router.post("/result", summary="Process and download data synchronously")
+@router.post(
+    "/result",
+    summary="Process and download data synchronously",
+    dependencies=[Depends(limit_sync_processing)],
+)
 def process_sync(
     request: Request,
     body: Annotated[dict[str, Any], Body()],
