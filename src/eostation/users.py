@@ -115,10 +115,6 @@ class UserStore:
             return None
         return hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
 
-    def exists(self, user_id: str) -> bool:
-        """Whether a password user with this id exists."""
-        return self.get(user_id) is not None
-
     def verify(self, user_id: str, password: str) -> User:
         """Check a password; raises :class:`CredentialsInvalid` for an unknown user or a wrong password."""
         with self._engine.connect() as conn:
