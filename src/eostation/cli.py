@@ -68,6 +68,34 @@ def _root(
     """eostation command line."""
 
 
+def _startup_message(settings: Settings, services: Any, url: str) -> None:
+    """Where the data lives, how to connect and, in local mode, the secret and how to use it."""
+
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True)  # long commands and URLs must stay copyable
+
+    say(f"  data dir: {settings.data_dir}")
+    say(
+        f"  connect:  python -c \"import openeo; print(openeo.connect('{url}').list_collection_ids())\""
+    )
+    if not services.auth.local_mode():
+        say("  authentication required (accounts: 'eostation users list')")
+        return
+    say(
+        "  local mode: scripts on this machine need no login; web pages (the Web Editor, "
+        "the JS client in a browser) log in as user [bold]local[/bold] with the secret"
+    )
+    say(
+        f"  secret:   [bold]{services.auth.local_secret()}[/bold]  "
+        f"(kept in {settings.data_dir / 'local.secret'})"
+    )
+    say(
+        f"  Web Editor: open https://editor.openeo.org/?server={url} , choose 'Internal' "
+        "(HTTP Basic), user 'local', password the secret above"
+    )
+    say("  notebooks: connection.authenticate_oidc() logs in here without a browser")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
@@ -101,26 +129,7 @@ def serve(
     console.print(
         f"[bold]eostation {__version__}[/bold] serving openEO API 1.2 at [cyan]{url}[/cyan]"
     )
-    console.print(f"  data dir: {settings.data_dir}")
-    console.print(
-        f"  connect:  python -c \"import openeo; print(openeo.connect('{url}').list_collection_ids())\""
-    )
-    if services.auth.local_mode():
-        secret = services.auth.local_secret()
-        console.print(
-            "  local mode: scripts on this machine need no login; web pages (the Web Editor, "
-            "the JS client in a browser) log in as user [bold]local[/bold] with the secret"
-        )
-        console.print(
-            f"  secret:   [bold]{secret}[/bold]  (kept in {settings.data_dir / 'local.secret'})"
-        )
-        console.print(
-            f"  Web Editor: open https://editor.openeo.org/?server={url} , choose "
-            f"'Internal' (HTTP Basic), user 'local', password the secret above"
-        )
-        console.print("  notebooks: connection.authenticate_oidc() works here without a browser")
-    else:
-        console.print("  authentication required (users: 'eostation users list')")
+    _startup_message(settings, services, url)
     from eostation.jobs.supervisor import RunnerPool, start_dask
 
     scheduler, cluster = start_dask(settings)
