@@ -122,7 +122,8 @@ class Settings(BaseSettings):
         """Whether ``run_udf`` may run user code: ``auto`` allows it only for a single user.
 
         User code runs in a restricted child process, not a full sandbox, so with several
-        accounts (more than one password user, or any OIDC provider) it is off unless
+        accounts (more than one password user, or any external OIDC provider; the built-in
+        issuer is not in ``oidc_providers``, so it does not count) it is off unless
         ``EOSTATION_UDF=on``.
         """
         if self.udf != "auto":
