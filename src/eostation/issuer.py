@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
@@ -86,19 +87,36 @@ class TokenIssuer:
     def __init__(self, settings: Settings, accounts: Accounts) -> None:
         self._settings = settings.issuer
         self._accounts = accounts
-        pem = self._settings.private_key or read_or_create_secret(
-            settings.ensure_data_dir() / "issuer-key.pem", _new_key_pem
-        )
-        key = serialization.load_pem_private_key(pem.encode(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("the issuer's private key must be an RSA key (PEM)")
-        self._key = key
-        self._jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-        # RFC 7638 thumbprint: the same key always gets the same id, on every replica.
-        canonical = json.dumps(
-            {k: self._jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True
-        )
-        self.kid = _b64(hashlib.sha256(canonical.encode()).digest())
+        self._key_file = settings.data_dir / "issuer-key.pem"
+        self._app_settings = settings
+        self._lock = threading.Lock()
+        self._loaded: tuple[rsa.RSAPrivateKey, dict[str, Any]] | None = None
+
+    def _key(self) -> tuple[rsa.RSAPrivateKey, dict[str, Any]]:
+        """The signing key and its public JWK, loaded (or generated) on first use.
+
+        Lazily, because generating an RSA key takes a noticeable fraction of a second and
+        most servers and tests never issue a token.
+        """
+        with self._lock:
+            if self._loaded is None:
+                pem = self._settings.private_key
+                if pem is None:
+                    self._app_settings.ensure_data_dir()
+                    pem = read_or_create_secret(self._key_file, _new_key_pem)
+                key = serialization.load_pem_private_key(pem.encode(), password=None)
+                if not isinstance(key, rsa.RSAPrivateKey):
+                    raise ValueError("the issuer's private key must be an RSA key (PEM)")
+                jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+                # RFC 7638 thumbprint: the same key gets the same id on every replica.
+                canonical = json.dumps(
+                    {k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True
+                )
+                jwk.update(
+                    kid=_b64(hashlib.sha256(canonical.encode()).digest()), use="sig", alg="RS256"
+                )
+                self._loaded = (key, jwk)
+            return self._loaded
 
     @property
     def audience(self) -> str:
@@ -130,7 +148,7 @@ class TokenIssuer:
 
     def jwks(self) -> dict[str, Any]:
         """The public key set (``jwks_uri``)."""
-        return {"keys": [{**self._jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+        return {"keys": [dict(self._key()[1])]}
 
     # -- token endpoint ---------------------------------------------------------------
 
@@ -219,7 +237,7 @@ class TokenIssuer:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key.public_key(),
+                self._key()[0].public_key(),
                 algorithms=["RS256"],
                 audience=self.audience,
                 options={"require": ["exp", "sub", "aud"]},
@@ -249,7 +267,7 @@ class TokenIssuer:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key.public_key(),
+                self._key()[0].public_key(),
                 algorithms=["RS256"],
                 options={"require": ["exp", "sub"], "verify_aud": False},
             )
@@ -312,7 +330,8 @@ class TokenIssuer:
         return out
 
     def _sign(self, claims: Mapping[str, Any]) -> str:
-        return jwt.encode(dict(claims), self._key, algorithm="RS256", headers={"kid": self.kid})
+        key, jwk = self._key()
+        return jwt.encode(dict(claims), key, algorithm="RS256", headers={"kid": jwk["kid"]})
 
 
 def _check_pkce(claims: Mapping[str, Any], verifier: str | None) -> None:

@@ -135,6 +135,10 @@ def test_job_manager_refreshes_tokens_without_warnings(
 def test_data_dir_database_secrets_and_results_are_private(
     server: LiveServer, tmp_path: Path
 ) -> None:
+    # The issuer's key is made on first use.
+    assert (
+        httpx.get(server.url + "/auth/realms/CDSE/protocol/openid-connect/certs").status_code == 200
+    )
     con = openeo.connect(server.url)
     job = con.create_job(
         {
