@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,6 +74,17 @@ def test_password_and_client_credentials_grants(server: LiveServer) -> None:
         openeo.connect(server.url).authenticate_oidc_client_credentials(
             client_id="local", client_secret="guess"
         )
+
+
+def test_client_credentials_from_the_environment(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What docs/security.md tells scripts to do: the notebook cell stays authenticate_oidc()."""
+    monkeypatch.setenv("OPENEO_AUTH_METHOD", "client_credentials")
+    monkeypatch.setenv("OPENEO_AUTH_CLIENT_ID", "local")
+    monkeypatch.setenv("OPENEO_AUTH_CLIENT_SECRET", secret(server))
+    con = openeo.connect(server.url).authenticate_oidc()
+    assert con.describe_account()["user_id"] == "local"
 
 
 def test_tokens_verify_like_eodag_does(server: LiveServer) -> None:
@@ -163,37 +172,29 @@ def test_data_dir_database_secrets_and_results_are_private(
 
 
 def test_users_passwd_revokes_tokens_of_a_live_server(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from eostation.cli import app
+
     live = LiveServer(tmp_path / "data")
     live.data_dir.mkdir(parents=True)
-    live.users("add", "alice", "--password", "one")
+    cli = ["--data-dir", str(live.data_dir)]
+    runner = CliRunner()
+    assert runner.invoke(app, ["users", "add", "alice", "--password", "one", *cli]).exit_code == 0
     live.start()
     try:
         con = openeo.connect(live.url).authenticate_oidc_resource_owner_password_credentials(
             username="alice", password="one", client_id="cdse-public"
         )
         assert con.describe_account()["user_id"] == "alice"
-        assert "revoked" in live.users("passwd", "alice", "--password", "two")
+        done = runner.invoke(app, ["users", "passwd", "alice", "--password", "two", *cli])
+        assert done.exit_code == 0 and "revoked" in done.output
         with pytest.raises(openeo.rest.OpenEoApiError) as err:
             con.describe_account()
         assert err.value.code == "TokenInvalid"
         con = openeo.connect(live.url).authenticate_basic("alice", "two")
         assert con.describe_account()["user_id"] == "alice"
-        missing = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "eostation",
-                "users",
-                "passwd",
-                "bob",
-                "--password",
-                "x",
-                "--data-dir",
-                str(live.data_dir),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        assert missing.returncode == 1 and "no user 'bob'" in missing.stderr
+        missing = runner.invoke(app, ["users", "passwd", "bob", "--password", "x", *cli])
+        assert missing.exit_code == 1
     finally:
         live.stop()

@@ -39,7 +39,7 @@ def credentials_basic(request: Request, services: ServicesDep) -> dict[str, Any]
         raise CredentialsInvalid() from None
     if not sep:
         raise CredentialsInvalid()
-    # The login rate limit (sec-api: api/ratelimit.py) plugs in here, as in issuer._throttle.
+    # The login rate limit (sec-api: api/ratelimit.py) plugs in here, as in issuer._login_attempt.
     user = services.auth.verify_password(user_id, password)
     return {"access_token": services.auth.issue_basic_token(user)}
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
@@ -65,8 +67,14 @@ def _client_basic(request: Request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _throttle(request: Request, form: dict[str, str]) -> None:
-    """The one place where the login rate limit and back-off (``api/ratelimit.py``) plugs in."""
+@contextmanager
+def _login_attempt(request: Request, account: str) -> Iterator[None]:
+    """The one call site of the login rate limit and back-off (``api/ratelimit.py``).
+
+    ``account`` is the name tried (user name or client id); inside, a wrong password
+    raises :class:`OAuthError` ``invalid_grant`` (password) or ``invalid_client``.
+    """
+    yield
 
 
 @router.get("/.well-known/openid-configuration")
@@ -85,8 +93,10 @@ def jwks(services: ServicesDep) -> dict[str, Any]:
 async def token(request: Request, services: ServicesDep) -> JSONResponse:
     """Token endpoint: password, refresh_token, client_credentials and device_code grants."""
     form = await _form(request)
-    _throttle(request, form)
-    body = services.auth.issuer.token(issuer_url(request, services), form, _client_basic(request))
+    client = _client_basic(request)
+    account = form.get("username") or (client[0] if client else form.get("client_id", ""))
+    with _login_attempt(request, account):
+        body = services.auth.issuer.token(issuer_url(request, services), form, client)
     return JSONResponse(body, headers=_NO_STORE)
 
 
