@@ -85,37 +85,21 @@ class TokenIssuer:
     """Issues and verifies the built-in issuer's tokens."""
 
     def __init__(self, settings: Settings, accounts: Accounts) -> None:
+        self._app_settings = settings
         self._settings = settings.issuer
         self._accounts = accounts
-        self._key_file = settings.data_dir / "issuer-key.pem"
-        self._app_settings = settings
         self._lock = threading.Lock()
-        self._loaded: tuple[rsa.RSAPrivateKey, dict[str, Any]] | None = None
+        # A configured key is checked at start; a generated one is made on first use,
+        # because that takes a noticeable fraction of a second and most runs never need it.
+        pem = self._settings.private_key
+        self._loaded = None if pem is None else _load_key(pem)
 
     def _key(self) -> tuple[rsa.RSAPrivateKey, dict[str, Any]]:
-        """The signing key and its public JWK, loaded (or generated) on first use.
-
-        Lazily, because generating an RSA key takes a noticeable fraction of a second and
-        most servers and tests never issue a token.
-        """
+        """The signing key and its public JWK (with ``kid``)."""
         with self._lock:
             if self._loaded is None:
-                pem = self._settings.private_key
-                if pem is None:
-                    self._app_settings.ensure_data_dir()
-                    pem = read_or_create_secret(self._key_file, _new_key_pem)
-                key = serialization.load_pem_private_key(pem.encode(), password=None)
-                if not isinstance(key, rsa.RSAPrivateKey):
-                    raise ValueError("the issuer's private key must be an RSA key (PEM)")
-                jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-                # RFC 7638 thumbprint: the same key gets the same id on every replica.
-                canonical = json.dumps(
-                    {k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True
-                )
-                jwk.update(
-                    kid=_b64(hashlib.sha256(canonical.encode()).digest()), use="sig", alg="RS256"
-                )
-                self._loaded = (key, jwk)
+                path = self._app_settings.ensure_data_dir() / "issuer-key.pem"
+                self._loaded = _load_key(read_or_create_secret(path, _new_key_pem))
             return self._loaded
 
     @property
@@ -346,6 +330,22 @@ def _check_pkce(claims: Mapping[str, Any], verifier: str | None) -> None:
         computed = verifier
     if not secrets.compare_digest(computed, str(challenge)):
         raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
+
+
+def _load_key(pem: str) -> tuple[rsa.RSAPrivateKey, dict[str, Any]]:
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except ValueError as exc:
+        raise ValueError(f"the issuer's private key is not a readable PEM: {exc}") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("the issuer's private key must be an RSA key")
+    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    # RFC 7638 thumbprint: the same key gets the same id on every replica.
+    canonical = json.dumps(
+        {k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True
+    )
+    jwk.update(kid=_b64(hashlib.sha256(canonical.encode()).digest()), use="sig", alg="RS256")
+    return key, jwk
 
 
 def _new_key_pem() -> str:

@@ -280,3 +280,13 @@ def test_the_signing_key_is_kept_0600_and_shared_through_settings(
     with TestClient(create_app(replica)) as c:
         assert c.get(REALM + "/protocol/openid-connect/certs").json()["keys"][0]["kid"] == kid
     assert not (tmp_path / "replica" / "issuer-key.pem").exists()
+
+
+def test_a_configured_key_that_is_not_an_rsa_pem_stops_the_start(settings: Settings) -> None:
+    from eostation.api.app import create_app
+
+    bad = settings.model_copy(
+        update={"issuer": settings.issuer.model_copy(update={"private_key": "not a key"})}
+    )
+    with pytest.raises(ValueError, match="not a readable PEM"):
+        create_app(bad)
