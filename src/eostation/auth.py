@@ -202,6 +202,17 @@ class Authenticator:
         """Device logins from this machine are approved for ``local`` in local mode."""
         return LOCAL_USER if self.local_mode() else None
 
+    def approve_device(self, user_code: str, user: User, expires: float) -> None:
+        """Record a device login approved on the verification page."""
+        self._users.approve_device(user_code, user.user_id, expires)
+
+    def take_device_approval(self, user_code: str) -> User | None:
+        """Who approved ``user_code``, once."""
+        user_id = self._users.take_device_approval(user_code, time.time())
+        if user_id == LOCAL_USER.user_id and self.local_mode():
+            return LOCAL_USER
+        return None if user_id is None else self._users.get(user_id)
+
     # -- tokens ---------------------------------------------------------------------------
 
     def issue_basic_token(self, user: User) -> str:

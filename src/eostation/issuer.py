@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -34,6 +35,7 @@ from eostation.users import User
 
 __all__ = [
     "BUILTIN_PROVIDER_ID",
+    "DEVICE_PAGE",
     "GRANT_DEVICE_CODE",
     "ISSUER_PATH",
     "PUBLIC_CLIENT_ID",
@@ -48,6 +50,8 @@ PUBLIC_CLIENT_ID: Final = "cdse-public"
 GRANT_DEVICE_CODE: Final = "urn:ietf:params:oauth:grant-type:device_code"
 _GRANTS: Final = ("password", "refresh_token", "client_credentials", GRANT_DEVICE_CODE)
 _DEVICE_TTL: Final = 300
+_USER_CODE: Final = re.compile(r"[0-9A-F]{8}")
+DEVICE_PAGE: Final = "/device"
 
 
 class OAuthError(Exception):
@@ -75,6 +79,12 @@ class Accounts(Protocol):
 
     def auto_approved_user(self) -> User | None:
         """The account that device logins on this machine get without asking (local mode)."""
+
+    def approve_device(self, user_code: str, user: User, expires: float) -> None:
+        """Record that ``user`` approved the device login ``user_code``."""
+
+    def take_device_approval(self, user_code: str) -> User | None:
+        """Who approved ``user_code`` (consumed: a second call gives None)."""
 
 
 def _b64(data: bytes) -> str:
@@ -166,7 +176,16 @@ class TokenIssuer:
         if grant == GRANT_DEVICE_CODE:
             claims = self._decode(form.get("device_code", ""), "Device", "device code")
             _check_pkce(claims, form.get("code_verifier"))
-            user = self._current(claims, "device code")
+            if "sub" in claims:  # approved when it was issued (local mode)
+                user = self._current(claims, "device code")
+            else:
+                approved = self._accounts.take_device_approval(str(claims.get("uc")))
+                if approved is None:
+                    raise OAuthError(
+                        "authorization_pending",
+                        "the login has not been approved yet on the verification page",
+                    )
+                user = approved
             return self._tokens(issuer, user, client_id, str(claims.get("scope", scope)))
         raise OAuthError(
             "unsupported_grant_type",
@@ -176,35 +195,31 @@ class TokenIssuer:
     def device_authorization(
         self, issuer: str, form: Mapping[str, str], trusted: bool
     ) -> dict[str, Any]:
-        """Start a device login; approved at once for the local user when ``trusted``.
+        """Start a device login (RFC 8628).
 
-        ``trusted`` means the request could not have been sent by a web page (see
-        ``api/guard.py``). Without an auto-approved account there is nobody to approve
-        the login, so the request is refused rather than left to time out.
+        When ``trusted`` (the request comes from this machine and no web page could have
+        sent it, see ``api/guard.py``) and the server is in local mode, the login is
+        approved at once for ``local``. Otherwise the user approves it on the
+        verification page with an account name and password.
         """
         if form.get("client_id") != PUBLIC_CLIENT_ID:
             raise OAuthError("invalid_client", f"use client_id '{PUBLIC_CLIENT_ID}'", 401)
-        user = self._accounts.auto_approved_user() if trusted else None
-        if user is None:
-            raise OAuthError(
-                "unauthorized_client",
-                "device login is only available in local mode, from this machine; "
-                "use the password or client_credentials grant",
-            )
         now = int(time.time())
+        user_code = secrets.token_hex(4).upper()
         claims: dict[str, Any] = {
             "typ": "Device",
-            "sub": user.user_id,
-            "stm": self._accounts.token_stamp(user.user_id),
+            "uc": user_code,
             "scope": form.get("scope", "openid"),
             "iat": now,
             "exp": now + _DEVICE_TTL,
         }
+        user = self._accounts.auto_approved_user() if trusted else None
+        if user is not None:
+            claims.update(sub=user.user_id, stm=self._accounts.token_stamp(user.user_id))
         if form.get("code_challenge"):
             claims["cc"] = form["code_challenge"]
             claims["ccm"] = form.get("code_challenge_method", "plain")
-        user_code = secrets.token_hex(4).upper()
-        verification = issuer + "/device"
+        verification = issuer + DEVICE_PAGE
         return {
             "device_code": self._sign(claims),
             "user_code": user_code,
@@ -213,6 +228,19 @@ class TokenIssuer:
             "expires_in": _DEVICE_TTL,
             "interval": 1,
         }
+
+    def approve_device_login(self, user_code: str, user_id: str, password: str) -> User:
+        """Approve a pending device login with an account's password (the verification page).
+
+        Raises ``CredentialsInvalid`` for a wrong password and ``ValueError`` for a
+        malformed user code.
+        """
+        code = user_code.strip().upper()
+        if not _USER_CODE.fullmatch(code):
+            raise ValueError(f"'{user_code}' is not a user code (8 characters, 0-9 and A-F)")
+        user = self._accounts.verify_password(user_id, password)
+        self._accounts.approve_device(code, user, time.time() + _DEVICE_TTL)
+        return user
 
     # -- verification -----------------------------------------------------------------
 
@@ -253,7 +281,7 @@ class TokenIssuer:
                 token,
                 self._key()[0].public_key(),
                 algorithms=["RS256"],
-                options={"require": ["exp", "sub"], "verify_aud": False},
+                options={"require": ["exp"], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError:
             raise OAuthError(
@@ -261,7 +289,7 @@ class TokenIssuer:
             ) from None
         except jwt.InvalidTokenError:
             raise OAuthError("invalid_grant", f"the {what} is malformed or not ours") from None
-        if claims.get("typ") != typ:
+        if claims.get("typ") != typ or (typ != "Device" and "sub" not in claims):
             raise OAuthError("invalid_grant", f"this is not a {what}")
         return claims
 

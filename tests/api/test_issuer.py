@@ -249,16 +249,82 @@ def test_local_user_at_the_token_endpoint(client: TestClient, settings: Settings
     assert password_grant(client, "local", "guess").json()["error"] == "invalid_grant"
 
 
-def test_device_login_is_refused_to_web_pages(client: TestClient) -> None:
-    url = REALM + "/protocol/openid-connect/auth/device"
-    r = client.post(
-        url, data={"client_id": "cdse-public"}, headers={"Origin": "https://evil.example"}
+DEVICE = REALM + "/protocol/openid-connect/auth/device"
+GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def poll(client: TestClient, device_code: str, **extra: str) -> Any:
+    return post_token(
+        client, grant_type=GRANT, client_id="cdse-public", device_code=device_code, **extra
     )
-    assert (r.status_code, r.json()["error"]) == (400, "unauthorized_client")
-    r = client.post(
-        url, data={"client_id": "cdse-public"}, headers={"Sec-Fetch-Site": "cross-site"}
+
+
+@pytest.mark.parametrize(
+    "headers", [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}]
+)
+def test_web_pages_get_no_device_login_for_free(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    r = client.post(DEVICE, data={"client_id": "cdse-public"}, headers=headers)
+    assert r.status_code == 200
+    # Not approved: the page would need the secret to approve it.
+    r = poll(client, r.json()["device_code"])
+    assert (r.status_code, r.json()["error"]) == (400, "authorization_pending")
+
+
+def test_accounts_approve_device_logins_on_the_verification_page(alice: TestClient) -> None:
+    start = alice.post(DEVICE, data={"client_id": "cdse-public", "scope": "openid"}).json()
+    code, page = start["user_code"], start["verification_uri"]
+    assert page == "http://testserver/auth/realms/CDSE/device" and start["interval"] == 1
+    assert poll(alice, start["device_code"]).json()["error"] == "authorization_pending"
+    form = alice.get(page, params={"user_code": code})
+    assert form.status_code == 200 and f'value="{code}"' in form.text
+    # Markup in the code is escaped, not rendered.
+    assert "<script>" not in alice.get(page, params={"user_code": "<script>"}).text
+    wrong = alice.post(page, data={"user_code": code, "username": "alice", "password": "x"})
+    assert wrong.status_code == 400 and "Wrong account name or password" in wrong.text
+    bad = alice.post(
+        page, data={"user_code": "nope", "username": "alice", "password": "wonderland"}
     )
-    assert r.json()["error"] == "unauthorized_client"
+    assert bad.status_code == 400 and "is not a user code" in bad.text
+    assert poll(alice, start["device_code"]).json()["error"] == "authorization_pending"
+    ok = alice.post(
+        page, data={"user_code": code.lower(), "username": "alice", "password": "wonderland"}
+    )
+    assert ok.status_code == 200 and "Approved" in ok.text
+    tokens = poll(alice, start["device_code"]).json()
+    assert (
+        alice.get(API + "/me", headers=bearer(tokens["access_token"])).json()["user_id"] == "alice"
+    )
+    # One approval gives one set of tokens.
+    assert poll(alice, start["device_code"]).json()["error"] == "authorization_pending"
+
+
+def test_device_code_pkce_is_checked(alice: TestClient) -> None:
+    import hashlib
+
+    verifier = "v" * 50
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    start = alice.post(
+        DEVICE,
+        data={
+            "client_id": "cdse-public",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    ).json()
+    page = start["verification_uri"]
+    alice.post(
+        page, data={"user_code": start["user_code"], "username": "alice", "password": "wonderland"}
+    )
+    r = poll(alice, start["device_code"], code_verifier="w" * 50)
+    assert (r.status_code, r.json()["error"]) == (
+        400,
+        "invalid_grant",
+    ) and "code_verifier" in r.json()["error_description"]
+    assert "access_token" in poll(alice, start["device_code"], code_verifier=verifier).json()
 
 
 def test_the_signing_key_is_kept_0600_and_shared_through_settings(

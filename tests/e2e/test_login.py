@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,7 +172,8 @@ def test_data_dir_database_secrets_and_results_are_private(
     assert loose == []
 
 
-def test_users_passwd_revokes_tokens_of_a_live_server(tmp_path: Path) -> None:
+def test_accounts_on_a_multi_user_server(tmp_path: Path) -> None:
+    """authenticate_oidc() with the device login approved on the page; users passwd revokes."""
     from typer.testing import CliRunner
 
     from eostation.cli import app
@@ -183,6 +185,24 @@ def test_users_passwd_revokes_tokens_of_a_live_server(tmp_path: Path) -> None:
     assert runner.invoke(app, ["users", "add", "alice", "--password", "one", *cli]).exit_code == 0
     live.start()
     try:
+        approvals: list[int] = []
+
+        def approve(instructions: str) -> None:
+            # What the user does in a browser: open the link, give account and password.
+            urls = re.findall(r"https?://\S+user_code=\w+", instructions)
+            if not urls:
+                return  # progress updates
+            url = urls[0]
+            code = url.rpartition("=")[2]
+            page = httpx.post(
+                url.partition("?")[0],
+                data={"user_code": code, "username": "alice", "password": "one"},
+            )
+            approvals.append(page.status_code)
+
+        con = openeo.connect(live.url).authenticate_oidc(display=approve, max_poll_time=30)
+        assert approvals == [200]
+        assert con.describe_account()["user_id"] == "alice"
         con = openeo.connect(live.url).authenticate_oidc_resource_owner_password_credentials(
             username="alice", password="one", client_id="cdse-public"
         )

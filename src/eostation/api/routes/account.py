@@ -63,7 +63,7 @@ def credentials_oidc(request: Request, services: ServicesDep) -> dict[str, Any]:
                 "issuer": issuer_url(request, services),
                 "title": f"{services.settings.title} accounts",
                 "description": "Log in with your eostation account (in local mode: the user "
-                "'local', approved automatically on this machine).",
+                "'local', approved automatically for programs on this machine).",
                 "scopes": ["openid"],
                 "default_clients": [{"id": PUBLIC_CLIENT_ID, "grant_types": _BUILTIN_GRANTS}],
             }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +20,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from eostation.api.deps import ServicesDep
 from eostation.api.guard import is_browser_request
 from eostation.auth import is_loopback
-from eostation.issuer import ISSUER_PATH, OAuthError
+from eostation.errors import CredentialsInvalid
+from eostation.issuer import DEVICE_PAGE, ISSUER_PATH, OAuthError
 
 __all__ = ["issuer_url", "router"]
 
@@ -102,10 +104,11 @@ async def token(request: Request, services: ServicesDep) -> JSONResponse:
 
 @router.post(_OIDC + "/auth/device")
 async def device_authorization(request: Request, services: ServicesDep) -> JSONResponse:
-    """Device authorization (RFC 8628): approved at once for the local user on this machine."""
+    """Device authorization (RFC 8628): approved at once for the local user on this machine,
+    otherwise on the verification page."""
     form = await _form(request)
     client = request.client.host if request.client else ""
-    # A web page must not be able to log in as the local user: it would get a token.
+    # A web page must not get the local user's approval for free: it would get a token.
     trusted = is_loopback(client) and not is_browser_request(request.headers)
     body = services.auth.issuer.device_authorization(issuer_url(request, services), form, trusted)
     return JSONResponse(body, headers=_NO_STORE)
@@ -125,11 +128,41 @@ def userinfo(request: Request, services: ServicesDep) -> dict[str, Any]:
     }
 
 
-@router.get("/device", response_class=HTMLResponse)
-def device_page() -> str:
-    """Where device logins would be approved; local ones are approved automatically."""
-    return (
-        "<!doctype html><title>eostation login</title><p>Device logins of the local user are "
-        "approved automatically; there is nothing to do here. Other accounts log in with "
-        "their password (password or client_credentials grant).</p>"
+def _page(message: str, user_code: str = "", form: bool = True) -> str:
+    fields = (
+        f'<form method="post"><p><label>Code <input name="user_code" value="{html.escape(user_code, quote=True)}" required>'
+        '</label></p><p><label>Account <input name="username" autocomplete="username" required>'
+        '</label></p><p><label>Password <input name="password" type="password" '
+        'autocomplete="current-password" required></label></p><p><button>Approve</button></p>'
+        "</form>"
     )
+    return (
+        "<!doctype html><meta charset=utf-8><title>eostation login</title>"
+        f"<h1>eostation login</h1><p>{html.escape(message)}</p>{fields if form else ''}"
+    )
+
+
+@router.get(DEVICE_PAGE, response_class=HTMLResponse)
+def device_page(user_code: str = "") -> str:
+    """Where a device login is approved with an account name and password."""
+    return _page(
+        "A program asks to log in with your account. Check that the code matches the one "
+        "it shows, then approve with your account name and password (in local mode: "
+        "'local' and the secret that 'eostation serve' printed).",
+        user_code,
+    )
+
+
+@router.post(DEVICE_PAGE, response_class=HTMLResponse)
+async def approve_device(request: Request, services: ServicesDep) -> HTMLResponse:
+    """Approve a device login; the program polling the token endpoint gets its tokens."""
+    form = await _form(request)
+    user_code, account = form.get("user_code", ""), form.get("username", "")
+    try:
+        with _login_attempt(request, account):
+            services.auth.issuer.approve_device_login(user_code, account, form.get("password", ""))
+    except ValueError as exc:
+        return HTMLResponse(_page(str(exc), user_code), status_code=400)
+    except CredentialsInvalid:
+        return HTMLResponse(_page("Wrong account name or password.", user_code), status_code=400)
+    return HTMLResponse(_page("Approved: return to your program.", form=False))
