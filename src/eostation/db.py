@@ -13,6 +13,7 @@ transaction is retried with exponential back-off for up to ``busy_seconds`` (the
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -154,7 +155,11 @@ def open_database(url: str, *, busy_seconds: float = 10.0) -> Engine:
     from eostation.jobs import tables  # noqa: F401
 
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        path.chmod(0o600)
     engine = sa.create_engine(
         url, pool_pre_ping=True, execution_options={_BUSY_OPTION: busy_seconds}
     )

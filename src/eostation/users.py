@@ -28,6 +28,16 @@ users = sa.Table(
     sa.Column("created", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Device logins approved on the issuer's verification page, waiting for the device's poll.
+# (The API replica that shows the page need not be the one the device polls.)
+device_logins = sa.Table(
+    "device_logins",
+    metadata,
+    sa.Column("user_code", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("expires", sa.Float, nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class User:
@@ -109,17 +119,46 @@ class UserStore:
             ).first()
         return None if row is None else User(user_id=row.user_id, name=row.name, method="basic")
 
-    def account_stamp(self, user_id: str) -> str:
-        """A value that changes when the password user ``user_id`` is removed or re-keyed.
+    def token_stamp(self, user_id: str) -> str | None:
+        """A short hash of the password hash: it changes with every password change.
 
-        "" for ids that are not password users (OIDC subjects, the local user), so
-        anything bound to a stamp (signed result links) dies with the account.
+        Tokens and signed result links carry it, so those issued before a change (or
+        before removal: None) stop working.
         """
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(users.c.password_hash).where(users.c.user_id == user_id)
             ).first()
-        return "" if row is None else hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
+        if row is None:
+            return None
+        return hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
+
+    def approve_device(self, user_code: str, user_id: str, expires: float) -> None:
+        """Record that ``user_id`` approved the device login ``user_code`` (until ``expires``, epoch s)."""
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                conn.execute(device_logins.delete().where(device_logins.c.user_code == user_code))
+                conn.execute(
+                    device_logins.insert().values(
+                        user_code=user_code, user_id=user_id, expires=expires
+                    )
+                )
+
+    def take_device_approval(self, user_code: str, now: float) -> str | None:
+        """The user who approved ``user_code``, once: the approval is consumed (None if none)."""
+        for attempt in write_attempts(self._engine):
+            with attempt as conn:
+                conn.execute(device_logins.delete().where(device_logins.c.expires < now))
+                row = conn.execute(
+                    sa.select(device_logins.c.user_id).where(device_logins.c.user_code == user_code)
+                ).first()
+                deleted = 0
+                if row is not None:
+                    deleted = conn.execute(
+                        device_logins.delete().where(device_logins.c.user_code == user_code)
+                    ).rowcount
+        # Two polls racing for one approval: only the one that deleted the row gets it.
+        return str(row.user_id) if row is not None and deleted else None
 
     def verify(self, user_id: str, password: str) -> User:
         """Check a password; raises :class:`CredentialsInvalid` for an unknown user or a wrong password."""

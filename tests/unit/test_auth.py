@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import time
 from pathlib import Path
 
@@ -132,3 +133,59 @@ def test_non_loopback_bind_is_refused_without_auth(tmp_path: Path, store: UserSt
     assert "refusing to listen on 0.0.0.0" in (bind_refusal("0.0.0.0", auth) or "")
     store.add("alice", "pw")
     assert bind_refusal("0.0.0.0", auth) is None
+
+
+def test_secret_files_are_created_once_and_private(tmp_path: Path) -> None:
+    from eostation.config import read_or_create_secret
+
+    path = tmp_path / "s.key"
+    first = read_or_create_secret(path, lambda: "one")
+    assert first == "one" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    # Another process starting later keeps the existing secret instead of replacing it.
+    assert read_or_create_secret(path, lambda: "two") == "one"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.key"]  # no temporary file left
+
+
+def test_data_dir_and_database_are_private(tmp_path: Path) -> None:
+    loose = tmp_path / "data"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    settings = Settings(data_dir=loose)
+    settings.ensure_data_dir()
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o700
+    fresh = Settings(data_dir=tmp_path / "new" / "data")
+    fresh.ensure_data_dir()
+    assert stat.S_IMODE(fresh.data_dir.stat().st_mode) == 0o700
+    open_database(settings.db_url)
+    assert stat.S_IMODE((loose / "eostation.db").stat().st_mode) == 0o600
+
+
+def test_the_built_in_issuer_does_not_turn_udfs_off(tmp_path: Path, store: UserStore) -> None:
+    settings = Settings(data_dir=tmp_path, secret_key="k")
+    auth = Authenticator(settings, store)
+    assert auth.builtin_provider_id == "CDSE" and auth.local_mode()
+    assert settings.udf_enabled(password_users=0)
+    external = OidcProvider(id="egi", issuer="https://aai.example")
+    assert not settings.model_copy(update={"oidc_providers": [external]}).udf_enabled(0)
+
+
+def test_an_external_provider_named_cdse_takes_precedence(tmp_path: Path, store: UserStore) -> None:
+    with LocalIssuer() as issuer:
+        provider = OidcProvider(id="CDSE", issuer=issuer.issuer)
+        auth = make_auth(tmp_path, store, oidc_providers=[provider])
+        assert auth.builtin_provider_id is None
+        user = auth.authenticate(f"Bearer oidc/CDSE/{issuer.token(sub='ext')}")
+        assert (user.user_id, user.method) == ("ext", "oidc")
+
+
+def test_basic_tokens_of_local_need_the_current_secret(tmp_path: Path, store: UserStore) -> None:
+    auth = make_auth(tmp_path, store)
+    with pytest.raises(CredentialsInvalid):
+        auth.verify_password("local", "guess")
+    token = auth.issue_basic_token(auth.verify_password("local", auth.local_secret()))
+    assert auth.authenticate(f"Bearer basic//{token}", browser=True) == LOCAL_USER
+    with pytest.raises(AuthenticationRequired):
+        auth.authenticate(None, browser=True)
+    (tmp_path / "local.secret").unlink()  # a new secret is made: old tokens stop working
+    with pytest.raises(TokenInvalid, match="revoked"):
+        auth.authenticate(f"Bearer basic//{token}")

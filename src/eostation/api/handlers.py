@@ -20,8 +20,15 @@ from eostation.errors import (
     PayloadTooLarge,
     RequestInvalid,
 )
+from eostation.issuer import ISSUER_PATH, OAuthError
 
-__all__ = ["BodyLimitMiddleware", "RequestIdMiddleware", "error_response", "install_handlers"]
+__all__ = [
+    "BodyLimitMiddleware",
+    "RequestIdMiddleware",
+    "error_response",
+    "install_handlers",
+    "oauth_response",
+]
 
 log = logging.getLogger("eostation.api")
 
@@ -30,12 +37,38 @@ def _request_id(request: Request) -> str:
     return getattr(request.state, "request_id", None) or uuid.uuid4().hex
 
 
+def oauth_response(error: OAuthError) -> JSONResponse:
+    """An OAuth2 error body (RFC 6749 §5.2), the shape of the issuer's mount."""
+    headers = {"Cache-Control": "no-store"}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="CDSE"'
+    return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
+
+
+# OAuth2 error codes for openEO errors raised on the issuer's mount, by HTTP status.
+_OAUTH_CODES = {
+    400: "invalid_request",
+    401: "invalid_client",
+    403: "access_denied",
+    429: "slow_down",
+}
+
+
 def error_response(request: Request, error: OpenEOError) -> JSONResponse:
-    """``{id, code, message, links}`` with the error's status."""
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    """``{id, code, message, links}`` with the error's status (OAuth2 shape on the issuer's mount)."""
+    retry = {}
     if error.retry_after is not None:
         # Whole seconds, rounded up: clients (urllib3's Retry) read it as an integer.
-        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+        retry["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+    if request.url.path.startswith(ISSUER_PATH):
+        code = "server_error" if error.status >= 500 else _OAUTH_CODES.get(error.status)
+        response = oauth_response(
+            OAuthError(code or "invalid_request", error.message, error.status)
+        )
+        response.headers.update(retry)
+        return response
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    headers.update(retry)
     return JSONResponse(
         error.to_dict(_request_id(request)), status_code=error.status, headers=headers
     )
@@ -67,6 +100,10 @@ def install_handlers(app: FastAPI) -> None:
             log.error("request %s failed: %s", _request_id(request), exc.message)
         return error_response(request, exc)
 
+    @app.exception_handler(OAuthError)
+    async def _oauth(_request: Request, exc: OAuthError) -> JSONResponse:
+        return oauth_response(exc)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(request, RequestInvalid(reason=_describe_validation(exc)))
@@ -79,6 +116,8 @@ def install_handlers(app: FastAPI) -> None:
             return error_response(
                 request, MethodNotAllowed(method=request.method, path=request.url.path)
             )
+        if request.url.path.startswith(ISSUER_PATH):
+            return oauth_response(OAuthError("invalid_request", str(exc.detail), exc.status_code))
         if exc.status_code == 413:
             return error_response(request, PayloadTooLarge(limit=_body_limit(request)))
         if exc.status_code < 500:

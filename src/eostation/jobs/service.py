@@ -302,7 +302,7 @@ class JobService:
     def _link_binding(self, job: Job) -> str:
         # A re-run publishes a new r-<token> directory; a removed account changes its stamp.
         run = Path(job.result_dir).name if job.result_dir else ""
-        return f"{run}\n{self.users.account_stamp(job.user_id)}"
+        return f"{run}\n{self.users.token_stamp(job.user_id) or ''}"
 
     def link_signer(self, job: Job, now: float | None = None) -> Callable[[str], tuple[int, str]]:
         """``name -> (expires, signature)`` of download links to the result files of ``job``."""

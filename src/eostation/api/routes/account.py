@@ -13,12 +13,13 @@ from fastapi import APIRouter, Request
 
 from eostation.api.deps import CurrentUser, ServicesDep, api_url
 from eostation.api.ratelimit import client_ip, login_limiter
+from eostation.api.routes.issuer import issuer_url
 from eostation.errors import (
     AuthenticationRequired,
     AuthenticationSchemeInvalid,
     CredentialsInvalid,
-    NotFound,
 )
+from eostation.issuer import PUBLIC_CLIENT_ID
 
 __all__ = ["router"]
 
@@ -49,7 +50,7 @@ async def credentials_basic(request: Request, services: ServicesDep) -> dict[str
         # argon2 is CPU-heavy: verify in a few worker threads of its own, so that a login
         # flood queues there instead of taking the threads that serve every other request.
         user = await anyio.to_thread.run_sync(
-            services.users.verify, user_id, password, limiter=_verify_slots(request)
+            services.auth.verify_password, user_id, password, limiter=_verify_slots(request)
         )
     return {"access_token": services.auth.issue_basic_token(user)}
 
@@ -61,14 +62,31 @@ def _verify_slots(request: Request) -> anyio.CapacityLimiter:
     return slots
 
 
+# What the built-in issuer's public client supports, as the openEO API names the grants.
+_BUILTIN_GRANTS = [
+    "urn:ietf:params:oauth:grant-type:device_code+pkce",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "refresh_token",
+]
+
+
 @router.get("/credentials/oidc", summary="OpenID Connect providers")
-def credentials_oidc(services: ServicesDep) -> dict[str, Any]:
-    """The configured OpenID Connect providers, default first."""
-    providers = services.auth.oidc_providers
-    if not providers:
-        raise NotFound(path="/credentials/oidc (no OpenID Connect provider is configured)")
-    out = []
-    for p in providers:
+def credentials_oidc(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """The built-in issuer (id ``CDSE``, as on CDSE) first, then the configured providers."""
+    out: list[dict[str, Any]] = []
+    if services.auth.builtin_provider_id:
+        out.append(
+            {
+                "id": services.auth.builtin_provider_id,
+                "issuer": issuer_url(request, services),
+                "title": f"{services.settings.title} accounts",
+                "description": "Log in with your eostation account (in local mode: the user "
+                "'local', approved automatically for programs on this machine).",
+                "scopes": ["openid"],
+                "default_clients": [{"id": PUBLIC_CLIENT_ID, "grant_types": _BUILTIN_GRANTS}],
+            }
+        )
+    for p in services.auth.oidc_providers:
         entry: dict[str, Any] = {
             "id": p.id,
             "issuer": p.issuer.rstrip("/"),
