@@ -95,6 +95,7 @@ bodies = st.fixed_dictionaries(
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(
+        allowed_hosts=["testserver"],
         data_dir=tmp_path_factory.mktemp("props") / "data",
         dask_workers=0,
         secret_key="s",

@@ -84,6 +84,7 @@ class Server:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
+        allowed_hosts=["testserver"],
         data_dir=tmp_path / "data",
         dask_workers=0,
         secret_key="s",

@@ -24,7 +24,11 @@ def graph(process_id: Any = "add", **arguments: Any) -> dict[str, Any]:
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
-        data_dir=tmp_path / "data", dask_workers=0, secret_key="s", max_request_bytes=64 * 1024
+        allowed_hosts=["testserver"],
+        data_dir=tmp_path / "data",
+        dask_workers=0,
+        secret_key="s",
+        max_request_bytes=64 * 1024,
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client

@@ -33,6 +33,7 @@ def make_api(tmp_path: Path) -> Iterator[Any]:
 
     def make(**limits: Any) -> TestClient:
         settings = Settings(
+            allowed_hosts=["testserver"],
             data_dir=tmp_path / f"data{len(clients)}",
             dask_workers=0,
             secret_key="s",

@@ -40,7 +40,11 @@ def check_response(case: Any, response: Any) -> None:
 
 
 def test_no_server_errors_from_generated_requests(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path / "data", dask_workers=0, secret_key="s"))
+    app = create_app(
+        Settings(
+            allowed_hosts=["testserver"], data_dir=tmp_path / "data", dask_workers=0, secret_key="s"
+        )
+    )
     with TestClient(app):  # runs the lifespan like a server would
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
         statuses: Counter[str] = Counter()
@@ -80,7 +84,11 @@ def test_official_document_parameters_get_no_server_errors(tmp_path: Path) -> No
     """
     spec = shared_path("specs", "openeo-api", "openapi.yaml")
     official = schemathesis.openapi.from_path(str(spec))
-    app = create_app(Settings(data_dir=tmp_path / "data", dask_workers=0, secret_key="s"))
+    app = create_app(
+        Settings(
+            allowed_hosts=["testserver"], data_dir=tmp_path / "data", dask_workers=0, secret_key="s"
+        )
+    )
     served = {
         (method, path.removeprefix(API_PREFIX))
         for path, item in app.openapi()["paths"].items()

@@ -86,7 +86,11 @@ def test_write_gives_up_with_service_unavailable(tmp_path: Path) -> None:
 
 def test_api_answers_503_with_retry_after_then_recovers(tmp_path: Path) -> None:
     settings = Settings(
-        data_dir=tmp_path / "data", dask_workers=0, secret_key="s", db_busy_seconds=1
+        allowed_hosts=["testserver"],
+        data_dir=tmp_path / "data",
+        dask_workers=0,
+        secret_key="s",
+        db_busy_seconds=1,
     )
     with TestClient(create_app(settings)) as client:
         client.get(f"{API}/jobs")  # the database exists
@@ -103,6 +107,7 @@ def test_runner_survives_a_lock_held_past_the_budget(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(
+        allowed_hosts=["testserver"],
         data_dir=tmp_path / "data",
         dask_workers=0,
         secret_key="s",
@@ -142,6 +147,7 @@ def test_runner_survives_a_lock_held_past_the_budget(
 
 def test_job_meeting_a_locked_database_is_requeued_not_failed(tmp_path: Path) -> None:
     settings = Settings(
+        allowed_hosts=["testserver"],
         data_dir=tmp_path / "data",
         dask_workers=0,
         secret_key="s",
@@ -177,7 +183,9 @@ def test_job_meeting_a_locked_database_is_requeued_not_failed(tmp_path: Path) ->
 def test_worker_process_outlives_a_lock_held_past_the_budget(tmp_path: Path) -> None:
     """The review's case: a standalone ``eostation worker`` died of a held lock (exit 0)."""
     data_dir = tmp_path / "data"
-    settings = Settings(data_dir=data_dir, dask_workers=0, secret_key="s")
+    settings = Settings(
+        allowed_hosts=["testserver"], data_dir=data_dir, dask_workers=0, secret_key="s"
+    )
     store = JobStore(open_database(settings.db_url))
     env = {
         **os.environ,
