@@ -37,7 +37,14 @@ from typing import Any
 import httpx
 
 from eostation.engine.context import EvalContext
-from eostation.engine.graph import PREDEFINED_NAMESPACES, ProcessGraph, flat_graph, parse, validate
+from eostation.engine.graph import (
+    PREDEFINED_NAMESPACES,
+    ProcessGraph,
+    flat_graph,
+    parse,
+    references,
+    validate,
+)
 from eostation.engine.pushdown import push_down
 from eostation.errors import (
     Internal,
@@ -161,8 +168,6 @@ class ChildGraph:
 
 
 def _parameter_refs(value: Any) -> set[str]:
-    from eostation.engine.graph import references
-
     return set(references(dict(value), "from_parameter"))
 
 

@@ -13,7 +13,7 @@ import xarray as xr
 from eostation.data.base import LoadRequest
 from eostation.engine.context import EvalContext
 from eostation.engine.cube import ensure_cube, is_empty, label_values
-from eostation.engine.processes.cubes.geometries import geometry_set
+from eostation.engine.processes.cubes.geometries import geometry_set, mask_outside
 from eostation.engine.processes.cubes.schemas import (
     BBOX,
     CUBE,
@@ -184,8 +184,6 @@ def load_collection(
             cube = cube.isel(bands=np.sort(first))
     geometry = request.get("geometry")
     if geometry is not None:
-        from eostation.engine.processes.cubes.filters import mask_outside
-
         cube = mask_outside(cube, geometry_set(geometry, "load_collection", "spatial_extent"))
     return cube
 
