@@ -56,7 +56,7 @@ from eostation.errors import (
     ProcessUnsupported,
 )
 
-__all__ = ["MAX_UDP_DEPTH", "ChildGraph", "evaluate", "run_udp"]
+__all__ = ["MAX_UDP_DEPTH", "ChildGraph", "evaluate"]
 
 _log = logging.getLogger("eostation.engine")
 
@@ -96,11 +96,6 @@ def evaluate(
         if problems:
             raise problems[0]
     return _Run(push_down(parse(graph)), scope, _Session(env)).result()
-
-
-def run_udp(definition: Mapping[str, Any], arguments: Mapping[str, Any], env: EvalContext) -> Any:
-    """Run a stored user-defined process (``{"id", "parameters", "process_graph"}``)."""
-    return _call_udp(definition, dict(arguments), _Session(env))
 
 
 def _names(declared: Any) -> set[str]:
