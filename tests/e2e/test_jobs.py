@@ -197,9 +197,27 @@ def test_execute_batch_gtiff_gives_one_file(live_server: str, tmp_path: Path) ->
 
 
 def test_execute_batch_writes_one_netcdf(live_server: str, tmp_path: Path) -> None:
+    import numpy as np
     import xarray as xr
+
+    from eostation.data.base import LoadRequest
+    from eostation.data.registry import build_registry
 
     out = tmp_path / "out.nc"
     mean_cube(openeo.connect(live_server)).execute_batch(out, max_poll_interval=0.2)
+    expected = (
+        build_registry()
+        .get("SENTINEL2_L2A")
+        .load(
+            LoadRequest(
+                bbox=(5.0, 51.2, 5.02, 51.22), temporal=("2022-06-01", "2022-06-20"), bands=["B04"]
+            )
+        )
+        .mean("t")
+        .isel(bands=0)
+    )
     with xr.open_dataset(out) as ds:
-        assert len(ds.data_vars) >= 1
+        assert list(ds.data_vars) == ["B04"] and ds["B04"].dims == ("y", "x")
+        np.testing.assert_allclose(ds["B04"].values, expected.values, rtol=1e-6)
+        np.testing.assert_allclose(ds["x"].values, expected["x"].values)
+        assert 0 < float(ds["B04"].mean()) < 10_000
