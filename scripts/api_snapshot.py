@@ -3,8 +3,9 @@
 A refactoring must not change what clients see. This script starts the app in-process
 (a fresh data dir with the demo world, plus a local-file and a static-STAC collection
 from ``../shared/data`` when it is there), sends the requests below and writes one JSON
-document: per request the status, the content type and either the JSON body (request
-ids and other per-run values masked) or the SHA-256 of a binary body.
+document: per request the status, the content type, the JSON body (request ids and
+other per-run values masked) and the SHA-256 of the body's bytes (of every body with
+nothing to mask, so key order and number formatting count too).
 
     .venv/bin/python scripts/api_snapshot.py > new.json
     git archive 612ed05 | tar -x -C /tmp/base
@@ -31,7 +32,7 @@ API = "/openeo/1.2"
 AOI = {"west": 11.0, "south": 46.0, "east": 11.02, "north": 46.02}
 
 # Values that legitimately differ between two runs of the same code.
-_MASKED_KEYS = {"id", "created", "updated", "request_id"}
+_MASKED_KEYS = {"created", "updated", "request_id"}
 _REQUEST_ID = re.compile(r"\b[0-9a-f]{32}\b|\b[0-9a-f-]{36}\b")
 
 
@@ -148,6 +149,8 @@ def requests(collection_ids: list[str]) -> list[tuple[str, str, Any]]:
 
 
 def _mask(value: Any) -> Any:
+    if isinstance(value, dict) and {"code", "message", "id"} <= set(value):
+        value = {**value, "id": "<request id>"}  # an error's id is the request id
     if isinstance(value, dict):
         return {k: "<masked>" if k in _MASKED_KEYS else _mask(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -200,6 +203,8 @@ def snapshot() -> dict[str, Any]:
                 entry: dict[str, Any] = {"status": response.status_code, "type": kind}
                 if "json" in kind:
                     entry["body"] = _mask(response.json())
+                    if entry["body"] == response.json():  # nothing masked: compare bytes too
+                        entry["sha256"] = hashlib.sha256(response.content).hexdigest()
                 else:
                     entry["sha256"] = hashlib.sha256(response.content).hexdigest()
                     entry["bytes"] = len(response.content)

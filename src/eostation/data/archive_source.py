@@ -22,7 +22,9 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from .bands import Band
 from .base import LoadRequest, load_error
+from .document import collection_document, grid_dimensions, queryables_document
 
 __all__ = ["ArchiveSource", "archive_collection"]
 
@@ -62,53 +64,23 @@ class ArchiveSource:
         bands = list(info["bands"])
         raster = [self.archive.store.band_attrs(b) | {"name": b} for b in bands]
         res = self._resolution()
-        return {
-            "stac_version": "1.0.0",
-            "type": "Collection",
-            "id": self.id,
-            "title": self.title,
-            "description": f"HEALPix level-{info['grid']['refinement_level']} archive at {info['path']}",
-            "license": "proprietary",
-            "extent": {
-                "spatial": {"bbox": [bbox]},
-                "temporal": {
-                    "interval": [[dates[0] + "Z", dates[-1] + "Z"] if dates else [None, None]]
-                },
-            },
-            "cube:dimensions": {
-                "x": {
-                    "type": "spatial",
-                    "axis": "x",
-                    "extent": [bbox[0], bbox[2]],
-                    "step": res,
-                    "reference_system": 4326,
-                },
-                "y": {
-                    "type": "spatial",
-                    "axis": "y",
-                    "extent": [bbox[1], bbox[3]],
-                    "step": res,
-                    "reference_system": 4326,
-                },
-                "t": {
-                    "type": "temporal",
-                    "extent": [dates[0] + "Z", dates[-1] + "Z"] if dates else [None, None],
-                    "step": None,
-                },
-                "bands": {"type": "bands", "values": bands},
-            },
-            "summaries": {"raster:bands": raster, "eo:bands": [{"name": b} for b in bands]},
-        }
+        interval = (dates[0] + "Z", dates[-1] + "Z") if dates else (None, None)
+        return collection_document(
+            collection_id=self.id,
+            title=self.title,
+            description=f"HEALPix level-{info['grid']['refinement_level']} archive at {info['path']}",
+            keywords=[],
+            license="proprietary",
+            bands=[Band(name=b, description=b) for b in bands],
+            bbox4326=bbox,
+            interval=interval,
+            spatial=grid_dimensions(bbox, {"epsg": 4326, "step": (res, res), "extent": bbox}),
+            summaries={"raster:bands": raster, "eo:bands": [{"name": b} for b in bands]},
+        )
 
     def queryables(self) -> dict[str, Any]:
         """No filterable properties."""
-        return {
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
-            "type": "object",
-            "title": f"Queryables of {self.id}",
-            "properties": {},
-            "additionalProperties": False,
-        }
+        return queryables_document(self.id, {})
 
     def load(self, request: LoadRequest) -> xr.DataArray:
         """A ``(t, bands, y, x)`` float32 cube on a regular EPSG:4326 grid over the request."""

@@ -32,8 +32,8 @@ from numpy.typing import NDArray
 
 from eostation.errors import ProcessParameterInvalid
 
+from ..bands import Band
 from . import optical, world
-from .bands import Band
 from .grid import Grid, Tile
 from .noise import seed_of, uniform
 from .source import Acquisition, DemoSource, day_number

@@ -30,7 +30,8 @@ from odc.geo.xr import xr_coords
 
 from eostation.data.base import LoadRequest, load_error, utc_timestamp
 
-from .bands import Band, select_bands
+from ..bands import Band, select_bands
+from ..document import queryables_document
 from .grid import Grid, Tile, bbox_in_4326, utm_epsg
 from .stac import collection_document, spatial_dimensions
 
@@ -158,14 +159,7 @@ class DemoSource(ABC):
 
     def queryables(self) -> dict[str, Any]:
         """JSON Schema of the properties ``load_collection(properties=...)`` can filter on."""
-        return {
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
-            "$id": f"eostation:{self.id}/queryables",
-            "type": "object",
-            "title": f"Queryables of {self.id}",
-            "properties": self.queryable_properties(),
-            "additionalProperties": False,
-        }
+        return queryables_document(self.id, self.queryable_properties())
 
     def load(self, request: LoadRequest) -> xr.DataArray:
         """A lazy cube ``(t, bands, y, x)`` of float32 with NaN as nodata."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eostation.data.demo.bands import Band
+from eostation.data.bands import Band
 
 __all__ = [
     "BandSpec",

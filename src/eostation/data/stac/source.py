@@ -14,10 +14,11 @@ import pandas as pd
 import xarray as xr
 from odc.geo import geom
 
+from eostation.data.bands import select_bands
 from eostation.data.base import LoadRequest
-from eostation.data.demo.bands import select_bands
+from eostation.data.document import collection_document, grid_dimensions, queryables_document
 from eostation.data.files.config import BandSpec, CollectionConfigError, parse_bands
-from eostation.data.files.source import collection_document, request_area, request_interval
+from eostation.data.request import request_area, request_interval
 from eostation.errors import ProcessParameterInvalid
 
 from .filters import conditions
@@ -147,6 +148,7 @@ class StacCollection:
             epsg = box.crs.epsg if box.crs is not None else None
             if epsg is not None:
                 grid = {"epsg": epsg, "step": (res, res), "extent": tuple(box.boundingbox)}
+        bbox4326 = [float(v) for v in bbox]
         return collection_document(
             collection_id=cfg.id,
             title=cfg.title or remote.get("title") or cfg.id,
@@ -155,10 +157,10 @@ class StacCollection:
             or f"STAC collection at {cfg.url}",
             keywords=remote.get("keywords", []),
             license=remote.get("license", cfg.license),
-            bands=cfg.bands,
-            bbox4326=tuple(float(v) for v in bbox),  # type: ignore[arg-type]
+            bands=[b.band for b in cfg.bands],
+            bbox4326=bbox4326,
             interval=(interval[0], interval[1]),
-            grid=grid,
+            spatial=grid_dimensions(bbox4326, grid),
             extra={"eostation:stac": {"url": cfg.url, "collection": cfg.collection}},
         )
 
@@ -176,14 +178,7 @@ class StacCollection:
             summaries = self._remote.get("summaries", {})
             props = {k: {"type": "number"} for k in summaries if k == "eo:cloud_cover"}
             props.setdefault("eo:cloud_cover", {"type": "number", "minimum": 0, "maximum": 100})
-        return {
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
-            "$id": f"eostation:{self.id}/queryables",
-            "type": "object",
-            "title": f"Queryables of {self.id}",
-            "properties": props,
-            "additionalProperties": True,
-        }
+        return queryables_document(self.id, props, open_ended=True)
 
     def load(self, request: LoadRequest) -> xr.DataArray:
         """Search the items of the request and load them as a lazy cube."""
