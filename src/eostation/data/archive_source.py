@@ -15,6 +15,7 @@ calling :func:`archive_collection`.) Loads come back on a regular EPSG:4326 grid
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import xarray as xr
 
 from .bands import Band
 from .base import LoadRequest, load_error
+from .config import ArchiveEntry, parse_entry
 from .document import collection_document, grid_dimensions, queryables_document
 
 __all__ = ["ArchiveSource", "archive_collection"]
@@ -131,12 +133,8 @@ class ArchiveSource:
         return out
 
 
-def archive_collection(entry: dict[str, Any], base: Path) -> ArchiveSource:
+def archive_collection(entry: Mapping[str, Any], base: Path) -> ArchiveSource:
     """An :class:`ArchiveSource` from a ``[[collections]]`` TOML entry (``id``, ``path``, ...)."""
-    path = Path(entry["path"])
-    return ArchiveSource(
-        str(entry["id"]),
-        path if path.is_absolute() else base / path,
-        entry.get("title"),
-        entry.get("resolution"),
-    )
+    e = parse_entry(entry, ArchiveEntry)
+    path = Path(e.path)
+    return ArchiveSource(e.id, path if path.is_absolute() else base / path, e.title, e.resolution)
