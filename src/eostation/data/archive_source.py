@@ -22,6 +22,10 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import xarray as xr
+from odc.geo import geom
+from shapely.geometry import shape
+
+from eostation.archive import Archive
 
 from .bands import Band
 from .base import LoadRequest, load_error
@@ -41,8 +45,6 @@ class ArchiveSource:
         title: str | None = None,
         resolution: float | None = None,
     ) -> None:
-        from eostation.archive import Archive
-
         self._id, self.archive, self.title = collection_id, Archive(path), title or collection_id
         self.resolution = resolution
 
@@ -92,12 +94,8 @@ class ArchiveSource:
         if bbox is None:
             if request.geometry is None:
                 raise load_error("spatial_extent", "give a bounding box for an archive collection.")
-            from shapely.geometry import shape
-
             bbox = tuple(shape(request.geometry).bounds)
         elif request.crs not in (4326, "4326", "EPSG:4326"):
-            from odc.geo import geom
-
             bbox = tuple(geom.box(*bbox, request.crs).to_crs(4326).boundingbox)  # type: ignore[assignment]
         assert bbox is not None
         res = self._resolution()

@@ -27,6 +27,7 @@ import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from odc.geo.xr import xr_coords
+from shapely.geometry import shape
 
 from eostation.data.base import LoadRequest, load_error, utc_timestamp
 
@@ -191,8 +192,6 @@ class DemoSource(ABC):
         bbox = request.bbox
         crs: int | str = request.crs
         if bbox is None and request.geometry is not None:
-            from shapely.geometry import shape
-
             bbox = tuple(shape(request.geometry).bounds)  # type: ignore[assignment]
             crs = 4326
         return bbox_in_4326(bbox, crs)

@@ -10,6 +10,7 @@ geometry or a GeoDataFrame. :func:`geometry_set` turns any of these into a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -136,8 +137,6 @@ def object_array(values: Sequence[Any]) -> NDArray[np.object_]:
 
 
 def _dumps(geometry: Any) -> str:
-    import json
-
     return json.dumps(geometry)
 
 

@@ -25,6 +25,7 @@ from eostation.engine.processes.cubes.schemas import (
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import DataCubeEmpty, ProcessParameterInvalid, TemporalExtentEmpty
+from eostation.formats.registry import default_formats
 
 __all__ = ["load_collection", "load_result", "load_stac", "save_result", "temporal_interval"]
 
@@ -253,6 +254,7 @@ def load_stac(
     if own is not None:
         cube = ensure_cube(env.load_result(own.group("job")), "load_stac", "url")
     else:
+        # Imported here: odc-stac and pystac load only when a graph calls load_stac.
         from eostation.data.stac import load_stac as stac_loader
 
         request = _spatial_request(spatial_extent)
@@ -328,8 +330,6 @@ def save_result(
     Returns:
         True once the output is scheduled.
     """
-    from eostation.formats.registry import default_formats
-
     writer = default_formats().get_writer(format_)
     checked = writer.check_options(dict(options or {}))
     if isinstance(data, xr.DataArray) and is_empty(data) and writer.name.lower() in _NO_EMPTY:
