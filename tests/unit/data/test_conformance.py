@@ -32,6 +32,9 @@ MOL_BBOX = (5.072, 51.216, 5.078, 51.219)
 PIXEL_CENTRE_PENDING = "pixel-centre extent rule: loads pixels the bbox only touches (fid-orbits)"
 
 
+_BUILT: dict[str, CollectionSource] = {}
+
+
 def _mol() -> Path:
     return shared_path("data", "s2_l2a_openeo_small", "example_stac_catalog")
 
@@ -96,7 +99,11 @@ class TestStacSource(CollectionSourceTests):
 
 class TestArchiveSource(CollectionSourceTests):
     @pytest.fixture
-    def source(self, tmp_path: Path) -> CollectionSource:
+    def source(self, tmp_path_factory: pytest.TempPathFactory) -> CollectionSource:
+        # Ingested once for the class: an ingest takes about a second.
+        if "archive" in _BUILT:
+            return _BUILT["archive"]
+        tmp_path = tmp_path_factory.mktemp("archive")
         cube = make_cube(
             (10.0, 45.0, 10.04, 45.03),
             0.0002,
@@ -105,7 +112,8 @@ class TestArchiveSource(CollectionSourceTests):
         )
         Archive(tmp_path / "a.zarr").ingest(cube)
         entry = {"id": "ARCH", "type": "archive", "path": "a.zarr", "resolution": 0.0005}
-        return archive_collection(entry, tmp_path)
+        _BUILT["archive"] = archive_collection(entry, tmp_path)
+        return _BUILT["archive"]
 
     @pytest.fixture
     def load_request(self) -> LoadRequest:

@@ -10,7 +10,6 @@ eostation's own code — and returns what they hold.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +32,9 @@ class ReadBack:
     values: np.ndarray
     bands: list[str] | None
     epsg: int | None
+
+
+_WRITTEN: dict[type, ReadBack] = {}
 
 
 class WriterTests:
@@ -61,10 +63,15 @@ class WriterTests:
         return default_formats().get_writer(self.format_name)
 
     @pytest.fixture
-    def written(self, writer: Writer, cube: xr.DataArray, tmp_path: Path) -> ReadBack:
-        files = writer.write(cube, tmp_path, dict(self.options))
-        assert files and all(f.path.exists() for f in files)
-        return self.read_back(files, cube)
+    def written(
+        self, writer: Writer, cube: xr.DataArray, tmp_path_factory: pytest.TempPathFactory
+    ) -> ReadBack:
+        """Written once per test class; every test below checks one aspect of the files."""
+        if type(self) not in _WRITTEN:
+            files = writer.write(cube, tmp_path_factory.mktemp("out"), dict(self.options))
+            assert files and all(f.path.exists() for f in files)
+            _WRITTEN[type(self)] = self.read_back(files, cube)
+        return _WRITTEN[type(self)]
 
     def test_cube_has_a_nodata_value(self, cube: xr.DataArray) -> None:
         assert np.isnan(cube.values).sum() == 1  # what test_nodata_is_kept relies on
