@@ -34,7 +34,7 @@ from eostation.data.base import LoadRequest, load_error, utc_timestamp
 from ..bands import Band, select_bands
 from ..document import queryables_document
 from .grid import Grid, Tile, bbox_in_4326, utm_epsg
-from .stac import collection_document, spatial_dimensions
+from .stac import demo_collection_document, spatial_dimensions
 
 __all__ = ["Acquisition", "DemoSource", "UtmGridSource", "day_number"]
 
@@ -143,7 +143,7 @@ class DemoSource(ABC):
 
     def metadata(self) -> dict[str, Any]:
         """The STAC Collection document (without ``links``), from the class attributes."""
-        return collection_document(
+        return demo_collection_document(
             collection_id=self.id,
             title=self.title,
             description=self.description,

@@ -9,7 +9,7 @@ from typing import Any
 from .. import document
 from ..bands import Band
 
-__all__ = ["collection_document", "spatial_dimensions"]
+__all__ = ["demo_collection_document", "spatial_dimensions"]
 
 
 _SYNTHETIC_NOTE = (
@@ -40,7 +40,7 @@ def spatial_dimensions(
     return dims
 
 
-def collection_document(
+def demo_collection_document(
     *,
     collection_id: str,
     title: str,
