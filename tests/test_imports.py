@@ -226,7 +226,8 @@ def test_the_checker_catches_a_wrong_arrow_even_inside_a_function(tmp_path: Path
 def test_importing_the_api_does_not_import_dask() -> None:
     """The API process starts fast and stays small until a graph runs."""
     code = (
-        "import sys, eostation.api.app, eostation.api.routes.result, eostation.api.routes.jobs;"
+        "import sys, eostation.api.app, eostation.api.routes.result, eostation.api.routes.jobs,"
+        " eostation.data.registry;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

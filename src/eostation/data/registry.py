@@ -7,12 +7,8 @@ import tomllib
 
 from eostation.errors import CollectionNotFound
 
-from .archive_source import archive_collection
 from .base import CollectionSource
 from .config import CollectionConfigError, FilesEntry, StacEntry, entry_model
-from .demo import demo_sources
-from .files import file_collection
-from .stac import stac_collection
 
 __all__ = ["CollectionRegistry", "build_registry"]
 
@@ -58,6 +54,10 @@ def build_registry(data_dir: pathlib.Path | None = None) -> CollectionRegistry:
     (``eostation.data.files`` / ``eostation.data.stac``); they are added after the demo
     ones, so a local collection may shadow a demo id.
     """
+    # Imported here, like the sources below: modules that only need the registry type
+    # (the API, jobs.execute) must not pull in dask, odc-stac and the demo world.
+    from .demo import demo_sources
+
     registry = CollectionRegistry(demo_sources())
     if data_dir is not None and (data_dir / "collections.toml").is_file():
         for source in _configured_sources(data_dir / "collections.toml"):
@@ -81,6 +81,10 @@ def _configured_sources(config: pathlib.Path) -> list[CollectionSource]:
     entries = doc.get("collections", [])
     if not isinstance(entries, list):
         raise CollectionConfigError("?", "collections", "use [[collections]] tables.")
+    from .archive_source import archive_collection
+    from .files import file_collection
+    from .stac import stac_collection
+
     sources: list[CollectionSource] = []
     for entry in entries:
         model = entry_model(entry)
