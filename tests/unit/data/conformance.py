@@ -19,7 +19,7 @@ import xarray as xr
 from pyproj import Transformer
 
 from eostation.data.base import CollectionSource, LoadRequest
-from eostation.errors import ProcessParameterInvalid
+from eostation.errors import OpenEOError, ProcessParameterInvalid
 from tests.stac_check import assert_valid_collection
 
 __all__ = ["CollectionSourceTests"]
@@ -94,6 +94,14 @@ class CollectionSourceTests:
     ) -> None:
         with pytest.raises(ProcessParameterInvalid, match="temporal_extent"):
             source.load(dataclasses.replace(load_request, temporal=("2020-06-02", "2020-06-01")))
+
+    def test_interval_without_data_is_refused(
+        self, source: CollectionSource, load_request: LoadRequest
+    ) -> None:
+        # ProcessParameterInvalid today; NoDataAvailable once fid-orbits' wave-2 work lands.
+        with pytest.raises(OpenEOError) as err:
+            source.load(dataclasses.replace(load_request, temporal=("1990-01-01", "1990-02-01")))
+        assert err.value.status == 400, err.value.code
 
     def test_unsupported_property_filter_is_refused(
         self, source: CollectionSource, load_request: LoadRequest
