@@ -1,7 +1,11 @@
 """The one SQL database (SQLite by default, PostgreSQL when configured).
 
-Every part declares its tables on :data:`eostation.dbschema.metadata`; this module
-imports those table modules, and :func:`open_database` creates what is missing and applies schema upgrades recorded in ``schema_version``.
+Every part declares its tables on :data:`metadata` in its own module (``users``,
+``udps``, ``jobs.tables``), which imports this one: the arrows go from the tables to
+the database, never back. :func:`open_database` creates the missing tables of every
+module imported so far (whoever opens the database has imported the stores it uses,
+and with them their tables) and applies the schema upgrades recorded in
+``schema_version``.
 Only SQLAlchemy Core constructs are used, so the same code runs on both engines.
 """
 
@@ -14,12 +18,16 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-# The table modules are imported for their side effect of declaring tables on metadata.
-from eostation import udps, users  # noqa: F401
-from eostation.dbschema import metadata, schema_version
-from eostation.jobs import tables  # noqa: F401
-
 __all__ = ["SCHEMA_VERSION", "metadata", "open_database"]
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
 
 # Upgrades from version N-1 to N. Tables that are new in N come from create_all;
 # this holds the changes to tables that already existed.

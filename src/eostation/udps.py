@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from eostation.dbschema import metadata
+from eostation.db import metadata
 from eostation.errors import ProcessGraphNotFound
 
 __all__ = ["PROCESS_ID_PATTERN", "UdpStore"]

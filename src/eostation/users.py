@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
-from eostation.dbschema import metadata
+from eostation.db import metadata
 from eostation.errors import CredentialsInvalid, RequestInvalid
 
 __all__ = ["USER_ID_PATTERN", "User", "UserStore", "safe_user_id"]

@@ -1,10 +1,10 @@
-"""The job tables, declared on the shared :data:`eostation.dbschema.metadata`."""
+"""The job tables, declared on the shared :data:`eostation.db.metadata`."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from eostation.dbschema import metadata
+from eostation.db import metadata
 
 __all__ = ["job_logs", "jobs"]
 
