@@ -1,7 +1,11 @@
 """The one SQL database (SQLite by default, PostgreSQL when configured).
 
-Every part declares its tables on :data:`metadata`; :func:`open_database` creates
-what is missing and applies schema upgrades recorded in ``schema_version``.
+Every part declares its tables on :data:`metadata` in its own module (``users``,
+``udps``, ``jobs.tables``), which imports this one: the arrows go from the tables to
+the database, never back. :func:`open_database` creates the missing tables of every
+module imported so far (whoever opens the database has imported the stores it uses,
+and with them their tables) and applies the schema upgrades recorded in
+``schema_version``.
 Only SQLAlchemy Core constructs are used, so the same code runs on both engines.
 
 Writes go through :func:`write_attempts`: when another writer holds the lock (SQLite's
@@ -150,10 +154,6 @@ def open_database(url: str, *, busy_seconds: float = 10.0) -> Engine:
 
     ``busy_seconds`` bounds how long a write waits for other writers (:func:`write_attempts`).
     """
-    # Import the modules that declare tables so that create_all sees all of them.
-    from eostation import udps, users  # noqa: F401
-    from eostation.jobs import tables  # noqa: F401
-
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -92,7 +92,6 @@ __all__ = [
     "TokenInvalid",
     "TooManyRequests",
     "UnsupportedApiVersion",
-    "error_class",
 ]
 
 
@@ -554,19 +553,3 @@ class DataCubeEmpty(OpenEOError):
 class FormatUnsuitable(OpenEOError):
     code, status = "FormatUnsuitable", 400
     template = "The data cannot be written as {format}: {reason}"
-
-
-def _all_subclasses(cls: type[OpenEOError]) -> list[type[OpenEOError]]:
-    out: list[type[OpenEOError]] = []
-    for sub in cls.__subclasses__():
-        out.append(sub)
-        out.extend(_all_subclasses(sub))
-    return out
-
-
-def error_class(code: str) -> type[OpenEOError]:
-    """The class for an openEO error code (``Internal`` when unknown)."""
-    for cls in _all_subclasses(OpenEOError):
-        if cls.code == code:
-            return cls
-    return Internal

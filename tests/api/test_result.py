@@ -11,15 +11,10 @@ import pytest
 import rasterio
 from fastapi.testclient import TestClient
 
-from eostation.engine.registry import default_registry
 from tests.graphs import reduce_mean
 
 API = "/openeo/1.2"
 BBOX = {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.01}
-needs_cubes = pytest.mark.skipif(
-    not {"load_collection", "save_result", "reduce_dimension"} <= set(default_registry()),
-    reason="cube processes are not registered yet",
-)
 
 
 def graph(nodes: dict) -> dict:  # type: ignore[type-arg]
@@ -110,7 +105,6 @@ def test_user_defined_processes_run_synchronously(client: TestClient) -> None:
     assert json.loads(r.content) == pytest.approx(42.0)
 
 
-@needs_cubes
 def test_mean_over_time_as_gtiff(client: TestClient, tmp_path: Path) -> None:
     nodes = {
         "load": {
@@ -142,7 +136,6 @@ def test_mean_over_time_as_gtiff(client: TestClient, tmp_path: Path) -> None:
     assert 0 < float(np.nanmean(values)) < 10_000
 
 
-@needs_cubes
 def test_too_large_requests_suggest_a_batch_job(client: TestClient) -> None:
     client.app.state.services.settings.sync_max_pixels = 1000  # type: ignore[attr-defined]
     nodes = {
@@ -166,7 +159,6 @@ def test_too_large_requests_suggest_a_batch_job(client: TestClient) -> None:
     assert "batch job" in r.json()["message"]
 
 
-@needs_cubes
 def test_cdse_featureflags_on_load_collection_are_accepted_and_honoured(client: TestClient) -> None:
     def nodes(extra: dict) -> dict:  # type: ignore[type-arg]
         load_args = {
@@ -242,7 +234,6 @@ def _udf_graph() -> dict:  # type: ignore[type-arg]
     return graph(nodes)
 
 
-@needs_cubes
 def test_udfs_run_for_a_single_user_and_are_off_with_several(client: TestClient) -> None:
     ok = client.post(API + "/result", json=_udf_graph())
     assert ok.status_code == 200, ok.text

@@ -18,7 +18,6 @@ import pytest
 from openeo.rest import OpenEoApiError
 
 from eostation.db import open_database
-from eostation.engine.registry import default_registry
 from eostation.jobs.store import JobStore
 from tests.conftest import LiveServer
 from tests.jobs_support import slow_graph
@@ -175,12 +174,6 @@ def test_multi_backend_job_manager_runs_twenty_jobs(live_server: str, tmp_path: 
         assert json.loads(path.read_text()) == row["x"] + 100
 
 
-NEEDS_CUBES = pytest.mark.skipif(
-    not {"save_result", "reduce_dimension"} <= set(default_registry()),
-    reason="save_result/reduce_dimension are not registered yet",
-)
-
-
 def mean_cube(con: openeo.Connection) -> Any:
     cube = con.load_collection(
         "SENTINEL2_L2A",
@@ -191,7 +184,6 @@ def mean_cube(con: openeo.Connection) -> Any:
     return cube.reduce_dimension("t", reducer="mean")
 
 
-@NEEDS_CUBES
 def test_execute_batch_gtiff_gives_one_file(live_server: str, tmp_path: Path) -> None:
     import numpy as np
     import rasterio
@@ -204,11 +196,28 @@ def test_execute_batch_gtiff_gives_one_file(live_server: str, tmp_path: Path) ->
         assert ds.count == 1 and 0 < float(np.nanmean(ds.read(1))) < 10_000
 
 
-@NEEDS_CUBES
 def test_execute_batch_writes_one_netcdf(live_server: str, tmp_path: Path) -> None:
+    import numpy as np
     import xarray as xr
+
+    from eostation.data.base import LoadRequest
+    from eostation.data.registry import build_registry
 
     out = tmp_path / "out.nc"
     mean_cube(openeo.connect(live_server)).execute_batch(out, max_poll_interval=0.2)
+    expected = (
+        build_registry()
+        .get("SENTINEL2_L2A")
+        .load(
+            LoadRequest(
+                bbox=(5.0, 51.2, 5.02, 51.22), temporal=("2022-06-01", "2022-06-20"), bands=["B04"]
+            )
+        )
+        .mean("t")
+        .isel(bands=0)
+    )
     with xr.open_dataset(out) as ds:
-        assert len(ds.data_vars) >= 1
+        assert list(ds.data_vars) == ["B04"] and ds["B04"].dims == ("y", "x")
+        np.testing.assert_allclose(ds["B04"].values, expected.values, rtol=1e-6)
+        np.testing.assert_allclose(ds["x"].values, expected["x"].values)
+        assert 0 < float(ds["B04"].mean()) < 10_000

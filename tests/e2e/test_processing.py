@@ -11,13 +11,7 @@ import rasterio
 from openeo.api.process import Parameter
 from openeo.rest import OpenEoApiError
 
-from eostation.engine.registry import default_registry
-
 pytestmark = pytest.mark.e2e
-needs_cubes = pytest.mark.skipif(
-    not {"load_collection", "save_result", "reduce_dimension", "ndvi"} <= set(default_registry()),
-    reason="cube processes are not registered yet",
-)
 AOI = {"west": 5.0, "south": 51.2, "east": 5.01, "north": 51.21}
 
 
@@ -57,7 +51,6 @@ def test_validation_through_the_client(live_server: str) -> None:
     assert {e["code"] for e in errors} >= {"ProcessParameterUnsupported"}
 
 
-@needs_cubes
 def test_sync_download_of_ndvi_mean(live_server: str, tmp_path: Path) -> None:
     con = openeo.connect(live_server)
     cube = con.load_collection(
@@ -76,7 +69,6 @@ def test_sync_download_of_ndvi_mean(live_server: str, tmp_path: Path) -> None:
     assert np.isfinite(values).mean() > 0.5
 
 
-@needs_cubes
 def test_udp_with_a_cube_parameter_via_datacube_from_process(
     live_server: str, tmp_path: Path
 ) -> None:
@@ -109,7 +101,6 @@ def test_udp_with_a_cube_parameter_via_datacube_from_process(
         np.testing.assert_array_equal(red, ds["B04"].values)
 
 
-@needs_cubes
 def test_load_result_of_a_batch_job_in_a_sync_request(live_server: str, tmp_path: Path) -> None:
     con = openeo.connect(live_server)
     cube = con.load_collection(
@@ -129,7 +120,6 @@ def test_load_result_of_a_batch_job_in_a_sync_request(live_server: str, tmp_path
         np.testing.assert_allclose(b["B04"].values, a["B04"].max("t").values)
 
 
-@needs_cubes
 def test_cloud_masked_ndvi_median_equals_a_hand_computation(
     live_server: str, tmp_path: Path
 ) -> None:

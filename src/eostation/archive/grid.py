@@ -91,13 +91,6 @@ class HealpixGrid:
         """Edge of a square with the area of one cell, in metres (~24.9 m at level 18)."""
         return AUTHALIC_RADIUS * math.sqrt(4.0 * math.pi / self.n_cells)
 
-    def at_level(self, level: int) -> HealpixGrid:
-        """The same chunk layout rule at another refinement level (for overviews)."""
-        shift = self.level - level
-        return HealpixGrid(
-            level, max(self.chunk_level - shift, 0), max(self.shard_level - shift, 0)
-        )
-
     # -- ids -------------------------------------------------------------------------------
 
     def cell_ids(self, lon: ArrayLike, lat: ArrayLike) -> Ids:
@@ -133,11 +126,6 @@ class HealpixGrid:
     def chunk_of(self, ids: NDArray[Any]) -> Ids:
         """The chunk (``chunk_level`` ancestor) of cells."""
         return np.asarray(ids, dtype=np.uint64) >> np.uint64(2 * (self.level - self.chunk_level))
-
-    def chunk_cell_ids(self, chunk: int) -> Ids:
-        """All cell ids of one chunk, in storage order."""
-        start = np.uint64(chunk * self.chunk_cells)
-        return start + np.arange(self.chunk_cells, dtype=np.uint64)
 
     def chunks_covering(self, bbox: tuple[float, float, float, float]) -> Ids:
         """Sorted chunks whose cells may lie in a lon/lat bbox (a superset, never missing one)."""

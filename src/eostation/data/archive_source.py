@@ -15,14 +15,22 @@ calling :func:`archive_collection`.) Loads come back on a regular EPSG:4326 grid
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dask.array as da
 import numpy as np
 import xarray as xr
+from odc.geo import geom
+from shapely.geometry import shape
 
+from eostation.archive import Archive
+
+from .bands import Band
 from .base import LoadRequest, load_error
+from .config import ArchiveEntry, parse_entry
+from .document import collection_document, grid_dimensions, queryables_document
 
 __all__ = ["ArchiveSource", "archive_collection"]
 
@@ -37,8 +45,6 @@ class ArchiveSource:
         title: str | None = None,
         resolution: float | None = None,
     ) -> None:
-        from eostation.archive import Archive
-
         self._id, self.archive, self.title = collection_id, Archive(path), title or collection_id
         self.resolution = resolution
 
@@ -62,53 +68,23 @@ class ArchiveSource:
         bands = list(info["bands"])
         raster = [self.archive.store.band_attrs(b) | {"name": b} for b in bands]
         res = self._resolution()
-        return {
-            "stac_version": "1.0.0",
-            "type": "Collection",
-            "id": self.id,
-            "title": self.title,
-            "description": f"HEALPix level-{info['grid']['refinement_level']} archive at {info['path']}",
-            "license": "proprietary",
-            "extent": {
-                "spatial": {"bbox": [bbox]},
-                "temporal": {
-                    "interval": [[dates[0] + "Z", dates[-1] + "Z"] if dates else [None, None]]
-                },
-            },
-            "cube:dimensions": {
-                "x": {
-                    "type": "spatial",
-                    "axis": "x",
-                    "extent": [bbox[0], bbox[2]],
-                    "step": res,
-                    "reference_system": 4326,
-                },
-                "y": {
-                    "type": "spatial",
-                    "axis": "y",
-                    "extent": [bbox[1], bbox[3]],
-                    "step": res,
-                    "reference_system": 4326,
-                },
-                "t": {
-                    "type": "temporal",
-                    "extent": [dates[0] + "Z", dates[-1] + "Z"] if dates else [None, None],
-                    "step": None,
-                },
-                "bands": {"type": "bands", "values": bands},
-            },
-            "summaries": {"raster:bands": raster, "eo:bands": [{"name": b} for b in bands]},
-        }
+        interval = (dates[0] + "Z", dates[-1] + "Z") if dates else (None, None)
+        return collection_document(
+            collection_id=self.id,
+            title=self.title,
+            description=f"HEALPix level-{info['grid']['refinement_level']} archive at {info['path']}",
+            keywords=[],
+            license="proprietary",
+            bands=[Band(name=b, description=b) for b in bands],
+            bbox4326=bbox,
+            interval=interval,
+            spatial=grid_dimensions(bbox, {"epsg": 4326, "step": (res, res), "extent": bbox}),
+            summaries={"raster:bands": raster, "eo:bands": [{"name": b} for b in bands]},
+        )
 
     def queryables(self) -> dict[str, Any]:
         """No filterable properties."""
-        return {
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
-            "type": "object",
-            "title": f"Queryables of {self.id}",
-            "properties": {},
-            "additionalProperties": False,
-        }
+        return queryables_document(self.id, {})
 
     def load(self, request: LoadRequest) -> xr.DataArray:
         """A ``(t, bands, y, x)`` float32 cube on a regular EPSG:4326 grid over the request."""
@@ -118,12 +94,8 @@ class ArchiveSource:
         if bbox is None:
             if request.geometry is None:
                 raise load_error("spatial_extent", "give a bounding box for an archive collection.")
-            from shapely.geometry import shape
-
             bbox = tuple(shape(request.geometry).bounds)
         elif request.crs not in (4326, "4326", "EPSG:4326"):
-            from odc.geo import geom
-
             bbox = tuple(geom.box(*bbox, request.crs).to_crs(4326).boundingbox)  # type: ignore[assignment]
         assert bbox is not None
         res = self._resolution()
@@ -159,12 +131,8 @@ class ArchiveSource:
         return out
 
 
-def archive_collection(entry: dict[str, Any], base: Path) -> ArchiveSource:
+def archive_collection(entry: Mapping[str, Any], base: Path) -> ArchiveSource:
     """An :class:`ArchiveSource` from a ``[[collections]]`` TOML entry (``id``, ``path``, ...)."""
-    path = Path(entry["path"])
-    return ArchiveSource(
-        str(entry["id"]),
-        path if path.is_absolute() else base / path,
-        entry.get("title"),
-        entry.get("resolution"),
-    )
+    e = parse_entry(entry, ArchiveEntry)
+    path = Path(e.path)
+    return ArchiveSource(e.id, path if path.is_absolute() else base / path, e.title, e.resolution)

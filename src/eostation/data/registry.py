@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pathlib
+import tomllib
 
 from eostation.errors import CollectionNotFound
 
 from .base import CollectionSource
+from .config import CollectionConfigError, FilesEntry, StacEntry, entry_model
 
 __all__ = ["CollectionRegistry", "build_registry"]
 
@@ -52,6 +54,8 @@ def build_registry(data_dir: pathlib.Path | None = None) -> CollectionRegistry:
     (``eostation.data.files`` / ``eostation.data.stac``); they are added after the demo
     ones, so a local collection may shadow a demo id.
     """
+    # Imported here, like the sources below: modules that only need the registry type
+    # (the API, jobs.execute) must not pull in dask, odc-stac and the demo world.
     from .demo import demo_sources
 
     registry = CollectionRegistry(demo_sources())
@@ -70,10 +74,6 @@ def _configured_sources(config: pathlib.Path) -> list[CollectionSource]:
     TOML's folder. A bad entry raises ``CollectionConfigError`` naming the collection and
     the field.
     """
-    import tomllib
-
-    from .files import CollectionConfigError, file_collection
-
     try:
         doc = tomllib.loads(config.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -81,23 +81,17 @@ def _configured_sources(config: pathlib.Path) -> list[CollectionSource]:
     entries = doc.get("collections", [])
     if not isinstance(entries, list):
         raise CollectionConfigError("?", "collections", "use [[collections]] tables.")
+    from .archive_source import archive_collection
+    from .files import file_collection
+    from .stac import stac_collection
+
     sources: list[CollectionSource] = []
     for entry in entries:
-        kind = entry.get("type", "files")
-        if kind == "files":
+        model = entry_model(entry)
+        if model is FilesEntry:
             sources.append(file_collection(entry, config.parent))
-        elif kind == "stac":
-            from .stac import stac_collection
-
+        elif model is StacEntry:
             sources.append(stac_collection(entry, config.parent))
-        elif kind == "archive":
-            from .archive_source import archive_collection
-
-            sources.append(archive_collection(entry, config.parent))
         else:
-            raise CollectionConfigError(
-                str(entry.get("id", "?")),
-                "type",
-                f"expected 'files', 'stac' or 'archive', got {kind!r}.",
-            )
+            sources.append(archive_collection(entry, config.parent))
     return sources

@@ -29,7 +29,7 @@ specs declare (``DimensionNotAvailable``, ``DimensionAmbiguous``, ...).
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -46,15 +46,12 @@ __all__ = [
     "BANDS_ATTR",
     "DIMENSION_TYPES",
     "TYPE_ATTR",
-    "DimensionType",
     "band_dimension",
     "band_info",
     "carry_metadata",
-    "common_name_of",
     "dimension_type",
     "dims_of_type",
     "ensure_cube",
-    "is_cube",
     "is_empty",
     "keep_all_dates_together",
     "label_values",
@@ -68,7 +65,6 @@ __all__ = [
     "with_dimension_type",
 ]
 
-DimensionType = Literal["spatial", "temporal", "bands", "geometry", "other"]
 DIMENSION_TYPES: Final[tuple[str, ...]] = ("spatial", "temporal", "bands", "geometry", "other")
 TYPE_ATTR: Final = "openeo:type"
 """Coordinate attribute holding a dimension's openEO type when it is not inferable."""
@@ -79,11 +75,6 @@ _SPATIAL_NAMES = frozenset({"x", "y", "z", "lon", "lat", "longitude", "latitude"
 
 
 # -- what a cube is ------------------------------------------------------------------------
-
-
-def is_cube(value: Any) -> bool:
-    """Whether ``value`` is a data cube (an ``xarray.DataArray``)."""
-    return isinstance(value, xr.DataArray)
 
 
 def ensure_cube(value: Any, process: str, parameter: str = "data") -> xr.DataArray:
@@ -271,12 +262,6 @@ def with_band_info(
     coord = cube.coords[dim].copy()
     coord.attrs = {**coord.attrs, BANDS_ATTR: list(merged.values())}
     return cube.assign_coords({dim: coord})
-
-
-def common_name_of(cube: xr.DataArray, band: str) -> str | None:
-    """The common name of a band (``red``, ``nir``, ...), None when unknown."""
-    name = band_info(cube).get(band, {}).get("common_name")
-    return str(name) if name else None
 
 
 def resolve_band(cube: xr.DataArray, wanted: str, dim: str = "bands") -> list[str]:

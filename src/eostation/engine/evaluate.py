@@ -37,7 +37,14 @@ from typing import Any
 import httpx
 
 from eostation.engine.context import EvalContext
-from eostation.engine.graph import PREDEFINED_NAMESPACES, ProcessGraph, flat_graph, parse, validate
+from eostation.engine.graph import (
+    PREDEFINED_NAMESPACES,
+    ProcessGraph,
+    flat_graph,
+    parse,
+    references,
+    validate,
+)
 from eostation.engine.pushdown import push_down
 from eostation.errors import (
     Internal,
@@ -49,7 +56,7 @@ from eostation.errors import (
     ProcessUnsupported,
 )
 
-__all__ = ["MAX_UDP_DEPTH", "ChildGraph", "evaluate", "run_udp"]
+__all__ = ["MAX_UDP_DEPTH", "ChildGraph", "evaluate"]
 
 _log = logging.getLogger("eostation.engine")
 
@@ -89,11 +96,6 @@ def evaluate(
         if problems:
             raise problems[0]
     return _Run(push_down(parse(graph), scope), scope, _Session(env)).result()
-
-
-def run_udp(definition: Mapping[str, Any], arguments: Mapping[str, Any], env: EvalContext) -> Any:
-    """Run a stored user-defined process (``{"id", "parameters", "process_graph"}``)."""
-    return _call_udp(definition, dict(arguments), _Session(env))
 
 
 def _names(declared: Any) -> set[str]:
@@ -161,8 +163,6 @@ class ChildGraph:
 
 
 def _parameter_refs(value: Any) -> set[str]:
-    from eostation.engine.graph import references
-
     return set(references(dict(value), "from_parameter"))
 
 

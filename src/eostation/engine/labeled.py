@@ -24,7 +24,6 @@ import xarray as xr
 __all__ = [
     "ARRAY_DIM",
     "LabeledArray",
-    "is_null",
     "numeric_view",
     "plain_numbers",
     "to_python",
@@ -105,11 +104,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.datetime64):
         return np.datetime_as_string(value, unit="s") + "Z"
     return value.item() if isinstance(value, np.generic) else value
-
-
-def is_null(value: Any) -> bool:
-    """Whether a Python scalar is openEO null (None or NaN)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def to_python(value: Any, keep_nan: bool = False) -> Any:

@@ -295,6 +295,7 @@ class ProcessRegistry:
 
 def default_registry() -> ProcessRegistry:
     """A fresh registry holding every process module under ``eostation.engine.processes``."""
+    # Imported here: every process module imports this one (for @process).
     import eostation.engine.processes as package
 
     for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):

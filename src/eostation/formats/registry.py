@@ -64,6 +64,7 @@ class FormatRegistry:
 
 def default_formats() -> FormatRegistry:
     """A registry with every format that eostation ships."""
+    # Imported here: the format modules import the package, whose __init__ imports this.
     from eostation.formats.csvfile import CSVWriter
     from eostation.formats.geoparquet import GeoParquetWriter
     from eostation.formats.gtiff import GTIFF_READER, COGWriter, GTiffWriter

@@ -1,12 +1,14 @@
 """The seam between jobs and the engine: run one process graph and write its outputs.
 
-:func:`run_graph` is the only place where the runner calls the engine and the format
-writers. The graph is evaluated lazily with an :class:`EvalContext`; ``save_result``
-appends ``(data, format, options)`` to the context's result list and the writers then
-compute and write each output. A graph without ``save_result`` gives a plain value,
+The runner, the synchronous ``POST /result`` and ``eostation run`` call the engine and
+the format writers only through this module, in two steps. :func:`evaluate_lazily`
+evaluates the graph with an :class:`EvalContext`; ``save_result`` appends ``(data,
+format, options)`` to the context's result list. :func:`write_outputs` then computes
+and writes each output. A graph without ``save_result`` gives a plain value,
 written as JSON. Dask work is tracked for progress and stopped on cancellation:
 
-- local (no scheduler): a dask callback counts finished tasks and raises
+- local (no scheduler): a dask callback (:mod:`eostation.jobs.progress`) counts
+  finished tasks and raises
   :class:`Cancelled` before the next task once ``cancelled()`` turns True;
 - distributed: each output is persisted on the cluster first; progress is the share of
   its chunks that are done, and cancellation cancels the futures.
@@ -15,20 +17,21 @@ written as JSON. Dask work is tracked for progress and stopped on cancellation:
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dask.callbacks import Callback
+import pandas as pd
+import xarray as xr
 
 from eostation.data.base import LoadRequest
 from eostation.engine.context import EvalContext, LogSink
 from eostation.engine.evaluate import evaluate
 from eostation.engine.graph import validate
-from eostation.errors import OpenEOError
+from eostation.errors import CollectionNotFound, FeatureUnsupported, JobNotFinished, OpenEOError
 from eostation.formats.output import OutputFile
+from eostation.jobs.model import Cancelled, JobStatus
 
 __all__ = [
     "Cancelled",
@@ -37,15 +40,10 @@ __all__ = [
     "evaluate_lazily",
     "load_finished_job",
     "open_job_result",
-    "run_graph",
     "write_outputs",
 ]
 
 ProgressSink = Callable[[float], None]
-
-
-class Cancelled(Exception):
-    """The job was stopped while it ran."""
 
 
 @dataclasses.dataclass
@@ -98,8 +96,6 @@ def evaluate_lazily(
 
     def load(collection_id: str, request: LoadRequest) -> Any:
         if collections is None:
-            from eostation.errors import CollectionNotFound
-
             raise CollectionNotFound(identifier=collection_id)
         cube = collections.get(collection_id).load(request)
         run.input_pixels += _size(cube)[0]
@@ -139,9 +135,6 @@ def evaluate_lazily(
 
 def load_finished_job(store: Any, formats: Any, user_id: str, job_id: str) -> Any:
     """``load_result``: a finished job of ``user_id`` as a lazy cube (:func:`open_job_result`)."""
-    from eostation.errors import JobNotFinished
-    from eostation.jobs.model import JobStatus
-
     job = store.get(user_id, job_id)
     if job.status is not JobStatus.FINISHED or not job.result_dir:
         raise JobNotFinished(identifier=job_id, status=job.status.value)
@@ -150,11 +143,6 @@ def load_finished_job(store: Any, formats: Any, user_id: str, job_id: str) -> An
 
 def open_job_result(result_dir: Path, assets: Mapping[str, Any], formats: Any) -> Any:
     """A finished job's result files as one lazy cube (netCDF, or GeoTIFFs stacked on ``t``)."""
-    import pandas as pd
-    import xarray as xr
-
-    from eostation.errors import FeatureUnsupported
-
     by_type = {name: str(a.get("type", "")) for name, a in assets.items()}
     netcdf = [n for n, t in by_type.items() if "netcdf" in t or n.endswith(".nc")]
     if netcdf:
@@ -184,38 +172,6 @@ def _locate(err: OpenEOError, nodes: Mapping[str, Any]) -> OpenEOError:
             err.params.update(node_id=node_id, process_id=process_id)
             break
     return err
-
-
-class _TaskCounter(Callback):
-    """Counts finished dask tasks (local schedulers) and stops on cancellation."""
-
-    def __init__(self, expected: int, report: ProgressSink, cancelled: Callable[[], bool]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.expected = max(1, expected)
-        self.started = 0
-        self.done = 0
-        self.report = report
-        self.is_cancelled = cancelled
-        self._lock = threading.Lock()
-        self._last = 0.0
-
-    def _start(self, dsk: Any) -> None:
-        with self._lock:
-            self.started += len(dsk)
-
-    def _pretask(self, key: Any, dsk: Any, state: Any) -> None:
-        if self.is_cancelled():
-            raise Cancelled()
-
-    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-        with self._lock:
-            self.done += 1
-            total = max(self.expected, self.started)
-            now = time.monotonic()
-            if now - self._last < 0.1:
-                return
-            self._last = now
-        self.report(min(99.0, 100.0 * self.done / total))
 
 
 def _task_count(data: Any) -> int:
@@ -301,7 +257,10 @@ def write_outputs(
             data = _persist_on_cluster(data, client, progress, cancelled)
             files = writer.write(data, directory, out.options)
         else:
-            with _TaskCounter(expected, progress, cancelled):
+            # Imported here: dask stays out of the API process until a graph is written.
+            from eostation.jobs.progress import TaskCounter
+
+            with TaskCounter(expected, progress, cancelled):
                 files = writer.write(data, directory, out.options)
         for f in files:
             if on_file is not None:
@@ -309,31 +268,3 @@ def write_outputs(
         run.files.extend(files)
         if cancelled():
             raise Cancelled()
-
-
-def run_graph(
-    process: Mapping[str, Any],
-    directory: Path,
-    *,
-    registry: Any,
-    formats: Any,
-    collections: Any = None,
-    log: LogSink,
-    progress: ProgressSink,
-    cancelled: Callable[[], bool],
-    user_id: str | None = None,
-    client: Any = None,
-) -> GraphRun:
-    """Evaluate ``process`` and write every output into ``directory`` (both steps above)."""
-    run = evaluate_lazily(
-        process,
-        registry=registry,
-        collections=collections,
-        log=log,
-        cancelled=cancelled,
-        user_id=user_id,
-    )
-    write_outputs(
-        run, directory, formats=formats, progress=progress, cancelled=cancelled, client=client
-    )
-    return run

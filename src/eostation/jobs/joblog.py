@@ -27,6 +27,8 @@ _ADVICE = {
 def json_data(value: Any) -> Any:
     """``value`` made JSON-able for a log entry (cubes become a short description)."""
     try:
+        # Imported here: formats.cubes pulls in odc-geo and with it dask, which the API
+        # process must not import before it computes anything.
         from eostation.formats.cubes import json_safe
 
         safe = json_safe(value)

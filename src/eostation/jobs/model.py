@@ -10,8 +10,8 @@ from typing import Any, Final
 
 __all__ = [
     "ACTIVE",
-    "ENDED",
     "LOG_LEVELS",
+    "Cancelled",
     "Job",
     "JobStatus",
     "LogEntry",
@@ -51,7 +51,6 @@ _NEXT: Final[Mapping[JobStatus, frozenset[JobStatus]]] = {
 
 ACTIVE: Final = frozenset({QUEUED, RUNNING})
 """Statuses in which a job is locked (no PATCH) and may still produce costs."""
-ENDED: Final = frozenset({FINISHED, ERROR, CANCELED})
 
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 """openEO log levels, from least to most severe."""
@@ -126,3 +125,7 @@ class LogEntry:
     data: Any = None
     path: list[dict[str, Any]] | None = None
     usage: dict[str, Any] | None = None
+
+
+class Cancelled(Exception):
+    """The job (or synchronous request) was stopped while it ran."""

@@ -17,6 +17,7 @@ from eostation.errors import (
     EstimateComplexity,
     FileNotFound,
     JobNotFinished,
+    NoDataForUpdate,
     OpenEOError,
     ProcessGraphMissing,
     RequestInvalid,
@@ -166,8 +167,6 @@ class JobService:
         if unknown:
             raise RequestInvalid(reason=f"unknown properties: {', '.join(sorted(unknown))}")
         if not values:
-            from eostation.errors import NoDataForUpdate
-
             raise NoDataForUpdate()
         job = self.store.update(user_id, job_id, values)
         if "job_options" in values:
@@ -271,6 +270,7 @@ class JobService:
         self, user_id: str, job_id: str, *, registry: Any, collections: Any, udp: Any = None
     ) -> dict[str, Any]:
         """``GET /jobs/{id}/estimate``: costs, duration and size, from a lazy dry run."""
+        # Imported here: the engine (and dask) load only when an estimate is asked for.
         from eostation.jobs.execute import evaluate_lazily
 
         job = self.store.get(user_id, job_id)

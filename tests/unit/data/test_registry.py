@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -41,9 +42,14 @@ def test_unknown_collection_raises(registry: CollectionRegistry) -> None:
 
 def test_add_replaces_same_id(registry: CollectionRegistry) -> None:
     fresh = CollectionRegistry(registry.all())
-    source = registry.get("SENTINEL2_L2A")
-    fresh.add(source)
-    assert len(fresh) == len(EXPECTED) and fresh.get("SENTINEL2_L2A") is source
+    original = registry.get("SENTINEL2_L2A")
+    # Another source object under the same id (the demo world's Sentinel-1 under S2's id).
+    other = copy.copy(registry.get("SENTINEL1_GRD"))
+    other.id = "SENTINEL2_L2A"  # type: ignore[misc]
+    fresh.add(other)
+    assert len(fresh) == len(EXPECTED)
+    assert fresh.get("SENTINEL2_L2A") is other and fresh.get("SENTINEL2_L2A") is not original
+    assert fresh.ids().index("SENTINEL2_L2A") == registry.ids().index("SENTINEL2_L2A")
 
 
 @pytest.mark.parametrize("collection_id", sorted(EXPECTED))

@@ -348,7 +348,7 @@ def test_auth_headers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         ({"url": ""}, "url"),
         ({"bands": []}, "bands"),
         ({"resolution": -1}, "resolution"),
-        ({"headers": {"A": 1}}, "headers"),
+        ({"headers": {"A": 1}}, "headers.A"),
     ],
 )
 def test_bad_stac_config_names_field(change: dict[str, Any], field: str) -> None:

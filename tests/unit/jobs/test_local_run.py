@@ -8,12 +8,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 import xarray as xr
 
 from eostation.data.base import LoadRequest
 from eostation.data.registry import build_registry
 from tests.graphs import reduce_mean
+
+# Every test starts `eostation run` in a fresh interpreter: about 10 s each on 2 cores.
+pytestmark = pytest.mark.slow
 
 BBOX = {"west": 11.0, "south": 46.0, "east": 11.005, "north": 46.005}
 LOAD = {

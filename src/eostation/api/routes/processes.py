@@ -1,4 +1,4 @@
-"""Predefined processes."""
+"""`GET /processes`: the predefined processes of the registry, with their metadata."""
 
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..bands import Band
 from . import world
-from .bands import Band
 from .grid import Grid, Tile
 from .noise import normal, seed_of
 from .source import Acquisition, DemoSource, day_number

@@ -182,11 +182,6 @@ class Tile:
         return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
     @cached_property
-    def node_xyz(self) -> tuple[Fields, Fields, Fields]:
-        """Node positions as Earth-centred Cartesian kilometres (seamless for noise)."""
-        return lonlat_to_xyz(*self.node_lonlat)
-
-    @cached_property
     def _weights(self) -> tuple[NDArray[np.int64], Fields, NDArray[np.int64], Fields]:
         k = self.grid.node_step
         ky, kx = self._node_axes

@@ -26,7 +26,6 @@ __all__ = [
     "normal",
     "seed_of",
     "uniform",
-    "value_noise3",
 ]
 
 Fields = NDArray[np.float64]
@@ -141,14 +140,6 @@ def _lattice_noise(seeds: NDArray[np.uint64], x: Fields, y: Fields, z: Fields) -
     v = _lerp(v[:, :, 0], v[:, :, 1], fz)
     v = _lerp(v[:, 0], v[:, 1], fy)
     return _lerp(v[0], v[1], fx)
-
-
-def value_noise3(seed: int, x: Fields, y: Fields, z: Fields) -> Fields:
-    """Smooth value noise in ``[0, 1]`` on the unit integer lattice of 3-D space."""
-    x, y, z = np.broadcast_arrays(*(np.asarray(c, dtype=np.float64) for c in (x, y, z)))
-    seeds = np.full((1, 1), seed & _MASK, dtype=np.uint64)
-    flat = (c.reshape(1, -1) for c in (x, y, z))
-    return _lattice_noise(seeds, *flat).reshape(x.shape)
 
 
 def fbm3(

@@ -46,7 +46,6 @@ Fields = NDArray[np.float32]
 _F32 = np.float32
 _PARCEL = seed_of("parcel")
 _TEXTURE = seed_of("texture")
-_CIRRUS = seed_of("cirrus")
 #: Parcel size in degrees (lon, lat): roughly 300 m fields.
 PARCEL_DEG = (0.004, 0.003)
 #: Largest magnitude of :func:`.noise.normal` (Irwin–Hall of four uniforms: 2√3).

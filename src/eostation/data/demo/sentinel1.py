@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ..bands import Band
 from . import optical, world
-from .bands import Band
 from .grid import Tile
 from .nodes import node_static
 from .noise import hash_ints, seed_of

@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..bands import Band
 from . import optical
-from .bands import Band
 from .grid import Tile
 from .noise import normal, seed_of
 from .source import Acquisition, UtmGridSource, day_number, orbit_acquisitions

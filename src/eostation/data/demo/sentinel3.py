@@ -35,8 +35,8 @@ from numpy.typing import NDArray
 
 from eostation.errors import ProcessParameterInvalid
 
+from ..bands import Band
 from . import optical, world
-from .bands import Band
 from .grid import Grid, Tile
 from .source import Acquisition, DemoSource, orbit_acquisitions
 from .spectra import rayleigh_reflectance, solar_irradiance

@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ..bands import Band
 from . import world
-from .bands import Band
 from .grid import Grid, Tile, lonlat_to_xyz
 from .noise import fbm3, normal, seed_of, uniform
 from .source import Acquisition, DemoSource, orbit_acquisitions

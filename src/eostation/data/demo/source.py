@@ -27,14 +27,16 @@ import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from odc.geo.xr import xr_coords
+from shapely.geometry import shape
 
 from eostation.data.base import LoadRequest, load_error, utc_timestamp
 from eostation.errors import NoDataAvailable
 
-from .bands import Band, select_bands
+from ..bands import Band, select_bands
+from ..document import queryables_document
 from .grid import Grid, Tile, bbox_in_4326, utm_epsg
 from .orbits import passes
-from .stac import collection_document, spatial_dimensions
+from .stac import demo_collection_document, spatial_dimensions
 
 __all__ = ["Acquisition", "DemoSource", "UtmGridSource", "day_number", "orbit_acquisitions"]
 
@@ -182,7 +184,7 @@ class DemoSource(ABC):
 
     def metadata(self) -> dict[str, Any]:
         """The STAC Collection document (without ``links``), from the class attributes."""
-        return collection_document(
+        return demo_collection_document(
             collection_id=self.id,
             title=self.title,
             description=self.description,
@@ -199,14 +201,7 @@ class DemoSource(ABC):
 
     def queryables(self) -> dict[str, Any]:
         """JSON Schema of the properties ``load_collection(properties=...)`` can filter on."""
-        return {
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
-            "$id": f"eostation:{self.id}/queryables",
-            "type": "object",
-            "title": f"Queryables of {self.id}",
-            "properties": self.queryable_properties(),
-            "additionalProperties": False,
-        }
+        return queryables_document(self.id, self.queryable_properties())
 
     def _options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Load options under their canonical names; unknown ones name the accepted ones."""
@@ -256,8 +251,6 @@ class DemoSource(ABC):
         bbox = request.bbox
         crs: int | str = request.crs
         if bbox is None and request.geometry is not None:
-            from shapely.geometry import shape
-
             bbox = tuple(shape(request.geometry).bounds)  # type: ignore[assignment]
             crs = 4326
         return bbox_in_4326(bbox, crs)

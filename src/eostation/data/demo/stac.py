@@ -1,4 +1,4 @@
-"""STAC 1.0.0 Collection documents for the demo sources."""
+"""The demo sources' STAC Collection documents: the shared document, global and synthetic."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from .bands import Band
+from .. import document
+from ..bands import Band
 
-__all__ = ["STAC_EXTENSIONS", "collection_document", "spatial_dimensions"]
+__all__ = ["demo_collection_document", "spatial_dimensions"]
 
-STAC_EXTENSIONS = [
-    "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
-    "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
-    "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
-]
 
 _SYNTHETIC_NOTE = (
     "\n\n**Synthetic data.** eostation generates this collection procedurally: values are "
@@ -44,7 +40,7 @@ def spatial_dimensions(
     return dims
 
 
-def collection_document(
+def demo_collection_document(
     *,
     collection_id: str,
     title: str,
@@ -58,47 +54,27 @@ def collection_document(
     time_description: str,
     summaries: dict[str, Any],
 ) -> dict[str, Any]:
-    """A STAC Collection (without ``links``) with datacube, eo and raster metadata."""
-    interval = [f"{start.isoformat()}T00:00:00Z", f"{end.isoformat()}T00:00:00Z" if end else None]
-    optical = any(b.wavelength is not None for b in bands)
-    all_summaries: dict[str, Any] = {"raster:bands": [b.raster() for b in bands], **summaries}
-    if optical:
-        all_summaries["eo:bands"] = [b.eo() for b in bands]
-    gsds = sorted({b.gsd for b in bands if b.gsd is not None})
-    if gsds:
-        all_summaries["gsd"] = gsds
-    return {
-        "type": "Collection",
-        "stac_version": "1.0.0",
-        "stac_extensions": [e for e in STAC_EXTENSIONS if optical or "/eo/" not in e],
-        "id": collection_id,
-        "title": f"{title} (synthetic)",
-        "description": description.strip() + _SYNTHETIC_NOTE,
-        "keywords": [*keywords, "synthetic", "demo"],
-        "license": "CC0-1.0",
-        "providers": [
+    """The shared STAC Collection document, marked as synthetic and global."""
+    interval = (f"{start.isoformat()}T00:00:00Z", f"{end.isoformat()}T00:00:00Z" if end else None)
+    return document.collection_document(
+        collection_id=collection_id,
+        title=f"{title} (synthetic)",
+        description=description.strip() + _SYNTHETIC_NOTE,
+        keywords=[*keywords, "synthetic", "demo"],
+        license="CC0-1.0",
+        bands=bands,
+        bbox4326=(-180.0, -90.0, 180.0, 90.0),
+        interval=interval,
+        spatial=spatial,
+        time_step=time_step,
+        time_description=time_description,
+        summaries=summaries,
+        providers=[
             {
                 "name": "eostation demo world",
                 "description": "Procedurally generated stand-in for the Copernicus product.",
                 "roles": ["producer", "processor", "host"],
             }
         ],
-        "extent": {
-            "spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]},
-            "temporal": {"interval": [interval]},
-        },
-        "cube:dimensions": {
-            **spatial,
-            "t": {
-                "type": "temporal",
-                "extent": interval,
-                "step": time_step,
-                "description": time_description,
-            },
-            "bands": {"type": "bands", "values": [b.name for b in bands]},
-        },
-        "summaries": all_summaries,
-        "eostation:synthetic": True,
-        # No "deprecated": the API requires the STAC version extension with it, and
-        # absent means not deprecated.
-    }
+        extra={"eostation:synthetic": True},
+    )

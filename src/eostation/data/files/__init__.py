@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .config import CollectionConfigError, FileCollectionConfig, parse_file_collection
+from eostation.data.config import CollectionConfigError
+
+from .config import FileCollectionConfig, parse_file_collection
 from .source import FileCollection
 
 __all__ = [

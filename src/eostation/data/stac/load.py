@@ -15,7 +15,7 @@ import xarray as xr
 from odc.geo import geom
 
 from eostation.data.base import LoadRequest
-from eostation.data.files.source import request_area, request_interval
+from eostation.data.request import request_area, request_interval
 from eostation.errors import ProcessParameterInvalid
 
 from .filters import conditions

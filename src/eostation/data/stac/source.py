@@ -14,10 +14,17 @@ import pandas as pd
 import xarray as xr
 from odc.geo import geom
 
+from eostation.data.bands import select_bands
 from eostation.data.base import LoadRequest
-from eostation.data.demo.bands import select_bands
-from eostation.data.files.config import BandSpec, CollectionConfigError, parse_bands
-from eostation.data.files.source import collection_document, request_area, request_interval
+from eostation.data.config import (
+    BandSpec,
+    CollectionConfigError,
+    StacEntry,
+    band_specs,
+    parse_entry,
+)
+from eostation.data.document import collection_document, grid_dimensions, queryables_document
+from eostation.data.request import request_area, request_interval
 from eostation.errors import ProcessParameterInvalid
 
 from .filters import conditions
@@ -46,32 +53,17 @@ class StacCollectionConfig:
 
 def parse_stac_collection(entry: Mapping[str, Any], root: Path) -> StacCollectionConfig:
     """Validate one ``type = "stac"`` entry (a relative ``url`` is a path next to the TOML)."""
-    cid = entry.get("id")
-    if not isinstance(cid, str) or not cid:
-        raise CollectionConfigError("?", "id", "every collection needs a non-empty string id.")
-    url = entry.get("url")
-    if not isinstance(url, str) or not url:
-        raise CollectionConfigError(cid, "url", "the STAC API root or catalogue URL is required.")
+    e = parse_entry(entry, StacEntry)
+    url = e.url
     if not url.startswith(("http://", "https://")) and not Path(url).is_absolute():
         url = str(root / url)
-    headers = entry.get("headers", {})
-    if not isinstance(headers, Mapping) or not all(isinstance(v, str) for v in headers.values()):
-        raise CollectionConfigError(cid, "headers", "expected a table of header name = string.")
-    defaults = {k: entry[k] for k in ("nodata", "scale", "offset", "unit") if k in entry}
-    bands = parse_bands(entry.get("bands"), cid, defaults=defaults, source_kind=str)
-    resolution = entry.get("resolution")
-    if resolution is not None and (
-        isinstance(resolution, bool) or not isinstance(resolution, (int, float)) or resolution <= 0
-    ):
-        raise CollectionConfigError(
-            cid, "resolution", f"expected a positive number, got {resolution!r}."
-        )
+    bands = band_specs(e, numbered=False)
     options = LoadOptions(
-        crs=entry.get("crs"),
-        resolution=float(resolution) if resolution is not None else None,
-        resampling=str(entry.get("resampling", "nearest")),
-        chunk_xy=int(entry.get("chunks", 512)),
-        apply_scale=bool(entry.get("apply_scale", False)),
+        crs=e.crs,
+        resolution=e.resolution,
+        resampling=e.resampling,
+        chunk_xy=e.chunks,
+        apply_scale=e.apply_scale,
         nodata={b.name: b.nodata for b in bands if b.nodata is not None},
         scale_offset={
             b.name: (b.band.scale or 1.0, b.band.offset or 0.0)
@@ -80,15 +72,15 @@ def parse_stac_collection(entry: Mapping[str, Any], root: Path) -> StacCollectio
         },
     )
     return StacCollectionConfig(
-        id=cid,
+        id=e.id,
         url=url,
-        collection=entry.get("collection"),
-        title=entry.get("title"),
-        description=entry.get("description"),
+        collection=e.collection,
+        title=e.title,
+        description=e.description,
         bands=bands,
-        headers=dict(headers),
+        headers=dict(e.headers),
         options=options,
-        license=str(entry.get("license", "proprietary")),
+        license=e.license,
     )
 
 
@@ -147,6 +139,7 @@ class StacCollection:
             epsg = box.crs.epsg if box.crs is not None else None
             if epsg is not None:
                 grid = {"epsg": epsg, "step": (res, res), "extent": tuple(box.boundingbox)}
+        bbox4326 = [float(v) for v in bbox]
         return collection_document(
             collection_id=cfg.id,
             title=cfg.title or remote.get("title") or cfg.id,
@@ -155,10 +148,10 @@ class StacCollection:
             or f"STAC collection at {cfg.url}",
             keywords=remote.get("keywords", []),
             license=remote.get("license", cfg.license),
-            bands=cfg.bands,
-            bbox4326=tuple(float(v) for v in bbox),  # type: ignore[arg-type]
+            bands=[b.band for b in cfg.bands],
+            bbox4326=bbox4326,
             interval=(interval[0], interval[1]),
-            grid=grid,
+            spatial=grid_dimensions(bbox4326, grid),
             extra={"eostation:stac": {"url": cfg.url, "collection": cfg.collection}},
         )
 
@@ -176,14 +169,7 @@ class StacCollection:
             summaries = self._remote.get("summaries", {})
             props = {k: {"type": "number"} for k in summaries if k == "eo:cloud_cover"}
             props.setdefault("eo:cloud_cover", {"type": "number", "minimum": 0, "maximum": 100})
-        return {
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
-            "$id": f"eostation:{self.id}/queryables",
-            "type": "object",
-            "title": f"Queryables of {self.id}",
-            "properties": props,
-            "additionalProperties": True,
-        }
+        return queryables_document(self.id, props, open_ended=True)
 
     def load(self, request: LoadRequest) -> xr.DataArray:
         """Search the items of the request and load them as a lazy cube."""

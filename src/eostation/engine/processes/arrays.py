@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from eostation.engine.labeled import LabeledArray, to_python
+from eostation.engine.labeled import LabeledArray
 from eostation.engine.registry import process
 from eostation.engine.schema import (
-    ANY_ARRAY,
     AnyArray,
     AnyValue,
     Context,
@@ -357,11 +356,3 @@ def array_find_label(
     if not labels:
         return None
     return next((i for i, v in enumerate(labels) if _same_value(v, label)), None)
-
-
-def as_result(data: Any, out: Any) -> Any:
-    """Results of cube views stay views; 1-D results become Python values."""
-    return out if batched(data) is not None else to_python(out, keep_nan=True)
-
-
-ANY_ARRAY_RESULT = Annotated[Any, Param(ANY_ARRAY)]

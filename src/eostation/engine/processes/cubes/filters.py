@@ -20,9 +20,13 @@ from eostation.engine.cube import (
     labels,
     require_dimension,
 )
-from eostation.engine.grid import bbox_in_crs, clip_to_bounds, crs, inside_mask
+from eostation.engine.grid import bbox_in_crs, clip_to_bounds, crs
 from eostation.engine.processes.cubes.aggregate_spatial import geometry_narrowing
-from eostation.engine.processes.cubes.geometries import GEOMETRIES_DIM, GeometrySet, geometry_set
+from eostation.engine.processes.cubes.geometries import (
+    GEOMETRIES_DIM,
+    geometry_set,
+    mask_outside,
+)
 from eostation.engine.processes.cubes.io import temporal_interval
 from eostation.engine.processes.cubes.schemas import (
     BBOX,
@@ -48,22 +52,10 @@ __all__ = [
     "filter_labels",
     "filter_spatial",
     "filter_temporal",
-    "mask_outside",
 ]
 
 _FILTER = ("cubes", "filter")
 RasterOrVector = Annotated[Any, Param([RASTER, VECTOR])]
-
-
-def mask_outside(cube: xr.DataArray, geometries: GeometrySet) -> xr.DataArray:
-    """``cube`` clipped to the geometries' bounding box, null where no geometry covers a
-    pixel centre (lazy)."""
-    target = crs(cube)
-    moved = geometries.to_crs(target) if target is not None else geometries
-    clipped = clip_to_bounds(cube, moved.bounds(moved.crs))
-    if clipped.size == 0:
-        return clipped
-    return clipped.where(inside_mask(clipped, list(moved.geometries)))
 
 
 @process("filter_bbox", categories=_FILTER)

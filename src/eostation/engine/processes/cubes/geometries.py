@@ -10,6 +10,7 @@ geometry or a GeoDataFrame. :func:`geometry_set` turns any of these into a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -21,6 +22,7 @@ import xarray as xr
 import xvec  # noqa: F401  (registers the ``.xvec`` accessor)
 from numpy.typing import NDArray
 
+from eostation.engine.grid import clip_to_bounds, inside_mask
 from eostation.engine.grid import crs as grid_crs
 from eostation.errors import ProcessParameterInvalid
 
@@ -29,6 +31,7 @@ __all__ = [
     "GeometrySet",
     "cube_crs",
     "geometry_set",
+    "mask_outside",
     "object_array",
     "vector_cube",
 ]
@@ -163,8 +166,6 @@ def object_array(values: Sequence[Any]) -> NDArray[np.object_]:
 
 
 def _dumps(geometry: Any) -> str:
-    import json
-
     return json.dumps(geometry)
 
 
@@ -239,3 +240,14 @@ def _scalar_property_names(properties: list[dict[str, Any]]) -> list[str]:
         ):
             names.append(name)
     return names
+
+
+def mask_outside(cube: xr.DataArray, geometries: GeometrySet) -> xr.DataArray:
+    """``cube`` clipped to the geometries' bounding box, null where no geometry covers a
+    pixel centre (lazy)."""
+    target = grid_crs(cube)
+    moved = geometries.to_crs(target) if target is not None else geometries
+    clipped = clip_to_bounds(cube, moved.bounds(moved.crs))
+    if clipped.size == 0:
+        return clipped
+    return clipped.where(inside_mask(clipped, list(moved.geometries)))

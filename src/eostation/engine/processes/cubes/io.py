@@ -14,7 +14,7 @@ from eostation.data.base import LoadRequest
 from eostation.engine import rfc3339
 from eostation.engine.context import EvalContext
 from eostation.engine.cube import ensure_cube, is_empty, label_values
-from eostation.engine.processes.cubes.geometries import geometry_set
+from eostation.engine.processes.cubes.geometries import geometry_set, mask_outside
 from eostation.engine.processes.cubes.schemas import (
     BBOX,
     CUBE,
@@ -26,6 +26,7 @@ from eostation.engine.processes.cubes.schemas import (
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import DataCubeEmpty, ProcessParameterInvalid, TemporalExtentEmpty
+from eostation.formats.registry import default_formats
 
 __all__ = ["load_collection", "load_result", "load_stac", "save_result", "temporal_interval"]
 
@@ -182,8 +183,6 @@ def load_collection(
             cube = cube.isel(bands=np.sort(first))
     geometry = request.get("geometry")
     if geometry is not None:
-        from eostation.engine.processes.cubes.filters import mask_outside
-
         cube = mask_outside(cube, geometry_set(geometry, "load_collection", "spatial_extent"))
     return cube
 
@@ -253,6 +252,7 @@ def load_stac(
     if own is not None:
         cube = ensure_cube(env.load_result(own.group("job")), "load_stac", "url")
     else:
+        # Imported here: odc-stac and pystac load only when a graph calls load_stac.
         from eostation.data.stac import load_stac as stac_loader
 
         request = _spatial_request(spatial_extent)
@@ -328,8 +328,6 @@ def save_result(
     Returns:
         True once the output is scheduled.
     """
-    from eostation.formats.registry import default_formats
-
     writer = default_formats().get_writer(format_)
     checked = writer.check_options(dict(options or {}))
     if isinstance(data, xr.DataArray) and is_empty(data) and writer.name.lower() in _NO_EMPTY:

@@ -1,4 +1,4 @@
-"""Band descriptions and band selection by name or common name."""
+"""Bands as STAC describes them, and band selection by name or common name (every source)."""
 
 from __future__ import annotations
 
