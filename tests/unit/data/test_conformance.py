@@ -29,9 +29,6 @@ MOL_BBOX = (5.072, 51.216, 5.078, 51.219)
 # intersects the extent) is being fixed by the fid-orbits engineer in wave 2; until that
 # lands these sources load the pixels that the bbox only touches, and the test runs as a
 # strict xfail. When it passes, delete the attribute of the fixed source.
-PIXEL_CENTRE_PENDING = "pixel-centre extent rule: loads pixels the bbox only touches (fid-orbits)"
-
-
 _BUILT: dict[str, CollectionSource] = {}
 
 
@@ -40,8 +37,6 @@ def _mol() -> Path:
 
 
 class TestDemoSource(CollectionSourceTests):
-    pixel_centre_xfail = PIXEL_CENTRE_PENDING
-
     @pytest.fixture
     def source(self) -> CollectionSource:
         return build_registry().get("SENTINEL2_L2A")
@@ -58,8 +53,6 @@ class TestDemoSource(CollectionSourceTests):
 
 
 class TestFileSource(CollectionSourceTests):
-    pixel_centre_xfail = PIXEL_CENTRE_PENDING
-
     @pytest.fixture
     def source(self) -> CollectionSource:
         date = {"regex": r"openEO_(?P<date>\d{4}-\d{2}-\d{2})Z", "format": "%Y-%m-%d"}
@@ -76,8 +69,6 @@ class TestFileSource(CollectionSourceTests):
 
 
 class TestStacSource(CollectionSourceTests):
-    pixel_centre_xfail = PIXEL_CENTRE_PENDING
-
     @pytest.fixture
     def source(self) -> CollectionSource:
         entry = {
