@@ -216,7 +216,7 @@ def test_execute_batch_writes_one_netcdf(live_server: str, tmp_path: Path) -> No
         .mean("t")
         .isel(bands=0)
     )
-    with xr.open_dataset(out) as ds:
+    with xr.open_dataset(out, decode_coords="all") as ds:
         assert list(ds.data_vars) == ["B04"] and ds["B04"].dims == ("y", "x")
         np.testing.assert_allclose(ds["B04"].values, expected.values, rtol=1e-6)
         np.testing.assert_allclose(ds["x"].values, expected["x"].values)
