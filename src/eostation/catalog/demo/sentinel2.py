@@ -137,6 +137,10 @@ class S2Collection(DemoCollection):
             return None
         return f"{band.name}_{int(band.gsd)}m"
 
+    def asset_dtype(self, band: Band) -> str:
+        """Reflectances are uint16 digital numbers (≥ 1; 0 is nodata), as in the real product."""
+        return "uint16" if band.wavelength is not None else super().asset_dtype(band)
+
     def asset_grid(self, cell: Cell, band: Band) -> Grid:
         """The tile at the band's native resolution, anchored on the tile corner."""
         tile: MgrsTile = cell.extra["tile"]
