@@ -335,8 +335,15 @@ def item(collection_id: str, item_id: str, request: Request, services: ServicesD
 
 def install(app: FastAPI, services: Services) -> None:
     """Mount the STAC API and build the catalogue on ``app``."""
+    from eostation.api.routes import stac_assets
+    from eostation.catalog.assets import AssetRenderer
     from eostation.catalog.sqlite import SqliteItemIndex
 
-    index = SqliteItemIndex(services.settings.ensure_data_dir() / "items.db")
+    data_dir = services.settings.ensure_data_dir()
+    index = SqliteItemIndex(data_dir / "items.db")
     app.state.catalog = CatalogService(services.collections.all(), index)
+    app.state.asset_renderer = AssetRenderer(
+        data_dir / "asset-cache", services.settings.catalog.asset_cache_bytes
+    )
     app.include_router(router)
+    app.include_router(stac_assets.router)

@@ -204,9 +204,9 @@ class DemoCollection(ABC):
         return out
 
     def asset_dtype(self, band: Band) -> str:
-        """The COG sample type: integer bands keep theirs (0 is their nodata), others float32
-        (NaN nodata)."""
-        return band.data_type if band.data_type in ("uint8", "uint16") else "float32"
+        """The COG sample type: float32 with NaN as nodata unless a collection knows that 0
+        never occurs in a band (then an integer type with 0 as nodata)."""
+        return "float32"
 
     def asset_key(self, band: Band) -> str | None:
         """The asset key of a band (None: no asset)."""
