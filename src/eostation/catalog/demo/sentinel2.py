@@ -21,7 +21,7 @@ from eostation.data.demo.bands import Band
 from eostation.data.demo.grid import Grid
 from eostation.data.demo.source import Acquisition, day_number
 
-from ..mgrs import TILE_SIZE_M, MgrsTile, tile_from_code, tiles_intersecting
+from ..mgrs import TILE_SIZE_M, MgrsTile, approximate_count, tile_from_code, tiles_intersecting
 from .base import MAX_CELLS, Cell, DemoCollection, too_many_cells
 
 __all__ = ["S2Collection", "s2_track"]
@@ -63,6 +63,8 @@ class S2Collection(DemoCollection):
 
     def cells(self, region: BaseGeometry) -> list[Cell]:
         """Tiles (cut to tracks) intersecting the region."""
+        if (rough := approximate_count(region)) > MAX_CELLS:
+            raise too_many_cells(rough)
         out: list[Cell] = []
         for tile in tiles_intersecting(region):
             w, _, e, _ = tile.footprint.bounds
