@@ -89,8 +89,8 @@ def approximate_count(region: BaseGeometry) -> int:
     """Roughly how many tiles cover a region's bbox (to refuse huge searches up front)."""
     w, s, e, n = region.bounds
     mid = math.radians((max(s, -85.0) + min(n, 85.0)) / 2)
-    km2 = (e - w) * 111.32 * math.cos(mid) * (n - s) * 110.57
-    return int(math.ceil(km2 / (TILE_SIZE_M / 1000) ** 2))
+    km2: float = (e - w) * 111.32 * math.cos(mid) * (n - s) * 110.57
+    return math.ceil(km2 / (TILE_SIZE_M / 1000) ** 2)
 
 
 def tiles_intersecting(region: BaseGeometry) -> Iterator[MgrsTile]:
