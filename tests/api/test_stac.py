@@ -60,21 +60,6 @@ def test_search_items_validate_and_carry_cdse_properties(client: TestClient) -> 
     assert days == ["2022-05-30", "2022-05-25", "2022-05-20"]  # newest first
 
 
-def test_item_footprint_is_tile_cut_to_the_orbit_track(client: TestClient) -> None:
-    from shapely.geometry import shape
-
-    body = _search(client, bbox="3.70,50.80,3.80,50.81", datetime=MAY, collections="sentinel-2-l2a")
-    # 31UES straddles the boundary of two demo tracks at 3.776° E: items of both.
-    orbits = {i["properties"]["sat:relative_orbit"] for i in body["features"]}
-    assert orbits == {73, 74}
-    for item in body["features"]:
-        w, _, e, _ = shape(item["geometry"]).bounds
-        if item["properties"]["sat:relative_orbit"] == 73:
-            assert e == pytest.approx(3.7762238, abs=1e-6)
-        else:
-            assert w == pytest.approx(3.7762238, abs=1e-6)
-
-
 def test_item_endpoint_round_trips_an_id(client: TestClient) -> None:
     item = _search(client, bbox=BBOX, datetime=MAY, collections="sentinel-2-l2a", limit=1)[
         "features"
