@@ -203,3 +203,13 @@ def test_unknown_item_and_collection_are_404(client: TestClient) -> None:
     assert r.status_code == 404 and r.json()["code"] == "CollectionNotFound"
     r = client.post("/stac/v1/search", content=b"{nope")
     assert r.status_code == 400 and "body" in r.json()["description"]
+
+
+def test_openeo_capabilities_link_to_the_stac_api_and_back(client: TestClient) -> None:
+    links = client.get("/openeo/1.2/").json()["links"]
+    [search] = [link for link in links if link["rel"] == "search"]
+    assert search["href"] == "http://testserver/stac/v1/search"
+    landing = client.get("/stac/v1/").json()
+    [back] = [link for link in landing["links"] if link["rel"] == "service-doc"]
+    assert back["href"] == "http://testserver/openeo/1.2/"
+    assert client.get(search["href"].removeprefix("http://testserver")).status_code == 400
