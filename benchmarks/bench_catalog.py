@@ -13,6 +13,7 @@ Run: ``python benchmarks/bench_catalog.py [items]`` (default 1,000,000; ~1 GB on
 from __future__ import annotations
 
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -162,6 +163,7 @@ def main(n: int) -> None:
     print(f"paging 10,000 of {total:,} results (1,000 a page): {paging:.2f} s "
           f"({len(set(seen)):,} distinct); scan baseline {base_paging:.2f} s")  # fmt: skip
     index.close()
+    shutil.rmtree(tmp)
 
     # The demo world's computed items.
     catalog = CatalogService(demo_sources(), SqliteItemIndex(":memory:"))
