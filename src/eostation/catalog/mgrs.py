@@ -97,17 +97,20 @@ def tiles_intersecting(region: BaseGeometry) -> Iterator[MgrsTile]:
     """Every tile whose footprint intersects a lon/lat region, by zone then row/column."""
     w, s, e, n = region.bounds
     s, n = max(s, _LAT_LIMITS[0]), min(n, _LAT_LIMITS[1])
-    if s >= n:
+    if s > n:  # outside the tiled latitudes (a point has s == n)
         return
     first = min(int((w + 180.0) // 6.0) + 1, 60)
     last = min(int((e + 180.0) // 6.0) + 1, 60)
     for zone in range(first, last + 1):
         zw, ze = _zone_strip(zone)
         for north in (True, False):
-            lat_lo, lat_hi = (max(s, 0.0), n) if north else (s, min(n, 0.0))
-            if lat_lo >= lat_hi and not (north and lat_lo == lat_hi == 0.0):
+            if (north and n < 0.0) or (not north and s >= 0.0):
                 continue
-            part = box(max(w, zw), lat_lo, min(e, ze), max(lat_hi, lat_lo + 1e-9))
+            lat_lo, lat_hi = (max(s, 0.0), n) if north else (s, min(n, 0.0))
+            # A point or a line still needs a (tiny) box to transform.
+            part = box(
+                max(w, zw), lat_lo, max(min(e, ze), max(w, zw) + 1e-9), max(lat_hi, lat_lo + 1e-9)
+            )
             epsg = (32600 if north else 32700) + zone
             # Tiles reach 9.8 km past their square: widen the search by that much.
             x0, y0, x1, y1 = geom.Geometry(part, 4326).to_crs(epsg).boundingbox

@@ -99,3 +99,14 @@ def test_batched_cloud_cover_equals_the_source_estimate() -> None:
     expected = [optical.cloud_cover(b, day) for b in boxes]
     assert cloud_covers(boxes, day) == expected
     assert len(set(expected)) > 1
+
+
+def test_a_point_search_finds_the_items_that_hold_it() -> None:
+    from shapely.geometry import Point
+
+    demo = demo_collection(Sentinel2L2A())
+    assert demo is not None
+    at_point = {s.id for s in demo.stubs(Point(4.3, 50.8), *MAY)}
+    around = {s.id for s in demo.stubs(box(4.2999, 50.7999, 4.3001, 50.8001), *MAY)}
+    assert at_point == around and len(at_point) == 6
+    assert [t.code for t in tiles_intersecting(Point(4.3, 50.8))] == ["31UES"]
