@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +47,8 @@ CREATE INDEX IF NOT EXISTS items_t0 ON items (t0);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree (id, minx, maxx, miny, maxy, mint, maxt);
 CREATE TABLE IF NOT EXISTS collection_state (collection TEXT PRIMARY KEY, state TEXT NOT NULL);
 """
+#: Searches whose ordered matches are remembered (for paging).
+_RECENT = 8
 # Columns that sort without decoding the document.
 _SORT_COLUMNS = {"id": "i.id", "collection": "i.collection", "datetime": "i.dt"}
 
@@ -56,6 +59,10 @@ class SqliteItemIndex:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
+        self._writes = 0  # bumped by every write: cached matches are then stale
+        self._recent: OrderedDict[tuple[Any, ...], tuple[tuple[int, int], list[int]]] = (
+            OrderedDict()
+        )
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -71,6 +78,7 @@ class SqliteItemIndex:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._writes += 1
 
     # -- writing -------------------------------------------------------------------------
 
@@ -192,16 +200,14 @@ class SqliteItemIndex:
         return {str(c): int(n) for c, n in rows}
 
     def search(self, query: ItemQuery) -> ItemPage:
-        """Candidates from SQL (R-tree, time, ids), exact tests in Python, one page decoded."""
-        expr = compile_filter(query.filter)
-        sql, params = self._candidates_sql(query, with_doc=expr is not None)
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
-        if query.intersects is not None and rows:
-            rows = self._exact_footprints(rows, query)
-        if expr is not None:
-            rows = [r for r in rows if expr_matches(expr, json.loads(r[-1]))]
-        chosen = [r[0] for r in rows[query.offset : query.offset + query.limit]]
+        """Candidates from SQL (R-tree, time, ids), exact tests in Python, one page decoded.
+
+        The ordered matches of the last few searches are remembered until the index
+        changes (here or, through ``PRAGMA data_version``, in another process), so the
+        next pages of a search only decode their own documents.
+        """
+        ids = self._matches(query)
+        chosen = ids[query.offset : query.offset + query.limit]
         docs: dict[int, str] = {}
         if chosen:
             marks = ",".join("?" * len(chosen))
@@ -213,8 +219,36 @@ class SqliteItemIndex:
                 )
         return ItemPage(
             items=[json.loads(docs[r]) for r in chosen],
-            matched=len(rows) if query.count else None,
+            matched=len(ids) if query.count else None,
         )
+
+    def _matches(self, query: ItemQuery) -> list[int]:
+        """Row ids of every match, in the query's order."""
+        expr = compile_filter(query.filter)
+        sql, params = self._candidates_sql(query, with_doc=expr is not None)
+        key = (
+            sql,
+            tuple(params),
+            json.dumps(query.filter, sort_keys=True),
+            query.intersects.wkb if query.intersects is not None else None,
+        )
+        with self._lock:
+            version = (self._writes, self._db.execute("PRAGMA data_version").fetchone()[0])
+            cached = self._recent.get(key)
+            if cached is not None and cached[0] == version:
+                self._recent.move_to_end(key)
+                return cached[1]
+            rows = self._db.execute(sql, params).fetchall()
+        if query.intersects is not None and rows:
+            rows = self._exact_footprints(rows, query)
+        if expr is not None:
+            rows = [r for r in rows if expr_matches(expr, json.loads(r[-1]))]
+        ids = [int(r[0]) for r in rows]
+        with self._lock:
+            self._recent[key] = (version, ids)
+            while len(self._recent) > _RECENT:
+                self._recent.popitem(last=False)
+        return ids
 
     def _candidates_sql(self, query: ItemQuery, with_doc: bool) -> tuple[str, list[Any]]:
         where = ["(i.owner IS NULL OR i.owner = ?)"]

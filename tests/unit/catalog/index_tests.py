@@ -81,6 +81,13 @@ class ItemIndexTests:
         [item] = index.search(ItemQuery()).items
         assert item["properties"]["datetime"] == "2022-05-04T10:00:00Z"
 
+    def test_a_write_between_pages_is_seen(self, filled: ItemIndex) -> None:
+        first = filled.search(ItemQuery(collections=("c1",), limit=1))
+        filled.upsert([make_item("d", day=9)])
+        again = filled.search(ItemQuery(collections=("c1",), limit=1))
+        assert (first.matched, again.matched) == (3, 4)
+        assert again.items[0]["id"] == "d"
+
     def test_default_order_is_newest_first(self, filled: ItemIndex) -> None:
         page = filled.search(ItemQuery(collections=("c1",)))
         assert [i["id"] for i in page.items] == ["c", "b", "a"]

@@ -46,9 +46,9 @@ def _parse_range(header: str, size: int) -> tuple[int, int]:
     return start, stop
 
 
-@router.api_route(
+@router.head("/assets/{collection_id}/{item_id}/{key}.tif", include_in_schema=False)
+@router.get(
     "/assets/{collection_id}/{item_id}/{key}.tif",
-    methods=["GET", "HEAD"],
     summary="A demo asset as a Cloud-Optimized GeoTIFF",
 )
 async def asset(collection_id: str, item_id: str, key: str, request: Request) -> Response:

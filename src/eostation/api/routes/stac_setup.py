@@ -25,9 +25,8 @@ __all__ = ["install"]
 files_router = APIRouter(prefix=stac.STAC_PREFIX, tags=["STAC API"])
 
 
-@files_router.api_route(
-    "/files/{collection_id}/{item_id}", methods=["GET", "HEAD"], summary="A local file"
-)
+@files_router.head("/files/{collection_id}/{item_id}", include_in_schema=False)
+@files_router.get("/files/{collection_id}/{item_id}", summary="A local file")
 def local_file(collection_id: str, item_id: str, request: Request) -> FileResponse:
     """The file behind an item of a ``files`` collection (ranges supported)."""
     indexer: FilesIndexer = request.app.state.files_indexer
