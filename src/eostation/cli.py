@@ -65,7 +65,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port [default: 8000].")] = None,
     data_dir: DataDir = None,
     runners: Annotated[
-        int | None, typer.Option(help="Batch-job runner processes to start.")
+        int | None,
+        typer.Option(help="Batch-job runner processes [default: EOSTATION_CONCURRENT_JOBS]."),
     ] = None,
     dask_workers: Annotated[
         int | None,
@@ -102,9 +103,9 @@ def serve(
     from eostation.jobs.supervisor import RunnerPool, start_dask
 
     scheduler, cluster = start_dask(settings)
-    pool = RunnerPool(settings, settings.runners, scheduler).start()
+    pool = RunnerPool(settings, settings.runner_count, scheduler).start()
     console.print(
-        f"  jobs:     {settings.runners} runner(s), "
+        f"  jobs:     {settings.runner_count} runner(s), "
         + (f"Dask scheduler {scheduler}" if scheduler else "in-process Dask threads")
     )
     try:

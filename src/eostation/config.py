@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     token_ttl_seconds: int = 24 * 3600
     oidc_providers: list[OidcProvider] = []
-    runners: int = 1
+    runners: int | None = None
+    """Runner processes ``eostation serve`` starts; None: ``concurrent_jobs`` of them."""
     dask_workers: int | None = None
     dask_scheduler: str | None = None
     concurrent_jobs: int = 2
@@ -70,6 +71,14 @@ class Settings(BaseSettings):
     jobs: JobSettings = JobSettings()
     catalog: CatalogSettings = CatalogSettings()
     cors_origins: list[str] = ["*"]
+
+    @property
+    def runner_count(self) -> int:
+        """How many runners ``eostation serve`` starts: by default as many as one user may
+        run jobs at once (``concurrent_jobs``, advertised in ``/me``), so that a user's
+        jobs up to that limit really run side by side. ``runners = 0`` starts none (the
+        jobs then run on ``eostation worker`` processes)."""
+        return self.runners if self.runners is not None else self.concurrent_jobs
 
     @property
     def db_url(self) -> str:

@@ -88,7 +88,7 @@ def evaluate(
         )
         if problems:
             raise problems[0]
-    return _Run(push_down(parse(graph)), scope, _Session(env)).result()
+    return _Run(push_down(parse(graph), scope), scope, _Session(env)).result()
 
 
 def run_udp(definition: Mapping[str, Any], arguments: Mapping[str, Any], env: EvalContext) -> Any:
@@ -275,7 +275,7 @@ def _call_udp(stored: Mapping[str, Any], arguments: dict[str, Any], session: _Se
         )
     inner = replace(session, udp_stack=(*session.udp_stack, process_id))
     inner.env = replace(session.env, depth=len(inner.udp_stack))
-    graph = parse(flat_graph(stored))
+    graph = push_down(parse(flat_graph(stored)), scope)
     return _Run(graph, scope, inner).result()
 
 

@@ -9,10 +9,12 @@ JSON types of literal arguments, descending into callbacks with their parameters
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eostation.engine import rfc3339
 from eostation.engine.registry import ProcessRegistry
 from eostation.engine.schema import JsonSchema
 from eostation.errors import (
@@ -206,6 +208,29 @@ _TYPES: Mapping[str, Callable[[Any], bool]] = {
 }
 
 
+_FORMATS: Mapping[Any, Callable[[str], bool]] = {
+    "date": rfc3339.is_date,
+    "date-time": rfc3339.is_date_time,
+}
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _mismatch(value: Any, schema: JsonSchema, node_id: str) -> str:
+    """Why ``value`` does not fit ``schema``: the bad date when dates are expected."""
+    if '"format": "date' in json.dumps(schema):
+        for text in _strings(value):
+            if not (rfc3339.is_date(text) or rfc3339.is_date_time(text)):
+                return f"'{text}' is not {rfc3339.EXPECTED} (node '{node_id}')"
+    return f"{value!r} does not match the expected type (node '{node_id}')"
+
+
 def matches_schema(value: Any, schema: JsonSchema) -> bool:
     """Whether a literal value fits a schema by JSON type, ``enum`` and array ``items``.
 
@@ -225,6 +250,9 @@ def matches_schema(value: Any, schema: JsonSchema) -> bool:
         if not any(_TYPES.get(name, lambda v: True)(value) for name in names):
             return False
     if "enum" in schema and value not in schema["enum"]:
+        return False
+    fmt = _FORMATS.get(schema.get("format"))
+    if fmt is not None and isinstance(value, str) and not fmt(value):
         return False
     items = schema.get("items")
     if isinstance(value, list) and isinstance(items, (dict, list)) and items:
@@ -303,7 +331,7 @@ def _validate_node(
                         ProcessParameterInvalid(
                             process=node.process_id,
                             parameter=param.name,
-                            reason=f"{value!r} does not match the expected type (node '{node.id}')",
+                            reason=_mismatch(value, param.schema, node.id),
                         )
                     )
                 for child in _callbacks(value):

@@ -8,14 +8,21 @@ to the union of what those filters keep. The filters stay in the graph, so the r
 is exactly the same; only less data is read.
 
 Rules (one per process id) turn a consumer's *literal* arguments into a
-:class:`Narrowing` (bbox, time interval, bands; ``None`` = no constraint). Along a chain
-of pass-through filters (load → filter_bbox → filter_temporal) the constraints combine
-(intersection); across several consumers they are united; any consumer without a rule,
-a reference as argument, or the cube being the graph's result leaves the load alone.
+:class:`Narrowing` (bbox, time interval, bands; ``None`` = no constraint). Callback
+arguments (a ``reducer``) are not shown to rules, and ``{"from_parameter"}`` references
+are replaced by the values the graph is evaluated with (a user-defined process's
+arguments), so ``aggregate_spatial(geometries=<parameter>, reducer="mean")`` narrows too.
+Along a chain of pass-through filters (load → filter_bbox → filter_temporal) the
+constraints combine (intersection); across several consumers they are united; any
+consumer without a rule, a node reference as argument, or the cube being the graph's
+result leaves the load alone.
 
 A load's extent is only rewritten where the change is exact: a bbox when the load has
 none or uses the same CRS as the filters, a time interval by intersection, bands when
-the load has none or already lists every band the filters name.
+the load has none or already lists every band the filters name. A rule may mark its
+bbox inexact (``mask_polygon`` keeps the cube's extent, nulls outside the polygons):
+such a bbox only fills in a load that has no spatial extent at all, which would
+otherwise be refused as the whole Earth (CDSE narrows these loads the same way).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import pandas as pd
 
 from eostation.engine.graph import Node, ProcessGraph, is_reference, references
 
-__all__ = ["Narrowing", "Rule", "push_down", "register_rule"]
+__all__ = ["Narrowing", "Rule", "push_down", "register_band_needs", "register_rule"]
 
 BBox = tuple[float, float, float, float]
 
@@ -46,6 +53,8 @@ class Narrowing:
     crs: int | str = 4326
     temporal: tuple[str | None, str | None] | None = None
     bands: tuple[str, ...] | None = None
+    exact: bool = True
+    """False when the bbox may only fill in a load without spatial extent."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,25 @@ def register_rule(
 
     def register(function: Callable[[Mapping[str, Any]], Narrowing | None]) -> Any:
         _RULES[process_id] = Rule(function, argument, passes_through)
+        return function
+
+    return register
+
+
+BandNeeds = Callable[[Mapping[str, Any]], tuple[str, ...]]
+_BAND_NEEDS: dict[str, tuple[str, BandNeeds]] = {}
+
+
+def register_band_needs(process_id: str, *, argument: str = "data") -> Callable[[BandNeeds], Any]:
+    """Decorator: ``needs(arguments) -> band names`` a process reads besides those asked for.
+
+    When every use of a ``load_collection`` with a band list is such a process, the
+    missing bands are added to the load (CDSE loads them behind the scenes too): e.g.
+    ``sar_backscatter`` on ``["VV", "VH"]`` needs the incidence-angle bands.
+    """
+
+    def register(function: BandNeeds) -> Any:
+        _BAND_NEEDS[process_id] = (argument, function)
         return function
 
     return register
@@ -151,7 +179,8 @@ def _intersect(a: Narrowing, b: Narrowing) -> Narrowing:
             _later(a.temporal[0], b.temporal[0], True),
             _later(a.temporal[1], b.temporal[1], False),
         )
-    return Narrowing(bbox, crs, temporal, a.bands or b.bands)
+    exact = (a.exact or a.bbox is None) and (b.exact or b.bbox is None)
+    return Narrowing(bbox, crs, temporal, a.bands or b.bands, exact)
 
 
 def _union(items: list[Narrowing]) -> Narrowing:
@@ -179,7 +208,7 @@ def _union(items: list[Narrowing]) -> Narrowing:
     bands: tuple[str, ...] | None = None
     if all(n.bands is not None for n in items):
         bands = tuple(dict.fromkeys(b for n in items for b in n.bands or ()))
-    return Narrowing(bbox, crs, temporal, bands)
+    return Narrowing(bbox, crs, temporal, bands, all(n.exact for n in items))
 
 
 # -- the pass ------------------------------------------------------------------------------
@@ -195,9 +224,46 @@ def _literal(value: Any) -> bool:
     return True
 
 
+_UNKNOWN = object()
+
+
+def _substitute(value: Any, scope: Mapping[str, Any]) -> Any:
+    """``value`` with parameter references replaced by their values in ``scope``.
+
+    Returns ``_UNKNOWN`` when a reference stays (a node result, an unknown parameter, or
+    a parameter holding something other than plain JSON, such as a cube).
+    """
+    if isinstance(value, Mapping):
+        if "from_parameter" in value:
+            found = scope.get(str(value["from_parameter"]), _UNKNOWN)
+            return found if found is _UNKNOWN or _plain(found) else _UNKNOWN
+        if is_reference(value):
+            return _UNKNOWN
+        items = {k: _substitute(v, scope) for k, v in value.items()}
+        return _UNKNOWN if _UNKNOWN in items.values() else items
+    if isinstance(value, list):
+        listed = [_substitute(v, scope) for v in value]
+        return _UNKNOWN if any(v is _UNKNOWN for v in listed) else listed
+    return value
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is JSON data (no cube, no callable)."""
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _is_callback(value: Any) -> bool:
+    return isinstance(value, Mapping) and isinstance(value.get("process_graph"), Mapping)
+
+
 class _Pass:
-    def __init__(self, graph: ProcessGraph) -> None:
+    def __init__(self, graph: ProcessGraph, scope: Mapping[str, Any]) -> None:
         self.graph = graph
+        self.scope = scope
         self.uses: dict[str, list[tuple[str, str]]] = {n: [] for n in graph.nodes}
         for node in graph.nodes.values():
             for name, value in node.arguments.items():
@@ -223,8 +289,16 @@ class _Pass:
             rule = _RULES.get(consumer.process_id)
             if rule is None or argument != rule.argument:
                 return Narrowing()
-            others = {k: v for k, v in consumer.arguments.items() if k != argument}
-            if not _literal(others):
+            # A callback's references are its own parameters: rules never read callbacks.
+            others = _substitute(
+                {
+                    k: v
+                    for k, v in consumer.arguments.items()
+                    if k != argument and not _is_callback(v)
+                },
+                self.scope,
+            )
+            if others is _UNKNOWN:
                 return Narrowing()
             own = rule.narrowing(others)
             if own is None:
@@ -234,26 +308,28 @@ class _Pass:
         return _union(kept)
 
 
-def _narrow_load(node: Node, keep: Narrowing) -> Node:
+def _narrow_load(node: Node, keep: Narrowing, scope: Mapping[str, Any]) -> Node:
     arguments = dict(node.arguments)
     extent = arguments.get("spatial_extent")
-    if keep.bbox is not None and _literal(extent):
-        if extent is None:
-            arguments["spatial_extent"] = dict(
-                zip(("west", "south", "east", "north"), keep.bbox, strict=True)
-            ) | {"crs": keep.crs}
-        elif (
-            isinstance(extent, Mapping)
-            and "west" in extent
-            and (extent.get("crs") or 4326) == keep.crs
-        ):
-            own = Narrowing(bbox=_box(extent), crs=keep.crs)
-            box = _intersect(own, keep).bbox
-            if box is not None and box[0] < box[2] and box[1] < box[3]:
-                arguments["spatial_extent"] = {
-                    **extent,
-                    **dict(zip(("west", "south", "east", "north"), box, strict=True)),
-                }
+    if keep.bbox is not None and _substitute(extent, scope) is None:
+        arguments["spatial_extent"] = dict(
+            zip(("west", "south", "east", "north"), keep.bbox, strict=True)
+        ) | {"crs": keep.crs}
+    elif (
+        keep.bbox is not None
+        and keep.exact
+        and _literal(extent)
+        and isinstance(extent, Mapping)
+        and "west" in extent
+        and (extent.get("crs") or 4326) == keep.crs
+    ):
+        own = Narrowing(bbox=_box(extent), crs=keep.crs)
+        box = _intersect(own, keep).bbox
+        if box is not None and box[0] < box[2] and box[1] < box[3]:
+            arguments["spatial_extent"] = {
+                **extent,
+                **dict(zip(("west", "south", "east", "north"), box, strict=True)),
+            }
     temporal = arguments.get("temporal_extent")
     if keep.temporal is not None and _literal(temporal):
         own_t = tuple(temporal) if isinstance(temporal, list) and len(temporal) == 2 else None
@@ -272,19 +348,22 @@ def _narrow_load(node: Node, keep: Narrowing) -> Node:
     return replace(node, arguments=arguments)
 
 
-def push_down(graph: ProcessGraph) -> ProcessGraph:
+def push_down(graph: ProcessGraph, scope: Mapping[str, Any] | None = None) -> ProcessGraph:
     """``graph`` with every ``load_collection`` narrowed to what its consumers keep.
 
-    An optimisation only: should the analysis itself fail on an unusual graph, the
+    ``scope`` holds the values of the graph's parameters (those of a user-defined
+    process call); plain-JSON values stand in for their references.
+
+    Mostly an optimisation: should the analysis itself fail on an unusual graph, the
     graph is returned unchanged (the evaluation then reports any real problem).
     """
     try:
-        return _push_down(graph)
+        return _push_down(graph, scope or {})
     except (TypeError, ValueError, KeyError, IndexError, AttributeError):
         return graph
 
 
-def _push_down(graph: ProcessGraph) -> ProcessGraph:
+def _push_down(graph: ProcessGraph, scope: Mapping[str, Any]) -> ProcessGraph:
     loads = [
         n
         for n in graph.nodes.values()
@@ -292,10 +371,33 @@ def _push_down(graph: ProcessGraph) -> ProcessGraph:
     ]
     if not loads:
         return graph
-    survey = _Pass(graph)
+    survey = _Pass(graph, scope)
     nodes = dict(graph.nodes)
     for node in loads:
         keep = survey.need(node.id)
         if keep != Narrowing():
-            nodes[node.id] = _narrow_load(node, keep)
+            nodes[node.id] = _narrow_load(node, keep, scope)
+        nodes[node.id] = _add_needed_bands(nodes[node.id], survey)
     return replace(graph, nodes=nodes)
+
+
+def _add_needed_bands(node: Node, survey: _Pass) -> Node:
+    bands = node.arguments.get("bands")
+    uses = survey.uses[node.id]
+    if not isinstance(bands, list) or not uses or node.id == survey.graph.result:
+        return node
+    needed: list[str] = []
+    for consumer_id, argument in uses:
+        consumer = survey.graph.nodes[consumer_id]
+        entry = _BAND_NEEDS.get(consumer.process_id)
+        if entry is None or entry[0] != argument:
+            return node
+        others = _substitute(
+            {k: v for k, v in consumer.arguments.items() if k != argument}, survey.scope
+        )
+        if others is _UNKNOWN:
+            return node
+        needed += [b for b in entry[1](others) if b not in bands and b not in needed]
+    if not needed:
+        return node
+    return replace(node, arguments={**node.arguments, "bands": [*bands, *needed]})

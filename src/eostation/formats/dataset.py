@@ -1,11 +1,18 @@
 """Cubes as CF-convention datasets, shared by the netCDF and Zarr writers.
 
-Bands become separate variables named by band; the grid becomes a ``crs``
-grid-mapping variable (attributes from ``pyproj.CRS.to_cf()``, including
-``crs_wkt`` and ``spatial_ref`` so that GDAL and odc-geo find it) referenced by
-every data variable; ``x``/``y``/``t`` get CF ``standard_name``, ``axis`` and
-units. Vector cubes keep their geometries as CF geometry containers (xvec's
-``encode_cf``; read back with ``xarray.open_dataset(...).xvec.decode_cf()``).
+The layout CDSE writes: bands become separate variables named by band (a cube
+without ``bands`` is one variable ``var``); the grid becomes a ``crs`` grid-mapping
+*data variable* (attributes from ``pyproj.CRS.to_cf()``, including ``crs_wkt`` and
+``spatial_ref`` so that GDAL and odc-geo find it) referenced by every data variable;
+``x``/``y``/``t`` get CF ``standard_name``, ``axis`` and units.
+
+``crs`` is a data variable, not a coordinate, so that a single-band file still holds
+two variables: ``xarray.open_dataarray`` then refuses it and readers fall back to
+``open_dataset(decode_coords="all").to_dataarray(dim="bands")``, which keeps the
+band name and the ``(bands, t, y, x)`` dimensions (as the openEO test suite reads
+CDSE's files). Vector cubes keep their geometries as CF geometry containers (xvec's
+``encode_cf``; read back with ``xarray.open_dataset(...).xvec.decode_cf()``), with
+``lon``/``lat`` a point inside each geometry.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import json
 from typing import Any
 
 import numpy as np
+import shapely
 import xarray as xr
 import xvec  # noqa: F401  (registers the .xvec accessor)
 
@@ -54,8 +62,8 @@ def _split_bands(cube: xr.DataArray) -> xr.Dataset:
     cube = cube.copy(deep=False)
     cube.attrs = {k: _storable(v) for k, v in cube.attrs.items() if v is not None}
     if "bands" not in cube.dims:
-        name = str(cube.name) if cube.name is not None else "var"
-        return cube.rename(_variable_names([name], "var")[0]).to_dataset()
+        # openEO cubes have no name; cube.name is an internal one (e.g. a dask key).
+        return cube.rename("var").to_dataset()
     names = _variable_names(list(cube["bands"].values), "band")
     variables = {n: cube.isel(bands=i, drop=True).rename(n) for i, n in enumerate(names)}
     return xr.Dataset(variables, attrs={})
@@ -66,9 +74,9 @@ def _raster_dataset(cube: xr.DataArray) -> xr.Dataset:
     drop = [c for c in ("spatial_ref", "crs") if c in cube.coords]
     ds = _split_bands(cube.drop_vars(drop))
     if crs is not None:
-        ds = ds.assign_coords(crs=xr.Variable((), 0, attrs=crs.proj.to_cf()))
         for var in ds.data_vars.values():
             var.attrs["grid_mapping"] = "crs"
+        ds["crs"] = xr.Variable((), np.int32(0), attrs=crs.proj.to_cf())
         geographic = crs.geographic
     else:
         geographic = False
@@ -97,6 +105,12 @@ def _linear_unit(crs: Any) -> str:
 
 def _vector_dataset(cube: xr.DataArray) -> xr.Dataset:
     encoded: xr.Dataset = _split_bands(cube).xvec.encode_cf()
+    # The encoder's lon/lat are each geometry's first vertex: use a point inside it.
+    points = shapely.point_on_surface(np.asarray(cube["geometries"].values, dtype=object))
+    for name, values in (("lon", shapely.get_x(points)), ("lat", shapely.get_y(points))):
+        if name in encoded.variables and encoded[name].shape == values.shape:
+            attrs = dict(encoded[name].attrs) | {"comment": "a point inside the geometry"}
+            encoded[name] = xr.Variable(encoded[name].dims, values, attrs=attrs)
     return encoded
 
 

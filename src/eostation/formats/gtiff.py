@@ -6,6 +6,10 @@ when ``t`` holds a single label, so that a graph's file names do not depend on h
 many dates the data happened to have. Bands are the file's bands, in cube order,
 with the band names as descriptions.
 
+Each band carries ``STATISTICS_MINIMUM/MAXIMUM/MEAN/STDDEV/VALID_PERCENT`` (gathered
+while the blocks are written, see :mod:`.bandstats`), also listed in the asset's
+``raster:bands`` so that viewers can stretch the image without reading it.
+
 Large dask cubes are streamed: chunks are computed a batch at a time and written
 window by window into a tiled scratch GeoTIFF, which GDAL's COG driver then copies
 (building overviews from the file, not from memory) into the final file.
@@ -29,6 +33,7 @@ from odc.geo.xr import xr_coords
 from rasterio.windows import Window
 
 from eostation.errors import FormatUnsuitable
+from eostation.formats.bandstats import BandStatistics
 from eostation.formats.cubes import RasterLayer, grid_fields, raster_layers, time_stamps
 from eostation.formats.options import FILENAME_PREFIX, Option, file_prefix
 from eostation.formats.output import OutputFile
@@ -121,29 +126,38 @@ def _profile(layer: RasterLayer, nodata: float | None, *, compressed: bool) -> d
     return profile
 
 
-def _fill(dst: Any, layer: RasterLayer, nodata: float | None) -> None:
-    """Compute ``layer`` a batch of chunks at a time and write it window by window."""
+def _fill(dst: Any, layer: RasterLayer, nodata: float | None) -> BandStatistics:
+    """Compute ``layer`` a batch of chunks at a time and write it window by window.
+
+    Returns the statistics of the values written, which are also set as band tags.
+    """
     dtype = _gdal_dtype(np.dtype(layer.data.dtype))
     fill = nodata if nodata is not None and not math.isnan(nodata) and dtype.kind == "f" else None
     for i, band in enumerate(layer.bands or (), start=1):
         dst.set_band_description(i, band)
+    stats = BandStatistics(dst.count, nodata)
     for batch in _batches(layer.data.data):
         computed = compute(*(b for _, _, b in batch))
         for (window, first, _), value in zip(batch, computed, strict=True):
             block = np.asarray(value).astype(dtype, copy=False)
+            stats.add(block, first)
             if fill is not None:
                 block = np.where(np.isnan(block), fill, block)
             indexes = list(range(first + 1, first + block.shape[0] + 1))
             dst.write(block, indexes=indexes, window=window)
+    for i in range(dst.count):
+        dst.update_tags(i + 1, **stats.gdal_tags(i))
+    return stats
 
 
 def write_cog(
     layer: RasterLayer, path: Path, *, compress: str, overviews: str, nodata: float | None
-) -> None:
+) -> dict[str, Any]:
     """Write one ``(bands, y, x)`` layer as a cloud-optimized GeoTIFF at ``path``.
 
     A layer of at most :data:`_IN_MEMORY_BYTES` is assembled in memory and copied from
     there; a larger one goes through a compressed scratch file next to ``path``.
+    Returns the STAC asset fields of the file: ``raster:bands`` with statistics.
     """
     dtype = _gdal_dtype(np.dtype(layer.data.dtype))
     nodata = _nodata(layer, dtype, nodata)
@@ -163,18 +177,35 @@ def write_cog(
         # data bound the cache's use anyway).
         profile = _profile(layer, nodata, compressed=False)
         with rasterio.MemoryFile() as memory, memory.open(**profile) as dst:
-            _fill(dst, layer, nodata)
+            stats = _fill(dst, layer, nodata)
             rasterio.shutil.copy(dst, path, driver="COG", **options)
-        return
+        return _raster_bands(stats, dtype, nodata)
     scratch = path.with_name(path.name + ".partial.tif")
     try:
         # GDAL's block cache defaults to 5 % of RAM; keep a writer's footprint small
         with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB):
             with rasterio.open(scratch, "w", **_profile(layer, nodata, compressed=True)) as dst:
-                _fill(dst, layer, nodata)
+                stats = _fill(dst, layer, nodata)
             rasterio.shutil.copy(scratch, path, driver="COG", **options)
     finally:
         scratch.unlink(missing_ok=True)
+    return _raster_bands(stats, dtype, nodata)
+
+
+def _raster_bands(
+    stats: BandStatistics, dtype: np.dtype[Any], nodata: float | None
+) -> dict[str, Any]:
+    """``{"raster:bands": [...]}``: data type, nodata and the statistics of each band."""
+    bands = []
+    for i in range(stats.bands):
+        entry: dict[str, Any] = {"data_type": dtype.name}
+        if nodata is not None:
+            entry["nodata"] = "nan" if math.isnan(nodata) else nodata
+        summary = stats.summary(i)
+        if summary is not None:
+            entry["statistics"] = summary
+        bands.append(entry)
+    return {"raster:bands": bands}
 
 
 class GTiffWriter(Writer):
@@ -230,7 +261,7 @@ class GTiffWriter(Writer):
         out: list[OutputFile] = []
         for layer, name in zip(layers, names, strict=True):
             path = directory / name
-            write_cog(
+            extra = write_cog(
                 layer,
                 path,
                 compress=options["compress"],
@@ -243,6 +274,7 @@ class GTiffWriter(Writer):
                     media_type=self.media_type,
                     datetime=layer.datetime,
                     bands=layer.bands,
+                    extra=extra,
                     **grid_fields(layer.geobox),
                 )
             )

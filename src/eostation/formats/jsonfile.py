@@ -62,7 +62,8 @@ def timeseries_to_json(cube: xr.DataArray) -> Any:
 def raster_to_json(cube: xr.DataArray) -> dict[str, Any]:
     """A raster cube in ``DataArray.to_dict(data="list")`` layout, JSON-safe."""
     crs = cube.odc.crs
-    cube = cube.drop_vars([c for c in ("spatial_ref", "crs") if c in cube.coords])
+    # openEO cubes have no name; cube.name is an internal one (e.g. a dask key).
+    cube = cube.drop_vars([c for c in ("spatial_ref", "crs") if c in cube.coords]).rename(None)
     out: dict[str, Any] = json_safe(cube.to_dict(data="list"))
     if crs is not None:
         out.setdefault("attrs", {})["crs"] = crs.to_wkt()

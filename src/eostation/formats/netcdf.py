@@ -48,8 +48,9 @@ class NetCDFWriter(Writer):
     title: ClassVar[str] = "Network Common Data Form"
     description: ClassVar[str] = (
         "One file `openEO.nc` (netCDF4/HDF5) following the CF conventions: one variable per "
-        "band, named by band; `x`, `y`, `t` coordinates with units; a `crs` grid-mapping "
-        "variable. Vector cubes keep their geometries as CF geometry containers."
+        "band, named by band (one variable `var` without bands), as CDSE writes it; `x`, `y`, "
+        "`t` coordinates with units; a `crs` grid-mapping variable. Vector cubes keep their "
+        "geometries as CF geometry containers, `lon`/`lat` a point inside each geometry."
     )
     media_type: ClassVar[str] = "application/x-netcdf"
     gis_data_types: ClassVar[tuple[str, ...]] = ("raster", "vector")

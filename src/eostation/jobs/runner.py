@@ -31,7 +31,7 @@ from eostation.jobs import execute
 from eostation.jobs.costs import Usage, costs_of
 from eostation.jobs.joblog import JobLogger, describe_failure
 from eostation.jobs.model import Job, JobStatus
-from eostation.jobs.results import ResultLayout, asset_records
+from eostation.jobs.results import ResultLayout, asset_records, zip_stores
 from eostation.jobs.store import JobStore, utcnow
 from eostation.users import UserStore
 
@@ -312,7 +312,7 @@ class Runner:
             client=self.client,
             on_file=lambda f: jlog.info(f"Wrote {f.name} ({f.media_type})."),
         )
-        return asset_records(run.files)
+        return asset_records(zip_stores(run.files))
 
     def _usage(self, watch: _Watch, started: float, output_bytes: int) -> Usage:
         return Usage(

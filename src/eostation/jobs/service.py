@@ -27,13 +27,27 @@ from eostation.jobs.model import ACTIVE, LOG_LEVELS, Job, JobStatus, LogEntry
 from eostation.jobs.results import ResultLayout, Signer
 from eostation.jobs.store import JobStore, utcnow
 
-__all__ = ["KNOWN_JOB_OPTIONS", "JobService", "LogPage"]
+__all__ = ["KNOWN_JOB_OPTIONS", "JobService", "LogPage", "billing_plan"]
 
 KNOWN_JOB_OPTIONS: Final[Mapping[str, str]] = {}
 """Job options eostation uses (none yet: it sizes executors itself)."""
 
 _EDITABLE: Final = ("title", "description", "process", "plan", "budget", "log_level", "job_options")
 PLANS: Final = ("local",)
+
+
+def billing_plan(plan: Any) -> str | None:
+    """The plan a request names, as the server spells it (null: the default plan).
+
+    Plan names are case-insensitive (openEO API); an unknown one is
+    ``BillingPlanInvalid``, for batch jobs and synchronous requests alike.
+    """
+    if plan is None:
+        return None
+    found = next((p for p in PLANS if isinstance(plan, str) and p.lower() == plan.lower()), None)
+    if found is None:
+        raise BillingPlanInvalid(plan=plan)
+    return found
 
 
 @dataclass(frozen=True)
@@ -77,9 +91,7 @@ class JobService:
                     raise RequestInvalid(reason=f"'{key}' must be a string or null")
                 values[key] = body[key]
         if "plan" in body:
-            if body["plan"] is not None and body["plan"] not in PLANS:
-                raise BillingPlanInvalid(plan=body["plan"])
-            values["plan"] = body["plan"]
+            values["plan"] = billing_plan(body["plan"])
         if "budget" in body:
             budget = body["budget"]
             if budget is not None and (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from eostation.api.deps import CurrentUser, Services, ServicesDep, api_url
+from eostation.errors import NotFound
 from eostation.jobs.model import Job, JobStatus, LogEntry
 
 __all__ = ["router"]
@@ -202,6 +204,16 @@ def stop_job(job_id: str, user: CurrentUser, services: ServicesDep) -> Response:
     return Response(status_code=204)
 
 
+def _signed_links(request: Request, services: Services, job_id: str) -> Callable[[str], str]:
+    """``name -> signed download URL`` of a job's result files."""
+
+    def href(name: str) -> str:
+        expires, signature = services.jobs.signer.sign(job_id, name)
+        return api_url(request, services, f"/jobs/{job_id}/results/{expires}/{signature}/{name}")
+
+    return href
+
+
 @router.get("/jobs/{job_id}/results", summary="List batch job results")
 def job_results(
     job_id: str, request: Request, user: CurrentUser, services: ServicesDep
@@ -213,18 +225,39 @@ def job_results(
 
     jobs = services.jobs
     job = jobs.results(user.user_id, job_id)
-
-    def href(name: str) -> str:
-        expires, signature = jobs.signer.sign(job.id, name)
-        return api_url(request, services, f"/jobs/{job.id}/results/{expires}/{signature}/{name}")
-
     doc = stac_results(
         job,
-        href,
+        _signed_links(request, services, job.id),
         self_url=api_url(request, services, f"/jobs/{job.id}/results"),
+        item_url=lambda item_id: api_url(
+            request, services, f"/jobs/{job.id}/results/items/{item_id}"
+        ),
         expires=jobs.results_expire(job),
     )
     return JSONResponse(doc, headers={"OpenEO-Costs": "0"})
+
+
+@router.get("/jobs/{job_id}/results/items/{item_id}", include_in_schema=False)
+def job_result_item(
+    job_id: str, item_id: str, request: Request, user: CurrentUser, services: ServicesDep
+) -> Response:
+    """One STAC Item of a job's results (linked ``rel="item"`` from the results document)."""
+    from fastapi.responses import JSONResponse
+
+    from eostation.jobs.results import result_items
+
+    job = services.jobs.results(user.user_id, job_id)
+    base = f"/jobs/{job.id}/results"
+    items = result_items(
+        job,
+        _signed_links(request, services, job.id),
+        item_url=lambda i: api_url(request, services, f"{base}/items/{i}"),
+        collection_url=api_url(request, services, base),
+    )
+    for item in items:
+        if item["id"] == item_id:
+            return JSONResponse(item, media_type="application/geo+json")
+    raise NotFound(path=f"{base}/items/{item_id}")
 
 
 @router.api_route(

@@ -25,6 +25,7 @@ from eostation.formats.output import bundle
 from eostation.jobs.costs import costs_of
 from eostation.jobs.execute import Cancelled, evaluate_lazily, load_finished_job, write_outputs
 from eostation.jobs.joblog import describe_failure, json_data
+from eostation.jobs.service import billing_plan
 
 __all__ = ["router"]
 
@@ -47,6 +48,7 @@ def process_sync(
     process = body.get("process")
     if not isinstance(process, Mapping) or not isinstance(process.get("process_graph"), Mapping):
         raise ProcessGraphMissing()
+    billing_plan(body.get("plan"))  # refused as in POST /jobs; nothing is charged anyway
     settings = services.settings
     rid: str = request.state.request_id
     entries = services.sync_logs.open(rid, user.user_id)

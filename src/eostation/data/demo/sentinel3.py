@@ -103,6 +103,8 @@ class _Sentinel3(DemoSource):
     accepted_options: ClassVar[frozenset[str]] = frozenset(
         {"reprojection_type", "super_sampling", "flag_band", "flag_bitmask"}
     )
+    # The Sentinel-3 fusion notebook writes ``supersampling``; CDSE's docs ``super_sampling``.
+    option_aliases: ClassVar[Mapping[str, str]] = {"supersampling": "super_sampling"}
     flag_band: ClassVar[str | None] = None
     time_step = "P1D"
     time_description = "Near-daily, labelled by day at 00:00 UTC."

@@ -122,6 +122,8 @@ class DemoSource(ABC):
     chunk_xy: ClassVar[int] = 512
     #: Load options this source understands (anything else is rejected).
     accepted_options: ClassVar[frozenset[str]] = frozenset()
+    #: Other spellings of accepted options found in published CDSE code (alias → name).
+    option_aliases: ClassVar[Mapping[str, str]] = {}
     # The STAC document (:meth:`metadata`): x/y step in degrees (None when the load grid
     # is projected and chosen per request) and how the grid is chosen; the t step
     # (ISO 8601 duration, None when irregular) and labels; extra ``summaries``.
@@ -206,13 +208,29 @@ class DemoSource(ABC):
             "additionalProperties": False,
         }
 
+    def _options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Load options under their canonical names; unknown ones name the accepted ones."""
+        options: dict[str, Any] = {}
+        for key, value in given.items():
+            name = self.option_aliases.get(key, key)
+            if name in options and options[name] != value:
+                raise load_error(
+                    "featureflags", f"'{key}' and '{name}' are the same option with two values."
+                )
+            options[name] = value
+        unknown = set(options) - self.accepted_options
+        if unknown:
+            accepted = sorted(self.accepted_options | set(self.option_aliases))
+            raise load_error(
+                "featureflags",
+                f"unsupported load options {sorted(unknown)} for {self.id}; "
+                + (f"it accepts {accepted}." if accepted else "it accepts none."),
+            )
+        return options
+
     def load(self, request: LoadRequest) -> xr.DataArray:
         """A lazy cube ``(t, bands, y, x)`` of float32 with NaN as nodata."""
-        unknown = set(request.options) - self.accepted_options
-        if unknown:
-            raise load_error(
-                "featureflags", f"unsupported load options {sorted(unknown)} for {self.id}."
-            )
+        options = self._options(request.options)
         bbox = self._bbox(request)
         bands = select_bands(self.bands, request.bands)
         first, stop = self._days(request.temporal)
@@ -230,7 +248,7 @@ class DemoSource(ABC):
         # The source picks the lattice; the pixels are those whose centres lie in the
         # extent as requested (reprojecting it to EPSG:4326 and back would grow it).
         grid = self.grid(bbox, bands).window(*self._native_extent(request))
-        return self._cube(grid, bands, acqs, dict(request.options))
+        return self._cube(grid, bands, acqs, options)
 
     # -- internals -----------------------------------------------------------------------
 

@@ -99,5 +99,6 @@ def collection_document(
         },
         "summaries": all_summaries,
         "eostation:synthetic": True,
-        "deprecated": False,
+        # No "deprecated": the API requires the STAC version extension with it, and
+        # absent means not deprecated.
     }

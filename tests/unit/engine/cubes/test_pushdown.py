@@ -27,7 +27,7 @@ def both_ways(nodes: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tuple[A
     pushed = Recorder()
     with_push = evaluate({"process_graph": nodes}, EvalContext(REGISTRY, load_collection=pushed))
     with monkeypatch.context() as patch:
-        patch.setattr(evaluate_module, "push_down", lambda graph: graph)
+        patch.setattr(evaluate_module, "push_down", lambda graph, scope=None: graph)
         plain = evaluate(
             {"process_graph": nodes}, EvalContext(REGISTRY, load_collection=Recorder())
         )

@@ -44,7 +44,7 @@ from eostation.engine.registry import process
 from eostation.engine.schema import Context, Param, callback_schema, cb_param
 from eostation.errors import ProcessParameterInvalid
 
-__all__ = ["aggregate_spatial", "reduce_over_geometries", "spatial_hint"]
+__all__ = ["aggregate_spatial", "geometry_narrowing", "reduce_over_geometries", "spatial_hint"]
 
 _GEOMETRIES = Annotated[
     Any,
@@ -79,20 +79,27 @@ def spatial_hint(geometries: Any) -> tuple[tuple[float, float, float, float], in
     ``geometries`` reads, for narrowing ``load_collection``; None when unknown."""
     try:
         bounds = geometry_set(geometries, "aggregate_spatial", "geometries").bounds()
+    except ProcessParameterInvalid:
+        raise  # e.g. swapped lon/lat: say so now, not "give a bounding box" at the load
     except Exception:
         return None
     return (bounds, 4326) if bounds is not None else None
 
 
-@register_rule("aggregate_spatial", passes_through=False)
-def _narrowing(arguments: Mapping[str, Any]) -> Narrowing | None:
-    """Only the polygons' bounds are read (padded by ~20 m for the closest-centre rule)."""
-    hint = spatial_hint(arguments.get("geometries"))
+def geometry_narrowing(geometries: Any, *, exact: bool = True) -> Narrowing | None:
+    """The pushdown narrowing of a process that reads only the bounds of ``geometries``
+    (padded by ~20 m for the closest-centre rule); None when they are not usable."""
+    hint = spatial_hint(geometries)
     if hint is None:
         return None
     (west, south, east, north), crs = hint
     pad = 2e-4
-    return Narrowing(bbox=(west - pad, south - pad, east + pad, north + pad), crs=crs)
+    return Narrowing(bbox=(west - pad, south - pad, east + pad, north + pad), crs=crs, exact=exact)
+
+
+@register_rule("aggregate_spatial", passes_through=False)
+def _narrowing(arguments: Mapping[str, Any]) -> Narrowing | None:
+    return geometry_narrowing(arguments.get("geometries"))
 
 
 def _fast_reducer(reducer: Callback) -> tuple[str, bool, bool] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from eostation.engine.cube import (
     require_dimension,
 )
 from eostation.engine.grid import bbox_in_crs, clip_to_bounds, crs, inside_mask
+from eostation.engine.processes.cubes.aggregate_spatial import geometry_narrowing
 from eostation.engine.processes.cubes.geometries import GEOMETRIES_DIM, GeometrySet, geometry_set
 from eostation.engine.processes.cubes.io import temporal_interval
 from eostation.engine.processes.cubes.schemas import (
@@ -35,6 +37,7 @@ from eostation.engine.processes.cubes.schemas import (
     TemporalCube,
     datacube,
 )
+from eostation.engine.pushdown import Narrowing, register_rule
 from eostation.engine.registry import process
 from eostation.engine.schema import Context, Param, callback_schema, cb_param
 from eostation.errors import BandFilterParameterMissing, DimensionNotAvailable
@@ -273,6 +276,11 @@ def _truth(value: Any) -> bool:
     if isinstance(value, (np.ndarray, np.generic, xr.DataArray)):
         value = np.asarray(value).item()
     return value is True or value == 1
+
+
+@register_rule("filter_spatial")
+def _filter_spatial_narrowing(arguments: Mapping[str, Any]) -> Narrowing | None:
+    return geometry_narrowing(arguments.get("geometries"))
 
 
 @process("filter_spatial", categories=_FILTER)

@@ -123,7 +123,36 @@ def _from_geojson(value: Mapping[str, Any], process: str, parameter: str) -> Geo
         if "id" in feature and "id" not in properties:
             properties["id"] = feature["id"]
         props.append(properties)
-    return GeometrySet(object_array(geoms), crs, props)
+    return _in_range(GeometrySet(object_array(geoms), crs, props), process, parameter)
+
+
+def _in_range(geometries: GeometrySet, process: str, parameter: str) -> GeometrySet:
+    """``geometries``, refused when longitude/latitude coordinates leave the Earth.
+
+    Without this check, polygons with swapped coordinates (latitude 110°) select no
+    pixel and give all-null results, while a bbox with the same numbers is refused.
+    """
+    if not geometries.crs.is_geographic or len(geometries) == 0:
+        return geometries
+    geoms = geometries.geometries[~shapely.is_empty(geometries.geometries)]
+    if len(geoms) == 0:
+        return geometries
+    w, s, e, n = (float(v) for v in shapely.total_bounds(geoms))
+    if not all(np.isfinite((w, s, e, n))):
+        raise _invalid(process, parameter, "the geometries have non-finite coordinates.")
+    if -180.0 <= w <= e <= 180.0 and -90.0 <= s <= n <= 90.0:
+        return geometries
+    hint = (
+        " Longitude comes first in GeoJSON: are longitude and latitude swapped?"
+        if -90.0 <= w <= e <= 90.0 and -180.0 <= s <= n <= 180.0
+        else ""
+    )
+    raise _invalid(
+        process,
+        parameter,
+        f"the geometries span ({w:g}, {s:g}, {e:g}, {n:g}), outside the valid "
+        f"longitude/latitude range (-180, -90, 180, 90).{hint}",
+    )
 
 
 def object_array(values: Sequence[Any]) -> NDArray[np.object_]:
@@ -166,7 +195,7 @@ def geometry_set(value: Any, process: str, parameter: str) -> GeometrySet:
         props = [{c: frame[c].iloc[i] for c in cols} for i in range(len(geoms))]
         return GeometrySet(geoms, crs, props)
     if isinstance(value, shapely.Geometry):
-        return GeometrySet(object_array([value]), WGS84, [{}])
+        return _in_range(GeometrySet(object_array([value]), WGS84, [{}]), process, parameter)
     if isinstance(value, str):
         try:
             return geometry_set(shapely.from_wkt(value), process, parameter)

@@ -11,6 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from eostation.data.base import LoadRequest
+from eostation.engine import rfc3339
 from eostation.engine.context import EvalContext
 from eostation.engine.cube import ensure_cube, is_empty, label_values
 from eostation.engine.processes.cubes.geometries import geometry_set
@@ -69,14 +70,11 @@ _PROPERTIES = [
 
 def _timestamp(value: str, process: str, parameter: str) -> pd.Timestamp:
     try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
+        return rfc3339.timestamp(value)
+    except ValueError as exc:
         raise ProcessParameterInvalid(
-            process=process, parameter=parameter, reason=f"'{value}' is not an ISO 8601 date."
+            process=process, parameter=parameter, reason=str(exc)
         ) from exc
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
 
 
 def temporal_interval(

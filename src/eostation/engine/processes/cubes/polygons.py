@@ -7,6 +7,7 @@ masks are lazy, computed per spatial chunk (:func:`eostation.engine.cube.inside_
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import numpy as np
@@ -16,9 +17,11 @@ import xarray as xr
 from eostation.engine.context import Callback
 from eostation.engine.cube import spatial_dims
 from eostation.engine.grid import inside_mask
+from eostation.engine.processes.cubes.aggregate_spatial import geometry_narrowing
 from eostation.engine.processes.cubes.geometries import cube_crs, geometry_set
 from eostation.engine.processes.cubes.schemas import RASTER, RasterCube, datacube
 from eostation.engine.processes.cubes.zonal import membership
+from eostation.engine.pushdown import Narrowing, register_rule
 from eostation.engine.registry import process
 from eostation.engine.schema import Context, Param, callback_schema, cb_param
 from eostation.engine.vectorize import select
@@ -61,6 +64,15 @@ def _polygons(value: Any, cube: xr.DataArray, process_id: str, parameter: str) -
             process=process_id, parameter=parameter, reason="only polygons are supported"
         )
     return kept
+
+
+@register_rule("mask_polygon")
+def _mask_polygon_narrowing(arguments: Mapping[str, Any]) -> Narrowing | None:
+    # The masked cube keeps its extent (nulls outside): only a load without any
+    # spatial extent is narrowed, and only when the polygons' insides are kept.
+    if arguments.get("inside") is True:
+        return None
+    return geometry_narrowing(arguments.get("mask"), exact=False)
 
 
 @process("mask_polygon", categories=("cubes", "masks"))

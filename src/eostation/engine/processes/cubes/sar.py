@@ -9,10 +9,15 @@ the ellipsoid) and ``local_incidence_angle`` (θl, degrees, against the terrain)
 - γ⁰ terrain ≈ σ⁰ · tan θl / sin θe;  σ⁰ terrain = σ⁰ · sin θl / sin θe.
 
 Other cubes raise a clear error: no radiometric processing from raw products here.
+
+A ``load_collection`` of only the polarisations (``["VV", "VH"]``, the usual CDSE call)
+that feeds ``sar_backscatter`` directly also loads the angle bands behind the scenes
+(a pushdown rule); the output holds the polarisations (and requested extra bands) only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import numpy as np
@@ -20,6 +25,7 @@ import xarray as xr
 
 from eostation.engine.cube import band_dimension
 from eostation.engine.processes.cubes.schemas import SPATIAL_XY, datacube
+from eostation.engine.pushdown import register_band_needs
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import ProcessParameterInvalid
@@ -36,6 +42,16 @@ def _invalid(parameter: str, reason: str, exception: str | None = None) -> Proce
     return ProcessParameterInvalid(
         process="sar_backscatter", parameter=parameter, reason=reason, **extra
     )
+
+
+@register_band_needs("sar_backscatter")
+def _angle_bands(arguments: Mapping[str, Any]) -> tuple[str, ...]:
+    """The bands the conversion reads (none when σ⁰ stays σ⁰ and no angle is asked for)."""
+    extras = ("mask", "local_incidence_angle", "ellipsoid_incidence_angle")
+    coefficient = arguments.get("coefficient", "gamma0-terrain")
+    if coefficient in (None, "sigma0-ellipsoid") and not any(arguments.get(e) for e in extras):
+        return ()
+    return _ANGLES
 
 
 def _convert(
@@ -126,6 +142,16 @@ def sar_backscatter(
         raise _invalid("options", f"unsupported options: {', '.join(options)}")
     dim = band_dimension(data)
     names = [str(b) for b in data[dim].values]
+    needed = _angle_bands(
+        {
+            "coefficient": coefficient,
+            "mask": mask,
+            "local_incidence_angle": local_incidence_angle,
+            "ellipsoid_incidence_angle": ellipsoid_incidence_angle,
+        }
+    )
+    if not needed:  # σ⁰ on the ellipsoid is what the cube holds
+        return data.sel({dim: [n for n in names if n not in _ANGLES]})
     if any(a not in names for a in _ANGLES):
         raise _invalid(
             "data",
