@@ -5,8 +5,8 @@
   every ``interval`` seconds; a collection is re-indexed only when its files changed
   (paths, sizes, modification times), so the server starts at once and a large
   folder never blocks it. Progress goes to the log.
-- :class:`ResultsIndexer`: one item per result file of each finished batch job, in the
-  owner's private ``results-<user>`` collection, synced when that user searches.
+- :class:`ResultsIndexer`: the per-date items of each finished batch job, in the owner's
+  private ``results-<user>`` collection, synced when that user searches.
 """
 
 from __future__ import annotations
@@ -174,39 +174,22 @@ class FilesIndexer:
 def job_items(
     job: Any, collection_id: str, href: Callable[[str, str], str]
 ) -> list[dict[str, Any]]:
-    """One item per result file of a finished job (``href(job_id, name)`` signs links).
+    """The per-date STAC items of a finished job (``jobs.results.result_items``) in the
+    owner's results collection: ids prefixed with the job id, assets as signed links
+    (``href(job_id, name)``)."""
+    from eostation.jobs.results import result_items
 
-    Built from the job's stored result assets as they are today. Adapter: when
-    ``eostation.jobs.results.result_items`` (per-date items, branch wip/fid-notebook)
-    lands, return its items here, relabelled with ``collection_id``.
-    """
     out = []
-    finished = job.finished.isoformat().replace("+00:00", "Z") if job.finished else None
-    for name, asset in (job.results or {}).items():
-        bbox = asset.get("bbox")
-        footprint = box(*bbox) if isinstance(bbox, list) and len(bbox) == 4 else None
-        when = asset.get("datetime") or finished
-        props: dict[str, Any] = {
-            "datetime": when,
-            "title": job.title or f"Results of batch job {job.id}",
-            "openeo:job_id": job.id,
-        }
-        if finished:
-            props["published"] = props["updated"] = finished
-        out.append(
-            {
-                "type": "Feature",
-                "stac_version": "1.0.0",
-                "stac_extensions": [],
-                "id": f"{job.id}-{name}",
-                "collection": collection_id,
-                "geometry": _lists(mapping(footprint)) if footprint is not None else None,
-                **({"bbox": list(bbox)} if footprint is not None else {}),
-                "properties": props,
-                "links": [],
-                "assets": {name: {**asset, "href": href(job.id, name)}},
-            }
-        )
+    for item in result_items(job, lambda name: href(job.id, name)):
+        item["id"] = f"{job.id}-{item['id']}"
+        item["collection"] = collection_id
+        item["links"] = []
+        props = item["properties"]
+        props["openeo:job_id"] = job.id
+        props["title"] = job.title or f"Results of batch job {job.id}"
+        if job.finished is not None:
+            props["published"] = props["updated"] = job.finished.isoformat().replace("+00:00", "Z")
+        out.append(item)
     return out
 
 
