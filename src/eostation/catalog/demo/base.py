@@ -11,6 +11,7 @@ documents only for the page, unless a filter or sort needs their properties.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
 
-from shapely.geometry import mapping
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 from eostation.data.demo.bands import Band
@@ -100,6 +101,7 @@ class DemoCollection(ABC):
     def __init__(self, source: DemoSource) -> None:
         self.source = source
         self._recent: OrderedDict[tuple[bytes, int, int], list[Stub]] = OrderedDict()
+        self._templates: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def cached_stubs(self, region: BaseGeometry, first: int, stop: int) -> list[Stub]:
@@ -177,7 +179,7 @@ class DemoCollection(ABC):
             "stac_extensions": list(self.extensions),
             "id": stub.id,
             "collection": self.stac_id,
-            "geometry": _rounded(mapping(geometry)),
+            "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geometry, 1e-7))),
             "bbox": [round(v, 7) for v in geometry.bounds],
             "properties": props,
             "links": [],
@@ -186,12 +188,36 @@ class DemoCollection(ABC):
 
     def assets(self, stub: Stub) -> dict[str, Any]:
         """One Cloud-Optimized GeoTIFF asset per band, rendered on demand."""
+        template = self._asset_template(stub.cell)
+        # Fresh containers: callers may edit an item's assets, never the shared template.
+        return {
+            key: {
+                "href": f"/stac/v1/assets/{self.stac_id}/{stub.id}/{key}.tif",
+                **fields,
+                "roles": list(fields["roles"]),
+                "proj:shape": list(fields["proj:shape"]),
+                "proj:transform": list(fields["proj:transform"]),
+                "raster:bands": [dict(b) for b in fields["raster:bands"]],
+            }
+            for key, fields in template.items()
+        }
+
+    def template_key(self, cell: Cell) -> Any:
+        """What the asset grids of a cell depend on (cells with equal keys share assets)."""
+        return (cell.key, cell.footprint.bounds)
+
+    def _asset_template(self, cell: Cell) -> dict[str, Any]:
+        """The assets of a cell without hrefs; items of one cell share them (cached)."""
+        key = self.template_key(cell)
+        with self._lock:
+            if key in self._templates:
+                return self._templates[key]
         out: dict[str, Any] = {}
         for band in self.source.bands:
-            key = self.asset_key(band)
-            if key is None:
+            asset_key = self.asset_key(band)
+            if asset_key is None:
                 continue
-            grid = self.asset_grid(stub.cell, band)
+            grid = self.asset_grid(cell, band)
             dtype = self.asset_dtype(band)
             raster: dict[str, Any] = {
                 "data_type": dtype,
@@ -205,23 +231,20 @@ class DemoCollection(ABC):
                 raster["unit"] = band.unit
             if band.gsd:
                 raster["spatial_resolution"] = band.gsd
-            out[key] = {
-                "href": f"/stac/v1/assets/{self.stac_id}/{stub.id}/{key}.tif",
+            transform = [grid.rx, 0.0, grid.ix0 * grid.rx, 0.0, -grid.ry, -grid.iy0 * grid.ry]
+            out[asset_key] = {
                 "type": "image/tiff; application=geotiff; profile=cloud-optimized",
                 "title": band.description,
                 "roles": ["data"],
                 "proj:epsg": grid.epsg,
                 "proj:shape": [grid.ny, grid.nx],
-                "proj:transform": [
-                    grid.rx,
-                    0.0,
-                    grid.ix0 * grid.rx,
-                    0.0,
-                    -grid.ry,
-                    -grid.iy0 * grid.ry,
-                ],
+                "proj:transform": transform,
                 "raster:bands": [raster],
             }
+        with self._lock:
+            self._templates[key] = out
+            while len(self._templates) > 4 * _RECENT:
+                self._templates.popitem(last=False)
         return out
 
     def asset_dtype(self, band: Band) -> str:
@@ -305,17 +328,6 @@ def _stub_key(collection: DemoCollection, query: ItemQuery) -> Any:
 
 def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _rounded(obj: Any) -> Any:
-    """GeoJSON with coordinates rounded to 1e-7° (and lists, not tuples)."""
-    if isinstance(obj, dict):
-        return {k: _rounded(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_rounded(v) for v in obj]
-    if isinstance(obj, float):
-        return round(obj, 7)
-    return obj
 
 
 def day_range(query: ItemQuery) -> tuple[int, int]:

@@ -117,6 +117,10 @@ class S2Collection(DemoCollection):
             "proj:bbox": [x, y - TILE_SIZE_M, x + TILE_SIZE_M, y],
         }
 
+    def template_key(self, cell: Cell) -> Any:
+        """Asset grids depend on the tile only."""
+        return cell.key
+
     def asset_key(self, band: Band) -> str | None:
         """``B04_10m`` and so on; the demo's ``dataMask`` has no CDSE asset."""
         if band.name == "dataMask" or band.gsd is None:
