@@ -48,8 +48,11 @@ def _request(side: int, bands: list[str], temporal: tuple[str, str]) -> LoadRequ
 def generation(side: int, dates: int) -> tuple[float, float, tuple[int, ...]]:
     """Seconds to compute the demo cube and to draw as many random floats with numpy."""
     source = Sentinel2L2A()
-    # The S2 revisit is 5 days: a half-open window of 5 × dates days holds exactly ``dates``.
-    window = ("2023-05-01", str(np.datetime64("2023-05-01") + 5 * dates))
+    # The window ends the day after the ``dates``-th acquisition (the demo follows the real
+    # orbits: 2-5 days apart), so it holds exactly ``dates``.
+    probe = source.load(_request(side, ["B02"], ("2023-05-01", "2023-09-01")))
+    last = probe.t.values[dates - 1].astype("datetime64[D]")
+    window = ("2023-05-01", str(last + 1))
     cube = source.load(_request(side, ["B02", "B03", "B04", "B08"], window))
     assert cube.sizes["t"] == dates, cube.sizes
     cube = cube.isel(y=slice(0, side), x=slice(0, side))

@@ -257,3 +257,23 @@ def test_udfs_run_for_a_single_user_and_are_off_with_several(client: TestClient)
     assert (refused.status_code, refused.json()["code"]) == (403, "PermissionsInsufficient")
     services.settings.udf = "on"
     assert client.post(API + "/result", json=_udf_graph(), headers=headers).status_code == 200
+
+
+def test_a_window_without_acquisitions_is_no_data_available(client: TestClient) -> None:
+    """load_collection's spec: NoDataAvailable when nothing matches (the suite found a 400
+    ProcessParameterInvalid). 2022-06-01 has no Sentinel-2 pass over the AOI (06-02 has)."""
+
+    def load(temporal: list[str]) -> dict:  # type: ignore[type-arg]
+        arguments = {"id": "SENTINEL2_L2A", "spatial_extent": BBOX, "temporal_extent": temporal}
+        return graph(
+            {"load": {"process_id": "load_collection", "arguments": arguments, "result": True}}
+        )
+
+    r = client.post(API + "/result", json=load(["2022-06-01", "2022-06-02"]))
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["code"] == "NoDataAvailable" and "SENTINEL2_L2A" in body["message"]
+    assert "2022-06-01" in body["message"] and "Traceback" not in r.text
+    r = client.post(API + "/result", json=load(["2010-01-01", "2011-01-01"]))
+    assert r.status_code == 400 and r.json()["code"] == "NoDataAvailable"
+    assert "operating period" in r.json()["message"]

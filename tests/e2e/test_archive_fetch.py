@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 AOI = (10.95, 44.95, 11.05, 45.05)  # 0.1° over the corner of four tiles at 11°E 45°N
-TIME = ("2023-06-01", "2023-06-12")  # two Sentinel-2 dates
+TIME = ("2023-06-01", "2023-06-06")  # two Sentinel-2 dates: R022 on 06-02, R065 on 06-05
 BANDS = ["B04", "B03", "B02"]
 FAST = {"EOSTATION_JOBS__HEARTBEAT_SECONDS": "0.2", "EOSTATION_JOBS__POLL_SECONDS": "0.05"}
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar, get_type_hints
 
 from eostation.engine.context import EvalContext
 from eostation.engine.schema import JsonSchema, schema_of
+from eostation.engine.spec_texts import verbatim
 from eostation.errors import ProcessUnsupported
 
 __all__ = [
@@ -191,7 +192,7 @@ def _build(
                 name=name,
                 python_name=python_name,
                 description=docs[name],
-                schema=schema,
+                schema=verbatim(process_id, name, schema),
                 optional=optional,
                 default=sig.default if optional else None,
                 show_default=meta.show_default,
@@ -206,7 +207,10 @@ def _build(
         description=description or summary,
         categories=categories,
         parameters=tuple(parameters),
-        returns={"description": returns_doc or "The result.", "schema": returns_schema},
+        returns={
+            "description": returns_doc or "The result.",
+            "schema": verbatim(process_id, None, returns_schema),
+        },
         exceptions=exceptions,
         hidden=hidden,
         experimental=experimental,

@@ -410,3 +410,19 @@ def test_lonlat_bbox_gets_the_pixels_whose_centres_are_inside(registry: Collecti
     )
     assert (olci.sizes["y"], olci.sizes["x"]) == (18, 36)
     assert olci.x.values[0] == pytest.approx(11.0 + 0.5 / 360)
+
+
+def test_collections_declare_the_version_extension_for_deprecated(
+    registry: CollectionRegistry,
+) -> None:
+    """STAC: ``deprecated`` is a field of the version extension (the official suite checks it)."""
+    version = "https://stac-extensions.github.io/version/v1.2.0/schema.json"
+    for cid in (
+        "SENTINEL2_L2A",
+        "SENTINEL1_GRD",
+        "SENTINEL3_OLCI_L1B",
+        "SENTINEL_5P_L2",
+        "COPERNICUS_30",
+    ):
+        doc = registry.get(cid).metadata()
+        assert "deprecated" not in doc or version in doc["stac_extensions"], cid

@@ -350,3 +350,28 @@ def test_unknown_type_in_toml_is_named(tmp_path: Path) -> None:
     (tmp_path / "collections.toml").write_text('[[collections]]\nid = "X"\ntype = "ftp"\n')
     with pytest.raises(CollectionConfigError, match=r"'X'.*'type'"):
         build_registry(tmp_path)
+
+
+def test_real_s2_sample_extent_gives_the_same_pixels_from_files_and_demo() -> None:
+    """The real 10 × 10 L2A sample (EPSG:32632): its own extent selects exactly its pixels,
+    from the file and from the demo world, whose 10 m lattice is the real S2 one."""
+    ref = xr.open_zarr(_zarr())
+    x, y = ref.x.values, ref.y.values
+    bbox = (x.min() - 5, y.min() - 5, x.max() + 5, y.max() + 5)  # pixel edges
+    entry = {
+        "id": "ZARR",
+        "paths": str(_zarr()),
+        "date": {"coordinate": "t"},
+        "bands": [{"name": "B04"}],
+    }
+    files = file_collection(entry, Path("/")).load(LoadRequest(bbox=bbox, crs=32632))
+    registry = build_registry()
+    demo = registry.get("SENTINEL2_L2A").load(
+        LoadRequest(bbox=bbox, crs=32632, temporal=("2022-06-01", "2022-07-01"), bands=["B04"])
+    )
+    for cube in (files, demo):
+        assert (cube.sizes["y"], cube.sizes["x"]) == (10, 10)
+        np.testing.assert_array_equal(cube.x.values, x)
+        np.testing.assert_array_equal(cube.y.values, y)
+    # Its 12 acquisition dates (from a real back-end) are exactly the demo's passes.
+    assert [str(t)[:10] for t in demo.t.values] == [str(t)[:10] for t in ref.t.values]

@@ -363,3 +363,20 @@ def test_bad_stac_config_names_field(change: dict[str, Any], field: str) -> None
     with pytest.raises(CollectionConfigError) as err:
         stac_collection(entry, Path("."))
     assert err.value.collection == "BAD" and err.value.field == field
+
+
+def test_static_catalogue_loads_the_pixels_whose_centres_are_inside() -> None:
+    # 7 m into the outer pixels on every side: their centres are outside, 8 × 8 remain
+    # (odc-stac alone loads the 10 × 10 pixels the bbox touches).
+    extent = {"west": 644607, "south": 5676007, "east": 644693, "north": 5676093, "crs": 32631}
+    cube = load_stac(str(_catalog() / "collection.json"), spatial_extent=extent, bands=["B04"])
+    assert (cube.sizes["y"], cube.sizes["x"]) == (8, 8)
+    assert cube.x.values[0] == 644615.0 and cube.y.values[0] == 5676085.0
+    window = rasterio.windows.Window(6, 26, 8, 8)
+    np.testing.assert_array_equal(cube.values[0, 0], _read(DATES[0], window)[0])
+    # Aligned on the grid: exactly the pixels inside; smaller than a pixel: the one under it.
+    aligned = {"west": 644600, "south": 5676000, "east": 644700, "north": 5676100, "crs": 32631}
+    assert load_stac(str(_catalog() / "collection.json"), spatial_extent=aligned).sizes["x"] == 10
+    dot = {"west": 644601, "south": 5676001, "east": 644604, "north": 5676004, "crs": 32631}
+    one = load_stac(str(_catalog() / "collection.json"), spatial_extent=dot, bands=["B04"])
+    assert one.x.values.tolist() == [644605.0] and one.y.values.tolist() == [5676005.0]

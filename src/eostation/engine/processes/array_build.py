@@ -12,7 +12,7 @@ import xarray as xr
 
 from eostation.engine.context import Callback
 from eostation.engine.labeled import LabeledArray
-from eostation.engine.processes.arrays import batched, items, rebuild
+from eostation.engine.processes.arrays import as_view, batched, items, rebuild
 from eostation.engine.registry import process
 from eostation.engine.schema import (
     ANY_ARRAY,
@@ -109,9 +109,17 @@ def array_concat(array1: AnyArray, array2: AnyArray) -> ArrayOut:
     Returns:
         The elements of `array1` followed by those of `array2`.
     """
-    first, second = batched(array1), batched(array2)
-    if first is not None and second is not None:
-        return first.with_data(xr.concat([first.data, second.data], dim=first.dim))
+    like = batched(array1) or batched(array2)
+    if like is not None:
+        # A cube view joined with a view or a list built in the callback (e.g. from
+        # array_create): one array per cell, as apply_dimension expects.
+        first, second = as_view(array1, like), as_view(array2, like)
+        parts = [first.data, second.data]
+        if first.labels is None or second.labels is None:
+            parts = [p.drop_vars(like.dim, errors="ignore") for p in parts]
+        elif set(first.labels) & set(second.labels):
+            raise _error("array_concat", "array2", "labels overlap", "ArrayLabelConflict")
+        return first.with_data(xr.concat(parts, dim=like.dim))
     values1, labels1 = items(array1)
     values2, labels2 = items(array2)
     if labels1 is not None and labels2 is not None:

@@ -52,6 +52,29 @@ def batched(data: Any) -> LabeledArray | None:
     return data if isinstance(data, LabeledArray) and data.is_batch else None
 
 
+def as_view(data: Any, like: LabeledArray) -> LabeledArray:
+    """``data`` along the dimension of the cube view ``like``.
+
+    A view is returned as it is; a list's elements (scalars, or values computed per
+    cell such as ``normalized_difference`` of two elements) are broadcast to the other
+    dimensions of ``like`` and stacked, unlabeled.
+    """
+    if isinstance(data, LabeledArray) and data.is_batch:
+        return data
+    values, _ = items(data)
+    template = like.data.isel({like.dim: 0}, drop=True)
+    stacked = [
+        xr.broadcast(v, template)[0]
+        if isinstance(v, xr.DataArray)
+        else xr.full_like(template, np.nan if v is None else v, dtype=float)
+        for v in (x.data if isinstance(x, LabeledArray) else x for x in values)
+    ]
+    if not stacked:
+        return LabeledArray(template.expand_dims({like.dim: 0}), like.dim)
+    joined = xr.concat(stacked, dim=like.dim, coords="minimal", compat="override", join="override")
+    return LabeledArray(joined.transpose(*like.data.dims), like.dim)
+
+
 def _error(process_id: str, parameter: str, reason: str, exception: str) -> ProcessParameterInvalid:
     return ProcessParameterInvalid(
         process=process_id, parameter=parameter, reason=reason, exception=exception

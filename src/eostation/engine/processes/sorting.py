@@ -76,6 +76,33 @@ def _sorted_view(view: LabeledArray, asc: bool, nodata: bool | None) -> Any:
     ).transpose(*array.dims)
 
 
+def _ordered_view(view: LabeledArray, asc: bool, nodata: bool | None) -> xr.DataArray:
+    """Per-array permutations along the view's dimension, stable like :func:`_permutation`.
+
+    Nulls cannot be dropped from a cube's arrays: they go last unless ``nodata`` is false.
+    """
+    array = view.numeric()
+    if array.chunks is not None:
+        array = array.chunk({view.dim: -1})
+
+    def kernel(a: np.ndarray) -> np.ndarray:
+        missing = np.isnan(a)
+        value = np.where(missing, 0.0, a)
+        # np.lexsort is stable and sorts by its last key first: nulls, then values.
+        first = ~missing if nodata is False else missing
+        return np.lexsort((value if asc else -value, first), axis=-1)
+
+    ordered: xr.DataArray = xr.apply_ufunc(
+        kernel,
+        array.drop_vars(view.dim, errors="ignore"),
+        input_core_dims=[[view.dim]],
+        output_core_dims=[[view.dim]],
+        dask="parallelized",
+        output_dtypes=[np.int64],
+    ).transpose(*array.dims)
+    return ordered
+
+
 @process("order", categories=("arrays", "sorting"))
 def order(
     data: Sortable, asc: Bool = True, nodata: Nodata = None
@@ -90,6 +117,9 @@ def order(
     Returns:
         Indices of the elements in sorted order.
     """
+    view = batched(data)
+    if view is not None:
+        return view.with_data(_ordered_view(view, asc, nodata))
     values, _ = items(data)
     return _permutation(values, asc, nodata)
 

@@ -225,14 +225,22 @@ def apply_dimension(
     order = [d for d in cube.dims if d in out.dims] + [d for d in out.dims if d not in cube.dims]
     out = out.transpose(*order)
     if target_dimension is not None and target_dimension != dimension:
+        target_type = "other"
         if target_dimension in out.dims:
-            raise ProcessParameterInvalid(
-                process="apply_dimension",
-                parameter="target_dimension",
-                reason=f"'{target_dimension}' already exists; rename or drop it first.",
-            )
+            # The spec's case 2: a target with a single label is filled with the results
+            # and keeps its name and type; with more labels the spec defines nothing.
+            if out.sizes[target_dimension] != 1:
+                raise ProcessParameterInvalid(
+                    process="apply_dimension",
+                    parameter="target_dimension",
+                    reason=f"'{target_dimension}' already exists with "
+                    f"{out.sizes[target_dimension]} labels; the results can only replace a "
+                    "target dimension with a single label (reduce or drop it first).",
+                )
+            target_type = dimension_type(cube, target_dimension)
+            out = out.isel({target_dimension: 0}, drop=True)
         out = out.rename({dimension: target_dimension})
-        out = with_dimension_type(out, target_dimension, "other")
+        out = with_dimension_type(out, target_dimension, target_type)
     elif not keep_labels and source_type != "other":
         out = with_dimension_type(out, dimension, source_type)
     return carry_metadata(out, cube)

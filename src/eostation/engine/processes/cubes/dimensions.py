@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from dask.base import compute
 
@@ -172,7 +173,14 @@ def rename_labels(
     cube = ensure_cube(data, "rename_labels")
     require_dimension(cube, dimension)
     current = label_values(cube, dimension)
-    names = [v.item() if isinstance(v, np.generic) else v for v in current]
+    temporal = np.issubdtype(current.dtype, np.datetime64)
+    if temporal:
+        # Date labels are compared as instants, whatever the spelling of the source
+        # (dimension_labels gives "2020-01-01T00:00:00Z"; "2020-01-01" names it too).
+        names: list[Any] = labels(cube, dimension)
+        source = [_instant(v) for v in source]
+    else:
+        names = [v.item() if isinstance(v, np.generic) else v for v in current]
     if not source:
         if not _enumerated(current):
             raise LabelsNotEnumerated(dimension=dimension)
@@ -192,10 +200,28 @@ def rename_labels(
     renamed = [mapping.get(n, n) for n in names]
     mixed = len({type(v) for v in renamed}) > 1
     values = np.asarray(renamed, dtype=object if mixed else None)
+    if temporal and all(_as_date(v) is not None for v in renamed):
+        values = to_datetime_labels(renamed)  # still a time axis
     coord = xr.DataArray(values, dims=(dimension,))
     if dimension in cube.coords:
         coord.attrs = dict(cube[dimension].attrs)
     return carry_metadata(cube.assign_coords({dimension: coord}), cube)
+
+
+def _as_date(label: Any) -> str | None:
+    """A date label as ``YYYY-MM-DDTHH:MM:SSZ``, or None when it is no date."""
+    if not isinstance(label, str):
+        return None
+    try:
+        [value] = to_datetime_labels([label])
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return str(pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _instant(label: Any) -> Any:
+    """A date label spelled as dimension_labels spells it (other labels unchanged)."""
+    return _as_date(label) or label
 
 
 @process(
