@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "CatalogSettings",
     "IssuerSettings",
     "JobSettings",
     "OidcProvider",
@@ -97,6 +98,13 @@ def read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
+class CatalogSettings(BaseModel):
+    """The items catalogue and STAC API: ``EOSTATION_CATALOG__ASSET_CACHE_BYTES=…`` and so on."""
+
+    #: Disk space for rendered demo-asset (COG) tiles under ``data_dir/asset-cache``.
+    asset_cache_bytes: int = 2 * 1024**3
+
+
 class Settings(BaseSettings):
     """Everything configurable. Nested values use ``__``: ``EOSTATION_LIMITS__CONCURRENT_JOBS``."""
 
@@ -122,6 +130,7 @@ class Settings(BaseSettings):
     udf: Literal["auto", "on", "off"] = "auto"
     sync_timeout_seconds: float = 300.0
     jobs: JobSettings = JobSettings()
+    catalog: CatalogSettings = CatalogSettings()
     cors_origins: list[str] = ["*"]
     max_request_bytes: int = 4 * 1024**2
     """Largest request body accepted (413 above); process graphs are rarely over 100 kB."""

@@ -46,6 +46,7 @@ __all__ = [
     "InfrastructureBusy",
     "InfrastructureMaintenance",
     "Internal",
+    "ItemNotFound",
     "JobLocked",
     "JobNotFinished",
     "JobNotFound",
@@ -553,3 +554,10 @@ class DataCubeEmpty(OpenEOError):
 class FormatUnsuitable(OpenEOError):
     code, status = "FormatUnsuitable", 400
     template = "The data cannot be written as {format}: {reason}"
+
+
+class ItemNotFound(OpenEOError):
+    """eostation-specific: a catalogue item (STAC API, OData product) that does not exist or is not visible."""
+
+    code, status = "ItemNotFound", 404
+    template = "Item '{item_id}' does not exist in collection '{collection_id}'."

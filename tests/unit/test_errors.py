@@ -23,6 +23,7 @@ EOSTATION_SPECIFIC = {
     "PayloadTooLarge": "a request body over EOSTATION_MAX_REQUEST_BYTES (413)",
     "ServiceUnavailable": "the database stayed locked past its busy budget (503, Retry-After)",
     "TooManyRequests": "a rate limit was hit (429, Retry-After)",
+    "ItemNotFound": "a catalogue item (STAC API, OData product) that is not there (404)",
 }
 
 

@@ -24,6 +24,7 @@ from eostation.api.routes import (
     process_graphs,
     processes,
     result,
+    stac_setup,
 )
 from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
@@ -104,6 +105,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(issuer.router)
     for module in (capabilities, account, collections, processes, process_graphs, result, jobs):
         app.include_router(module.router, prefix=API_PREFIX)
+    stac_setup.install(app, services)  # the STAC API at /stac/v1 and its catalogue
 
     @app.get("/", include_in_schema=False)
     def index(request: Request) -> dict[str, Any]:

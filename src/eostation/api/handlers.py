@@ -45,6 +45,14 @@ def oauth_response(error: OAuthError) -> JSONResponse:
     return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
 
 
+def _stac_error(
+    request: Request, error: OpenEOError, headers: dict[str, str] | None
+) -> JSONResponse:
+    """STAC API errors: ``{code, description}`` (plus the request id)."""
+    body = {"code": error.code, "description": error.message, "id": _request_id(request)}
+    return JSONResponse(body, status_code=error.status, headers=headers)
+
+
 # OAuth2 error codes for openEO errors raised on the issuer's mount, by HTTP status.
 _OAUTH_CODES = {
     400: "invalid_request",
@@ -55,7 +63,8 @@ _OAUTH_CODES = {
 
 
 def error_response(request: Request, error: OpenEOError) -> JSONResponse:
-    """``{id, code, message, links}`` with the error's status (OAuth2 shape on the issuer's mount)."""
+    """The error in the shape of the mount: openEO ``{id, code, message, links}``, OAuth2 on
+    the issuer's mount, STAC's ``{code, description}`` under ``/stac/``."""
     retry = {}
     if error.retry_after is not None:
         # Whole seconds, rounded up: clients (urllib3's Retry) read it as an integer.
@@ -69,6 +78,8 @@ def error_response(request: Request, error: OpenEOError) -> JSONResponse:
         return response
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
     headers.update(retry)
+    if request.url.path.startswith("/stac/"):
+        return _stac_error(request, error, headers)
     return JSONResponse(
         error.to_dict(_request_id(request)), status_code=error.status, headers=headers
     )
