@@ -39,7 +39,9 @@ url = "{mol}"
 bands = [{{ name = "B04" }}]
 """
     )
-    settings = Settings(data_dir=data, dask_workers=0, secret_key="test-secret")
+    settings = Settings(
+        allowed_hosts=["testserver"], data_dir=data, dask_workers=0, secret_key="test-secret"
+    )
     with TestClient(create_app(settings)) as client:
         params = {"bbox": BBOX, "datetime": MAY, "sortby": "-eo:cloud_cover"}
         direct = httpx.get(f"{live_server}/stac/v1/search",

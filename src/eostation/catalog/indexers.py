@@ -172,15 +172,15 @@ class FilesIndexer:
 
 
 def job_items(
-    job: Any, collection_id: str, href: Callable[[str, str], str]
+    job: Any, collection_id: str, href: Callable[[Any, str], str]
 ) -> list[dict[str, Any]]:
     """The per-date STAC items of a finished job (``jobs.results.result_items``) in the
     owner's results collection: ids prefixed with the job id, assets as signed links
-    (``href(job_id, name)``)."""
+    (``href(job, name)``)."""
     from eostation.jobs.results import result_items
 
     out = []
-    for item in result_items(job, lambda name: href(job.id, name)):
+    for item in result_items(job, lambda name: href(job, name)):
         item["id"] = f"{job.id}-{item['id']}"
         item["collection"] = collection_id
         item["links"] = []
@@ -200,7 +200,7 @@ class ResultsIndexer:
         self,
         index: ItemIndex,
         finished_jobs: Callable[[str], list[Any]],
-        href: Callable[[str, str], str],
+        href: Callable[[Any, str], str],
         collection_id: Callable[[str], str],
         link_ttl_seconds: int,
     ) -> None:

@@ -19,6 +19,7 @@ from eostation.catalog.service import CatalogService, results_collection_id
 from eostation.catalog.sqlite import SqliteItemIndex
 from eostation.catalog.upstream import UpstreamSearch
 from eostation.errors import ItemNotFound
+from eostation.jobs.model import Job
 
 __all__ = ["install"]
 
@@ -68,9 +69,10 @@ def install(app: FastAPI, services: Services) -> None:
         if isinstance(s, StacCollection)
     }
 
-    def href(job_id: str, name: str) -> str:
-        expires, signature = services.jobs.signer.sign(job_id, name)
-        return f"{API_PREFIX}/jobs/{job_id}/results/{expires}/{signature}/{name}"
+    def href(job: Job, name: str) -> str:
+        # Bound to the run and the owner's account, like the links of /jobs/{id}/results.
+        expires, signature = services.jobs.link_signer(job)(name)
+        return f"{API_PREFIX}/jobs/{job.id}/results/{expires}/{signature}/{name}"
 
     results = ResultsIndexer(
         index,
