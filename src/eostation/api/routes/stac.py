@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -18,8 +18,10 @@ from eostation import __version__
 from eostation.api.deps import Services, ServicesDep
 from eostation.api.stac_params import Fields, parse_search
 from eostation.catalog import ItemQuery
-from eostation.catalog.service import CatalogService
 from eostation.errors import AuthenticationRequired, RequestInvalid
+
+if TYPE_CHECKING:  # the service computes demo items (dask): built in stac_setup.install
+    from eostation.catalog.service import CatalogService
 
 __all__ = ["CONFORMANCE", "STAC_PREFIX", "catalog_of", "router", "stac_base"]
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from eostation.api.routes.stac import STAC_PREFIX, catalog_of
-from eostation.catalog.assets import AssetRenderer
 from eostation.errors import RequestInvalid
+
+if TYPE_CHECKING:  # the renderer draws the demo world (dask): built in stac_setup.install
+    from eostation.catalog.assets import AssetRenderer
 
 __all__ = ["router"]
 

@@ -13,9 +13,7 @@ from fastapi.responses import FileResponse
 
 from eostation.api.deps import API_PREFIX, Services
 from eostation.api.routes import stac, stac_assets
-from eostation.catalog.assets import AssetRenderer
 from eostation.catalog.indexers import FilesIndexer, ResultsIndexer
-from eostation.catalog.service import CatalogService, results_collection_id
 from eostation.catalog.sqlite import SqliteItemIndex
 from eostation.catalog.upstream import UpstreamSearch
 from eostation.errors import ItemNotFound
@@ -55,6 +53,10 @@ def _finished_jobs(services: Services) -> Any:
 
 def install(app: FastAPI, services: Services) -> None:
     """Mount the STAC API on ``app`` and build its catalogue from the services."""
+    # The renderer draws the demo world (dask): imported when the app is built, not with
+    # the API package (tests/test_imports.py).
+    from eostation.catalog.assets import AssetRenderer
+    from eostation.catalog.service import CatalogService, results_collection_id
     from eostation.data.files.source import FileCollection
     from eostation.data.stac.source import StacCollection
 
