@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["JobSettings", "OidcProvider", "Settings"]
+__all__ = ["JobSettings", "LimitSettings", "OidcProvider", "Settings"]
 
 
 class OidcProvider(BaseModel):
@@ -37,6 +37,18 @@ class JobSettings(BaseModel):
     link_ttl_seconds: int = 7 * 24 * 3600
 
 
+class LimitSettings(BaseModel):
+    """Engine limits: ``EOSTATION_LIMITS__GRAPH_MAX_NODES=20000`` and so on (``docs/security.md``)."""
+
+    graph_max_nodes: Annotated[int, Field(ge=1)] = 10_000
+    graph_max_depth: Annotated[int, Field(ge=1)] = 100
+    udf_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    udf_cpu_seconds: Annotated[int, Field(ge=1)] = 60
+    udf_memory_mb: Annotated[int, Field(ge=64)] = 4096
+    udf_max_processes: Annotated[int, Field(ge=1)] = 16
+    load_url_max_bytes: Annotated[int, Field(ge=1)] = 2 * 1024**3
+
+
 class Settings(BaseSettings):
     """Everything configurable. Nested values use ``__``: ``EOSTATION_LIMITS__CONCURRENT_JOBS``."""
 
@@ -59,6 +71,10 @@ class Settings(BaseSettings):
     concurrent_jobs: int = 2
     sync_max_pixels: int = 200_000_000
     udf: Literal["auto", "on", "off"] = "auto"
+    limits: LimitSettings = LimitSettings()
+    outbound_allow: str = ""
+    """Hosts and CIDRs (comma-separated) that server-side requests may reach although
+    they are internal (loopback, private, link-local ...), e.g. ``127.0.0.0/8,stac.lan``."""
     sync_timeout_seconds: float = 300.0
     jobs: JobSettings = JobSettings()
     cors_origins: list[str] = ["*"]
@@ -82,8 +98,10 @@ class Settings(BaseSettings):
         """Whether ``run_udf`` may run user code: ``auto`` allows it only for a single user.
 
         User code runs in a restricted child process, not a full sandbox, so with several
-        accounts (more than one password user, or any OIDC provider) it is off unless
-        ``EOSTATION_UDF=on``.
+        accounts (more than one password user, or any externally configured OIDC provider in
+        ``oidc_providers``; a built-in issuer serving this server's own users is not one) it
+        is off unless ``EOSTATION_UDF=on``. This is the only place that states the rule:
+        :meth:`eostation.engine.limits.EngineLimits.from_settings` applies it.
         """
         if self.udf != "auto":
             return self.udf == "on"

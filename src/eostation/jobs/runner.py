@@ -24,9 +24,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eostation.config import Settings
+from eostation.engine.limits import EngineLimits
 from eostation.jobs import execute
 from eostation.jobs.costs import Usage, costs_of
 from eostation.jobs.joblog import JobLogger, describe_failure
@@ -34,6 +35,12 @@ from eostation.jobs.model import Job, JobStatus
 from eostation.jobs.results import ResultLayout, asset_records
 from eostation.jobs.store import JobStore, utcnow
 from eostation.users import UserStore
+
+if TYPE_CHECKING:
+    from eostation.data.registry import CollectionRegistry
+    from eostation.engine.registry import ProcessRegistry
+    from eostation.formats.registry import FormatRegistry
+    from eostation.udps import UdpStore
 
 __all__ = ["Runner", "runner_id"]
 
@@ -98,11 +105,11 @@ class Runner:
         settings: Settings,
         store: JobStore,
         *,
-        registry: Any = None,
-        collections: Any = None,
-        formats: Any = None,
+        registry: ProcessRegistry | None = None,
+        collections: CollectionRegistry | None = None,
+        formats: FormatRegistry | None = None,
         client: Any = None,
-        udps: Any = None,
+        udps: UdpStore | None = None,
         ident: str | None = None,
     ) -> None:
         from eostation.data.registry import build_registry
@@ -287,9 +294,9 @@ class Runner:
             load_result=lambda other: execute.load_finished_job(
                 self.store, self.formats, job.user_id, other
             ),
-            options={
-                "udf_enabled": self.settings.udf_enabled(UserStore(self.store.engine).count())
-            },
+            limits=EngineLimits.from_settings(
+                self.settings, accounts=UserStore(self.store.engine).count()
+            ),
         )
         watch.input_pixels = run.input_pixels
         estimate = costs_of(run.input_pixels / 20e6, run.input_pixels, run.output_nbytes)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
 from eostation.config import Settings
+from eostation.data.registry import CollectionRegistry
+from eostation.engine.limits import EngineLimits
+from eostation.engine.registry import ProcessRegistry
 from eostation.errors import (
     BillingPlanInvalid,
     BudgetInvalid,
@@ -249,7 +252,14 @@ class JobService:
         return LogPage(entries, effective, more)
 
     def estimate(
-        self, user_id: str, job_id: str, *, registry: Any, collections: Any, udp: Any = None
+        self,
+        user_id: str,
+        job_id: str,
+        *,
+        registry: ProcessRegistry,
+        limits: EngineLimits,
+        collections: CollectionRegistry,
+        udp: Callable[[str], dict[str, Any] | None] | None = None,
     ) -> dict[str, Any]:
         """``GET /jobs/{id}/estimate``: costs, duration and size, from a lazy dry run."""
         from eostation.jobs.execute import evaluate_lazily
@@ -260,6 +270,7 @@ class JobService:
             run = evaluate_lazily(
                 job.process,
                 registry=registry,
+                limits=limits,
                 collections=collections,
                 log=lambda *_: None,
                 cancelled=lambda: False,

@@ -16,6 +16,7 @@ import xarray as xr
 from eostation.engine import EvalContext, LabeledArray, default_registry, process
 from eostation.engine.evaluate import evaluate
 from eostation.engine.graph import validate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import ProcessRegistry
 from eostation.errors import (
     OpenEOError,
@@ -26,10 +27,12 @@ from eostation.errors import (
     ProcessUnsupported,
 )
 
+LIMITS = EngineLimits()
+
 
 @pytest.fixture
 def env() -> EvalContext:
-    return EvalContext(default_registry())
+    return EvalContext(default_registry(), LIMITS)
 
 
 def _graph(**nodes: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +86,7 @@ def test_only_needed_nodes_run_once(env: EvalContext) -> None:
         "process_id": "array_element",
         "arguments": {"data": [{"from_node": "a"}, 5], "index": 1},
     }
-    assert evaluate(graph, EvalContext(registry)) == 10
+    assert evaluate(graph, EvalContext(registry, LIMITS)) == 10
     assert calls == ["a"]
 
 
@@ -258,7 +261,7 @@ UDP_SCALE = {
 
 
 def test_user_defined_process_with_defaults() -> None:
-    env = EvalContext(default_registry(), udp={"scale": UDP_SCALE}.get)
+    env = EvalContext(default_registry(), LIMITS, udp={"scale": UDP_SCALE}.get)
     graph = _graph(s={"process_id": "scale", "arguments": {"v": 4}, "result": True})
     assert evaluate(graph, env) == 8
     graph = _graph(
@@ -282,7 +285,7 @@ def test_recursive_user_defined_process_is_refused() -> None:
         "parameters": [],
         "process_graph": {"l": {"process_id": "loop", "arguments": {}, "result": True}},
     }
-    env = EvalContext(default_registry(), udp={"loop": loop}.get)
+    env = EvalContext(default_registry(), LIMITS, udp={"loop": loop}.get)
     with pytest.raises(ProcessGraphInvalid, match="recursively"):
         evaluate(_graph(s={"process_id": "loop", "arguments": {}, "result": True}), env)
 
@@ -323,7 +326,7 @@ def test_remote_namespace(env: EvalContext, served: str) -> None:
 
 def test_inspect_logs_without_computing() -> None:
     records: list[tuple[str, str, Any]] = []
-    env = EvalContext(default_registry(), log=lambda *r: records.append(r))
+    env = EvalContext(default_registry(), LIMITS, log=lambda *r: records.append(r))
     graph = _graph(
         i={
             "process_id": "inspect",
@@ -336,7 +339,7 @@ def test_inspect_logs_without_computing() -> None:
 
 
 def test_cancellation_stops_evaluation() -> None:
-    env = EvalContext(default_registry(), cancelled=lambda: True)
+    env = EvalContext(default_registry(), LIMITS, cancelled=lambda: True)
     with pytest.raises(OpenEOError, match="cancelled"):
         evaluate(_graph(p={"process_id": "pi", "arguments": {}, "result": True}), env)
 
@@ -363,11 +366,11 @@ def test_hidden_arguments_are_accepted_but_not_published() -> None:
             "result": True,
         }
     )
-    assert evaluate(graph, EvalContext(registry)) == {"a": 1}
+    assert evaluate(graph, EvalContext(registry, LIMITS)) == {"a": 1}
     with pytest.raises(ProcessParameterUnsupported):
         evaluate(
             _graph(
                 l={"process_id": "_loader", "arguments": {"id": "S2", "other": 1}, "result": True}
             ),
-            EvalContext(registry),
+            EvalContext(registry, LIMITS),
         )

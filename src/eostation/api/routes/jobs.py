@@ -140,6 +140,7 @@ def estimate_job(job_id: str, user: CurrentUser, services: ServicesDep) -> dict[
         user.user_id,
         job_id,
         registry=services.processes,
+        limits=services.limits(),
         collections=services.collections,
         udp=lambda pid: services.udps.get(user.user_id, pid),
     )

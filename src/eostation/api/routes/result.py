@@ -75,7 +75,7 @@ def process_sync(
             load_result=lambda job_id: load_finished_job(
                 services.jobs.store, services.formats, user.user_id, job_id
             ),
-            options={"udf_enabled": settings.udf_enabled(services.users.count())},
+            limits=services.limits(),
         )
         if run.input_pixels > settings.sync_max_pixels:
             raise ProcessGraphComplexity(

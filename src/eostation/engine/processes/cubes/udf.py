@@ -86,13 +86,13 @@ def _forward(env: EvalContext, text: str, level: str) -> None:
 
 def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
     """Run ``code`` on ``data`` in a limited child interpreter and return its result."""
-    timeout = float(env.options.get("udf_timeout", 60))
+    timeout = env.limits.udf_timeout_seconds
     request = {
         "code": code,
         "data": data,
         "context": context if context is not None else {},
-        "cpu_seconds": int(env.options.get("udf_cpu_seconds", max(int(timeout), 1))),
-        "memory_bytes": int(env.options.get("udf_memory_mb", 4096)) * 1024 * 1024,
+        "cpu_seconds": env.limits.udf_cpu_seconds,
+        "memory_bytes": env.limits.udf_memory_mb * 1024 * 1024,
     }
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -173,7 +173,7 @@ def run_udf(
     Returns:
         What the UDF returned: a cube of the same kind as `data`, or plain data.
     """
-    if not env.options.get("udf_enabled", True):
+    if not env.limits.udf_enabled:
         raise PermissionsInsufficient(reason="user-defined functions (run_udf) are disabled here")
     if runtime.lower() not in RUNTIMES:
         raise _invalid("runtime", f"unknown UDF runtime '{runtime}'; use Python", "InvalidRuntime")

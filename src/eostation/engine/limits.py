@@ -1,0 +1,52 @@
+"""What a graph run may do and use: :class:`EngineLimits`, built once from ``Settings``.
+
+Every evaluation carries one (``EvalContext.limits``, a required field), so no process
+reads a limit from a free-form bag with a permissive fallback. The defaults deny: a
+context built without settings has UDFs off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eostation.config import Settings
+
+__all__ = ["EngineLimits"]
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    """Limits of one graph run (see ``docs/security.md``).
+
+    ``udf_enabled``: whether ``run_udf`` may run user code; ``udf_timeout_seconds``: wall
+    time of one UDF process (its whole process group is killed then);
+    ``udf_cpu_seconds`` / ``udf_memory_mb`` / ``udf_max_processes``: rlimits of the UDF
+    process; ``load_url_max_bytes``: largest ``load_url`` download; ``graph_max_nodes``:
+    nodes of a graph counted over all callbacks; ``graph_max_depth``: callback nesting.
+    """
+
+    udf_enabled: bool = False
+    udf_timeout_seconds: float = 60.0
+    udf_cpu_seconds: int = 60
+    udf_memory_mb: int = 4096
+    udf_max_processes: int = 16
+    load_url_max_bytes: int = 2 * 1024**3
+    graph_max_nodes: int = 10_000
+    graph_max_depth: int = 100
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, accounts: int) -> EngineLimits:
+        """The limits the configuration sets; ``accounts`` decides ``udf = auto``."""
+        limits = settings.limits
+        return cls(
+            udf_enabled=settings.udf_enabled(accounts),
+            udf_timeout_seconds=limits.udf_timeout_seconds,
+            udf_cpu_seconds=limits.udf_cpu_seconds,
+            udf_memory_mb=limits.udf_memory_mb,
+            udf_max_processes=limits.udf_max_processes,
+            load_url_max_bytes=limits.load_url_max_bytes,
+            graph_max_nodes=limits.graph_max_nodes,
+            graph_max_depth=limits.graph_max_depth,
+        )
