@@ -23,7 +23,8 @@ class EngineLimits:
     ``udf_enabled``: whether ``run_udf`` may run user code; ``udf_timeout_seconds``: wall
     time of one UDF process (its whole process group is killed then);
     ``udf_cpu_seconds`` / ``udf_memory_mb`` / ``udf_max_processes``: rlimits of the UDF
-    process; ``load_url_max_bytes``: largest ``load_url`` download; ``graph_max_nodes``:
+    process; ``udf_hidden_paths``: what a UDF process must not see (the data directory and
+    the database file); ``load_url_max_bytes``: largest ``load_url`` download; ``graph_max_nodes``:
     nodes of a graph counted over all callbacks; ``graph_max_depth``: callback nesting.
     """
 
@@ -35,6 +36,7 @@ class EngineLimits:
     load_url_max_bytes: int = 2 * 1024**3
     graph_max_nodes: int = 10_000
     graph_max_depth: int = 100
+    udf_hidden_paths: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, accounts: int) -> EngineLimits:
@@ -49,4 +51,12 @@ class EngineLimits:
             load_url_max_bytes=limits.load_url_max_bytes,
             graph_max_nodes=limits.graph_max_nodes,
             graph_max_depth=limits.graph_max_depth,
+            udf_hidden_paths=_server_paths(settings),
         )
+
+
+def _server_paths(settings: Settings) -> tuple[str, ...]:
+    paths = [str(settings.data_dir)]
+    if settings.db_url.startswith("sqlite:///"):
+        paths.append(settings.db_url.removeprefix("sqlite:///"))
+    return tuple(dict.fromkeys(paths))
