@@ -42,6 +42,7 @@ class LimitSettings(BaseModel):
 
     graph_max_nodes: Annotated[int, Field(ge=1)] = 10_000
     graph_max_depth: Annotated[int, Field(ge=1)] = 100
+    graph_max_evaluations: Annotated[int, Field(ge=1)] = 1_000_000
     udf_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
     udf_cpu_seconds: Annotated[int, Field(ge=1)] = 60
     udf_memory_mb: Annotated[int, Field(ge=64)] = 4096

@@ -14,11 +14,19 @@ if TYPE_CHECKING:
     from eostation.data.base import LoadRequest
     from eostation.engine.registry import ProcessRegistry
 
-__all__ = ["Callback", "EngineLimits", "EvalContext", "LogSink", "no_log"]
+__all__ = ["Callback", "Cancelled", "EngineLimits", "EvalContext", "LogSink", "no_log"]
 
 
 LogSink = Callable[[str, str, Any], None]
 """``(level, message, data)``; level is one of ``error``, ``warning``, ``info``, ``debug``."""
+
+
+class Cancelled(Exception):
+    """The run was stopped (job canceled, request timed out or gone, server shutting down).
+
+    The one signal for both the evaluation and the writers; whoever stopped the run
+    decides what it means (``RequestTimeout`` for ``POST /result``, a requeue on shutdown).
+    """
 
 
 def no_log(level: str, message: str, data: Any) -> None:

@@ -25,7 +25,9 @@ class EngineLimits:
     ``udf_cpu_seconds`` / ``udf_memory_mb`` / ``udf_max_processes``: rlimits of the UDF
     process; ``udf_hidden_paths``: what a UDF process must not see (the data directory and
     the database file); ``load_url_max_bytes``: largest ``load_url`` download; ``graph_max_nodes``:
-    nodes of a graph counted over all callbacks; ``graph_max_depth``: callback nesting.
+    nodes of a graph counted over all callbacks; ``graph_max_depth``: nesting levels
+    (callbacks, arrays and objects in arguments); ``graph_max_evaluations``: node runs of
+    one evaluation, counting every callback call and user-defined process call.
     """
 
     udf_enabled: bool = False
@@ -36,6 +38,7 @@ class EngineLimits:
     load_url_max_bytes: int = 2 * 1024**3
     graph_max_nodes: int = 10_000
     graph_max_depth: int = 100
+    graph_max_evaluations: int = 1_000_000
     udf_hidden_paths: tuple[str, ...] = ()
 
     @classmethod
@@ -51,6 +54,7 @@ class EngineLimits:
             load_url_max_bytes=limits.load_url_max_bytes,
             graph_max_nodes=limits.graph_max_nodes,
             graph_max_depth=limits.graph_max_depth,
+            graph_max_evaluations=limits.graph_max_evaluations,
             udf_hidden_paths=_server_paths(settings),
         )
 

@@ -25,7 +25,7 @@ from dask.callbacks import Callback
 
 from eostation.data.base import LoadRequest
 from eostation.data.registry import CollectionRegistry
-from eostation.engine.context import EvalContext, LogSink
+from eostation.engine.context import Cancelled, EvalContext, LogSink
 from eostation.engine.evaluate import evaluate
 from eostation.engine.graph import validate
 from eostation.engine.limits import EngineLimits
@@ -51,10 +51,6 @@ __all__ = [
 ]
 
 ProgressSink = Callable[[float], None]
-
-
-class Cancelled(Exception):
-    """The job was stopped while it ran."""
 
 
 @dataclasses.dataclass
@@ -130,7 +126,7 @@ def evaluate_lazily(
         base["load_result"] = load_result
     graph = process if "process_graph" in process else {"process_graph": process}
     context = EvalContext(**base, results=results)
-    problems = validate(graph, registry, udp=context.udp)
+    problems = validate(graph, registry, udp=context.udp, limits=limits)
     if problems:
         raise _locate(problems[0], graph["process_graph"])
     value = evaluate(graph, context, check=False)

@@ -20,6 +20,7 @@ from eostation.errors import (
     FileNotFound,
     JobNotFinished,
     OpenEOError,
+    ProcessGraphComplexity,
     ProcessGraphMissing,
     RequestInvalid,
     ResultLinkExpired,
@@ -277,6 +278,8 @@ class JobService:
                 user_id=user_id,
                 udp=udp,
             )
+        except ProcessGraphComplexity:
+            raise
         except OpenEOError as err:
             raise EstimateComplexity(reason=err.message) from None
         cpu = max(time.monotonic() - t0, run.input_pixels / PIXELS_PER_CPU_SECOND)

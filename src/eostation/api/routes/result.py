@@ -64,25 +64,25 @@ def process_sync(
     tmp_root.mkdir(exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="sync-", dir=tmp_root))
     try:
-        run = evaluate_lazily(
-            process,
-            registry=services.processes,
-            collections=services.collections,
-            log=log,
-            cancelled=lambda: time.monotonic() > deadline,
-            user_id=user.user_id,
-            udp=lambda pid: services.udps.get(user.user_id, pid),
-            load_result=lambda job_id: load_finished_job(
-                services.jobs.store, services.formats, user.user_id, job_id
-            ),
-            limits=services.limits(),
-        )
-        if run.input_pixels > settings.sync_max_pixels:
-            raise ProcessGraphComplexity(
-                reason=f"it reads {run.input_pixels:,} pixels, the limit for synchronous requests is "
-                f"{settings.sync_max_pixels:,}"
-            )
         try:
+            run = evaluate_lazily(
+                process,
+                registry=services.processes,
+                limits=services.limits(),
+                collections=services.collections,
+                log=log,
+                cancelled=lambda: time.monotonic() > deadline,
+                user_id=user.user_id,
+                udp=lambda pid: services.udps.get(user.user_id, pid),
+                load_result=lambda job_id: load_finished_job(
+                    services.jobs.store, services.formats, user.user_id, job_id
+                ),
+            )
+            if run.input_pixels > settings.sync_max_pixels:
+                raise ProcessGraphComplexity(
+                    reason=f"it reads {run.input_pixels:,} pixels, the limit for synchronous "
+                    f"requests is {settings.sync_max_pixels:,}"
+                )
             write_outputs(
                 run,
                 directory,
@@ -90,7 +90,7 @@ def process_sync(
                 progress=lambda _p: None,
                 cancelled=lambda: time.monotonic() > deadline,
             )
-        except Cancelled:
+        except Cancelled:  # one signal for the evaluation and the writers
             raise RequestTimeout(seconds=settings.sync_timeout_seconds) from None
         result = bundle(run.files, directory)
     except OpenEOError as exc:
