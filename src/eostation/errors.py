@@ -58,6 +58,7 @@ __all__ = [
     "NoDataForUpdate",
     "NotFound",
     "OpenEOError",
+    "OutboundRefused",
     "OverlapResolverMissing",
     "PaymentRequired",
     "PermissionsInsufficient",
@@ -298,6 +299,12 @@ class ProcessParameterUnsupported(OpenEOError):
 class ProcessParameterInvalid(OpenEOError):
     code, status = "ProcessParameterInvalid", 400
     template = "The value of parameter '{parameter}' of process '{process}' is invalid: {reason}"
+
+
+class OutboundRefused(ProcessParameterInvalid):
+    """A URL the server will not fetch (internal address, not http(s)): see ``eostation.outbound``."""
+
+    template = "The server does not fetch {url}: {reason}."
 
 
 class ProcessParameterRequired(OpenEOError):

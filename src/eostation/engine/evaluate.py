@@ -332,7 +332,8 @@ def _fetch_remote(process_id: str, url: str, session: _Session) -> dict[str, Any
     """A process definition published at ``url``: one process, or ``{"processes": [...]}``."""
     if url not in session.remote:
         try:
-            response = httpx.get(url, timeout=20, follow_redirects=True)
+            with session.env.limits.outbound.client(timeout=20) as http:
+                response = http.get(url)
             response.raise_for_status()
             session.remote[url] = response.json()
         except (httpx.HTTPError, ValueError) as exc:

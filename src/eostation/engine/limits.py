@@ -7,8 +7,10 @@ context built without settings has UDFs off.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from eostation.outbound import OutboundPolicy
 
 if TYPE_CHECKING:
     from eostation.config import Settings
@@ -24,7 +26,8 @@ class EngineLimits:
     time of one UDF process (its whole process group is killed then);
     ``udf_cpu_seconds`` / ``udf_memory_mb`` / ``udf_max_processes``: rlimits of the UDF
     process; ``udf_hidden_paths``: what a UDF process must not see (the data directory and
-    the database file); ``load_url_max_bytes``: largest ``load_url`` download; ``graph_max_nodes``:
+    the database file); ``outbound``: which hosts server-side requests may reach
+    (:mod:`eostation.outbound`; by default no internal one); ``load_url_max_bytes``: largest ``load_url`` download; ``graph_max_nodes``:
     nodes of a graph counted over all callbacks; ``graph_max_depth``: nesting levels
     (callbacks, arrays and objects in arguments); ``graph_max_evaluations``: node runs of
     one evaluation, counting every callback call and user-defined process call.
@@ -40,6 +43,7 @@ class EngineLimits:
     graph_max_depth: int = 100
     graph_max_evaluations: int = 1_000_000
     udf_hidden_paths: tuple[str, ...] = ()
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, accounts: int) -> EngineLimits:
@@ -56,6 +60,7 @@ class EngineLimits:
             graph_max_depth=limits.graph_max_depth,
             graph_max_evaluations=limits.graph_max_evaluations,
             udf_hidden_paths=_server_paths(settings),
+            outbound=OutboundPolicy.from_settings(settings),
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -21,12 +22,14 @@ from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import ProcessRegistry
 from eostation.errors import (
     OpenEOError,
+    OutboundRefused,
     ProcessGraphInvalid,
     ProcessParameterInvalid,
     ProcessParameterRequired,
     ProcessParameterUnsupported,
     ProcessUnsupported,
 )
+from eostation.outbound import OutboundPolicy
 
 LIMITS = EngineLimits()
 
@@ -318,11 +321,20 @@ def served() -> Iterator[str]:
     server.shutdown()
 
 
-def test_remote_namespace(env: EvalContext, served: str) -> None:
+def test_remote_namespace(served: str) -> None:
     graph = _graph(
         s={"process_id": "scale", "namespace": served, "arguments": {"v": 5}, "result": True}
     )
-    assert evaluate(graph, env) == 10
+    loopback = replace(LIMITS, outbound=OutboundPolicy.parse("127.0.0.0/8"))
+    assert evaluate(graph, EvalContext(default_registry(), loopback)) == 10
+
+
+def test_a_remote_namespace_on_an_internal_address_is_refused(served: str) -> None:
+    graph = _graph(
+        s={"process_id": "scale", "namespace": served, "arguments": {"v": 5}, "result": True}
+    )
+    with pytest.raises(OutboundRefused, match=r"internal address.*EOSTATION_OUTBOUND_ALLOW"):
+        evaluate(graph, EvalContext(default_registry(), LIMITS))
 
 
 def test_inspect_logs_without_computing() -> None:

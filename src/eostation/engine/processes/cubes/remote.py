@@ -108,7 +108,10 @@ def load_url(
     with tempfile.TemporaryDirectory(prefix="eostation-url-") as tmp:
         path = Path(tmp) / "download"
         try:
-            with httpx.stream("GET", url, timeout=60, follow_redirects=True) as response:
+            with (
+                env.limits.outbound.client() as http,
+                http.stream("GET", url) as response,
+            ):
                 response.raise_for_status()
                 size = 0
                 with path.open("wb") as f:

@@ -57,12 +57,13 @@ def _invalid(parameter: str, reason: str, exception: str | None = None) -> Proce
     return ProcessParameterInvalid(process="run_udf", parameter=parameter, reason=reason, **extra)
 
 
-def _source(udf: str) -> str:
+def _source(udf: str, env: EvalContext) -> str:
     if "\n" in udf or "\r" in udf:
         return udf
     if udf.startswith(("http://", "https://")):
         try:
-            response = httpx.get(udf, timeout=20, follow_redirects=True)
+            with env.limits.outbound.client(timeout=20) as http:
+                response = http.get(udf)
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise _invalid("udf", f"the UDF could not be fetched from {udf}: {exc}") from exc
@@ -175,7 +176,7 @@ def run_udf(
         raise _invalid("runtime", f"unknown UDF runtime '{runtime}'; use Python", "InvalidRuntime")
     if version is not None and not str(version).startswith(RUNTIMES[runtime.lower()]):
         raise _invalid("version", f"runtime version '{version}' is not available", "InvalidVersion")
-    code = _source(udf)
+    code = _source(udf, env)
     value, dim = _as_input(data)
     result = execute_udf(code, value, context, env)
     if isinstance(result, xr.DataArray) and isinstance(data, (xr.DataArray, LabeledArray)):
