@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from eostation import __version__
 from eostation.api.deps import API_PREFIX, Services, api_url
 from eostation.api.handlers import RequestIdMiddleware, install_handlers
+from eostation.api.heavy import HeavyWork
 from eostation.api.routes import (
     account,
     capabilities,
@@ -56,6 +57,7 @@ def build_services(settings: Settings) -> Services:
         jobs=JobService(settings, JobStore(db)),
         udps=UdpStore(db),
         sync_logs=SyncLogs(),
+        heavy=HeavyWork(settings.limits.concurrent_requests),
     )
 
 
@@ -66,6 +68,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        services.heavy.shutdown()
         services.auth.close()
         services.db.dispose()
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
+from eostation.api.heavy import HeavyWork
 from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
 from eostation.config import Settings
@@ -38,14 +39,15 @@ class Services:
     jobs: JobService
     udps: UdpStore
     sync_logs: SyncLogs
+    heavy: HeavyWork
 
     def limits(self) -> EngineLimits:
         """The engine limits of a graph run now (UDFs depend on the number of accounts)."""
         return EngineLimits.from_settings(self.settings, accounts=self.users.count())
 
 
-def get_services(request: Request) -> Services:
-    """The app's services."""
+async def get_services(request: Request) -> Services:
+    """The app's services (async: it must not wait for a thread of the shared pool)."""
     services: Services = request.app.state.services
     return services
 

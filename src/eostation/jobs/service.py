@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from eostation.config import Settings
 from eostation.data.registry import CollectionRegistry
+from eostation.engine.context import Cancelled
 from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import ProcessRegistry
 from eostation.errors import (
@@ -23,6 +24,7 @@ from eostation.errors import (
     ProcessGraphComplexity,
     ProcessGraphMissing,
     RequestInvalid,
+    RequestTimeout,
     ResultLinkExpired,
     StorageQuotaExceeded,
 )
@@ -261,12 +263,18 @@ class JobService:
         limits: EngineLimits,
         collections: CollectionRegistry,
         udp: Callable[[str], dict[str, Any] | None] | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
     ) -> dict[str, Any]:
-        """``GET /jobs/{id}/estimate``: costs, duration and size, from a lazy dry run."""
+        """``GET /jobs/{id}/estimate``: costs, duration and size, from a lazy dry run.
+
+        ``cancelled`` stops the dry run (the client went away); it also stops after the
+        synchronous timeout (``RequestTimeout``).
+        """
         from eostation.jobs.execute import evaluate_lazily
 
         job = self.store.get(user_id, job_id)
         t0 = time.monotonic()
+        deadline = t0 + self.settings.sync_timeout_seconds
         try:
             run = evaluate_lazily(
                 job.process,
@@ -274,10 +282,12 @@ class JobService:
                 limits=limits,
                 collections=collections,
                 log=lambda *_: None,
-                cancelled=lambda: False,
+                cancelled=lambda: cancelled() or time.monotonic() > deadline,
                 user_id=user_id,
                 udp=udp,
             )
+        except Cancelled:
+            raise RequestTimeout(seconds=self.settings.sync_timeout_seconds) from None
         except ProcessGraphComplexity:
             raise
         except OpenEOError as err:
