@@ -25,6 +25,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(archive_app, name="archive")
 console = Console(stderr=True)
 
+SHUTDOWN_GRACE_SECONDS = 3
+"""On SIGTERM: how long requests and runners get before they are cancelled (jobs requeued)."""
+
 DataDir = Annotated[
     Path | None,
     typer.Option(
@@ -108,11 +111,17 @@ def serve(
         + (f"Dask scheduler {scheduler}" if scheduler else "in-process Dask threads")
     )
     try:
+        # On SIGTERM, requests get a few seconds to finish; then they are cancelled (the
+        # engine work with them, see eostation.api.heavy) so the server exits promptly.
         uvicorn.run(
-            create_app(settings, services), host=settings.host, port=settings.port, log_level="info"
+            create_app(settings, services),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     finally:
-        pool.stop()
+        pool.stop(timeout=SHUTDOWN_GRACE_SECONDS)  # running jobs are requeued
         if cluster is not None:
             cluster.close()
 

@@ -87,3 +87,42 @@ def test_45_abandoned_estimates_neither_block_the_server_nor_keep_running(
     time.sleep(2.0)
     busy = _cpu_seconds(pid) - before
     assert busy < 0.5, f"the server still computed {busy:.2f} CPU seconds in 2 s"
+
+
+def test_sigterm_stops_the_server_within_seconds_and_requeues_the_running_job(
+    tmp_path: Path,
+) -> None:
+    live = LiveServer(tmp_path / "data").start()
+    api = live.url + "/openeo/1.2"
+    try:
+        created = httpx.post(api + "/jobs", json={"process": slow_graph()}, timeout=30)
+        job = f"{api}/jobs/{created.headers['OpenEO-Identifier']}"
+        assert httpx.post(job + "/results", timeout=10).status_code == 202
+        deadline = time.monotonic() + 30
+        while httpx.get(job, timeout=5).json()["status"] != "running":
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.2)
+        busy = threading.Thread(  # a synchronous request in the middle of its work
+            target=lambda: (
+                contextlib.suppress(httpx.HTTPError)
+                and httpx.post(api + "/result", json={"process": slow_graph()}, timeout=60)
+            )
+        )
+        busy.start()
+        time.sleep(1.0)
+        assert live.proc is not None
+        stopped = time.monotonic()
+        live.proc.terminate()
+        live.proc.wait(timeout=30)
+        took = time.monotonic() - stopped
+        busy.join(timeout=30)
+    finally:
+        live.stop()
+    print(f"stopped in {took:.1f} s")
+    assert took < 10, f"the server needed {took:.1f} s to stop"
+    again = LiveServer(tmp_path / "data").start()
+    try:
+        logs = httpx.get(job.replace(live.url, again.url) + "/logs", timeout=10).json()["logs"]
+        assert any(entry.get("code") == "JobRequeued" for entry in logs), logs
+    finally:
+        again.stop()

@@ -68,7 +68,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        services.heavy.shutdown()
+        services.heavy.stop()
         services.auth.close()
         services.db.dispose()
 

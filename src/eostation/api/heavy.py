@@ -37,21 +37,30 @@ class HeavyWork:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="eostation-engine")
+        self._stopping = threading.Event()
 
     async def run(self, request: Request, work: Callable[[Callable[[], bool]], T]) -> T:
-        """``work(cancelled)`` in the pool; raises :class:`ClientGone` if the client leaves."""
-        gone = threading.Event()
-        future = self._pool.submit(work, gone.is_set)
-        waiting = asyncio.wrap_future(future)
-        while True:
-            done, _ = await asyncio.wait({waiting}, timeout=_POLL_SECONDS)
-            if done:
-                return waiting.result()
-            if await request.is_disconnected():
-                gone.set()
-                future.cancel()
-                raise ClientGone()
+        """``work(cancelled)`` in the pool; raises :class:`ClientGone` if the client leaves.
 
-    def shutdown(self) -> None:
-        """Stop taking work; running work sees its requests as gone."""
+        ``cancelled()`` also turns True when the server shuts down or the request task
+        is cancelled (uvicorn's graceful-shutdown timeout).
+        """
+        gone = threading.Event()
+        future = self._pool.submit(work, lambda: gone.is_set() or self._stopping.is_set())
+        waiting = asyncio.wrap_future(future)
+        try:
+            while True:
+                done, _ = await asyncio.wait({waiting}, timeout=_POLL_SECONDS)
+                if done:
+                    return waiting.result()
+                if await request.is_disconnected():
+                    raise ClientGone()
+        except BaseException:
+            gone.set()
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        """Server shutdown: running work stops at its next check, queued work never starts."""
+        self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
