@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +28,9 @@ console = Console(stderr=True)
 
 SHUTDOWN_GRACE_SECONDS = 3
 """On SIGTERM: how long requests and runners get before they are cancelled (jobs requeued)."""
+
+GIL_SWITCH_SECONDS = 0.0005
+"""``sys.setswitchinterval`` of the server (Python's default is 5 ms)."""
 
 DataDir = Annotated[
     Path | None,
@@ -110,6 +114,9 @@ def serve(
         f"  jobs:     {settings.runners} runner(s), "
         + (f"Dask scheduler {scheduler}" if scheduler else "in-process Dask threads")
     )
+    # Engine threads run pure Python between numpy calls; a short GIL switch interval
+    # keeps the event loop answering while they do (see docs/security.md, limits).
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     try:
         # On SIGTERM, requests get a few seconds to finish; then they are cancelled (the
         # engine work with them, see eostation.api.heavy) so the server exits promptly.

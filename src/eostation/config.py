@@ -48,7 +48,7 @@ class LimitSettings(BaseModel):
     udf_memory_mb: Annotated[int, Field(ge=64)] = 4096
     udf_max_processes: Annotated[int, Field(ge=1)] = 16
     load_url_max_bytes: Annotated[int, Field(ge=1)] = 2 * 1024**3
-    concurrent_requests: Annotated[int, Field(ge=1)] = 4
+    concurrent_requests: Annotated[int, Field(ge=1)] = 2
     """``/result``, ``/estimate`` and ``/validation`` requests evaluated at once (more wait)."""
 
 

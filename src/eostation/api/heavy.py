@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -46,7 +47,14 @@ class HeavyWork:
         is cancelled (uvicorn's graceful-shutdown timeout).
         """
         gone = threading.Event()
-        future = self._pool.submit(work, lambda: gone.is_set() or self._stopping.is_set())
+
+        def cancelled() -> bool:
+            # The engine asks before every node and dask task; sleeping 0 s hands the GIL
+            # to the event loop there, so pure-Python engine work cannot starve it.
+            time.sleep(0)
+            return gone.is_set() or self._stopping.is_set()
+
+        future = self._pool.submit(work, cancelled)
         waiting = asyncio.wrap_future(future)
         try:
             while True:
