@@ -18,8 +18,9 @@ from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
 from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
+from eostation.outbound import OutboundPolicy
 
-LIMITS = EngineLimits()
+LIMITS = EngineLimits(outbound=OutboundPolicy.parse("127.0.0.0/8"))  # load_url from loopback
 
 REGISTRY = default_registry()
 FIELDS = {
