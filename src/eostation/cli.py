@@ -107,7 +107,9 @@ def serve(
         f"  connect:  python -c \"import openeo; print(openeo.connect('{url}').list_collection_ids())\""
     )
     from eostation.jobs.supervisor import RunnerPool, start_dask
+    from eostation.outbound_proxy import guard_gdal
 
+    guard_gdal(settings)  # before the Dask workers and runners, which inherit it
     scheduler, cluster = start_dask(settings)
     pool = RunnerPool(settings, settings.runners, scheduler).start()
     console.print(
@@ -192,6 +194,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run batch jobs from the database (run more of these on other machines)."""
+    import os
     import signal
     import threading
 
@@ -199,11 +202,14 @@ def worker(
     from eostation.jobs.runner import Runner
     from eostation.jobs.store import JobStore
     from eostation.jobs.supervisor import watch_parent
+    from eostation.outbound_proxy import guard_gdal
 
     settings = _settings(data_dir, dask_scheduler=scheduler)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if "GDAL_HTTP_PROXY" not in os.environ:  # started by hand, not by `eostation serve`
+        guard_gdal(settings)
     client = None
     if settings.dask_scheduler:
         from distributed import Client
