@@ -130,7 +130,7 @@ def serve(
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     finally:
-        pool.stop(timeout=SHUTDOWN_GRACE_SECONDS)  # running jobs are requeued
+        pool.stop(timeout=2 * SHUTDOWN_GRACE_SECONDS)  # running jobs are requeued
         if cluster is not None:
             cluster.close()
 

@@ -66,6 +66,8 @@ class HeavyWork:
         except BaseException:
             gone.set()
             future.cancel()
+            # Nobody awaits the result any more: retrieve it, so asyncio does not log it.
+            waiting.add_done_callback(lambda f: f.cancelled() or f.exception())
             raise
 
     def stop(self) -> None:

@@ -283,12 +283,15 @@ class Runner:
         def progress(value: float) -> None:
             watch.progress = max(watch.progress, value)
 
+        def cancelled() -> bool:  # shutdown too, at once: not only at the next heartbeat
+            return watch.cancel.is_set() or self.shutdown.is_set()
+
         run = execute.evaluate_lazily(
             job.process,
             registry=self.registry,
             collections=self.collections,
             log=jlog.engine_sink,
-            cancelled=watch.cancel.is_set,
+            cancelled=cancelled,
             user_id=job.user_id,
             udp=lambda pid: self.udps.get(job.user_id, pid),
             load_result=lambda other: execute.load_finished_job(
@@ -315,7 +318,7 @@ class Runner:
             tmp,
             formats=self.formats,
             progress=progress,
-            cancelled=watch.cancel.is_set,
+            cancelled=cancelled,
             client=self.client,
             on_file=lambda f: jlog.info(f"Wrote {f.name} ({f.media_type})."),
         )
@@ -347,7 +350,7 @@ class Runner:
         elif watch.lost.is_set():
             # Stopped or deleted through the API, which already set the status.
             jlog.info(f"Run stopped after {usage.duration_seconds:.1f} s (the job was canceled).")
-        elif self.shutdown.is_set() and watch.cancel.is_set():
+        elif self.shutdown.is_set():
             jlog.warning("The runner was shut down; the job was queued again.", code="JobRequeued")
             self.store.transition(
                 job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0
