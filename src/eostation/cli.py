@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -119,6 +120,9 @@ def serve(
     # Engine threads run pure Python between numpy calls; a short GIL switch interval
     # keeps the event loop answering while they do (see docs/security.md, limits).
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    # uvicorn re-raises the signal it stopped on when it is done: with the default
+    # handler the process would die before the runners below requeue their jobs.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
     try:
         # On SIGTERM, requests get a few seconds to finish; then they are cancelled (the
         # engine work with them, see eostation.api.heavy) so the server exits promptly.
