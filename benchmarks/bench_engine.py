@@ -116,6 +116,7 @@ def worker(side: str, workload: str, store: Path, out: Path, size: Size) -> dict
         from engine_data import ZarrS2
 
         from eostation.engine.context import no_log
+        from eostation.engine.limits import EngineLimits
         from eostation.engine.registry import default_registry
         from eostation.formats.registry import default_formats
         from eostation.jobs.execute import evaluate_lazily, write_outputs
@@ -129,6 +130,7 @@ def worker(side: str, workload: str, store: Path, out: Path, size: Size) -> dict
         run = evaluate_lazily(
             process,
             registry=registry,
+            limits=EngineLimits(),
             collections=type("One", (), {"get": staticmethod(lambda _id: source)})(),
             log=no_log,
             cancelled=lambda: False,

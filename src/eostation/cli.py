@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +27,12 @@ users_app = typer.Typer(
 app.add_typer(users_app, name="users")
 app.add_typer(archive_app, name="archive")
 console = Console(stderr=True)
+
+SHUTDOWN_GRACE_SECONDS = 3
+"""On SIGTERM: how long requests and runners get before they are cancelled (jobs requeued)."""
+
+GIL_SWITCH_SECONDS = 0.0005
+"""``sys.setswitchinterval`` of the server (Python's default is 5 ms)."""
 
 DataDir = Annotated[
     Path | None,
@@ -132,19 +140,33 @@ def serve(
     )
     _startup_message(settings, services, url)
     from eostation.jobs.supervisor import RunnerPool, start_dask
+    from eostation.outbound_proxy import guard_gdal
 
+    guard_gdal(settings)  # before the Dask workers and runners, which inherit it
     scheduler, cluster = start_dask(settings)
     pool = RunnerPool(settings, settings.runner_count, scheduler).start()
     console.print(
         f"  jobs:     {settings.runner_count} runner(s), "
         + (f"Dask scheduler {scheduler}" if scheduler else "in-process Dask threads")
     )
+    # Engine threads run pure Python between numpy calls; a short GIL switch interval
+    # keeps the event loop answering while they do (see docs/security.md, limits).
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    # uvicorn re-raises the signal it stopped on when it is done: with the default
+    # handler the process would die before the runners below requeue their jobs.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
     try:
+        # On SIGTERM, requests get a few seconds to finish; then they are cancelled (the
+        # engine work with them, see eostation.api.heavy) so the server exits promptly.
         uvicorn.run(
-            create_app(settings, services), host=settings.host, port=settings.port, log_level="info"
+            create_app(settings, services),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     finally:
-        pool.stop()
+        pool.stop(timeout=2 * SHUTDOWN_GRACE_SECONDS)  # running jobs are requeued
         if cluster is not None:
             cluster.close()
 
@@ -208,6 +230,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run batch jobs from the database (run more of these on other machines)."""
+    import os
     import signal
     import threading
 
@@ -215,12 +238,15 @@ def worker(
     from eostation.jobs.runner import Runner
     from eostation.jobs.store import JobStore
     from eostation.jobs.supervisor import watch_parent
+    from eostation.outbound_proxy import guard_gdal
 
     settings = _settings(data_dir, dask_scheduler=scheduler)
     _private_files()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if "GDAL_HTTP_PROXY" not in os.environ:  # started by hand, not by `eostation serve`
+        guard_gdal(settings)
     client = None
     if settings.dask_scheduler:
         from distributed import Client

@@ -7,7 +7,7 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field
@@ -17,6 +17,7 @@ __all__ = [
     "CatalogSettings",
     "IssuerSettings",
     "JobSettings",
+    "LimitSettings",
     "OidcProvider",
     "RateLimitSettings",
     "Settings",
@@ -105,6 +106,21 @@ class CatalogSettings(BaseModel):
     asset_cache_bytes: int = 2 * 1024**3
 
 
+class LimitSettings(BaseModel):
+    """Engine limits: ``EOSTATION_LIMITS__GRAPH_MAX_NODES=20000`` and so on (``docs/security.md``)."""
+
+    graph_max_nodes: Annotated[int, Field(ge=1)] = 10_000
+    graph_max_depth: Annotated[int, Field(ge=1)] = 100
+    graph_max_evaluations: Annotated[int, Field(ge=1)] = 1_000_000
+    udf_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    udf_cpu_seconds: Annotated[int, Field(ge=1)] = 60
+    udf_memory_mb: Annotated[int, Field(ge=64)] = 4096
+    udf_max_processes: Annotated[int, Field(ge=1)] = 16
+    load_url_max_bytes: Annotated[int, Field(ge=1)] = 2 * 1024**3
+    concurrent_requests: Annotated[int, Field(ge=1)] = 2
+    """``/result``, ``/estimate`` and ``/validation`` requests evaluated at once (more wait)."""
+
+
 class Settings(BaseSettings):
     """Everything configurable. Nested values use ``__``: ``EOSTATION_LIMITS__CONCURRENT_JOBS``."""
 
@@ -128,6 +144,10 @@ class Settings(BaseSettings):
     concurrent_jobs: int = 2
     sync_max_pixels: int = 200_000_000
     udf: Literal["auto", "on", "off"] = "auto"
+    limits: LimitSettings = LimitSettings()
+    outbound_allow: str = ""
+    """Hosts and CIDRs (comma-separated) that server-side requests may reach although
+    they are internal (loopback, private, link-local ...), e.g. ``127.0.0.0/8,stac.lan``."""
     sync_timeout_seconds: float = 300.0
     jobs: JobSettings = JobSettings()
     catalog: CatalogSettings = CatalogSettings()
@@ -171,9 +191,10 @@ class Settings(BaseSettings):
         """Whether ``run_udf`` may run user code: ``auto`` allows it only for a single user.
 
         User code runs in a restricted child process, not a full sandbox, so with several
-        accounts (more than one password user, or any external OIDC provider; the built-in
-        issuer is not in ``oidc_providers``, so it does not count) it is off unless
-        ``EOSTATION_UDF=on``.
+        accounts (more than one password user, or any externally configured OIDC provider in
+        ``oidc_providers``; a built-in issuer serving this server's own users is not one) it
+        is off unless ``EOSTATION_UDF=on``. This is the only place that states the rule:
+        :meth:`eostation.engine.limits.EngineLimits.from_settings` applies it.
         """
         if self.udf != "auto":
             return self.udf == "on"

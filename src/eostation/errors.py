@@ -61,6 +61,7 @@ __all__ = [
     "NoDataForUpdate",
     "NotFound",
     "OpenEOError",
+    "OutboundRefused",
     "OverlapResolverMissing",
     "PayloadTooLarge",
     "PaymentRequired",
@@ -340,6 +341,12 @@ class ProcessParameterUnsupported(OpenEOError):
 class ProcessParameterInvalid(OpenEOError):
     code, status = "ProcessParameterInvalid", 400
     template = "The value of parameter '{parameter}' of process '{process}' is invalid: {reason}"
+
+
+class OutboundRefused(ProcessParameterInvalid):
+    """A URL the server will not fetch (internal address, not http(s)): see ``eostation.outbound``."""
+
+    template = "The server does not fetch {url}: {reason}."
 
 
 class ProcessParameterRequired(OpenEOError):

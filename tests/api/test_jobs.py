@@ -267,6 +267,20 @@ def test_estimate_predicts_costs_duration_and_size(idle: Harness, spec: Any) -> 
     assert body["costs"] >= 0.01 and body["duration"].startswith("PT") and body["size"] > 0
 
 
+def test_estimate_never_runs_a_udf_when_udfs_are_off(settings: Settings, tmp_path: Any) -> None:
+    marker = tmp_path / "udf-ran"
+    code = f"def apply_udf_data(data):\n    open({str(marker)!r}, 'w').write('ran')\n"
+    udf = {"process_id": "run_udf", "arguments": {"data": [1, 2], "udf": code, "runtime": "Python"}}
+    h = Harness(settings.model_copy(update={"udf": "off"}), with_runner=False)
+    try:
+        job_id = h.create({"process": {"process_graph": {"u": {**udf, "result": True}}}})
+        r = h.client.get(f"{API}/jobs/{job_id}/estimate")
+        assert r.status_code >= 400 and "disabled" in r.json()["message"]
+        assert not marker.exists()
+    finally:
+        h.close()
+
+
 def test_storage_quota(settings: Settings) -> None:
     settings = settings.model_copy(
         update={

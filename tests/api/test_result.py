@@ -268,3 +268,38 @@ def test_a_window_without_acquisitions_is_no_data_available(client: TestClient) 
     r = client.post(API + "/result", json=load(["2010-01-01", "2011-01-01"]))
     assert r.status_code == 400 and r.json()["code"] == "NoDataAvailable"
     assert "operating period" in r.json()["message"]
+
+
+def _chain(nodes: int) -> dict:  # type: ignore[type-arg]
+    out = {"n0": {"process_id": "add", "arguments": {"x": 0, "y": 1}}}
+    for i in range(1, nodes):
+        out[f"n{i}"] = {"process_id": "add", "arguments": {"x": {"from_node": f"n{i - 1}"}, "y": 1}}
+    out[f"n{nodes - 1}"]["result"] = True
+    return out
+
+
+def test_graphs_beyond_the_size_limit_are_a_400_everywhere(client: TestClient) -> None:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.settings.limits.graph_max_nodes = 50
+    ok = client.post(API + "/result", json=graph(_chain(50)))
+    assert ok.status_code == 200 and json.loads(ok.content) == 50
+    big = client.post(API + "/result", json=graph(_chain(51)))
+    assert (big.status_code, big.json()["code"]) == (400, "ProcessGraphComplexity")
+    assert "more than 50 nodes" in big.json()["message"]
+    job = client.post(API + "/jobs", json=graph(_chain(51)))
+    estimate = client.get(f"{API}/jobs/{job.headers['OpenEO-Identifier']}/estimate")
+    assert (estimate.status_code, estimate.json()["code"]) == (400, "ProcessGraphComplexity")
+
+
+def test_the_sync_timeout_during_evaluation_is_a_408_not_a_500(client: TestClient) -> None:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.settings.sync_timeout_seconds = 1e-9
+    r = client.post(API + "/result", json=graph(_chain(200)))
+    assert (r.status_code, r.json()["code"]) == (408, "RequestTimeout")
+
+
+def test_validation_reports_a_too_large_graph_once(client: TestClient) -> None:
+    client.app.state.services.settings.limits.graph_max_nodes = 50  # type: ignore[attr-defined]
+    r = client.post(API + "/validation", json=graph(_chain(51)))
+    assert r.status_code == 200
+    assert [e["code"] for e in r.json()["errors"]] == ["ProcessGraphComplexity"]

@@ -14,9 +14,20 @@ import pytest
 import rasterio
 import xarray as xr
 
-from tests.conftest import shared_path
+from tests.conftest import LiveServer, shared_path
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def loopback_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server allowed to fetch from loopback, where these tests serve their catalogue."""
+    server = LiveServer(
+        tmp_path_factory.mktemp("loopback") / "data",
+        env={"EOSTATION_OUTBOUND_ALLOW": "127.0.0.0/8"},
+    ).start()
+    yield server.url
+    server.stop()
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -36,9 +47,9 @@ def catalogue_url() -> Iterator[str]:
 
 
 def test_load_stac_static_catalogue_over_http(
-    live_server: str, catalogue_url: str, tmp_path: Path
+    loopback_server: str, catalogue_url: str, tmp_path: Path
 ) -> None:
-    con = openeo.connect(live_server)
+    con = openeo.connect(loopback_server)
     cube = con.load_stac(catalogue_url, temporal_extent=["2023-06-02", "2023-06-07"], bands=["B03"])
     out = tmp_path / "b03.nc"
     cube.download(out, format="netCDF")
@@ -48,6 +59,19 @@ def test_load_stac_static_catalogue_over_http(
         for i, day in enumerate(["2023-06-04", "2023-06-06"]):
             with rasterio.open(folder / f"openEO_{day}Z.tif") as src:
                 np.testing.assert_array_equal(ds["B03"].values[i], src.read(2).astype(np.float32))
+
+
+def test_load_stac_of_an_internal_address_is_refused_by_default(
+    live_server: str, catalogue_url: str, tmp_path: Path
+) -> None:
+    con = openeo.connect(live_server)
+    cube = con.load_stac(catalogue_url, temporal_extent=["2023-06-02", "2023-06-07"], bands=["B03"])
+    with pytest.raises(openeo.rest.OpenEoApiError) as info:
+        cube.download(tmp_path / "never.nc", format="netCDF")
+    assert info.value.http_status_code == 400
+    assert info.value.code == "ProcessParameterInvalid"
+    assert "EOSTATION_OUTBOUND_ALLOW" in info.value.message
+    assert not (tmp_path / "never.nc").exists()
 
 
 def test_load_stac_of_own_job_results(live_server: str, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from eostation import __version__
 from eostation.api.deps import API_PREFIX, Services, api_url
 from eostation.api.guard import HostGuardMiddleware
 from eostation.api.handlers import BodyLimitMiddleware, RequestIdMiddleware, install_handlers
+from eostation.api.heavy import HeavyWork
 from eostation.api.openapi import install_openapi
 from eostation.api.ratelimit import RateLimiter
 from eostation.api.routes import (
@@ -61,6 +62,7 @@ def build_services(settings: Settings) -> Services:
         jobs=JobService(settings, JobStore(db)),
         udps=UdpStore(db),
         sync_logs=SyncLogs(),
+        heavy=HeavyWork(settings.limits.concurrent_requests),
     )
 
 
@@ -71,6 +73,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        services.heavy.stop()
         services.auth.close()
         services.db.dispose()
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
 from eostation.api.guard import is_browser_request
+from eostation.api.heavy import HeavyWork
 from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
 from eostation.config import Settings
+from eostation.data.registry import CollectionRegistry
+from eostation.engine.limits import EngineLimits
+from eostation.engine.registry import ProcessRegistry
 from eostation.errors import OpenEOError
+from eostation.formats.registry import FormatRegistry
 from eostation.jobs.service import JobService
 from eostation.udps import UdpStore
 from eostation.users import User, UserStore
@@ -38,16 +43,21 @@ class Services:
     db: Engine
     users: UserStore
     auth: Authenticator
-    collections: Any  # eostation.data.registry.CollectionRegistry
-    processes: Any  # eostation.engine.registry.ProcessRegistry
-    formats: Any  # eostation.formats.registry.FormatRegistry
+    collections: CollectionRegistry
+    processes: ProcessRegistry
+    formats: FormatRegistry
     jobs: JobService
     udps: UdpStore
     sync_logs: SyncLogs
+    heavy: HeavyWork
+
+    def limits(self) -> EngineLimits:
+        """The engine limits of a graph run now (UDFs depend on the number of accounts)."""
+        return EngineLimits.from_settings(self.settings, accounts=self.users.count())
 
 
-def get_services(request: Request) -> Services:
-    """The app's services."""
+async def get_services(request: Request) -> Services:
+    """The app's services (async: it must not wait for a thread of the shared pool)."""
     services: Services = request.app.state.services
     return services
 

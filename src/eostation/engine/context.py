@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import xarray as xr
 
+from eostation.engine.limits import EngineLimits
+
 if TYPE_CHECKING:
     from eostation.data.base import LoadRequest
     from eostation.engine.registry import ProcessRegistry
 
-__all__ = ["Callback", "EvalContext", "LogSink", "no_log"]
+__all__ = ["Callback", "Cancelled", "EngineLimits", "EvalContext", "LogSink", "no_log"]
 
 
 LogSink = Callable[[str, str, Any], None]
 """``(level, message, data)``; level is one of ``error``, ``warning``, ``info``, ``debug``."""
+
+
+class Cancelled(Exception):
+    """The run was stopped (job canceled, request timed out or gone, server shutting down).
+
+    The one signal for both the evaluation and the writers; whoever stopped the run
+    decides what it means (``RequestTimeout`` for ``POST /result``, a requeue on shutdown).
+    """
 
 
 def no_log(level: str, message: str, data: Any) -> None:
@@ -56,8 +66,10 @@ class EvalContext:
     ``udp(process_id)`` returns a stored user-defined process (``{"id", "parameters",
     "process_graph", ...}``) or None; ``log(level, message, data)`` receives what
     ``inspect`` emits; ``cancelled()`` turns True when the job or request was stopped;
-    ``user_id`` is None for anonymous runs. ``options`` carries free-form settings for
-    process implementations (e.g. limits), ``depth`` is the user-defined process nesting.
+    ``user_id`` is None for anonymous runs. ``limits`` (required) are what the run may do
+    and use (UDFs on or off, their rlimits, download and graph sizes), built from the
+    settings by :meth:`EngineLimits.from_settings`; ``depth`` is the user-defined process
+    nesting.
     ``results`` is the sink of ``save_result``: it appends ``(data, format, options)``
     (options already validated) and the caller writes them after evaluation.
     ``load_result(job_id)`` returns a finished batch job's result as a lazy cube (the
@@ -65,12 +77,12 @@ class EvalContext:
     """
 
     registry: ProcessRegistry
+    limits: EngineLimits
     load_collection: Callable[[str, LoadRequest], xr.DataArray] = _no_collections
     udp: Callable[[str], dict[str, Any] | None] = _no_udp
     log: LogSink = no_log
     user_id: str | None = None
     cancelled: Callable[[], bool] = _never_cancelled
-    options: Mapping[str, Any] = field(default_factory=dict)
     depth: int = 0
     results: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
     load_result: Callable[[str], xr.DataArray] = _no_job_results

@@ -36,10 +36,11 @@ from typing import Any
 
 import httpx
 
-from eostation.engine.context import EvalContext
+from eostation.engine.context import Cancelled, EvalContext
 from eostation.engine.graph import (
     PREDEFINED_NAMESPACES,
     ProcessGraph,
+    check_complexity,
     flat_graph,
     parse,
     references,
@@ -49,6 +50,7 @@ from eostation.engine.pushdown import push_down
 from eostation.errors import (
     Internal,
     OpenEOError,
+    ProcessGraphComplexity,
     ProcessGraphInvalid,
     ProcessParameterInvalid,
     ProcessParameterRequired,
@@ -68,11 +70,43 @@ _MISSING: Any = object()
 
 @dataclass
 class _Session:
-    """What one top-level evaluation shares across callbacks and user-defined processes."""
+    """What one top-level evaluation shares across callbacks and user-defined processes.
+
+    ``parsed`` keeps each child graph parsed once (keyed by the identity of its JSON
+    object, which ``keep`` holds alive); ``calls`` memoises user-defined process calls
+    by process and argument identity, so a process that calls another twice with the
+    same values costs one call, not two, at every level; ``evaluations`` counts node
+    runs against ``EngineLimits.graph_max_evaluations``. Shared by reference: a
+    ``replace``d session (deeper UDP stack) still counts into the same figures.
+    """
 
     env: EvalContext
     remote: dict[str, dict[str, Any]] = field(default_factory=dict)
     udp_stack: tuple[str, ...] = ()
+    parsed: dict[int, ProcessGraph] = field(default_factory=dict)
+    calls: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    keep: list[Any] = field(default_factory=list)
+    evaluations: list[int] = field(default_factory=lambda: [0])
+
+    def parse(self, graph: Mapping[str, Any]) -> ProcessGraph:
+        """``graph`` parsed, once per evaluation."""
+        key = id(graph)
+        if key not in self.parsed:
+            self.parsed[key] = parse(graph)
+            self.keep.append(graph)
+        return self.parsed[key]
+
+    def count(self) -> None:
+        """One more node run; ``ProcessGraphComplexity`` beyond the limit."""
+        self.evaluations[0] += 1
+        limit = self.env.limits.graph_max_evaluations
+        if self.evaluations[0] > limit:
+            raise ProcessGraphComplexity(
+                message=f"The process graph is too complex: it expands to more than {limit:,} "
+                "process runs (callbacks or user-defined processes called over and over). "
+                "Simplify it (the limit is EOSTATION_LIMITS__GRAPH_MAX_EVALUATIONS).",
+                reason="too many process runs",
+            )
 
 
 def evaluate(
@@ -89,6 +123,7 @@ def evaluate(
     """
     declared = graph.get("parameters") if "process_graph" in graph else None
     scope = _apply_defaults(declared or [], dict(arguments or {}), process_id=None)
+    check_complexity(graph, env.limits)
     if check:
         problems = validate(
             graph, env.registry, parameters=set(scope) | _names(declared), udp=env.udp
@@ -178,10 +213,13 @@ class _Run:
     def result(self) -> Any:
         for node_id in self.graph.order:
             if self.session.env.cancelled():
-                raise Internal(message="processing was cancelled", cancelled=True)
+                raise Cancelled()
+            self.session.count()
             node = self.graph.nodes[node_id]
             try:
                 self.values[node_id] = self._run_node(node_id)
+            except Cancelled:
+                raise
             except OpenEOError as err:
                 raise _in_node(err, node_id, node.process_id) from None
             except (TypeError, ValueError, KeyError, IndexError, ArithmeticError) as exc:
@@ -218,8 +256,12 @@ class _Run:
                 return definition.call(arguments, env)
             if namespace is not None:
                 raise ProcessUnsupported(process=node.process_id, namespace=namespace)
-        stored = self._lookup_udp(node.process_id, namespace)
-        return _call_udp(stored, arguments, self.session)
+        key = (namespace, node.process_id, *sorted((k, id(v)) for k, v in arguments.items()))
+        if key not in self.session.calls:
+            stored = self._lookup_udp(node.process_id, namespace)
+            self.session.keep.append(arguments)  # the ids in the key stay theirs
+            self.session.calls[key] = _call_udp(stored, arguments, self.session)
+        return self.session.calls[key]
 
     def _lookup_udp(self, process_id: str, namespace: str | None) -> dict[str, Any]:
         if namespace is not None and namespace.startswith(("http://", "https://")):
@@ -240,7 +282,7 @@ class _Run:
                     raise ProcessParameterRequired(process="(graph)", parameter=name)
                 return found
             if isinstance(value.get("process_graph"), Mapping):
-                return ChildGraph(parse(value), self.scope, self.session)
+                return ChildGraph(self.session.parse(value), self.scope, self.session)
             return {k: self._resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._resolve(v) for v in value]
@@ -275,7 +317,8 @@ def _call_udp(stored: Mapping[str, Any], arguments: dict[str, Any], session: _Se
         )
     inner = replace(session, udp_stack=(*session.udp_stack, process_id))
     inner.env = replace(session.env, depth=len(inner.udp_stack))
-    graph = push_down(parse(flat_graph(stored)), scope)
+    check_complexity(stored, session.env.limits)
+    graph = push_down(session.parse(flat_graph(stored)), scope)
     return _Run(graph, scope, inner).result()
 
 
@@ -283,7 +326,8 @@ def _fetch_remote(process_id: str, url: str, session: _Session) -> dict[str, Any
     """A process definition published at ``url``: one process, or ``{"processes": [...]}``."""
     if url not in session.remote:
         try:
-            response = httpx.get(url, timeout=20, follow_redirects=True)
+            with session.env.limits.outbound.client(timeout=20) as http:
+                response = http.get(url)
             response.raise_for_status()
             session.remote[url] = response.json()
         except (httpx.HTTPError, ValueError) as exc:

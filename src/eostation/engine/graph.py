@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from eostation.engine import rfc3339
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import ProcessRegistry
 from eostation.engine.schema import JsonSchema
 from eostation.errors import (
     OpenEOError,
+    ProcessGraphComplexity,
     ProcessGraphInvalid,
     ProcessParameterInvalid,
     ProcessParameterRequired,
@@ -30,6 +32,7 @@ __all__ = [
     "Node",
     "ProcessGraph",
     "callback_parameters",
+    "check_complexity",
     "flat_graph",
     "is_reference",
     "matches_schema",
@@ -93,6 +96,46 @@ def references(value: Any, key: str) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from references(item, key)
+
+
+def check_complexity(graph: Mapping[str, Any], limits: EngineLimits) -> None:
+    """Raise ``ProcessGraphComplexity`` when ``graph`` has too many nodes or nests too deeply.
+
+    Nodes are counted over the graph and all its callbacks; depth counts every level of
+    nesting (a callback, an array or object in an argument). One pass with an explicit
+    stack, so it stays linear and cannot overflow on a hostile document.
+    """
+    nodes = 0
+    stack: list[tuple[Any, int, bool]] = [(flat_graph(graph), 1, True)]
+    while stack:
+        value, depth, is_graph = stack.pop()
+        if depth > limits.graph_max_depth:
+            raise _too_complex(f"it nests deeper than {limits.graph_max_depth} levels")
+        if is_graph and isinstance(value, Mapping):
+            nodes += len(value)
+            if nodes > limits.graph_max_nodes:
+                raise _too_complex(f"it has more than {limits.graph_max_nodes:,} nodes")
+            for node in value.values():
+                arguments = node.get("arguments") if isinstance(node, Mapping) else None
+                if isinstance(arguments, Mapping):
+                    stack.extend((v, depth + 1, False) for v in arguments.values())
+        elif isinstance(value, Mapping):
+            inner = value.get("process_graph")
+            if isinstance(inner, Mapping):  # a callback: one level, like its wrapper
+                stack.append((inner, depth, True))
+            else:
+                stack.extend((v, depth + 1, False) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1, False) for v in value)
+
+
+def _too_complex(reason: str) -> ProcessGraphComplexity:
+    return ProcessGraphComplexity(
+        message=f"The process graph is too complex: {reason}. Split it or simplify it "
+        "(the server's limits are EOSTATION_LIMITS__GRAPH_MAX_NODES and "
+        "EOSTATION_LIMITS__GRAPH_MAX_DEPTH).",
+        reason=reason,
+    )
 
 
 def _callbacks(value: Any) -> Iterator[Mapping[str, Any]]:
@@ -294,13 +337,21 @@ def validate(
     *,
     parameters: set[str] | None = None,
     udp: UdpLookup | None = None,
+    limits: EngineLimits | None = None,
 ) -> list[OpenEOError]:
     """Every problem found in ``graph`` without running it (empty list: valid).
 
     ``parameters`` are the names ``from_parameter`` may use at the top level (a stored
     process's parameters); None takes them from ``graph["parameters"]`` when present,
     else no top-level parameter is allowed. ``udp`` looks up user-defined processes.
+    With ``limits``, a graph beyond its size or depth is one ``ProcessGraphComplexity``
+    problem and nothing else is checked.
     """
+    if limits is not None:
+        try:
+            check_complexity(graph, limits)
+        except ProcessGraphComplexity as err:
+            return [err]
     if parameters is None:
         declared = graph.get("parameters") if "process_graph" in graph else None
         # A malformed declaration declares nothing; references to it are then reported.

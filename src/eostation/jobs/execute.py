@@ -20,18 +20,25 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xarray as xr
 
 from eostation.data.base import LoadRequest
-from eostation.engine.context import EvalContext, LogSink
+from eostation.data.registry import CollectionRegistry
+from eostation.engine.context import Cancelled, EvalContext, LogSink
 from eostation.engine.evaluate import evaluate
 from eostation.engine.graph import validate
+from eostation.engine.limits import EngineLimits
+from eostation.engine.registry import ProcessRegistry
 from eostation.errors import CollectionNotFound, FeatureUnsupported, JobNotFinished, OpenEOError
 from eostation.formats.output import OutputFile
-from eostation.jobs.model import Cancelled, JobStatus
+from eostation.formats.registry import FormatRegistry
+from eostation.jobs.model import JobStatus
+
+if TYPE_CHECKING:
+    from eostation.jobs.store import JobStore
 
 __all__ = [
     "Cancelled",
@@ -77,20 +84,21 @@ def _size(data: Any) -> tuple[int, int]:
 def evaluate_lazily(
     process: Mapping[str, Any],
     *,
-    registry: Any,
-    collections: Any = None,
+    registry: ProcessRegistry,
+    limits: EngineLimits,
+    collections: CollectionRegistry | None = None,
     log: LogSink,
     cancelled: Callable[[], bool],
     user_id: str | None,
     udp: Callable[[str], dict[str, Any] | None] | None = None,
     load_result: Callable[[str], Any] | None = None,
-    options: Mapping[str, Any] | None = None,
 ) -> GraphRun:
     """Evaluate the graph without writing anything: the outputs, still lazy where possible.
 
-    ``udp`` looks up the user's stored processes, ``load_result`` opens a finished job's
-    results as a cube (see :func:`open_job_result`); ``options`` go to
-    ``EvalContext.options`` (e.g. ``udf_enabled``).
+    This builds the :class:`EvalContext` for every path that runs a graph (``POST
+    /result``, batch jobs, estimates, ``eostation run``); ``limits`` come from
+    :meth:`EngineLimits.from_settings`. ``udp`` looks up the user's stored processes,
+    ``load_result`` opens a finished job's results as a cube (:func:`open_job_result`).
     """
     run = GraphRun()
 
@@ -104,6 +112,7 @@ def evaluate_lazily(
     results: list[Any] = []
     base: dict[str, Any] = {
         "registry": registry,
+        "limits": limits,
         "load_collection": load,
         "log": log,
         "user_id": user_id,
@@ -113,11 +122,9 @@ def evaluate_lazily(
         base["udp"] = udp
     if load_result is not None:
         base["load_result"] = load_result
-    if options:
-        base["options"] = dict(options)
     graph = process if "process_graph" in process else {"process_graph": process}
     context = EvalContext(**base, results=results)
-    problems = validate(graph, registry, udp=context.udp)
+    problems = validate(graph, registry, udp=context.udp, limits=limits)
     if problems:
         raise _locate(problems[0], graph["process_graph"])
     value = evaluate(graph, context, check=False)
@@ -133,7 +140,9 @@ def evaluate_lazily(
     return run
 
 
-def load_finished_job(store: Any, formats: Any, user_id: str, job_id: str) -> Any:
+def load_finished_job(
+    store: JobStore, formats: FormatRegistry, user_id: str, job_id: str
+) -> xr.DataArray:
     """``load_result``: a finished job of ``user_id`` as a lazy cube (:func:`open_job_result`)."""
     job = store.get(user_id, job_id)
     if job.status is not JobStatus.FINISHED or not job.result_dir:
@@ -141,7 +150,9 @@ def load_finished_job(store: Any, formats: Any, user_id: str, job_id: str) -> An
     return open_job_result(Path(job.result_dir), job.results or {}, formats)
 
 
-def open_job_result(result_dir: Path, assets: Mapping[str, Any], formats: Any) -> Any:
+def open_job_result(
+    result_dir: Path, assets: Mapping[str, Any], formats: FormatRegistry
+) -> xr.DataArray:
     """A finished job's result files as one lazy cube (netCDF, or GeoTIFFs stacked on ``t``)."""
     by_type = {name: str(a.get("type", "")) for name, a in assets.items()}
     netcdf = [n for n, t in by_type.items() if "netcdf" in t or n.endswith(".nc")]
@@ -234,7 +245,7 @@ def write_outputs(
     run: GraphRun,
     directory: Path,
     *,
-    formats: Any,
+    formats: FormatRegistry,
     progress: ProgressSink,
     cancelled: Callable[[], bool],
     client: Any = None,

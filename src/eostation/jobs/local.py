@@ -12,6 +12,7 @@ from typing import Any
 from eostation.config import Settings
 from eostation.engine.context import LogSink
 from eostation.engine.graph import flat_graph
+from eostation.engine.limits import EngineLimits
 from eostation.errors import ProcessGraphMissing
 from eostation.jobs.execute import Output, evaluate_lazily, write_outputs
 
@@ -79,7 +80,8 @@ def run_local(
         log=log,
         cancelled=lambda: False,
         user_id="local",
-        options={"udf_enabled": settings.udf != "off"},  # the user's own machine
+        # The user's own machine: one account, so ``udf = auto`` means on.
+        limits=EngineLimits.from_settings(settings, accounts=1),
     )
     if output is not None and not _has_save_result(process):
         fmt = FORMAT_BY_SUFFIX.get(output.suffix.lower(), "JSON")

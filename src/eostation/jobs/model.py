@@ -11,7 +11,6 @@ from typing import Any, Final
 __all__ = [
     "ACTIVE",
     "LOG_LEVELS",
-    "Cancelled",
     "Job",
     "JobStatus",
     "LogEntry",
@@ -125,7 +124,3 @@ class LogEntry:
     data: Any = None
     path: list[dict[str, Any]] | None = None
     usage: dict[str, Any] | None = None
-
-
-class Cancelled(Exception):
-    """The job (or synchronous request) was stopped while it ran."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from dask.callbacks import Callback
 
-from eostation.jobs.model import Cancelled
+from eostation.engine.context import Cancelled
 
 __all__ = ["TaskCounter"]
 

@@ -24,9 +24,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eostation.config import Settings
+from eostation.engine.limits import EngineLimits
 from eostation.errors import ServiceUnavailable
 from eostation.jobs import execute
 from eostation.jobs.costs import Usage, costs_of
@@ -35,6 +36,12 @@ from eostation.jobs.model import Job, JobStatus
 from eostation.jobs.results import ResultLayout, asset_records, zip_stores
 from eostation.jobs.store import JobStore, utcnow
 from eostation.users import UserStore
+
+if TYPE_CHECKING:
+    from eostation.data.registry import CollectionRegistry
+    from eostation.engine.registry import ProcessRegistry
+    from eostation.formats.registry import FormatRegistry
+    from eostation.udps import UdpStore
 
 __all__ = ["Runner", "runner_id"]
 
@@ -99,11 +106,11 @@ class Runner:
         settings: Settings,
         store: JobStore,
         *,
-        registry: Any = None,
-        collections: Any = None,
-        formats: Any = None,
+        registry: ProcessRegistry | None = None,
+        collections: CollectionRegistry | None = None,
+        formats: FormatRegistry | None = None,
         client: Any = None,
-        udps: Any = None,
+        udps: UdpStore | None = None,
         ident: str | None = None,
     ) -> None:
         from eostation.data.registry import build_registry
@@ -303,20 +310,23 @@ class Runner:
         def progress(value: float) -> None:
             watch.progress = max(watch.progress, value)
 
+        def cancelled() -> bool:  # shutdown too, at once: not only at the next heartbeat
+            return watch.cancel.is_set() or self.shutdown.is_set()
+
         run = execute.evaluate_lazily(
             job.process,
             registry=self.registry,
             collections=self.collections,
             log=jlog.engine_sink,
-            cancelled=watch.cancel.is_set,
+            cancelled=cancelled,
             user_id=job.user_id,
             udp=lambda pid: self.udps.get(job.user_id, pid),
             load_result=lambda other: execute.load_finished_job(
                 self.store, self.formats, job.user_id, other
             ),
-            options={
-                "udf_enabled": self.settings.udf_enabled(UserStore(self.store.engine).count())
-            },
+            limits=EngineLimits.from_settings(
+                self.settings, accounts=UserStore(self.store.engine).count()
+            ),
         )
         watch.input_pixels = run.input_pixels
         estimate = costs_of(run.input_pixels / 20e6, run.input_pixels, run.output_nbytes)
@@ -335,7 +345,7 @@ class Runner:
             tmp,
             formats=self.formats,
             progress=progress,
-            cancelled=watch.cancel.is_set,
+            cancelled=cancelled,
             client=self.client,
             on_file=lambda f: jlog.info(f"Wrote {f.name} ({f.media_type})."),
         )
@@ -373,7 +383,7 @@ class Runner:
             self.store.transition(
                 job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0
             )
-        elif self.shutdown.is_set() and watch.cancel.is_set():
+        elif self.shutdown.is_set():
             jlog.warning("The runner was shut down; the job was queued again.", code="JobRequeued")
             self.store.transition(
                 job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0

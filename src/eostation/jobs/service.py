@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from eostation.config import Settings
+from eostation.data.registry import CollectionRegistry
+from eostation.engine.context import Cancelled
 from eostation.engine.graph import parse
+from eostation.engine.limits import EngineLimits
+from eostation.engine.registry import ProcessRegistry
 from eostation.errors import (
     BillingPlanInvalid,
     BudgetInvalid,
@@ -19,8 +23,10 @@ from eostation.errors import (
     JobNotFinished,
     NoDataForUpdate,
     OpenEOError,
+    ProcessGraphComplexity,
     ProcessGraphMissing,
     RequestInvalid,
+    RequestTimeout,
     ResultLinkExpired,
     StorageQuotaExceeded,
 )
@@ -267,24 +273,42 @@ class JobService:
         return LogPage(entries, effective, more)
 
     def estimate(
-        self, user_id: str, job_id: str, *, registry: Any, collections: Any, udp: Any = None
+        self,
+        user_id: str,
+        job_id: str,
+        *,
+        registry: ProcessRegistry,
+        limits: EngineLimits,
+        collections: CollectionRegistry,
+        udp: Callable[[str], dict[str, Any] | None] | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
     ) -> dict[str, Any]:
-        """``GET /jobs/{id}/estimate``: costs, duration and size, from a lazy dry run."""
+        """``GET /jobs/{id}/estimate``: costs, duration and size, from a lazy dry run.
+
+        ``cancelled`` stops the dry run (the client went away); it also stops after the
+        synchronous timeout (``RequestTimeout``).
+        """
         # Imported here: the engine (and dask) load only when an estimate is asked for.
         from eostation.jobs.execute import evaluate_lazily
 
         job = self.store.get(user_id, job_id)
         t0 = time.monotonic()
+        deadline = t0 + self.settings.sync_timeout_seconds
         try:
             run = evaluate_lazily(
                 job.process,
                 registry=registry,
+                limits=limits,
                 collections=collections,
                 log=lambda *_: None,
-                cancelled=lambda: False,
+                cancelled=lambda: cancelled() or time.monotonic() > deadline,
                 user_id=user_id,
                 udp=udp,
             )
+        except Cancelled:
+            raise RequestTimeout(seconds=self.settings.sync_timeout_seconds) from None
+        except ProcessGraphComplexity:
+            raise
         except OpenEOError as err:
             if err.status < 500:
                 raise  # the graph is wrong: say what is wrong, with its own code

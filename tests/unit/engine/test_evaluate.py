@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -14,22 +15,28 @@ import pytest
 import xarray as xr
 
 from eostation.engine import EvalContext, LabeledArray, default_registry, process
+from eostation.engine.context import Cancelled
 from eostation.engine.evaluate import evaluate
 from eostation.engine.graph import validate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import ProcessRegistry
 from eostation.errors import (
     OpenEOError,
+    OutboundRefused,
     ProcessGraphInvalid,
     ProcessParameterInvalid,
     ProcessParameterRequired,
     ProcessParameterUnsupported,
     ProcessUnsupported,
 )
+from eostation.outbound import OutboundPolicy
+
+LIMITS = EngineLimits()
 
 
 @pytest.fixture
 def env() -> EvalContext:
-    return EvalContext(default_registry())
+    return EvalContext(default_registry(), LIMITS)
 
 
 def _graph(**nodes: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +90,7 @@ def test_only_needed_nodes_run_once(env: EvalContext) -> None:
         "process_id": "array_element",
         "arguments": {"data": [{"from_node": "a"}, 5], "index": 1},
     }
-    assert evaluate(graph, EvalContext(registry)) == 10
+    assert evaluate(graph, EvalContext(registry, LIMITS)) == 10
     assert calls == ["a"]
 
 
@@ -258,7 +265,7 @@ UDP_SCALE = {
 
 
 def test_user_defined_process_with_defaults() -> None:
-    env = EvalContext(default_registry(), udp={"scale": UDP_SCALE}.get)
+    env = EvalContext(default_registry(), LIMITS, udp={"scale": UDP_SCALE}.get)
     graph = _graph(s={"process_id": "scale", "arguments": {"v": 4}, "result": True})
     assert evaluate(graph, env) == 8
     graph = _graph(
@@ -282,7 +289,7 @@ def test_recursive_user_defined_process_is_refused() -> None:
         "parameters": [],
         "process_graph": {"l": {"process_id": "loop", "arguments": {}, "result": True}},
     }
-    env = EvalContext(default_registry(), udp={"loop": loop}.get)
+    env = EvalContext(default_registry(), LIMITS, udp={"loop": loop}.get)
     with pytest.raises(ProcessGraphInvalid, match="recursively"):
         evaluate(_graph(s={"process_id": "loop", "arguments": {}, "result": True}), env)
 
@@ -314,16 +321,25 @@ def served() -> Iterator[str]:
     server.shutdown()
 
 
-def test_remote_namespace(env: EvalContext, served: str) -> None:
+def test_remote_namespace(served: str) -> None:
     graph = _graph(
         s={"process_id": "scale", "namespace": served, "arguments": {"v": 5}, "result": True}
     )
-    assert evaluate(graph, env) == 10
+    loopback = replace(LIMITS, outbound=OutboundPolicy.parse("127.0.0.0/8"))
+    assert evaluate(graph, EvalContext(default_registry(), loopback)) == 10
+
+
+def test_a_remote_namespace_on_an_internal_address_is_refused(served: str) -> None:
+    graph = _graph(
+        s={"process_id": "scale", "namespace": served, "arguments": {"v": 5}, "result": True}
+    )
+    with pytest.raises(OutboundRefused, match=r"internal address.*EOSTATION_OUTBOUND_ALLOW"):
+        evaluate(graph, EvalContext(default_registry(), LIMITS))
 
 
 def test_inspect_logs_without_computing() -> None:
     records: list[tuple[str, str, Any]] = []
-    env = EvalContext(default_registry(), log=lambda *r: records.append(r))
+    env = EvalContext(default_registry(), LIMITS, log=lambda *r: records.append(r))
     graph = _graph(
         i={
             "process_id": "inspect",
@@ -336,8 +352,8 @@ def test_inspect_logs_without_computing() -> None:
 
 
 def test_cancellation_stops_evaluation() -> None:
-    env = EvalContext(default_registry(), cancelled=lambda: True)
-    with pytest.raises(OpenEOError, match="cancelled"):
+    env = EvalContext(default_registry(), LIMITS, cancelled=lambda: True)
+    with pytest.raises(Cancelled):
         evaluate(_graph(p={"process_id": "pi", "arguments": {}, "result": True}), env)
 
 
@@ -363,11 +379,11 @@ def test_hidden_arguments_are_accepted_but_not_published() -> None:
             "result": True,
         }
     )
-    assert evaluate(graph, EvalContext(registry)) == {"a": 1}
+    assert evaluate(graph, EvalContext(registry, LIMITS)) == {"a": 1}
     with pytest.raises(ProcessParameterUnsupported):
         evaluate(
             _graph(
                 l={"process_id": "_loader", "arguments": {"id": "S2", "other": 1}, "result": True}
             ),
-            EvalContext(registry),
+            EvalContext(registry, LIMITS),
         )

@@ -17,8 +17,11 @@ import xarray as xr
 from eostation.engine import fused
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
+
+LIMITS = EngineLimits()
 
 REGISTRY = default_registry()
 BANDS = ["B04", "B08", "SCL"]
@@ -138,7 +141,7 @@ def _reduce(reducer: dict[str, Any], cube: xr.DataArray) -> Any:
             "result": True,
         }
     }
-    return evaluate({"process_graph": graph}, EvalContext(REGISTRY), {"cube": cube})
+    return evaluate({"process_graph": graph}, EvalContext(REGISTRY, LIMITS), {"cube": cube})
 
 
 def _apply(process: dict[str, Any], cube: xr.DataArray) -> Any:
@@ -149,7 +152,7 @@ def _apply(process: dict[str, Any], cube: xr.DataArray) -> Any:
             "result": True,
         }
     }
-    return evaluate({"process_graph": graph}, EvalContext(REGISTRY), {"cube": cube})
+    return evaluate({"process_graph": graph}, EvalContext(REGISTRY, LIMITS), {"cube": cube})
 
 
 def _was_fused(result: xr.DataArray) -> bool:

@@ -8,8 +8,11 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from tests.graphs import reduce_mean
+
+LIMITS = EngineLimits()
 
 REGISTRY = default_registry()
 
@@ -20,7 +23,7 @@ def _reduce_mean(cube: xr.DataArray, dimension: str = "t") -> xr.DataArray:
             "r": {**reduce_mean({"from_parameter": "cube"}, dimension), "result": True}
         }
     }
-    out = evaluate(graph, EvalContext(REGISTRY), {"cube": cube})
+    out = evaluate(graph, EvalContext(REGISTRY, LIMITS), {"cube": cube})
     assert isinstance(out, xr.DataArray)
     return out
 

@@ -29,12 +29,15 @@ import xarray as xr
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
 from eostation.engine.labeled import LabeledArray
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
 
 from .conftest import SPECS
 from .datacube_json import resolve_refs, same_cube, to_cube
 from .vector_exceptions import KNOWN, NON_JSON_LITERALS
+
+LIMITS = EngineLimits()
 
 pyjson5 = pytest.importorskip("pyjson5")
 
@@ -181,7 +184,7 @@ def _run(process_id: str, arguments: dict[str, Any]) -> Any:
     graph = {
         "process_graph": {"n": {"process_id": process_id, "arguments": inline, "result": True}}
     }
-    env = EvalContext(REGISTRY)
+    env = EvalContext(REGISTRY, LIMITS)
     return evaluate(graph, env, params)
 
 

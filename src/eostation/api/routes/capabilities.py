@@ -26,8 +26,8 @@ CONFORMANCE = [
 
 
 @root_router.get("/.well-known/openeo", summary="openEO versions this server offers")
-def well_known(request: Request, services: ServicesDep) -> dict[str, Any]:
-    """The versions list that clients read first."""
+async def well_known(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """The versions list that clients read first (async: answers even when every thread is busy)."""
     return {
         "versions": [
             {"url": api_url(request, services, "/"), "api_version": "1.2.0", "production": False}

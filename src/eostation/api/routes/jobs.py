@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from eostation.api.deps import CurrentUser, Services, ServicesDep, api_url
+from eostation.api.heavy import ClientGone
 from eostation.api.ratelimit import limit_job_creation
 from eostation.errors import NotFound
 from eostation.jobs.model import Job, JobStatus, LogEntry
@@ -144,15 +145,26 @@ def delete_job(job_id: str, user: CurrentUser, services: ServicesDep) -> Respons
 
 
 @router.get("/jobs/{job_id}/estimate", summary="Get an estimate for a batch job")
-def estimate_job(job_id: str, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+async def estimate_job(
+    request: Request, job_id: str, user: CurrentUser, services: ServicesDep
+) -> Any:
     """Predicted costs (credits), duration and output size, before running."""
-    return services.jobs.estimate(
-        user.user_id,
-        job_id,
-        registry=services.processes,
-        collections=services.collections,
-        udp=lambda pid: services.udps.get(user.user_id, pid),
-    )
+
+    def work(cancelled: Callable[[], bool]) -> dict[str, Any]:
+        return services.jobs.estimate(
+            user.user_id,
+            job_id,
+            registry=services.processes,
+            limits=services.limits(),
+            collections=services.collections,
+            udp=lambda pid: services.udps.get(user.user_id, pid),
+            cancelled=cancelled,
+        )
+
+    try:
+        return await services.heavy.run(request, work)
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it: the client has gone
 
 
 def _log_json(entry: LogEntry) -> dict[str, Any]:

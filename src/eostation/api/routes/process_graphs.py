@@ -96,5 +96,11 @@ def validation(request: Request, body: JsonBody, services: ServicesDep) -> dict[
     # Anonymous validation: only predefined processes are known.
     udp = None if user is None else (lambda pid: services.udps.get(user.user_id, pid))
     # Parameters that cannot be resolved here must not be reported (API requirement).
-    problems = validate(nodes, services.processes, parameters=_all_parameter_refs(nodes), udp=udp)
+    problems = validate(
+        nodes,
+        services.processes,
+        parameters=_all_parameter_refs(nodes),
+        udp=udp,
+        limits=services.limits(),
+    )
     return {"errors": [p.to_dict() for p in problems]}

@@ -5,15 +5,16 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from eostation.api.deps import CurrentUser, ServicesDep, api_url
+from eostation.api.deps import CurrentUser, Services, ServicesDep, api_url
+from eostation.api.heavy import ClientGone
 from eostation.api.ratelimit import limit_sync_processing
 from eostation.errors import (
     NotFound,
@@ -27,6 +28,7 @@ from eostation.jobs.costs import costs_of
 from eostation.jobs.execute import Cancelled, evaluate_lazily, load_finished_job, write_outputs
 from eostation.jobs.joblog import describe_failure, json_data
 from eostation.jobs.service import billing_plan
+from eostation.users import User
 
 __all__ = ["router"]
 
@@ -43,13 +45,32 @@ def _levels(minimum: str) -> set[str]:
     summary="Process and download data synchronously",
     dependencies=[Depends(limit_sync_processing)],
 )
-def process_sync(
+async def process_sync(
     request: Request,
     body: Annotated[dict[str, Any], Body()],
     user: CurrentUser,
     services: ServicesDep,
+) -> Response:
+    """Run a process graph and return its result file (or, without ``save_result``, its value as JSON).
+
+    The work runs in the engine pool (:mod:`eostation.api.heavy`) and stops when the
+    client disconnects or the synchronous timeout passes.
+    """
+    try:
+        return await services.heavy.run(
+            request, lambda gone: _process(request, body, user, services, gone)
+        )
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it: the client has gone
+
+
+def _process(
+    request: Request,
+    body: dict[str, Any],
+    user: User,
+    services: Services,
+    gone: Callable[[], bool],
 ) -> FileResponse:
-    """Run a process graph and return its result file (or, without ``save_result``, its value as JSON)."""
     process = body.get("process")
     if not isinstance(process, Mapping) or not isinstance(process.get("process_graph"), Mapping):
         raise ProcessGraphMissing()
@@ -71,33 +92,33 @@ def process_sync(
     tmp_root.mkdir(exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="sync-", dir=tmp_root))
     try:
-        run = evaluate_lazily(
-            process,
-            registry=services.processes,
-            collections=services.collections,
-            log=log,
-            cancelled=lambda: time.monotonic() > deadline,
-            user_id=user.user_id,
-            udp=lambda pid: services.udps.get(user.user_id, pid),
-            load_result=lambda job_id: load_finished_job(
-                services.jobs.store, services.formats, user.user_id, job_id
-            ),
-            options={"udf_enabled": settings.udf_enabled(services.users.count())},
-        )
-        if run.input_pixels > settings.sync_max_pixels:
-            raise ProcessGraphComplexity(
-                reason=f"it reads {run.input_pixels:,} pixels, the limit for synchronous requests is "
-                f"{settings.sync_max_pixels:,}"
-            )
         try:
+            run = evaluate_lazily(
+                process,
+                registry=services.processes,
+                limits=services.limits(),
+                collections=services.collections,
+                log=log,
+                cancelled=lambda: gone() or time.monotonic() > deadline,
+                user_id=user.user_id,
+                udp=lambda pid: services.udps.get(user.user_id, pid),
+                load_result=lambda job_id: load_finished_job(
+                    services.jobs.store, services.formats, user.user_id, job_id
+                ),
+            )
+            if run.input_pixels > settings.sync_max_pixels:
+                raise ProcessGraphComplexity(
+                    reason=f"it reads {run.input_pixels:,} pixels, the limit for synchronous "
+                    f"requests is {settings.sync_max_pixels:,}"
+                )
             write_outputs(
                 run,
                 directory,
                 formats=services.formats,
                 progress=lambda _p: None,
-                cancelled=lambda: time.monotonic() > deadline,
+                cancelled=lambda: gone() or time.monotonic() > deadline,
             )
-        except Cancelled:
+        except Cancelled:  # one signal for the evaluation and the writers
             raise RequestTimeout(seconds=settings.sync_timeout_seconds) from None
         result = bundle(run.files, directory)
     except OpenEOError as exc:

@@ -21,10 +21,13 @@ import pandas as pd
 import pystac
 import rasterio
 from odc.geo import geom
+from pystac_client.exceptions import APIError
 
 from eostation.errors import ProcessParameterInvalid
+from eostation.outbound import OutboundPolicy
 
 from .filters import Condition, cql2, query_ext
+from .guarded import GuardedStacIO, check_assets
 
 __all__ = ["ItemQuery", "fetch_json", "find_items", "prepare_items"]
 
@@ -44,8 +47,18 @@ class ItemQuery:
     conditions: tuple[Condition, ...] = ()
 
 
-def fetch_json(url: str, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """A JSON document from an http(s) URL or a local path."""
+def fetch_json(
+    url: str, headers: Mapping[str, str] | None = None, io: GuardedStacIO | None = None
+) -> dict[str, Any]:
+    """A JSON document from an http(s) URL or a local path (only http(s) through ``io``)."""
+    if io is not None:
+        try:
+            guarded: dict[str, Any] = json.loads(io.request(url, headers=dict(headers or {})))
+        except APIError as exc:
+            raise ProcessParameterInvalid(
+                process="load_stac", parameter="url", reason=f"{url} cannot be read: {exc}"
+            ) from None
+        return guarded
     if url.startswith(("http://", "https://")):
         response = httpx.get(url, headers=dict(headers or {}), timeout=60, follow_redirects=True)
         response.raise_for_status()
@@ -56,7 +69,9 @@ def fetch_json(url: str, headers: Mapping[str, str] | None = None) -> dict[str, 
     return loaded
 
 
-def _api_root(doc: Mapping[str, Any], url: str, headers: Mapping[str, str]) -> str | None:
+def _api_root(
+    doc: Mapping[str, Any], url: str, headers: Mapping[str, str], io: GuardedStacIO | None
+) -> str | None:
     """The STAC API root serving item search for ``doc`` (None for a static catalogue)."""
     if any(str(c).endswith(_SEARCH) for c in doc.get("conformsTo", [])):
         return url
@@ -65,7 +80,7 @@ def _api_root(doc: Mapping[str, Any], url: str, headers: Mapping[str, str]) -> s
             (link["href"] for link in doc.get("links", []) if link.get("rel") == "root"), None
         )
         if root:
-            root_doc = fetch_json(root, headers)
+            root_doc = fetch_json(root, headers, io)
             if any(str(c).endswith(_SEARCH) for c in root_doc.get("conformsTo", [])):
                 return str(root)
     return None
@@ -95,11 +110,15 @@ def _iso(ts: pd.Timestamp | None) -> str:
 
 
 def _search_api(
-    root: str, collection: str, query: ItemQuery, headers: Mapping[str, str]
+    root: str,
+    collection: str,
+    query: ItemQuery,
+    headers: Mapping[str, str],
+    io: GuardedStacIO | None,
 ) -> list[pystac.Item]:
     from pystac_client import Client, ConformanceClasses
 
-    client = Client.open(root, headers=dict(headers) or None)
+    client = Client.open(root, headers=dict(headers) or None, stac_io=io)
     kwargs: dict[str, Any] = {"collections": [collection]}
     if query.footprint is not None:
         kwargs["bbox"] = list(query.footprint.boundingbox)
@@ -115,13 +134,16 @@ def _search_api(
     return [item for item in search.items() if _accept(item, query)]
 
 
-def _walk_static(url: str, doc: Mapping[str, Any], query: ItemQuery) -> list[pystac.Item]:
+def _walk_static(
+    url: str, doc: Mapping[str, Any], query: ItemQuery, io: GuardedStacIO | None
+) -> list[pystac.Item]:
+    static = io.static if io is not None else None
     if doc.get("type") == "FeatureCollection":
-        items = list(pystac.ItemCollection.from_file(url))
+        items = list(pystac.ItemCollection.from_file(url, stac_io=static))
     elif doc.get("type") == "Feature":
-        items = [pystac.Item.from_file(url)]
+        items = [pystac.Item.from_file(url, stac_io=static)]
     else:
-        catalog = pystac.read_file(url)
+        catalog = pystac.read_file(url, stac_io=static)
         assert isinstance(catalog, pystac.Catalog)
         items = list(catalog.get_items(recursive=True))
     for item in items:
@@ -135,12 +157,18 @@ def find_items(
     *,
     collection: str | None = None,
     headers: Mapping[str, str] | None = None,
+    outbound: OutboundPolicy | None = None,
 ) -> list[pystac.Item]:
     """Items of a STAC API collection (``url`` = API root with ``collection``, or the
-    collection's own URL in an API) or of a static catalogue/collection/item collection."""
+    collection's own URL in an API) or of a static catalogue/collection/item collection.
+
+    With ``outbound`` (user-supplied URLs) every request, link and asset href passes the
+    outbound guard and must be http(s); without it (admin-configured collections) local
+    catalogues are read too."""
     headers = headers or {}
-    doc = fetch_json(url, headers)
-    root = _api_root(doc, url, headers)
+    io = GuardedStacIO(outbound, dict(headers)) if outbound is not None else None
+    doc = fetch_json(url, headers, io)
+    root = _api_root(doc, url, headers, io)
     if root is not None:
         name = collection or (doc.get("id") if doc.get("type") == "Collection" else None)
         if not name:
@@ -149,8 +177,12 @@ def find_items(
                 parameter="url",
                 reason=f"{url} is an API root; name a collection.",
             )
-        return _search_api(root, str(name), query, headers)
-    return _walk_static(url, doc, query)
+        found = _search_api(root, str(name), query, headers, io)
+    else:
+        found = _walk_static(url, doc, query, io)
+    if outbound is not None:
+        check_assets(found, outbound)
+    return found
 
 
 def _probe(asset: pystac.Asset, properties: Mapping[str, Any]) -> None:

@@ -17,6 +17,7 @@ from odc.geo import geom
 from eostation.data.base import LoadRequest
 from eostation.data.request import request_area, request_interval
 from eostation.errors import ProcessParameterInvalid
+from eostation.outbound import OutboundPolicy
 
 from .filters import conditions
 from .items import ItemQuery, find_items, prepare_items, solar_days
@@ -167,6 +168,7 @@ def load_stac(
     collection: str | None = None,
     headers: Mapping[str, str] | None = None,
     options: LoadOptions | None = None,
+    outbound: OutboundPolicy | None = None,
 ) -> xr.DataArray:
     """Load a static STAC catalogue/collection/item (file or URL) or a STAC API collection.
 
@@ -175,7 +177,8 @@ def load_stac(
     ``temporal_extent`` a half-open ISO interval; ``bands`` odc-stac band names (asset
     keys or ``eo:bands`` names; all when None); ``properties`` maps a property to a
     condition (see :mod:`eostation.data.stac.filters`). The grid is the items' native one
-    unless ``options`` set ``crs``/``resolution``."""
+    unless ``options`` set ``crs``/``resolution``. ``outbound`` guards a user-supplied
+    ``url`` (see :func:`~eostation.data.stac.items.find_items`)."""
     bbox: tuple[float, float, float, float] | None = None
     geometry: dict[str, Any] | None = None
     if isinstance(spatial_extent, Mapping) and "west" in spatial_extent:
@@ -195,7 +198,8 @@ def load_stac(
         end=pd.Timestamp(end) if end is not None else None,
         conditions=tuple(conditions(properties)),
     )
-    items = prepare_items(find_items(url, query, collection=collection, headers=headers))
+    found = find_items(url, query, collection=collection, headers=headers, outbound=outbound)
+    items = prepare_items(found)
     if not items:
         raise _invalid("url", f"no STAC item of {url} matches the extents and properties.")
     if bands is None:

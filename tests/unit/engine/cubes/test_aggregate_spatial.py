@@ -18,10 +18,13 @@ from openeo.rest.conversions import timeseries_json_to_pandas
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.processes.cubes.aggregate_spatial import spatial_hint
 from eostation.engine.processes.cubes.geometries import GeometrySet, object_array, vector_cube
 from eostation.engine.registry import default_registry
 from eostation.formats import default_formats
+
+LIMITS = EngineLimits()
 
 REGISTRY = default_registry()
 SLOVENIA = Path(__file__).parents[4] / "../shared/data/s2_l1c_eolearn_slovenia"
@@ -113,7 +116,7 @@ def _run(
             }
         }
     }
-    out = evaluate(graph, EvalContext(REGISTRY), {"cube": cube, "geoms": geometries})
+    out = evaluate(graph, EvalContext(REGISTRY, LIMITS), {"cube": cube, "geoms": geometries})
     assert isinstance(out, xr.DataArray)
     return out
 

@@ -10,8 +10,11 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
+
+LIMITS = EngineLimits()
 
 REGISTRY = default_registry()
 
@@ -50,7 +53,7 @@ def _run(process_id: str, cube: xr.DataArray, **arguments: Any) -> xr.DataArray:
             }
         }
     }
-    out = evaluate(graph, EvalContext(REGISTRY), {"cube": cube})
+    out = evaluate(graph, EvalContext(REGISTRY, LIMITS), {"cube": cube})
     assert isinstance(out, xr.DataArray)
     return out
 

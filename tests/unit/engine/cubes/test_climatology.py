@@ -12,9 +12,12 @@ import xarray as xr
 from eostation.engine.context import EvalContext
 from eostation.engine.cube import dimension_type, with_dimension_type
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
 from tests.graphs import mean_reducer
+
+LIMITS = EngineLimits()
 
 REGISTRY = default_registry()
 
@@ -38,7 +41,7 @@ def _call(process_id: str, **arguments: Any) -> Any:
     graph = {
         "process_graph": {"n": {"process_id": process_id, "arguments": inline, "result": True}}
     }
-    return evaluate(graph, EvalContext(REGISTRY), params)
+    return evaluate(graph, EvalContext(REGISTRY, LIMITS), params)
 
 
 @pytest.mark.parametrize("chunk", [False, True])

@@ -12,6 +12,7 @@ from odc.geo.xr import assign_crs
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.errors import (
     DimensionExists,
     DimensionLabelCountMismatch,
@@ -21,7 +22,9 @@ from eostation.errors import (
 
 from .test_core_processes import REGISTRY, callback, node
 
-ENV = EvalContext(REGISTRY)
+LIMITS = EngineLimits()
+
+ENV = EvalContext(REGISTRY, LIMITS)
 
 
 def run(nodes: dict[str, Any], **cubes: xr.DataArray) -> Any:

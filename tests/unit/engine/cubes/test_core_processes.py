@@ -14,6 +14,7 @@ from eostation.data.load import load_collection
 from eostation.data.registry import build_registry
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import (
     BandFilterParameterMissing,
@@ -23,6 +24,8 @@ from eostation.errors import (
     OpenEOError,
     TemporalExtentEmpty,
 )
+
+LIMITS = EngineLimits()
 
 REGISTRY = default_registry()
 COLLECTIONS = build_registry()
@@ -48,7 +51,7 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def env(recorder: Recorder) -> EvalContext:
-    return EvalContext(REGISTRY, load_collection=recorder)
+    return EvalContext(REGISTRY, LIMITS, load_collection=recorder)
 
 
 def run(env: EvalContext, nodes: dict[str, Any]) -> Any:
@@ -202,7 +205,7 @@ def test_load_result_hook() -> None:
         calls.append(job_id)
         return cube
 
-    env = EvalContext(REGISTRY, load_result=jobs)
+    env = EvalContext(REGISTRY, LIMITS, load_result=jobs)
     assert run(env, {"r": node("load_result", True, id="j-1")}) is cube and calls == ["j-1"]
     with pytest.raises(OpenEOError, match="load_result"):
-        run(EvalContext(REGISTRY), {"r": node("load_result", True, id="j-1")})
+        run(EvalContext(REGISTRY, LIMITS), {"r": node("load_result", True, id="j-1")})

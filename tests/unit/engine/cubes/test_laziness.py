@@ -12,8 +12,11 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.cube import MAX_CHUNK_BYTES, keep_all_dates_together
+from eostation.engine.limits import EngineLimits
 
 from .test_core_processes import AOI, REGISTRY, Recorder, callback, node, ref, run
+
+LIMITS = EngineLimits()
 
 
 def forbidden(*args: Any, **kwargs: Any) -> Any:
@@ -38,7 +41,7 @@ def test_a_long_graph_computes_nothing() -> None:
         "s": node("resample_spatial", data=ref("r"), resolution=20, method="average"),
         "o": node("save_result", True, data=ref("s"), format="netCDF"),
     }  # fmt: skip
-    env = EvalContext(REGISTRY, load_collection=Recorder())
+    env = EvalContext(REGISTRY, LIMITS, load_collection=Recorder())
     with dask.config.set(scheduler=forbidden):
         assert run(env, nodes) is True
     [(cube, fmt, _)] = env.results
@@ -66,7 +69,7 @@ def test_load_request_for_geojson_carries_the_geometry(aoi: dict[str, float]) ->
     square = {"type": "Polygon", "coordinates": [[
         [aoi["west"], aoi["south"]], [aoi["east"], aoi["south"]], [aoi["east"], aoi["north"]],
         [aoi["west"], aoi["north"]], [aoi["west"], aoi["south"]]]]}  # fmt: skip
-    env = EvalContext(REGISTRY, load_collection=recorder)
+    env = EvalContext(REGISTRY, LIMITS, load_collection=recorder)
     run(env, {"l": node("load_collection", True, id="SENTINEL2_L2A", spatial_extent=square,
                         temporal_extent=["2022-05-01", "2022-05-10"], bands=["B02"])})  # fmt: skip
     [request] = recorder.requests

@@ -12,9 +12,12 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
 from tests.graphs import reduce_mean
+
+LIMITS = EngineLimits()
 
 REGISTRY = default_registry()
 KERNEL = [[1, 2, 0], [0, 4, -1], [3, 0, 1], [1, 1, 1], [0, 5, 2]]
@@ -49,7 +52,7 @@ def _run(
             }
         }
     }
-    return evaluate(graph, EvalContext(REGISTRY), {"cube": cube, **(scope or {})})
+    return evaluate(graph, EvalContext(REGISTRY, LIMITS), {"cube": cube, **(scope or {})})
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,12 @@ import eostation.engine.evaluate as evaluate_module
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
 from eostation.engine.graph import parse
+from eostation.engine.limits import EngineLimits
 from eostation.engine.pushdown import Narrowing, push_down, register_rule
 
 from .test_core_processes import AOI, MAY, REGISTRY, Recorder, callback, node, ref
+
+LIMITS = EngineLimits()
 
 
 def lazy_load(**arguments: Any) -> dict[str, Any]:
@@ -25,11 +28,13 @@ def lazy_load(**arguments: Any) -> dict[str, Any]:
 def both_ways(nodes: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Recorder]:
     """The result with pushdown (and its recorded requests) and without it."""
     pushed = Recorder()
-    with_push = evaluate({"process_graph": nodes}, EvalContext(REGISTRY, load_collection=pushed))
+    with_push = evaluate(
+        {"process_graph": nodes}, EvalContext(REGISTRY, LIMITS, load_collection=pushed)
+    )
     with monkeypatch.context() as patch:
         patch.setattr(evaluate_module, "push_down", lambda graph, scope=None: graph)
         plain = evaluate(
-            {"process_graph": nodes}, EvalContext(REGISTRY, load_collection=Recorder())
+            {"process_graph": nodes}, EvalContext(REGISTRY, LIMITS, load_collection=Recorder())
         )
     return with_push, plain, pushed
 

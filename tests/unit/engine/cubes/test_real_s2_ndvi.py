@@ -14,8 +14,11 @@ from odc.geo.xr import xr_coords
 from eostation.data.base import LoadRequest
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from tests.conftest import shared_path
+
+LIMITS = EngineLimits()
 
 BANDS = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"]
 COMMON = {"B02": "blue", "B03": "green", "B04": "red", "B08": "nir"}
@@ -57,7 +60,9 @@ def test_engine_ndvi_equals_reference_ndvi() -> None:
             "id": "S2_L1C_SLOVENIA", "spatial_extent": None, "temporal_extent": None}},
         "ndvi": {"process_id": "ndvi", "arguments": {"data": {"from_node": "load"}}, "result": True},
     }  # fmt: skip
-    out = evaluate({"process_graph": graph}, EvalContext(default_registry(), load_collection=load))
+    out = evaluate(
+        {"process_graph": graph}, EvalContext(default_registry(), LIMITS, load_collection=load)
+    )
     assert out.chunks is not None and out.dims == ("t", "y", "x")
     assert out.odc.crs.epsg == 32633
     expected = np.load(folder / "NDVI.npy")[SCENE_DATES, :, :, 0]

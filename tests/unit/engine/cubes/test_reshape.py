@@ -11,8 +11,11 @@ import xarray as xr
 from eostation.engine.context import EvalContext
 from eostation.engine.cube import dimension_type
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
+
+LIMITS = EngineLimits()
 
 REGISTRY = default_registry()
 
@@ -20,7 +23,9 @@ REGISTRY = default_registry()
 def _call(process_id: str, cube: xr.DataArray, **arguments: Any) -> xr.DataArray:
     node = {"process_id": process_id, "arguments": {"data": {"from_parameter": "c"}, **arguments}}
     out = evaluate(
-        {"process_graph": {"n": {**node, "result": True}}}, EvalContext(REGISTRY), {"c": cube}
+        {"process_graph": {"n": {**node, "result": True}}},
+        EvalContext(REGISTRY, LIMITS),
+        {"c": cube},
     )
     assert isinstance(out, xr.DataArray)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -11,8 +12,11 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
+
+LIMITS = EngineLimits(udf_enabled=True)
 
 REGISTRY = default_registry()
 
@@ -49,13 +53,11 @@ def _cube() -> xr.DataArray:
 
 
 def _run(
-    code: str, options: dict[str, Any] | None = None, **arguments: Any
+    code: str, limits: EngineLimits = LIMITS, **arguments: Any
 ) -> tuple[Any, list[tuple[str, str]]]:
     logs: list[tuple[str, str]] = []
     env = EvalContext(
-        REGISTRY,
-        log=lambda level, message, data: logs.append((level, message)),
-        options=options or {},
+        REGISTRY, limits, log=lambda level, message, data: logs.append((level, message))
     )
     graph = {
         "process_graph": {
@@ -91,7 +93,7 @@ def test_logging_is_forwarded() -> None:
 def test_infinite_loop_times_out() -> None:
     code = HEAD + "    while True:\n        pass\n"
     with pytest.raises(OpenEOError, match="longer than 2 s"):
-        _run(code, options={"udf_timeout": 2})
+        _run(code, replace(LIMITS, udf_timeout_seconds=2))
 
 
 def test_sockets_are_refused() -> None:
@@ -109,10 +111,11 @@ def test_errors_in_the_udf_are_reported() -> None:
         _run(code)
 
 
-def test_disabled_by_option() -> None:
-    with pytest.raises(OpenEOError) as info:
-        _run(DOUBLE, options={"udf_enabled": False})
-    assert info.value.code == "PermissionsInsufficient"
+def test_disabled_by_the_limits_and_by_default() -> None:
+    for limits in (replace(LIMITS, udf_enabled=False), EngineLimits()):
+        with pytest.raises(OpenEOError) as info:
+            _run(DOUBLE, limits)
+        assert info.value.code == "PermissionsInsufficient"
 
 
 def test_unknown_runtime() -> None:

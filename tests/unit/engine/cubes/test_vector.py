@@ -16,7 +16,11 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
+from eostation.outbound import OutboundPolicy
+
+LIMITS = EngineLimits(outbound=OutboundPolicy.parse("127.0.0.0/8"))  # load_url from loopback
 
 REGISTRY = default_registry()
 FIELDS = {
@@ -37,7 +41,7 @@ FIELDS = {
 
 
 def _run(nodes: dict[str, Any], scope: dict[str, Any] | None = None) -> Any:
-    return evaluate({"process_graph": nodes}, EvalContext(REGISTRY), scope or {})
+    return evaluate({"process_graph": nodes}, EvalContext(REGISTRY, LIMITS), scope or {})
 
 
 def _chain(*steps: tuple[str, dict[str, Any]]) -> dict[str, Any]:

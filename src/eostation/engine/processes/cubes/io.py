@@ -269,6 +269,7 @@ def load_stac(
             if not properties
             else {name: _property_test(test) for name, test in properties.items()},
             spatial_crs=request.get("crs", 4326),
+            outbound=env.limits.outbound,
         )
     if own is not None and bands is not None:
         cube = cube.sel(bands=[str(b) for b in bands])

@@ -2,7 +2,7 @@
 
 GeoJSON and GeoParquet become vector cubes; GTiff (rasterio) and netCDF (h5netcdf)
 become raster cubes with their grid (odc-geo). The file is downloaded to a temporary
-directory first (at most ``EvalContext.options["load_url_max_bytes"]``, 2 GB).
+directory first (at most ``EvalContext.limits.load_url_max_bytes``, 2 GiB by default).
 """
 
 from __future__ import annotations
@@ -104,11 +104,14 @@ def load_url(
     """
     if format.lower() not in FORMATS:
         raise _unsuitable(f"'{format}' cannot be loaded; use one of {', '.join(FORMATS)}")
-    limit = int(env.options.get("load_url_max_bytes", 2 * 1024**3))
+    limit = env.limits.load_url_max_bytes
     with tempfile.TemporaryDirectory(prefix="eostation-url-") as tmp:
         path = Path(tmp) / "download"
         try:
-            with httpx.stream("GET", url, timeout=60, follow_redirects=True) as response:
+            with (
+                env.limits.outbound.client() as http,
+                http.stream("GET", url) as response,
+            ):
                 response.raise_for_status()
                 size = 0
                 with path.open("wb") as f:

@@ -2,24 +2,24 @@
 
 The UDF source is run by the official ``openeo.udf`` API (``apply_datacube``,
 ``apply_timeseries``, ``apply_udf_data`` entry points, ``XarrayDataCube``, ``context``)
-in a fresh interpreter (:mod:`.udf_child`): CPU time and address space are capped with
-``setrlimit``, a wall-clock timeout kills it, sockets are disabled before the user code
-runs (a Python-level guard, see :mod:`.udf_child`), and the environment holds nothing
-of the server's. What the UDF prints or logs is forwarded to ``EvalContext.log``.
+in a fresh interpreter (:mod:`.udf_child`, started and ended by :mod:`.udf_process`):
+its own uid, an empty environment, the server's data directory hidden, rlimits on CPU,
+memory, processes and file size, no network, and every process of the run killed at
+the wall-clock limit or when it ends. Data cross the process boundary only as JSON and
+NumPy arrays (:mod:`.udf_protocol`), never as pickles. What the UDF prints or logs is
+forwarded to ``EvalContext.log``.
 
 The data handed to the UDF are computed first (a UDF sees numbers, not a dask graph),
 so UDFs belong on modest inputs, e.g. inside ``apply_neighborhood`` tiles.
 
-Options (``EvalContext.options``): ``udf_enabled`` (default True), ``udf_timeout``
-seconds (60), ``udf_cpu_seconds`` (timeout), ``udf_memory_mb`` (4096).
+Limits come from ``EvalContext.limits`` (:class:`~eostation.engine.limits.EngineLimits`):
+``udf_enabled`` (off unless the settings allow it), ``udf_timeout_seconds``,
+``udf_cpu_seconds``, ``udf_memory_mb``, ``udf_max_processes``, ``udf_hidden_paths``.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import subprocess
-import sys
+import json
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +29,7 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.labeled import LabeledArray
+from eostation.engine.processes.cubes import udf_process, udf_protocol
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import PermissionsInsufficient, ProcessParameterInvalid
@@ -56,12 +57,13 @@ def _invalid(parameter: str, reason: str, exception: str | None = None) -> Proce
     return ProcessParameterInvalid(process="run_udf", parameter=parameter, reason=reason, **extra)
 
 
-def _source(udf: str) -> str:
+def _source(udf: str, env: EvalContext) -> str:
     if "\n" in udf or "\r" in udf:
         return udf
     if udf.startswith(("http://", "https://")):
         try:
-            response = httpx.get(udf, timeout=20, follow_redirects=True)
+            with env.limits.outbound.client(timeout=20) as http:
+                response = http.get(udf)
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise _invalid("udf", f"the UDF could not be fetched from {udf}: {exc}") from exc
@@ -85,55 +87,50 @@ def _forward(env: EvalContext, text: str, level: str) -> None:
 
 
 def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
-    """Run ``code`` on ``data`` in a limited child interpreter and return its result."""
-    timeout = float(env.options.get("udf_timeout", 60))
-    request = {
-        "code": code,
-        "data": data,
-        "context": context if context is not None else {},
-        "cpu_seconds": int(env.options.get("udf_cpu_seconds", max(int(timeout), 1))),
-        "memory_bytes": int(env.options.get("udf_memory_mb", 4096)) * 1024 * 1024,
-    }
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONUNBUFFERED": "1",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "HOME": tempfile.gettempdir(),
-    }
-    with tempfile.TemporaryDirectory(prefix="eostation-udf-") as workdir:
-        target = Path(workdir) / "result.pickle"
-        child = subprocess.Popen(
-            [sys.executable, "-I", str(_CHILD), str(target)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=workdir,
-            env=environment,
-        )
+    """Run ``code`` on ``data`` in an isolated child process and return its result."""
+    limits = env.limits
+    with tempfile.TemporaryDirectory(prefix="eostation-udf-") as tmp:
+        workdir = Path(tmp)
         try:
-            out, err = child.communicate(pickle.dumps(request), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            out, err = child.communicate()
-            _forward(env, out.decode(errors="replace"), "info")
-            _forward(env, err.decode(errors="replace"), "warning")
+            udf_protocol.write_message(
+                workdir / "in",
+                {"code": code, "data": data, "context": context if context is not None else {}},
+            )
+        except udf_protocol.ProtocolError as exc:
+            raise _invalid("data", f"this data cannot be handed to a UDF: {exc}") from None
+        uid = udf_process.run_uid()
+        launch = {
+            "cpu_seconds": limits.udf_cpu_seconds,
+            "memory_bytes": limits.udf_memory_mb * 1024 * 1024,
+            "file_bytes": limits.udf_memory_mb * 1024 * 1024,
+            "max_processes": limits.udf_max_processes,
+            "uid": uid,
+            "hidden": list(limits.udf_hidden_paths),
+        }
+        (workdir / "launch.json").write_text(json.dumps(launch))
+        ended = udf_process.run_child(workdir, _CHILD, uid, limits.udf_timeout_seconds)
+        _forward(env, udf_process.tail(workdir / "stdout"), "info")
+        _forward(env, udf_process.tail(workdir / "stderr"), "warning")
+        if ended.timed_out:
             raise _invalid(
-                "udf", f"the UDF ran longer than {timeout:g} s and was stopped"
-            ) from None
-        _forward(env, out.decode(errors="replace"), "info")
-        _forward(env, err.decode(errors="replace"), "warning")
-        if not target.is_file():
-            reason = "the UDF process ended without a result"
-            if child.returncode and child.returncode < 0:
-                reason += f" (killed by signal {-child.returncode}: CPU or memory limit)"
-            raise _invalid("udf", reason)
-        with target.open("rb") as f:
-            outcome = pickle.load(f)
+                "udf", f"the UDF ran longer than {limits.udf_timeout_seconds:g} s and was stopped"
+            )
+        try:
+            outcome = udf_protocol.read_message(workdir / "out")
+        except (udf_protocol.ProtocolError, ValueError, OSError) as exc:
+            reason = "the UDF process ended without a valid result"
+            if ended.returncode and ended.returncode < 0:
+                reason += f" (killed by signal {-ended.returncode}: CPU or memory limit)"
+            raise _invalid("udf", f"{reason}: {exc}") from None
+    if not isinstance(outcome, dict):
+        raise _invalid("udf", "the UDF process ended without a valid result")
+    for note in outcome.get("isolation") or []:
+        env.log("warning", f"UDF isolation: {note}", None)
     if "error" in outcome:
-        env.log("error", f"UDF failed: {outcome.get('traceback', outcome['error'])}", None)
+        detail = outcome.get("traceback") or outcome["error"]
+        env.log("error", f"UDF failed: {detail}", None)
         raise _invalid("udf", f"the UDF failed: {outcome['error']}")
-    return outcome["ok"]
+    return outcome.get("ok")
 
 
 @process(
@@ -173,13 +170,13 @@ def run_udf(
     Returns:
         What the UDF returned: a cube of the same kind as `data`, or plain data.
     """
-    if not env.options.get("udf_enabled", True):
+    if not env.limits.udf_enabled:
         raise PermissionsInsufficient(reason="user-defined functions (run_udf) are disabled here")
     if runtime.lower() not in RUNTIMES:
         raise _invalid("runtime", f"unknown UDF runtime '{runtime}'; use Python", "InvalidRuntime")
     if version is not None and not str(version).startswith(RUNTIMES[runtime.lower()]):
         raise _invalid("version", f"runtime version '{version}' is not available", "InvalidVersion")
-    code = _source(udf)
+    code = _source(udf, env)
     value, dim = _as_input(data)
     result = execute_udf(code, value, context, env)
     if isinstance(result, xr.DataArray) and isinstance(data, (xr.DataArray, LabeledArray)):

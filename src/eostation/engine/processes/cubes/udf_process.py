@@ -1,0 +1,137 @@
+"""Starting and ending a ``run_udf`` child process (the server side of :mod:`.udf_child`).
+
+The child starts in a new session with an empty environment; when the server runs as
+root, each run gets its own unprivileged uid (``RUN_UIDS``), which owns the work
+directory. When the run ends, for whatever reason, every process of that uid and of the
+child's session is killed, so neither a forked helper nor a grandchild in a new session
+outlives the request or holds it past its time limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["RUN_UIDS", "Ended", "kill_uid", "run_child", "run_uid", "tail"]
+
+RUN_UIDS = range(200_000, 264_000)
+"""Uids (and gids) given to UDF runs when the server is root; no account uses them."""
+
+_ENVIRONMENT = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "PYTHONUNBUFFERED": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "LANG": "C.UTF-8",
+}
+_TAIL_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a child ended: its exit code (negative: killed by that signal) and whether it timed out."""
+
+    returncode: int | None
+    timed_out: bool
+
+
+def run_uid() -> int | None:
+    """A fresh uid for one run when the server is root, else None."""
+    if os.geteuid() != 0:
+        return None
+    return RUN_UIDS.start + secrets.randbelow(len(RUN_UIDS))
+
+
+def _own(workdir: Path, uid: int) -> None:
+    for path in [workdir, *workdir.rglob("*")]:
+        os.chown(path, uid, uid, follow_symlinks=False)
+
+
+def run_child(workdir: Path, script: Path, uid: int | None, timeout: float) -> Ended:
+    """Run ``python -I script workdir`` for at most ``timeout`` seconds, then end everything."""
+    for name in ("stdout", "stderr"):
+        (workdir / name).touch()
+    (workdir / "out").mkdir()
+    workdir.chmod(0o700)
+    if uid is not None:
+        _own(workdir, uid)
+    with (workdir / "stdout").open("ab") as out, (workdir / "stderr").open("ab") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-I", str(script), str(workdir)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            cwd=workdir,
+            env={**_ENVIRONMENT, "HOME": str(workdir)},
+            start_new_session=True,
+        )
+    timed_out = False
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        _end(child, uid)
+    return Ended(child.returncode, timed_out)
+
+
+def _end(child: subprocess.Popen[bytes], uid: int | None) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
+    if uid is not None:
+        kill_uid(uid)
+    child.wait()
+
+
+def kill_uid(uid: int) -> int:
+    """SIGKILL every process of ``uid`` until none is left; returns how many were killed."""
+    killed = 0
+    for _ in range(50):
+        found = [pid for pid in _pids() if _uid_of(pid) == uid]
+        if not found:
+            break
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+    return killed
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _uid_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("State:") and line.split()[1] in ("Z", "X"):
+                    return None  # already dead, waiting to be reaped
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def tail(path: Path) -> str:
+    """The last part of a log file the child wrote (a UDF may print without end)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - _TAIL_BYTES))
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return text if size <= _TAIL_BYTES else "[… earlier output dropped]\n" + text

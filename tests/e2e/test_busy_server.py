@@ -1,0 +1,112 @@
+"""A real server under slow estimates: it keeps answering, and stops work nobody waits for."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from eostation.db import open_database
+from eostation.jobs.store import JobStore
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+N = 700
+
+
+def slow_graph() -> dict[str, Any]:
+    """About 500,000 process runs (15 s of one core): a cheap document, an expensive run."""
+    inner = {
+        "a": {
+            "process_id": "add",
+            "arguments": {"x": {"from_parameter": "x"}, "y": 1},
+            "result": True,
+        }
+    }
+    outer = {
+        "m": {
+            "process_id": "array_apply",
+            "arguments": {"data": list(range(N)), "process": {"process_graph": inner}},
+        },
+        "s": {"process_id": "sum", "arguments": {"data": {"from_node": "m"}}, "result": True},
+    }
+    top = {
+        "process_id": "array_apply",
+        "arguments": {"data": list(range(N)), "process": {"process_graph": outer}},
+        "result": True,
+    }
+    return {"process_graph": {"top": top}}
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_abandoned_estimates_neither_block_nor_keep_running_and_sigterm_requeues(
+    tmp_path: Path,
+) -> None:
+    """One server (starting one costs seconds): first 45 clients give up on an expensive
+    estimate, then SIGTERM arrives while a job and a synchronous request run."""
+    live = LiveServer(tmp_path / "data", env={"EOSTATION_LIMITS__CONCURRENT_REQUESTS": "2"}).start()
+    assert live.proc is not None
+    api = live.url + "/openeo/1.2"
+    try:
+        created = httpx.post(api + "/jobs", json={"process": slow_graph()}, timeout=30)
+        assert created.status_code == 201, created.text
+        job_id = created.headers["OpenEO-Identifier"]
+        estimate = f"{api}/jobs/{job_id}/estimate"
+
+        def impatient() -> None:
+            with contextlib.suppress(httpx.TimeoutException):
+                httpx.get(estimate, timeout=3)  # gives up and disconnects
+
+        clients = [threading.Thread(target=impatient) for _ in range(45)]
+        for client in clients:
+            client.start()
+        time.sleep(1.5)
+        # Every thread of the shared pool would be taken by now if estimates used it.
+        answer = httpx.get(live.url + "/.well-known/openeo", timeout=3)
+        assert answer.status_code == 200 and answer.json()["versions"]
+        for client in clients:
+            client.join()
+        time.sleep(1.5)  # the running estimates notice within a poll interval and a node
+        before = _cpu_seconds(live.proc.pid)
+        time.sleep(2.0)
+        busy = _cpu_seconds(live.proc.pid) - before
+        assert busy < 0.5, f"the server still computed {busy:.2f} CPU seconds in 2 s"
+
+        # SIGTERM with a running job and a running synchronous request.
+        assert httpx.post(f"{api}/jobs/{job_id}/results", timeout=10).status_code == 202
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{api}/jobs/{job_id}", timeout=5).json()["status"] != "running":
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.2)
+
+        def synchronous() -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(api + "/result", json={"process": slow_graph()}, timeout=60)
+
+        request = threading.Thread(target=synchronous)
+        request.start()
+        time.sleep(1.0)
+        stopped = time.monotonic()
+        live.proc.terminate()
+        live.proc.wait(timeout=30)
+        took = time.monotonic() - stopped
+        request.join(timeout=30)
+    finally:
+        live.stop()
+    assert took < 10, f"the server needed {took:.1f} s to stop"
+    store = JobStore(open_database(f"sqlite:///{tmp_path / 'data' / 'eostation.db'}"))
+    job = store.find(job_id)
+    entries, _ = store.logs(job_id, after=None, min_level="debug", limit=100)
+    assert job is not None and job.status.value == "queued", [e.message for e in entries]
+    assert any(e.code == "JobRequeued" for e in entries)
