@@ -14,6 +14,7 @@ import xarray as xr
 from eostation.engine.context import EvalContext
 from eostation.engine.cube import dimension_type
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import LabelNotAvailable, OpenEOError
 
@@ -34,7 +35,7 @@ def _cube() -> xr.DataArray:
 
 
 def _run(nodes: dict[str, Any]) -> Any:
-    return evaluate({"process_graph": nodes}, EvalContext(REGISTRY), {"c": _cube()})
+    return evaluate({"process_graph": nodes}, EvalContext(REGISTRY, EngineLimits()), {"c": _cube()})
 
 
 def _apply_dimension(callback: dict[str, Any], dimension: str = "bands") -> xr.DataArray:

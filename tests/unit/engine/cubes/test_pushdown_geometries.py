@@ -14,6 +14,7 @@ import pytest
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.errors import ProcessParameterInvalid
 
 from .test_core_processes import MAY, REGISTRY, Recorder, callback, node, ref
@@ -49,7 +50,7 @@ def mean_over(geometries: Any, extent: Any = None) -> dict[str, Any]:
 
 def run(nodes: dict[str, Any], **kwargs: Any) -> tuple[Any, Recorder]:
     recorder = Recorder()
-    env = EvalContext(REGISTRY, load_collection=recorder, **kwargs.pop("env", {}))
+    env = EvalContext(REGISTRY, EngineLimits(), load_collection=recorder, **kwargs.pop("env", {}))
     return evaluate({"process_graph": nodes}, env, **kwargs), recorder
 
 
@@ -70,7 +71,9 @@ def test_geometries_from_a_parameter_with_a_literal_value() -> None:
     nodes = mean_over({"from_parameter": "polygons"})
     graph = {"process_graph": nodes, "parameters": [{"name": "polygons", "schema": {}}]}
     recorder = Recorder()
-    out = evaluate(graph, EvalContext(REGISTRY, load_collection=recorder), {"polygons": FC})
+    out = evaluate(
+        graph, EvalContext(REGISTRY, EngineLimits(), load_collection=recorder), {"polygons": FC}
+    )
     assert_near_square(recorder.requests[0].bbox)  # type: ignore[arg-type]
     assert np.isfinite(out.values).all()
 

@@ -9,6 +9,7 @@ import pytest
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 
 from .test_core_processes import REGISTRY, Recorder, node, ref
 
@@ -23,7 +24,9 @@ def backscatter(bands: list[str], **arguments: Any) -> tuple[Any, Recorder]:
         "s": node("sar_backscatter", True, data=ref("l"), **arguments),
     }  # fmt: skip
     recorder = Recorder()
-    out = evaluate({"process_graph": nodes}, EvalContext(REGISTRY, load_collection=recorder))
+    out = evaluate(
+        {"process_graph": nodes}, EvalContext(REGISTRY, EngineLimits(), load_collection=recorder)
+    )
     return out.compute(), recorder
 
 
