@@ -1,0 +1,1 @@
+"""The items index behind the STAC API and the OData facade."""
