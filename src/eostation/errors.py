@@ -44,6 +44,7 @@ __all__ = [
     "InfrastructureBusy",
     "InfrastructureMaintenance",
     "Internal",
+    "ItemNotFound",
     "JobLocked",
     "JobNotFinished",
     "JobNotFound",
@@ -519,6 +520,14 @@ class DataCubeEmpty(OpenEOError):
 class FormatUnsuitable(OpenEOError):
     code, status = "FormatUnsuitable", 400
     template = "The data cannot be written as {format}: {reason}"
+
+
+
+class ItemNotFound(OpenEOError):
+    """A catalogue item (STAC API, OData product) that does not exist or is not visible."""
+
+    code, status = "ItemNotFound", 404
+    template = "Item '{item_id}' does not exist in collection '{collection_id}'."
 
 
 def _all_subclasses(cls: type[OpenEOError]) -> list[type[OpenEOError]]:
