@@ -259,8 +259,8 @@ class _Translator:
 
 def _attribute_condition(attr: ODataAttribute | None, name: str, op: str, value: Any) -> Any:
     if attr is None:
-        # CDSE answers an attribute that a product lacks with no match, not an error.
-        return {"op": op, "args": [{"property": f"odata:{name}"}, value]}
+        # CDSE answers an attribute that no product has with no match, not an error.
+        return False
     if attr.value_type in ("Integer", "Double") and isinstance(value, str):
         try:  # a mismatched type tag (StringAttribute on a number), as eodag sends
             value = int(value) if attr.value_type == "Integer" else float(value)
@@ -271,6 +271,10 @@ def _attribute_condition(attr: ODataAttribute | None, name: str, op: str, value:
     if attr.suffix_match and op in ("=", "<>") and isinstance(value, str):
         like = {"op": "like", "args": [{"property": attr.prop}, "%" + attr.to_stac(value)]}
         return like if op == "=" else {"op": "not", "args": [like]}
+    if attr.array:
+        if op != "=":
+            raise _Invalid(f"{name} compares with 'eq' only", name)
+        return {"op": "a_contains", "args": [{"property": attr.prop}, attr.to_stac(value)]}
     return {"op": op, "args": [{"property": attr.prop}, attr.to_stac(value)]}
 
 

@@ -65,6 +65,22 @@ def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
 
+def _lower_list(value: Any) -> Any:
+    return [value.lower()] if isinstance(value, str) else value
+
+
+def _upper_joined(value: Any) -> Any:
+    return "&".join(str(v).upper() for v in value) if isinstance(value, list) else value
+
+
+def _split(value: Any) -> Any:
+    return value.split("&") if isinstance(value, str) else value
+
+
+def _joined(value: Any) -> Any:
+    return "&".join(str(v) for v in value) if isinstance(value, list) else value
+
+
 def _serial_from_platform(value: Any) -> Any:
     # 'sentinel-2b' -> 'B'; CDSE gives the unit letter only.
     return value.rsplit("-", 1)[-1][-1:].upper() if isinstance(value, str) else value
@@ -87,8 +103,10 @@ class ODataAttribute:
     value_type: str  # String, Integer, Double, DateTimeOffset, Boolean
     to_stac: Callable[[Any], Any] = _same
     from_stac: Callable[[Any], Any] = _same
-    #: How a filter compares (``eq`` on a suffix for the unit letter, ``like``).
+    #: ``eq`` matches the end of the STAC value (the unit letter of ``platform``).
     suffix_match: bool = False
+    #: The STAC property is an array: ``eq`` tests that it contains the value(s).
+    array: bool = False
 
 
 _ATTRIBUTES = (
@@ -102,7 +120,12 @@ _ATTRIBUTES = (
         _serial_from_platform,
         suffix_match=True,
     ),
-    ODataAttribute("instrumentShortName", "eostation:instrument", "String", _lower, _upper),
+    ODataAttribute(
+        "instrumentShortName", "instruments", "String", _lower_list, _upper_joined, array=True
+    ),
+    ODataAttribute(
+        "polarisationChannels", "sar:polarizations", "String", _split, _joined, array=True
+    ),
     ODataAttribute("orbitNumber", "sat:absolute_orbit", "Integer"),
     ODataAttribute("relativeOrbitNumber", "sat:relative_orbit", "Integer"),
     ODataAttribute("orbitDirection", "sat:orbit_state", "String", _lower, _upper),

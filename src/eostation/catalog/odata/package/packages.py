@@ -1,0 +1,143 @@
+"""Builds and caches product zips; knows their size before they are built.
+
+A package's size comes from a template: the same product layout written with zeros
+(same shapes, same name lengths), zipped with stored entries. Data values do not change
+the size of uncompressed netCDF-4 variables or of stored zip entries, so one template
+per (kind, shape, name length) gives ``ContentLength`` for every product like it.
+Built zips live in ``<cache dir>/<Id>.zip`` with their MD5/BLAKE3 in ``<Id>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from eostation.data.base import LoadRequest
+from eostation.errors import ItemNotFound
+
+from ..entity import PackageInfo, product_id
+from .olci import write_olci
+from .plan import ProductPlan, plan_of
+from .s5p import band_of, write_s5p
+from .zipped import digests, zip_folder
+
+__all__ = ["ProductPackages"]
+
+log = logging.getLogger("eostation.catalog.odata")
+
+Writer = Callable[[Path, ProductPlan, xr.DataArray | None, tuple[int, int]], None]
+_WRITERS: dict[str, Writer] = {"s5p": write_s5p, "olci": write_olci}
+
+
+class ProductPackages:
+    """The zips of demo-world products, built on first download and cached on disk."""
+
+    def __init__(self, collections: Any, cache_dir: Path, max_pixels: int | None) -> None:
+        self._collections = collections  # eostation.data.registry.CollectionRegistry
+        self._dir = cache_dir
+        self._max_pixels = max_pixels
+        self._sizes: dict[tuple[object, ...], int] = {}
+        self._lock = threading.Lock()
+        self._building: dict[str, threading.Lock] = {}
+
+    def plan(self, item: Mapping[str, Any]) -> ProductPlan | None:
+        """The build plan of an item's product (None: no package for this collection)."""
+        collection = str(item.get("properties", {}).get("eostation:collection", ""))
+        if collection not in self._collections:
+            return None
+        step = self._collections.get(collection).metadata()["cube:dimensions"]["x"].get("step")
+        ystep = self._collections.get(collection).metadata()["cube:dimensions"]["y"].get("step")
+        return plan_of(item, (step, ystep) if step and ystep else None, self._max_pixels)
+
+    def info(self, item: Mapping[str, Any]) -> PackageInfo:
+        """Size (always) and checksums (once built) of the item's package."""
+        plan = self.plan(item)
+        if plan is None:
+            return PackageInfo(content_length=0)
+        pid = product_id(str(item.get("collection", "")), str(item["id"]))
+        meta = self._dir / f"{pid}.json"
+        if meta.is_file():
+            built = json.loads(meta.read_text())
+            return PackageInfo(built["size"], built["md5"], built["blake3"], built["date"])
+        return PackageInfo(content_length=self._template_size(plan))
+
+    def path(self, item: Mapping[str, Any]) -> Path:
+        """The cached zip of the item's product, built now if needed."""
+        plan = self.plan(item)
+        if plan is None:
+            raise ItemNotFound(item_id=item.get("id"), collection_id=item.get("collection"))
+        pid = product_id(str(item.get("collection", "")), str(item["id"]))
+        target = self._dir / f"{pid}.zip"
+        with self._lock:
+            lock = self._building.setdefault(pid, threading.Lock())
+        with lock:
+            if not (self._dir / f"{pid}.json").is_file():
+                self._build(plan, target)
+        return target
+
+    # -- internals --------------------------------------------------------------------
+
+    def _bands(self, plan: ProductPlan) -> list[str]:
+        if plan.kind == "s5p":
+            return [band_of(plan.product_type)]
+        return [f"B{i:02d}" for i in range(1, 22)]
+
+    def _shape(self, plan: ProductPlan) -> tuple[int, int]:
+        source = self._collections.get(plan.collection)
+        bands = [b for b in source.bands if b.name in self._bands(plan)]
+        ny, nx = source.grid(plan.bbox, bands).shape
+        return int(ny), int(nx)
+
+    def _template_size(self, plan: ProductPlan) -> int:
+        shape = self._shape(plan)
+        key = (plan.kind, shape, len(plan.name), tuple(self._bands(plan)))
+        with self._lock:
+            if key in self._sizes:
+                return self._sizes[key]
+        with tempfile.TemporaryDirectory(prefix="odata-template-") as tmp:
+            folder = Path(tmp) / "product"
+            folder.mkdir()
+            _WRITERS[plan.kind](folder, plan, None, shape)
+            size = zip_folder(folder, Path(tmp) / "template.zip")
+        with self._lock:
+            self._sizes[key] = size
+        return size
+
+    def _render(self, plan: ProductPlan) -> xr.DataArray:
+        source = self._collections.get(plan.collection)
+        day = date.fromisoformat(plan.day)
+        request = LoadRequest(
+            bbox=plan.bbox,
+            temporal=(day.isoformat(), (day + timedelta(days=1)).isoformat()),
+            bands=self._bands(plan),
+        )
+        return source.load(request).compute()  # type: ignore[no-any-return]
+
+    def _build(self, plan: ProductPlan, target: Path) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        cube = self._render(plan)
+        shape = (cube.sizes["y"], cube.sizes["x"])
+        with tempfile.TemporaryDirectory(prefix="odata-build-", dir=self._dir) as tmp:
+            folder = Path(tmp) / "product"
+            folder.mkdir()
+            _WRITERS[plan.kind](folder, plan, cube, shape)
+            partial = Path(tmp) / "product.zip"
+            size = zip_folder(folder, partial)
+            md5, b3 = digests(partial)
+            partial.replace(target)
+        expected = self._template_size(plan)
+        if size != expected:  # would make ContentLength lie: a bug in a writer
+            log.error("package %s is %d bytes, its template %d", target.name, size, expected)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        meta = {"size": size, "md5": md5, "blake3": b3, "date": stamp, "name": plan.name}
+        tmp_meta = target.with_suffix(".json.tmp")
+        tmp_meta.write_text(json.dumps(meta))
+        tmp_meta.replace(target.with_suffix(".json"))

@@ -1,0 +1,77 @@
+"""What to build for a product: its kind, name, window on the demo grid and date."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from shapely.geometry import shape
+
+from ..entity import product_name
+
+__all__ = ["KINDS", "ProductPlan", "plan_of"]
+
+#: openEO collection id → product kind (the writer that lays out its folder).
+KINDS: Final = {"SENTINEL_5P_L2": "s5p", "SENTINEL3_OLCI_L1B": "olci"}
+
+
+@dataclass(frozen=True)
+class ProductPlan:
+    """One product package to build."""
+
+    kind: str
+    name: str
+    collection: str  # the openEO collection id behind the item
+    product_type: str | None
+    #: The window rendered (EPSG:4326): the footprint's bbox, shrunk around its centre to
+    #: at most ``max_pixels`` per side when the setting limits product size.
+    bbox: tuple[float, float, float, float]
+    day: str  # YYYY-MM-DD: the demo world's acquisition label
+    start: str  # sensing start and stop, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
+    end: str
+
+
+def _stamp(value: Any) -> datetime:
+    stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def _iso(stamp: datetime) -> str:
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def plan_of(
+    item: Mapping[str, Any], step: tuple[float, float] | None, max_pixels: int | None
+) -> ProductPlan | None:
+    """The plan for a demo item, or None when its collection has no product layout here.
+
+    ``step`` is the (x, y) pixel size in degrees of the collection's grid, used with
+    ``max_pixels`` to limit the window.
+    """
+    props = item.get("properties", {})
+    collection = str(props.get("eostation:collection") or item.get("collection", ""))
+    kind = KINDS.get(collection)
+    if kind is None or not item.get("geometry"):
+        return None
+    w, s, e, n = shape(item["geometry"]).bounds
+    if max_pixels and step:
+        cx, cy = (w + e) / 2, (s + n) / 2
+        hx, hy = min((e - w) / 2, max_pixels * step[0] / 2), min((n - s) / 2, max_pixels * step[1] / 2)
+        # Nudged inwards by a hundredth of a pixel so the window never grows a row.
+        w, e = cx - hx + step[0] / 100, cx + hx - step[0] / 100
+        s, n = cy - hy + step[1] / 100, cy + hy - step[1] / 100
+    start = _stamp(props.get("start_datetime") or props["datetime"])
+    end = _stamp(props.get("end_datetime") or props["datetime"])
+    nominal = _stamp(props.get("datetime") or props["start_datetime"])
+    return ProductPlan(
+        kind=kind,
+        name=product_name(item),
+        collection=collection,
+        product_type=props.get("product:type"),
+        bbox=(w, s, e, n),
+        day=nominal.date().isoformat(),
+        start=_iso(start),
+        end=_iso(end),
+    )

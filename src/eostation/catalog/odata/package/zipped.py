@@ -1,0 +1,43 @@
+"""Zips of product folders: stored entries (no compression), fixed timestamps, sorted names.
+
+Stored entries keep the zip's size a sum of the files' sizes plus headers, so the
+size of a package equals that of a template of the same shapes (see
+:mod:`.packages`), and the bytes are the same on every build of the same product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import blake3
+
+__all__ = ["digests", "zip_folder"]
+
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+_CHUNK = 1 << 20
+
+
+def zip_folder(folder: Path, target: Path) -> int:
+    """Zip the contents of ``folder`` (paths relative to it) into ``target``; return the size."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for path in paths:
+            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), _EPOCH)
+            info.external_attr = 0o644 << 16
+            with zf.open(info, "w", force_zip64=path.stat().st_size > 0xFFFF0000) as out:
+                with path.open("rb") as src:
+                    while chunk := src.read(_CHUNK):
+                        out.write(chunk)
+    return target.stat().st_size
+
+
+def digests(path: Path) -> tuple[str, str]:
+    """MD5 and BLAKE3 hex digests of a file."""
+    md5, b3 = hashlib.md5(usedforsecurity=False), blake3.blake3()
+    with path.open("rb") as src:
+        while chunk := src.read(_CHUNK):
+            md5.update(chunk)
+            b3.update(chunk)
+    return md5.hexdigest(), b3.hexdigest()
