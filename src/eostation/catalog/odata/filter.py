@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 
 from eostation.errors import ODataQueryInvalid
 
+from .entity import item_id_of
 from .names import ATTRIBUTES, DATE_FIELDS, ODataAttribute, stac_collections
 
 __all__ = ["NAME_PROPERTY", "ProductFilter", "parse_datetime", "parse_filter"]
@@ -42,6 +43,7 @@ _OPS: Final[dict[type, str]] = {
     ast.GtE: ">=",
 }
 _FLIP: Final = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
+_OPERATOR_WORDS: Final = frozenset({"eq", "ne", "gt", "ge", "lt", "le", "and", "or", "not", "in"})
 _LIKE_FUNCTIONS: Final = {"contains": "%{}%", "startswith": "{}%", "endswith": "%{}"}
 # ``OData.CSC.Intersects(location=Footprint,area=…)`` (older CDSE examples): the location
 # is always the footprint, and odata-query 0.10 trips over two named parameters.
@@ -84,7 +86,7 @@ def parse_filter(text: str) -> ProductFilter:
         index = exc.token.index
         rest = source[index:]
         index += len(rest) - len(rest.lstrip())
-        if not rest.strip():
+        if not rest.strip() or rest.strip().lower() in _OPERATOR_WORDS:
             raise ODataQueryInvalid(_PARAM, "the filter ends too early", text, len(text)) from None
         raise ODataQueryInvalid(
             _PARAM, f"unexpected {rest.strip()[:20]!r}", text, index
@@ -183,8 +185,9 @@ class _Translator:
         if field == "Name" or field == "Id":
             if not isinstance(value, str) or op not in ("=", "<>"):
                 raise _Invalid(f"{field} compares with 'eq' or 'ne' to a quoted string", field)
-            prop = NAME_PROPERTY if field == "Name" else "eostation:uuid"
-            return {"op": op, "args": [{"property": prop}, value]}
+            if field == "Id":
+                raise _Invalid("look a product up by Id with /Products(<Id>)", field)
+            return _name_condition(op, value)
         if field == "Collection/Name":
             if op != "=" or not isinstance(value, str):
                 raise _Invalid("Collection/Name compares with 'eq' to a quoted name", field)
@@ -214,7 +217,8 @@ class _Translator:
             field, arg = (node.args + [ast.Null(), ast.Null()])[:2]
             if _path(field) != "Name" or not isinstance(arg, ast.String):
                 raise _Invalid(f"{name}() takes the property Name and a quoted string", name)
-            escaped = re.sub(r"([\\%_])", r"\\\1", arg.val)
+            text = arg.val if name == "contains" else item_id_of(arg.val)
+            escaped = re.sub(r"([\\%_])", r"\\\1", text)
             pattern = _LIKE_FUNCTIONS[name].format(escaped)
             return {"op": "like", "args": [{"property": NAME_PROPERTY}, pattern]}
         raise _Invalid(f"unknown function '{node.func.full_name()}'", name)
@@ -255,6 +259,17 @@ class _Translator:
             raise _Invalid(f"the lambda needs {var}/Name eq '<name>' and {var}/Value", var + ":")
         op, value = value_cmp
         return _attribute_condition(ATTRIBUTES.get(name), name, op, value)
+
+
+def _name_condition(op: str, value: str) -> Any:
+    # Names carry the format suffix (.SAFE, .SEN3, .nc) that item ids lack.
+    ids = list(dict.fromkeys([value, item_id_of(value)]))
+    match = (
+        {"op": "=", "args": [{"property": NAME_PROPERTY}, ids[0]]}
+        if len(ids) == 1
+        else {"op": "in", "args": [{"property": NAME_PROPERTY}, ids]}
+    )
+    return match if op == "=" else {"op": "not", "args": [match]}
 
 
 def _attribute_condition(attr: ODataAttribute | None, name: str, op: str, value: Any) -> Any:
