@@ -1,0 +1,269 @@
+"""The embedded items index: one SQLite file with an R-tree over footprint and time.
+
+The R-tree holds each item's bounding box and time interval (in days), so a
+bbox+datetime search touches only nearby items; exact footprint tests (shapely on
+the stored WKB) and CQL2 filters then run on those candidates, and only the requested
+page's documents are decoded.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import shape
+
+from eostation.errors import ItemNotFound
+
+from .match import compile_filter, expr_matches, item_interval, parse_instant, sort_property
+from .query import ItemPage, ItemQuery
+
+__all__ = ["SqliteItemIndex"]
+
+_DAY = 86400.0
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    rowid INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    owner TEXT,
+    dt REAL,
+    t0 REAL NOT NULL,
+    t1 REAL NOT NULL,
+    geom BLOB,
+    doc TEXT NOT NULL,
+    UNIQUE (collection, id)
+);
+CREATE INDEX IF NOT EXISTS items_dt ON items (collection, dt);
+CREATE INDEX IF NOT EXISTS items_t0 ON items (t0);
+CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree (id, minx, maxx, miny, maxy, mint, maxt);
+CREATE TABLE IF NOT EXISTS collection_state (collection TEXT PRIMARY KEY, state TEXT NOT NULL);
+"""
+# Columns that sort without decoding the document.
+_SORT_COLUMNS = {"id": "i.id", "collection": "i.collection", "datetime": "i.dt"}
+
+
+class SqliteItemIndex:
+    """:class:`~eostation.catalog.index.ItemIndex` in a SQLite file (``:memory:`` allowed)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- writing -------------------------------------------------------------------------
+
+    def upsert(self, items: Iterable[dict[str, Any]], owner: str | None = None) -> int:
+        """Insert or replace items (keyed by collection and id)."""
+        with self._tx() as db:
+            return self._insert(db, items, owner)
+
+    def _insert(
+        self, db: sqlite3.Connection, items: Iterable[dict[str, Any]], owner: str | None
+    ) -> int:
+        n = 0
+        for item in items:
+            collection, item_id = item["collection"], item["id"]
+            lo, hi = item_interval(item)
+            nominal = (item.get("properties") or {}).get("datetime")
+            dt = parse_instant(nominal).timestamp() if nominal else None
+            geometry = item.get("geometry")
+            geom = shape(geometry) if geometry else None
+            old = db.execute(
+                "SELECT rowid FROM items WHERE collection = ? AND id = ?", (collection, item_id)
+            ).fetchone()
+            if old:
+                db.execute("DELETE FROM items_rtree WHERE id = ?", (old[0],))
+                db.execute("DELETE FROM items WHERE rowid = ?", (old[0],))
+            cur = db.execute(
+                "INSERT INTO items (collection, id, owner, dt, t0, t1, geom, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    collection,
+                    item_id,
+                    owner,
+                    dt,
+                    lo.timestamp(),
+                    hi.timestamp(),
+                    shapely.to_wkb(geom) if geom is not None else None,
+                    json.dumps(item, separators=(",", ":")),
+                ),
+            )
+            if geom is not None:
+                w, s, e, n_ = geom.bounds
+                db.execute(
+                    "INSERT INTO items_rtree VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (cur.lastrowid, w, e, s, n_, lo.timestamp() / _DAY, hi.timestamp() / _DAY),
+                )
+            n += 1
+        return n
+
+    def delete(self, collection: str, ids: Iterable[str] | None = None) -> int:
+        """Remove items of a collection (all when ``ids`` is None)."""
+        with self._tx() as db:
+            return self._delete(db, collection, ids)
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, collection: str, ids: Iterable[str] | None) -> int:
+        if ids is None:
+            rows = db.execute(
+                "SELECT rowid FROM items WHERE collection = ?", (collection,)
+            ).fetchall()
+        else:
+            rows = [
+                r
+                for i in ids
+                for r in db.execute(
+                    "SELECT rowid FROM items WHERE collection = ? AND id = ?", (collection, i)
+                ).fetchall()
+            ]
+        db.executemany("DELETE FROM items_rtree WHERE id = ?", rows)
+        db.executemany("DELETE FROM items WHERE rowid = ?", rows)
+        return len(rows)
+
+    def replace(
+        self,
+        collection: str,
+        items: Iterable[dict[str, Any]],
+        state: str,
+        owner: str | None = None,
+    ) -> int:
+        """All items of a collection swapped in one transaction; ``state`` remembered."""
+        with self._tx() as db:
+            self._delete(db, collection, None)
+            n = self._insert(db, items, owner)
+            db.execute("INSERT OR REPLACE INTO collection_state VALUES (?, ?)", (collection, state))
+            return n
+
+    def state(self, collection: str) -> str | None:
+        """The state recorded by the last :meth:`replace` of the collection."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state FROM collection_state WHERE collection = ?", (collection,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, collection: str, item_id: str, user_id: str | None) -> dict[str, Any]:
+        """One item visible to ``user_id``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT doc FROM items WHERE collection = ? AND id = ? "
+                "AND (owner IS NULL OR owner = ?)",
+                (collection, item_id, user_id),
+            ).fetchone()
+        if row is None:
+            raise ItemNotFound(item_id=item_id, collection_id=collection)
+        doc: dict[str, Any] = json.loads(row[0])
+        return doc
+
+    def counts(self, user_id: str | None) -> dict[str, int]:
+        """Items per collection visible to ``user_id``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT collection, COUNT(*) FROM items WHERE owner IS NULL OR owner = ? "
+                "GROUP BY collection",
+                (user_id,),
+            ).fetchall()
+        return {str(c): int(n) for c, n in rows}
+
+    def search(self, query: ItemQuery) -> ItemPage:
+        """Candidates from SQL (R-tree, time, ids), exact tests in Python, one page decoded."""
+        expr = compile_filter(query.filter)
+        sql, params = self._candidates_sql(query, with_doc=expr is not None)
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        if query.intersects is not None and rows:
+            rows = self._exact_footprints(rows, query)
+        if expr is not None:
+            rows = [r for r in rows if expr_matches(expr, json.loads(r[2]))]
+        chosen = [r[0] for r in rows[query.offset : query.offset + query.limit]]
+        docs: dict[int, str] = {}
+        if chosen:
+            marks = ",".join("?" * len(chosen))
+            with self._lock:
+                docs = dict(
+                    self._db.execute(
+                        f"SELECT rowid, doc FROM items WHERE rowid IN ({marks})", chosen
+                    ).fetchall()
+                )
+        return ItemPage(
+            items=[json.loads(docs[r]) for r in chosen],
+            matched=len(rows) if query.count else None,
+        )
+
+    def _candidates_sql(self, query: ItemQuery, with_doc: bool) -> tuple[str, list[Any]]:
+        where = ["(i.owner IS NULL OR i.owner = ?)"]
+        params: list[Any] = [query.user_id]
+        source = "items i"
+        if query.intersects is not None:
+            w, s, e, n = query.intersects.bounds
+            source = "items_rtree r JOIN items i ON i.rowid = r.id"
+            where.append("r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?")
+            params += [e, w, n, s]
+        if query.datetime is not None:
+            lo, hi = query.datetime
+            if lo is not None:
+                where.append("i.t1 >= ?")
+                params.append(lo.timestamp())
+                if query.intersects is not None:
+                    where.append("r.maxt >= ?")
+                    params.append(lo.timestamp() / _DAY - 1e-3)
+            if hi is not None:
+                where.append("i.t0 <= ?")
+                params.append(hi.timestamp())
+                if query.intersects is not None:
+                    where.append("r.mint <= ?")
+                    params.append(hi.timestamp() / _DAY + 1e-3)
+        for column, values in (("collection", query.collections), ("id", query.ids)):
+            if values is not None:
+                where.append(f"i.{column} IN ({','.join('?' * len(values))})")
+                params += list(values)
+        order = []
+        for name, direction in query.sortby or (("datetime", "desc"),):
+            prop = sort_property(name)
+            column = _SORT_COLUMNS.get(prop, "json_extract(i.doc, ?)")
+            if column not in _SORT_COLUMNS.values():
+                params += [f'$.properties."{prop}"'] * 2  # the path is a parameter, never SQL
+            # NULLs last in either direction.
+            order.append(f"({column} IS NULL), {column} {'DESC' if direction == 'desc' else 'ASC'}")
+        order += ["i.collection", "i.id"]
+        columns = "i.rowid, i.geom" + (", i.doc" if with_doc else "")
+        sql = f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)}"
+        return sql, params
+
+    @staticmethod
+    def _exact_footprints(rows: list[Any], query: ItemQuery) -> list[Any]:
+        assert query.intersects is not None
+        geoms = shapely.from_wkb(np.array([r[1] for r in rows], dtype=object))
+        region = query.intersects
+        shapely.prepare(region)
+        keep = shapely.intersects(geoms, region)
+        return [r for r, k in zip(rows, keep, strict=True) if k]
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
