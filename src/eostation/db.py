@@ -44,6 +44,7 @@ def open_database(url: str) -> Engine:
     """Connect, create missing tables and upgrade the schema to :data:`SCHEMA_VERSION`."""
     # Import the modules that declare tables so that create_all sees all of them.
     from eostation import udps, users  # noqa: F401
+    from eostation.catalog.odata import ids  # noqa: F401
     from eostation.jobs import tables  # noqa: F401
 
     if url.startswith("sqlite:///"):

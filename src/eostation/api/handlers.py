@@ -15,6 +15,7 @@ from eostation.errors import (
     Internal,
     MethodNotAllowed,
     NotFound,
+    ODataQueryInvalid,
     OpenEOError,
     RequestInvalid,
 )
@@ -22,6 +23,7 @@ from eostation.errors import (
 __all__ = ["RequestIdMiddleware", "error_response", "install_handlers"]
 
 log = logging.getLogger("eostation.api")
+ODATA_PREFIX = "/odata/v1"
 
 
 def _request_id(request: Request) -> str:
@@ -29,11 +31,29 @@ def _request_id(request: Request) -> str:
 
 
 def error_response(request: Request, error: OpenEOError) -> JSONResponse:
-    """``{id, code, message, links}`` with the error's status."""
+    """``{id, code, message, links}`` with the error's status (other mounts: their shape)."""
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    if request.url.path.startswith(ODATA_PREFIX + "/"):
+        return _odata_response(request, error, headers)
     return JSONResponse(
         error.to_dict(_request_id(request)), status_code=error.status, headers=headers
     )
+
+
+def _odata_response(
+    request: Request, error: OpenEOError, headers: dict[str, str] | None
+) -> JSONResponse:
+    """CDSE's OData catalogue answers in FastAPI's shape: ``{"detail": [...]}`` for bad
+    query options (each naming the option and, in ``$filter``, the position), else
+    ``{"detail": message}``."""
+    if isinstance(error, ODataQueryInvalid):
+        loc: list[str | int] = ["query", error.param]
+        if error.position is not None:
+            loc.append(error.position)
+        detail = [{"type": "value_error", "loc": loc, "msg": error.reason, "input": error.value}]
+        return JSONResponse({"detail": detail}, status_code=error.status, headers=headers)
+    body = {"detail": error.message, "code": error.code, "request_id": _request_id(request)}
+    return JSONResponse(body, status_code=error.status, headers=headers)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
