@@ -1,0 +1,325 @@
+"""Items of the endless demo world, computed for each query (deterministic, never stored).
+
+A demo collection is cut into *cells* — regions in which the demo source has one
+acquisition schedule (an MGRS tile on one orbit track, a Sentinel-1 slice, a
+Sentinel-3 frame, …). An item is one cell on one acquisition: its footprint is the
+cell, so it holds exactly the pixels ``load_collection`` returns for that date there.
+Searches first enumerate cheap *stubs* (cell + acquisition) and build full item
+documents only for the page, unless a filter or sort needs their properties.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from shapely.geometry import box, mapping
+from shapely.geometry.base import BaseGeometry
+
+from eostation.data.demo.bands import Band
+from eostation.data.demo.grid import Grid
+from eostation.data.demo.source import Acquisition, DemoSource, day_number
+from eostation.errors import RequestInvalid
+
+from ..match import compile_filter, expr_matches, matches, sort_key, sort_property
+from ..query import ItemQuery
+
+__all__ = [
+    "MAX_CELLS",
+    "MAX_STUBS",
+    "Cell",
+    "DemoCollection",
+    "Stub",
+    "asset_dtype",
+    "asset_nodata",
+    "day_range",
+    "search_stubs",
+    "too_many_cells",
+]
+
+#: Most cells a search may touch, and most (cell, acquisition) pairs it may weigh
+#: when a filter or sort needs every item's properties.
+MAX_CELLS = 3_000
+MAX_STUBS = 20_000
+_EPOCH = dt.date(1970, 1, 1)
+# Properties known from the stub alone (no document needed to sort by them).
+# Sensing start and stop around the nominal instant.
+_BEFORE, _AFTER = dt.timedelta(seconds=2), dt.timedelta(seconds=3)
+_CHEAP = frozenset({"datetime", "id", "collection"})
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A region with one acquisition schedule; ``key`` is unique within its collection."""
+
+    key: str
+    footprint: BaseGeometry
+    #: A lon/lat bbox whose centre fixes the schedule (what ``acquisitions`` is asked).
+    schedule: tuple[float, float, float, float]
+    #: Half-open lon/lat rectangle ``[w, e) × [s, n)`` that a pixel centre must lie in to
+    #: belong to the cell (the schedule's own boundaries); None: every pixel of the grid.
+    rect: tuple[float, float, float, float] | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Stub:
+    """One item before its document is built."""
+
+    cell: Cell
+    acquisition: Acquisition
+    id: str
+    datetime: dt.datetime
+
+
+class DemoCollection(ABC):
+    """A catalogue collection over one demo source, with CDSE's STAC id and asset keys."""
+
+    stac_id: ClassVar[str]
+    constellation: ClassVar[str]
+    instruments: ClassVar[tuple[str, ...]]
+    product_type: ClassVar[str]
+    processing_level: ClassVar[str]
+    #: Extensions the items declare.
+    extensions: ClassVar[tuple[str, ...]] = (
+        "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+        "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+        "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
+    )
+
+    def __init__(self, source: DemoSource) -> None:
+        self.source = source
+
+    # -- what a subclass provides -----------------------------------------------------
+
+    @abstractmethod
+    def cells(self, region: BaseGeometry) -> list[Cell]:
+        """Cells whose footprint intersects a lon/lat region (raises past ``MAX_CELLS``)."""
+
+    @abstractmethod
+    def item_id(self, cell: Cell, acq: Acquisition, when: dt.datetime) -> str:
+        """The CDSE-style product id of a cell on an acquisition."""
+
+    @abstractmethod
+    def parse_id(self, item_id: str) -> tuple[Cell, int] | None:
+        """The cell and day number an id names (None when it is not one of ours)."""
+
+    @abstractmethod
+    def asset_grid(self, cell: Cell, band: Band) -> Grid:
+        """The pixel grid of one band's asset."""
+
+    def acquired_at(self, cell: Cell, acq: Acquisition) -> dt.datetime:
+        """The nominal acquisition instant: 10:30 mean local solar time, kept in its day."""
+        lon = cell.footprint.centroid.x
+        hours = min(max(10.5 - lon / 15.0, 0.25), 23.5)
+        start = dt.datetime.combine(acq.date, dt.time(), dt.UTC)
+        return start + dt.timedelta(seconds=round(hours * 3600))
+
+    def properties(self, cell: Cell, acq: Acquisition) -> dict[str, Any]:
+        """Collection-specific properties (beyond the common ones)."""
+        return {}
+
+    # -- searching ----------------------------------------------------------------------
+
+    def stubs(self, region: BaseGeometry, first: int, stop: int) -> list[Stub]:
+        """Every (cell, acquisition) over a region with days in ``[first, stop)``."""
+        lo = day_number(self.source.start)
+        hi = day_number(self.source.end) if self.source.end else day_number(dt.date.today()) + 1
+        first, stop = max(first, lo), min(stop, hi)
+        out: list[Stub] = []
+        if first >= stop:
+            return out
+        for cell in self.cells(region):
+            for acq in self.source.acquisitions(cell.schedule, first, stop):
+                when = self.acquired_at(cell, acq)
+                out.append(Stub(cell, acq, self.item_id(cell, acq, when), when))
+        return out
+
+    def item_from_stub(self, stub: Stub) -> dict[str, Any]:
+        """The STAC Item document of a stub."""
+        cell, acq = stub.cell, stub.acquisition
+        props: dict[str, Any] = {
+            "datetime": _iso(stub.datetime),
+            "start_datetime": _iso(stub.datetime - _BEFORE),
+            "end_datetime": _iso(stub.datetime + _AFTER),
+            "constellation": self.constellation,
+            "instruments": list(self.instruments),
+            "product:type": self.product_type,
+            "processing:level": self.processing_level,
+            "eostation:collection": self.source.id,
+            "eostation:synthetic": True,
+        }
+        props.update({k: v for k, v in acq.properties.items() if v is not None})
+        props.update(self.properties(cell, acq))
+        published = _iso(stub.datetime + dt.timedelta(hours=3))
+        props.update(created=published, published=published, updated=published)
+        geometry = cell.footprint
+        return {
+            "type": "Feature",
+            "stac_version": "1.0.0",
+            "stac_extensions": list(self.extensions),
+            "id": stub.id,
+            "collection": self.stac_id,
+            "geometry": _rounded(mapping(geometry)),
+            "bbox": [round(v, 7) for v in geometry.bounds],
+            "properties": props,
+            "links": [],
+            "assets": self.assets(stub),
+        }
+
+    def assets(self, stub: Stub) -> dict[str, Any]:
+        """One Cloud-Optimized GeoTIFF asset per band, rendered on demand."""
+        out: dict[str, Any] = {}
+        for band in self.source.bands:
+            key = self.asset_key(band)
+            if key is None:
+                continue
+            grid = self.asset_grid(stub.cell, band)
+            g = grid.geobox
+            raster: dict[str, Any] = {"data_type": asset_dtype(band), "nodata": asset_nodata(band)}
+            if band.scale is not None:
+                raster["scale"] = band.scale
+            if band.offset is not None:
+                raster["offset"] = band.offset
+            if band.unit:
+                raster["unit"] = band.unit
+            if band.gsd:
+                raster["spatial_resolution"] = band.gsd
+            a = g.affine
+            out[key] = {
+                "href": f"/stac/v1/assets/{self.stac_id}/{stub.id}/{key}.tif",
+                "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+                "title": band.description,
+                "roles": ["data"],
+                "proj:epsg": grid.epsg,
+                "proj:shape": [grid.ny, grid.nx],
+                "proj:transform": [a.a, a.b, a.c, a.d, a.e, a.f],
+                "raster:bands": [raster],
+            }
+        return out
+
+    def asset_key(self, band: Band) -> str | None:
+        """The asset key of a band (None: no asset)."""
+        return band.name
+
+    def band_of(self, key: str) -> Band | None:
+        """The band behind an asset key."""
+        for band in self.source.bands:
+            if self.asset_key(band) == key:
+                return band
+        return None
+
+    def lookup(self, item_id: str) -> Stub | None:
+        """The stub an id names, if that item exists."""
+        parsed = self.parse_id(item_id)
+        if parsed is None:
+            return None
+        cell, day = parsed
+        for acq in self.source.acquisitions(cell.schedule, day, day + 1):
+            when = self.acquired_at(cell, acq)
+            if self.item_id(cell, acq, when) == item_id:
+                return Stub(cell, acq, item_id, when)
+        return None
+
+
+def asset_dtype(band: Band) -> str:
+    """The COG sample type of a band: integer bands keep their type, others float32."""
+    return band.data_type if band.data_type in ("uint8", "uint16") else "float32"
+
+
+def asset_nodata(band: Band) -> float | int | str:
+    """The COG nodata value: 0 for integer bands (their data are ≥ 1 or 0 means none)."""
+    return 0 if asset_dtype(band) != "float32" else "nan"
+
+
+def search_stubs(
+    collection: DemoCollection, stubs: Sequence[Stub], query: ItemQuery
+) -> tuple[list[Stub] | list[dict[str, Any]], int]:
+    """Filter and sort stubs; build documents first only when the query needs them.
+
+    Returns the ordered matches (stubs, or documents when they had to be built) and
+    their count.
+    """
+    expr = compile_filter(query.filter)
+    if query.ids is not None:
+        stubs = [s for s in stubs if s.id in query.ids]
+    if query.datetime is not None:
+        lo, hi = query.datetime
+        stubs = [
+            s
+            for s in stubs
+            if (hi is None or s.datetime - _BEFORE <= hi)
+            and (lo is None or s.datetime + _AFTER >= lo)
+        ]
+    needs_docs = expr is not None or any(
+        sort_property(name) not in _CHEAP for name, _ in query.sortby
+    )
+    if not needs_docs:
+        ordered = sorted(stubs, key=_stub_key(collection, query))
+        return ordered, len(ordered)
+    if len(stubs) > MAX_STUBS:
+        raise RequestInvalid(
+            reason=f"filter/sortby: {len(stubs)} demo items would have to be computed "
+            f"(at most {MAX_STUBS}); narrow bbox or datetime."
+        )
+    docs = [collection.item_from_stub(s) for s in stubs]
+    docs = [d for d in docs if matches(d, query, None, spatial=False)]
+    if expr is not None:
+        docs = [d for d in docs if expr_matches(expr, d)]
+    docs.sort(key=sort_key(query.sortby))
+    return docs, len(docs)
+
+
+def _stub_key(collection: DemoCollection, query: ItemQuery) -> Any:
+    """Sort stubs as their documents would sort (datetime, id, collection only)."""
+    key = sort_key(query.sortby)
+
+    def stub_key(stub: Stub) -> Any:
+        return key(
+            {
+                "id": stub.id,
+                "collection": collection.stac_id,
+                "properties": {"datetime": _iso(stub.datetime)},
+            }
+        )
+
+    return stub_key
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _rounded(obj: Any) -> Any:
+    """GeoJSON with coordinates rounded to 1e-7° (and lists, not tuples)."""
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_rounded(v) for v in obj]
+    if isinstance(obj, float):
+        return round(obj, 7)
+    return obj
+
+
+def day_range(query: ItemQuery) -> tuple[int, int]:
+    """Day numbers ``[first, stop)`` that can hold items of the query's interval."""
+    lo, hi = query.datetime or (None, None)
+    first = (lo.date() - _EPOCH).days if lo else -(10**6)
+    stop = (hi.date() - _EPOCH).days + 1 if hi else 10**6
+    return first, stop
+
+
+def world_box() -> BaseGeometry:
+    """The whole Earth."""
+    return box(-180.0, -90.0, 180.0, 90.0)
+
+
+def too_many_cells(count: int) -> RequestInvalid:
+    """The error for a search region that covers too many cells."""
+    return RequestInvalid(
+        reason=f"bbox/intersects: the region covers {count} demo-world scenes per date "
+        f"(at most {MAX_CELLS}); search a smaller area."
+    )
