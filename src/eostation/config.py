@@ -11,7 +11,7 @@ import platformdirs
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["JobSettings", "OidcProvider", "Settings"]
+__all__ = ["JobSettings", "ODataSettings", "OidcProvider", "Settings"]
 
 
 class OidcProvider(BaseModel):
@@ -35,6 +35,16 @@ class JobSettings(BaseModel):
     max_attempts: int = 3
     poll_seconds: float = 0.1
     link_ttl_seconds: int = 7 * 24 * 3600
+
+
+class ODataSettings(BaseModel):
+    """The OData catalogue (``/odata/v1``): ``EOSTATION_ODATA__PRODUCT_MAX_PIXELS=256``."""
+
+    #: Demo products cover at most this many pixels per side of their grid, around the
+    #: footprint's centre (a full S3 frame is 1800², an S2 tile 10980²); 0: no limit.
+    product_max_pixels: int = Field(default=1024, ge=0)
+    #: Where built product zips are kept (default: ``<data dir>/odata``).
+    cache_dir: Path | None = None
 
 
 class Settings(BaseSettings):
@@ -61,6 +71,7 @@ class Settings(BaseSettings):
     udf: Literal["auto", "on", "off"] = "auto"
     sync_timeout_seconds: float = 300.0
     jobs: JobSettings = JobSettings()
+    odata: ODataSettings = ODataSettings()
     cors_origins: list[str] = ["*"]
 
     @property

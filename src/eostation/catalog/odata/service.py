@@ -18,7 +18,7 @@ from .ids import ProductIds
 from .options import MAX_SKIP, ProductQuery
 from .package import ProductPackages
 
-__all__ = ["ODataCatalogue", "ProductPage"]
+__all__ = ["ODataCatalogue", "ProductPage", "build_odata"]
 
 
 @dataclass(frozen=True)
@@ -189,3 +189,10 @@ class ODataCatalogue:
             }
             for name in below
         ]
+
+
+def build_odata(settings: Any, db: Any, collections: Any, catalog: Catalog) -> ODataCatalogue:
+    """The OData catalogue of a server: packages cached under the data dir."""
+    cache = settings.odata.cache_dir or settings.data_dir / "odata"
+    packages = ProductPackages(collections, cache, settings.odata.product_max_pixels or None)
+    return ODataCatalogue(catalog, packages, ProductIds(db))

@@ -26,7 +26,7 @@ from eostation.errors import ItemNotFound
 from ..entity import PackageInfo, product_id
 from .olci import write_olci
 from .plan import ProductPlan, plan_of
-from .s5p import band_of, write_s5p
+from .s5p import bands_of, write_s5p
 from .zipped import digests, zip_folder
 
 __all__ = ["ProductPackages"]
@@ -87,7 +87,7 @@ class ProductPackages:
 
     def _bands(self, plan: ProductPlan) -> list[str]:
         if plan.kind == "s5p":
-            return [band_of(plan.product_type)]
+            return bands_of(plan.product_type)
         return [f"B{i:02d}" for i in range(1, 22)]
 
     def _shape(self, plan: ProductPlan) -> tuple[int, int]:

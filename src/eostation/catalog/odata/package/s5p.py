@@ -2,7 +2,9 @@
 
 Scanlines are the rows of the demo grid (north to south) and ground pixels its
 columns, so each sample sits on a ``load_collection`` pixel centre and holds its value
-unchanged (float32, no calibration): ``xr.open_dataset(path, group="PRODUCT")``.
+unchanged (float32, no calibration): ``xr.open_dataset(path, group="PRODUCT")``. A
+``L2__ALL___`` product (the demo catalogue's daily item) carries all four gases on the
+finest grid; a single-gas product type carries its gas on its own grid.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import xarray as xr
 
 from .plan import ProductPlan
 
-__all__ = ["GAS_VARIABLES", "write_s5p"]
+__all__ = ["GAS_VARIABLES", "bands_of", "write_s5p"]
 
 #: Band of the demo collection → (variable, units, long name) in the ``PRODUCT`` group.
 GAS_VARIABLES: Final = {
@@ -31,24 +33,23 @@ _FILL: Final = np.float32(9.96921e36)
 _REFERENCE: Final = datetime(2010, 1, 1)
 
 
-def band_of(product_type: str | None) -> str:
-    """The demo band of an S5P product type (CH4 unless the type names another gas)."""
-    return _PRODUCT_BAND.get(product_type or "", "CH4")
+def bands_of(product_type: str | None) -> list[str]:
+    """Demo bands in an S5P product: one gas, or all four for ``L2__ALL___``."""
+    if product_type in _PRODUCT_BAND:
+        return [_PRODUCT_BAND[product_type]]
+    return list(GAS_VARIABLES)
 
 
 def write_s5p(
     folder: Path, plan: ProductPlan, cube: xr.DataArray | None, shape: tuple[int, int]
 ) -> None:
     """Write ``<name>`` into ``folder``; ``cube`` None writes a zero template of ``shape``."""
-    band = band_of(plan.product_type)
-    variable, units, long_name = GAS_VARIABLES[band]
     ny, nx = shape
     if cube is not None:
-        values = np.asarray(cube.sel(bands=band).isel(t=0).values, dtype=np.float32)
         lat = np.broadcast_to(np.asarray(cube["y"].values, np.float32)[:, None], shape)
         lon = np.broadcast_to(np.asarray(cube["x"].values, np.float32)[None, :], shape)
     else:
-        values = lat = lon = np.zeros(shape, np.float32)
+        lat = lon = np.zeros(shape, np.float32)
     day = datetime.fromisoformat(plan.day)
     with h5netcdf.File(folder / plan.name, "w") as nc:
         nc.attrs["Conventions"] = "CF-1.7"
@@ -70,15 +71,27 @@ def write_s5p(
         for name, data, unit in (("latitude", lat, "degrees_north"), ("longitude", lon, "degrees_east")):
             var = product.create_variable(name, dims, "f4", data=data[None])
             var.attrs["units"] = unit
-        gas = product.create_variable(
-            variable, dims, "f4", data=np.where(np.isnan(values), _FILL, values)[None],
-            fillvalue=_FILL,
-        )
-        gas.attrs["units"] = units
-        gas.attrs["long_name"] = long_name
-        gas.attrs["coordinates"] = "longitude latitude"
+        valid = np.ones(shape, bool)
+        for band in bands_of(plan.product_type):
+            variable, units, long_name = GAS_VARIABLES[band]
+            values = (
+                np.asarray(cube.sel(bands=band).isel(t=0).values, dtype=np.float32)
+                if cube is not None
+                else np.zeros(shape, np.float32)
+            )
+            valid &= ~np.isnan(values)
+            gas = product.create_variable(
+                variable,
+                dims,
+                "f4",
+                data=np.where(np.isnan(values), _FILL, values)[None],
+                fillvalue=_FILL,
+            )
+            gas.attrs["units"] = units
+            gas.attrs["long_name"] = long_name
+            gas.attrs["coordinates"] = "longitude latitude"
         qa = product.create_variable(
-            "qa_value", dims, "u1", data=np.where(np.isnan(values), 0, 100).astype("u1")[None]
+            "qa_value", dims, "u1", data=np.where(valid, 100, 0).astype("u1")[None]
         )
         qa.attrs["scale_factor"] = np.float32(0.01)
         qa.attrs["add_offset"] = np.float32(0.0)

@@ -1,0 +1,188 @@
+"""Product entities from STAC items, and product zips that the usual readers open."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from eostation.catalog.odata.entity import PackageInfo, product_entity, product_id
+from eostation.catalog.odata.package import ProductPackages
+from eostation.catalog.odata.package.olci import RADIANCE_SCALE
+from eostation.data.base import LoadRequest
+from eostation.data.registry import build_registry
+
+ARCTIC = {
+    "type": "Polygon",
+    "coordinates": [[[-81.7, 71.7], [-75.1, 71.7], [-75.1, 73.8], [-81.7, 73.8], [-81.7, 71.7]]],
+}
+S3_ID = "S3A_OL_1_EFR____20180601T151419_20180601T151719_20180601T171419_0180_032_020_0118_PS1_O_NT_002"
+S5P_ID = "S5P_OFFL_L2__ALL____20180601T003000_20180601T233000_03272_02_020600_20180603T003000"
+
+
+def s3_item() -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": S3_ID,
+        "collection": "sentinel-3-olci-1-efr",
+        "geometry": ARCTIC,
+        "properties": {
+            "datetime": "2018-06-01T15:15:49Z",
+            "start_datetime": "2018-06-01T15:14:19Z",
+            "end_datetime": "2018-06-01T15:17:19Z",
+            "published": "2018-06-01T18:15:49Z",
+            "platform": "sentinel-3a",
+            "constellation": "sentinel-3",
+            "instruments": ["olci"],
+            "product:type": "OL_1_EFR___",
+            "processing:level": "L1",
+            "sat:relative_orbit": 20,
+            "eostation:collection": "SENTINEL3_OLCI_L1B",
+        },
+    }
+
+
+def s5p_item() -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": S5P_ID,
+        "collection": "sentinel-5p-l2",
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[30, 40], [32, 40], [32, 42], [30, 42], [30, 40]]],
+        },
+        "properties": {
+            "datetime": "2018-06-01T00:30:00Z",
+            "start_datetime": "2018-06-01T00:30:00Z",
+            "end_datetime": "2018-06-01T23:30:00Z",
+            "product:type": "L2__ALL___",
+            "eostation:collection": "SENTINEL_5P_L2",
+        },
+    }
+
+
+def test_entity_fields_as_on_cdse() -> None:
+    entity = product_entity(s3_item(), PackageInfo(1234), expand=["Attributes"])
+    assert entity["Id"] == product_id("sentinel-3-olci-1-efr", S3_ID)
+    assert entity["Name"] == S3_ID + ".SEN3"
+    assert entity["ContentLength"] == 1234 and entity["Checksum"] == []
+    assert entity["ContentDate"] == {
+        "Start": "2018-06-01T15:14:19.000Z",
+        "End": "2018-06-01T15:17:19.000Z",
+    }
+    assert entity["PublicationDate"] == "2018-06-01T18:15:49.000Z"
+    assert entity["Footprint"].startswith("geography'SRID=4326;POLYGON ((-81.7 71.7, ")
+    assert entity["GeoFootprint"] == ARCTIC
+    assert entity["S3Path"] == f"/eodata/Sentinel-3/OL_1_EFR/2018/06/01/{S3_ID}.SEN3"
+    attrs = {a["Name"]: (a["Value"], a["ValueType"]) for a in entity["Attributes"]}
+    assert attrs["productType"] == ("OL_1_EFR___", "String")
+    assert attrs["platformShortName"] == ("SENTINEL-3", "String")
+    assert attrs["platformSerialIdentifier"] == ("A", "String")
+    assert attrs["instrumentShortName"] == ("OLCI", "String")
+    assert attrs["relativeOrbitNumber"] == (20, "Integer")
+    assert attrs["beginningDateTime"] == ("2018-06-01T15:14:19.000Z", "DateTimeOffset")
+
+
+def test_select_and_checksums() -> None:
+    info = PackageInfo(10, "a" * 32, "b" * 64, "2026-01-01T00:00:00.000Z")
+    entity = product_entity(s3_item(), info, select=["Name", "Checksum"])
+    assert set(entity) == {"@odata.mediaContentType", "Name", "Checksum"}
+    assert [c["Algorithm"] for c in entity["Checksum"]] == ["MD5", "BLAKE3"]
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> ProductPackages:
+    return ProductPackages(build_registry(None), tmp_path_factory.mktemp("odata"), 24)
+
+
+def _extract(path: Path, into: Path) -> Path:
+    with zipfile.ZipFile(path) as zf:
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
+        zf.extractall(into)
+    return into
+
+
+def test_s3_olci_zip_opens_in_xarray_and_matches_load_collection(
+    packages: ProductPackages, tmp_path: Path
+) -> None:
+    item = s3_item()
+    announced = packages.info(item).content_length
+    path = packages.path(item)
+    assert path.stat().st_size == announced  # ContentLength was right before the build
+    info = packages.info(item)
+    assert info.md5 and info.blake3 and info.content_length == announced
+    root = _extract(path, tmp_path) / f"{S3_ID}.SEN3"
+    assert {p.name for p in root.iterdir()} >= {
+        "xfdumanifest.xml",
+        "geo_coordinates.nc",
+        "time_coordinates.nc",
+        *(f"Oa{i:02d}_radiance.nc" for i in range(1, 22)),
+    }
+    geo = xr.open_dataset(root / "geo_coordinates.nc")
+    rad = xr.open_dataset(root / "Oa17_radiance.nc")["Oa17_radiance"]
+    lat, lon = geo["latitude"].values, geo["longitude"].values
+    assert rad.shape == lat.shape == (24, 24)
+    assert np.all(np.diff(lat[:, 0]) < 0) and np.all(np.diff(lon[0]) > 0)  # north-up rows
+    source = build_registry(None).get("SENTINEL3_OLCI_L1B")
+    step = 1 / 360
+    cube = source.load(
+        LoadRequest(
+            bbox=(lon.min() - step / 4, lat.min() - step / 4, lon.max() + step / 4, lat.max() + step / 4),
+            temporal=("2018-06-01", "2018-06-02"),
+            bands=["B17"],
+        )
+    ).compute()
+    expected = cube.isel(t=0, bands=0).values
+    assert expected.shape == rad.shape
+    np.testing.assert_allclose(cube["y"].values, lat[:, 0], atol=1e-6)
+    np.testing.assert_allclose(cube["x"].values, lon[0], atol=1e-6)
+    assert np.isfinite(expected).mean() > 0.5
+    ok = np.isfinite(expected)
+    assert np.array_equal(ok, np.isfinite(rad.values))
+    assert float(np.max(np.abs(rad.values[ok] - expected[ok]))) <= RADIANCE_SCALE / 2 + 1e-4
+    assert 10 < float(np.nanmean(rad.values)) < 300  # a plausible NIR TOA radiance
+
+
+def test_s5p_zip_opens_product_group_and_matches_load_collection(
+    packages: ProductPackages, tmp_path: Path
+) -> None:
+    item = s5p_item()
+    announced = packages.info(item).content_length
+    path = packages.path(item)
+    assert path.stat().st_size == announced
+    extracted = _extract(path, tmp_path)
+    assert [p.name for p in extracted.iterdir()] == [S5P_ID + ".nc"]
+    ds = xr.open_dataset(extracted / f"{S5P_ID}.nc", group="PRODUCT")
+    assert set(ds.data_vars) >= {
+        "methane_mixing_ratio",
+        "carbonmonoxide_total_column",
+        "nitrogendioxide_tropospheric_column",
+        "ozone_total_vertical_column",
+    }
+    lat, lon = ds["latitude"].values[0], ds["longitude"].values[0]
+    cube = build_registry(None).get("SENTINEL_5P_L2").load(
+        LoadRequest(
+            bbox=(lon.min() - 0.001, lat.min() - 0.001, lon.max() + 0.001, lat.max() + 0.001),
+            temporal=("2018-06-01", "2018-06-02"),
+            bands=["CH4", "CO", "NO2", "O3"],
+        )
+    ).compute()
+    got = ds["methane_mixing_ratio"].values[0]
+    expected = cube.sel(bands="CH4").isel(t=0).values
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_array_equal(got[~np.isnan(got)], expected[~np.isnan(expected)])
+    no2 = ds["nitrogendioxide_tropospheric_column"].values[0]
+    np.testing.assert_array_equal(no2, cube.sel(bands="NO2").isel(t=0).values)
+    assert 1800 < float(np.nanmean(got)) < 1950  # ppb
+
+
+def test_a_second_download_is_the_cached_file(packages: ProductPackages) -> None:
+    item = s5p_item()
+    first = packages.path(item)
+    stamp = first.stat().st_mtime_ns
+    assert packages.path(item).stat().st_mtime_ns == stamp
