@@ -522,7 +522,6 @@ class FormatUnsuitable(OpenEOError):
     template = "The data cannot be written as {format}: {reason}"
 
 
-
 class ItemNotFound(OpenEOError):
     """A catalogue item (STAC API, OData product) that does not exist or is not visible."""
 

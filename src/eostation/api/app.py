@@ -11,12 +11,13 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from eostation import __version__
 from eostation.api.deps import API_PREFIX, Services, api_url
-from eostation.api.handlers import RequestIdMiddleware, install_handlers
+from eostation.api.handlers import ODATA_PREFIX, RequestIdMiddleware, install_handlers
 from eostation.api.routes import (
     account,
     capabilities,
     collections,
     jobs,
+    odata,
     process_graphs,
     processes,
     result,
@@ -91,6 +92,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_handlers(app)
 
+    if services.odata is None and getattr(services, "catalog", None) is not None:
+        from eostation.catalog.odata.service import build_odata
+
+        services.odata = build_odata(settings, services.db, services.collections, services.catalog)  # type: ignore[attr-defined]
+    app.include_router(odata.router, prefix=ODATA_PREFIX)
     app.include_router(capabilities.root_router)
     for module in (capabilities, account, collections, processes, process_graphs, result, jobs):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -34,6 +34,7 @@ class Services:
     jobs: JobService
     udps: UdpStore
     sync_logs: SyncLogs
+    odata: Any = None  # eostation.catalog.odata.service.ODataCatalogue (None: not served)
 
 
 def get_services(request: Request) -> Services:

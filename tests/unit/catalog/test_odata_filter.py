@@ -45,16 +45,34 @@ def test_the_tutorial_query() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Name eq 'S2B_MSIL2A_X.SAFE'", {"op": "in", "args": [prop("id"), ["S2B_MSIL2A_X.SAFE", "S2B_MSIL2A_X"]]}),
+        (
+            "Name eq 'S2B_MSIL2A_X.SAFE'",
+            {"op": "in", "args": [prop("id"), ["S2B_MSIL2A_X.SAFE", "S2B_MSIL2A_X"]]},
+        ),
         ("Name eq 'plain'", {"op": "=", "args": [prop("id"), "plain"]}),
         ("contains(Name,'L2A_')", {"op": "like", "args": [prop("id"), "%L2A\\_%"]}),
         ("startswith(Name,'S1A')", {"op": "like", "args": [prop("id"), "S1A%"]}),
         ("endswith(Name,'_NT_002.SEN3')", {"op": "like", "args": [prop("id"), "%\\_NT\\_002"]}),
-        ("ContentDate/End ge 2020-01-01", {"op": ">=", "args": [prop("end_datetime"), ts("2020-01-01T00:00:00Z")]}),
-        ("PublicationDate le 2020-01-01T01:00:00+01:00", {"op": "<=", "args": [prop("published"), ts("2020-01-01T00:00:00Z")]}),
-        ("ModificationDate eq 2020-01-01T00:00:00Z", {"op": "=", "args": [prop("updated"), ts("2020-01-01T00:00:00Z")]}),
-        ("OriginDate lt 2021-03-04T05:06:07.5Z", {"op": "<", "args": [prop("created"), ts("2021-03-04T05:06:07.500000Z")]}),
-        ("2020-01-01T00:00:00Z lt ContentDate/Start", {"op": ">", "args": [prop("start_datetime"), ts("2020-01-01T00:00:00Z")]}),
+        (
+            "ContentDate/End ge 2020-01-01",
+            {"op": ">=", "args": [prop("end_datetime"), ts("2020-01-01T00:00:00Z")]},
+        ),
+        (
+            "PublicationDate le 2020-01-01T01:00:00+01:00",
+            {"op": "<=", "args": [prop("published"), ts("2020-01-01T00:00:00Z")]},
+        ),
+        (
+            "ModificationDate eq 2020-01-01T00:00:00Z",
+            {"op": "=", "args": [prop("updated"), ts("2020-01-01T00:00:00Z")]},
+        ),
+        (
+            "OriginDate lt 2021-03-04T05:06:07.5Z",
+            {"op": "<", "args": [prop("created"), ts("2021-03-04T05:06:07.500000Z")]},
+        ),
+        (
+            "2020-01-01T00:00:00Z lt ContentDate/Start",
+            {"op": ">", "args": [prop("start_datetime"), ts("2020-01-01T00:00:00Z")]},
+        ),
         (
             "Attributes/OData.CSC.DoubleAttribute/any(att:att/Name eq 'cloudCover' and att/OData.CSC.DoubleAttribute/Value le 20.5)",
             {"op": "<=", "args": [prop("eo:cloud_cover"), 20.5]},
@@ -134,7 +152,12 @@ def test_lifting_collections_intersects_and_a_superset_window() -> None:
 
 
 def test_two_collections_anded_match_nothing_and_unknown_names_pass_through() -> None:
-    assert parse_filter("Collection/Name eq 'SENTINEL-1' and Collection/Name eq 'SENTINEL-2'").collections == ()
+    assert (
+        parse_filter(
+            "Collection/Name eq 'SENTINEL-1' and Collection/Name eq 'SENTINEL-2'"
+        ).collections
+        == ()
+    )
     assert parse_filter("Collection/Name eq 'my_files'").collections == ("my_files",)
 
 

@@ -20,7 +20,9 @@ ARCTIC = {
     "type": "Polygon",
     "coordinates": [[[-81.7, 71.7], [-75.1, 71.7], [-75.1, 73.8], [-81.7, 73.8], [-81.7, 71.7]]],
 }
-S3_ID = "S3A_OL_1_EFR____20180601T151419_20180601T151719_20180601T171419_0180_032_020_0118_PS1_O_NT_002"
+S3_ID = (
+    "S3A_OL_1_EFR____20180601T151419_20180601T151719_20180601T171419_0180_032_020_0118_PS1_O_NT_002"
+)
 S5P_ID = "S5P_OFFL_L2__ALL____20180601T003000_20180601T233000_03272_02_020600_20180603T003000"
 
 
@@ -131,7 +133,12 @@ def test_s3_olci_zip_opens_in_xarray_and_matches_load_collection(
     step = 1 / 360
     cube = source.load(
         LoadRequest(
-            bbox=(lon.min() - step / 4, lat.min() - step / 4, lon.max() + step / 4, lat.max() + step / 4),
+            bbox=(
+                lon.min() - step / 4,
+                lat.min() - step / 4,
+                lon.max() + step / 4,
+                lat.max() + step / 4,
+            ),
             temporal=("2018-06-01", "2018-06-02"),
             bands=["B17"],
         )
@@ -164,13 +171,18 @@ def test_s5p_zip_opens_product_group_and_matches_load_collection(
         "ozone_total_vertical_column",
     }
     lat, lon = ds["latitude"].values[0], ds["longitude"].values[0]
-    cube = build_registry(None).get("SENTINEL_5P_L2").load(
-        LoadRequest(
-            bbox=(lon.min() - 0.001, lat.min() - 0.001, lon.max() + 0.001, lat.max() + 0.001),
-            temporal=("2018-06-01", "2018-06-02"),
-            bands=["CH4", "CO", "NO2", "O3"],
+    cube = (
+        build_registry(None)
+        .get("SENTINEL_5P_L2")
+        .load(
+            LoadRequest(
+                bbox=(lon.min() - 0.001, lat.min() - 0.001, lon.max() + 0.001, lat.max() + 0.001),
+                temporal=("2018-06-01", "2018-06-02"),
+                bands=["CH4", "CO", "NO2", "O3"],
+            )
         )
-    ).compute()
+        .compute()
+    )
     got = ds["methane_mixing_ratio"].values[0]
     expected = cube.sel(bands="CH4").isel(t=0).values
     assert got.shape == expected.shape

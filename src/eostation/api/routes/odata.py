@@ -24,6 +24,7 @@ from eostation.users import User
 __all__ = ["ODATA_PREFIX", "router"]
 
 from eostation.api.handlers import ODATA_PREFIX
+
 router = APIRouter(tags=["OData"])
 _NODE = re.compile(r"^Nodes\(([^()/]+)\)$")
 

@@ -88,9 +88,7 @@ def parse_filter(text: str) -> ProductFilter:
         index += len(rest) - len(rest.lstrip())
         if not rest.strip() or rest.strip().lower() in _OPERATOR_WORDS:
             raise ODataQueryInvalid(_PARAM, "the filter ends too early", text, len(text)) from None
-        raise ODataQueryInvalid(
-            _PARAM, f"unexpected {rest.strip()[:20]!r}", text, index
-        ) from None
+        raise ODataQueryInvalid(_PARAM, f"unexpected {rest.strip()[:20]!r}", text, index) from None
     except oq_errors.ODataException as exc:
         raise ODataQueryInvalid(_PARAM, str(exc) or type(exc).__name__, text, None) from None
     if tree is None:
@@ -214,14 +212,15 @@ class _Translator:
         ):
             return self.intersects(node)
         if name in _LIKE_FUNCTIONS and not node.func.namespace:
-            field, arg = (node.args + [ast.Null(), ast.Null()])[:2]
+            field, arg = [*node.args, ast.Null(), ast.Null()][:2]
             if _path(field) != "Name" or not isinstance(arg, ast.String):
                 raise _Invalid(f"{name}() takes the property Name and a quoted string", name)
             text = arg.val if name == "contains" else item_id_of(arg.val)
             escaped = re.sub(r"([\\%_])", r"\\\1", text)
             pattern = _LIKE_FUNCTIONS[name].format(escaped)
             return {"op": "like", "args": [{"property": NAME_PROPERTY}, pattern]}
-        raise _Invalid(f"unknown function '{node.func.full_name()}'", name)
+        full = ".".join([*node.func.namespace, name])
+        raise _Invalid(f"unknown function '{full}'", name)
 
     def intersects(self, node: ast.Call) -> Any:
         args = [a.param if isinstance(a, ast.NamedParam) else a for a in node.args]

@@ -84,7 +84,9 @@ def _orderby(raw: str) -> tuple[tuple[str, str], ...]:
     for term in raw.split(","):
         parts = term.split()
         if not parts or len(parts) > 2:
-            raise ODataQueryInvalid("$orderby", f"'{term.strip()}' is not '<field> [asc|desc]'", raw)
+            raise ODataQueryInvalid(
+                "$orderby", f"'{term.strip()}' is not '<field> [asc|desc]'", raw
+            )
         direction = parts[1].lower() if len(parts) == 2 else "asc"
         if direction not in ("asc", "desc"):
             raise ODataQueryInvalid("$orderby", f"direction '{parts[1]}' is not asc or desc", raw)

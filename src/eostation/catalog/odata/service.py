@@ -115,7 +115,9 @@ class ODataCatalogue:
         page = self.catalog.search(item_query) if query.top > 0 or query.count else None
         items = page.items if page and query.top > 0 else []
         after = query.skip + len(items)
-        more = len(items) == query.top > 0 and (page is None or page.matched is None or after < page.matched)
+        more = len(items) == query.top > 0 and (
+            page is None or page.matched is None or after < page.matched
+        )
         return ProductPage(
             self._entities(items, query, link),
             page.matched if page and query.count else None,
@@ -129,13 +131,17 @@ class ODataCatalogue:
             raise ItemNotFound(item_id=pid, collection_id="Products")
         return self.catalog.item(where[0], where[1], user_id)
 
-    def product(self, pid: str, user_id: str | None, expand: Iterable[str], link: str) -> dict[str, Any]:
+    def product(
+        self, pid: str, user_id: str | None, expand: Iterable[str], link: str
+    ) -> dict[str, Any]:
         """One product entity."""
         item = self.item(pid, user_id)
         query = ProductQuery(expand=frozenset(expand))
         return self._entities([item], query, link)[0]
 
-    def by_names(self, names: Sequence[str], user_id: str | None, link: str) -> list[dict[str, Any]]:
+    def by_names(
+        self, names: Sequence[str], user_id: str | None, link: str
+    ) -> list[dict[str, Any]]:
         """Products with these names, in the given order; unknown names are skipped."""
         ids = list(dict.fromkeys(v for n in names for v in (n, item_id_of(n))))
         if not ids:
@@ -148,7 +154,7 @@ class ODataCatalogue:
                 user_id=user_id,
             )
         )
-        found = {}
+        found: dict[str, dict[str, Any]] = {}
         for entity in self._entities(page.items, None, link):
             found.setdefault(entity["Name"], entity)
         return [found[n] for n in names if n in found] + [
@@ -167,7 +173,9 @@ class ODataCatalogue:
         with zipfile.ZipFile(zip_path) as zf:
             infos = [(PurePosixPath(i.filename).parts, i.file_size) for i in zf.infolist()]
         prefix = tuple(path)
-        if prefix and not any(parts[: len(prefix)] == prefix and len(parts) > len(prefix) for parts, _ in infos):
+        if prefix and not any(
+            parts[: len(prefix)] == prefix and len(parts) > len(prefix) for parts, _ in infos
+        ):
             raise ItemNotFound(item_id="/".join(prefix), collection_id=pid)
         sizes: dict[str, int] = {}
         below: dict[str, set[str]] = {}

@@ -78,9 +78,16 @@ def write_olci(
     dims = ("rows", "columns")
     with h5netcdf.File(root / "geo_coordinates.nc", "w") as nc:
         nc.dimensions = {"rows": rows, "columns": columns}
-        for name, values, unit in (("latitude", lat, "degrees_north"), ("longitude", lon, "degrees_east")):
+        for name, values, unit in (
+            ("latitude", lat, "degrees_north"),
+            ("longitude", lon, "degrees_east"),
+        ):
             var = nc.create_variable(
-                name, dims, "i4", data=np.round(values * 1e6).astype("i4"), fillvalue=np.int32(-2147483648)
+                name,
+                dims,
+                "i4",
+                data=np.round(values * 1e6).astype("i4"),
+                fillvalue=np.int32(-2147483648),
             )
             var.attrs["scale_factor"] = 1e-6
             var.attrs["add_offset"] = 0.0
@@ -91,7 +98,9 @@ def write_olci(
         nc.dimensions = {"rows": rows}
         t0 = (start - _EPOCH_2000).total_seconds() * 1e6
         t1 = (end - _EPOCH_2000).total_seconds() * 1e6
-        stamps = np.linspace(t0, t1, rows).astype("i8") if cube is not None else np.zeros(rows, "i8")
+        stamps = (
+            np.linspace(t0, t1, rows).astype("i8") if cube is not None else np.zeros(rows, "i8")
+        )
         var = nc.create_variable("time_stamp", ("rows",), "i8", data=stamps)
         var.attrs["units"] = "microseconds since 2000-01-01 00:00:00"
     for i in range(1, 22):

@@ -58,7 +58,10 @@ def plan_of(
     w, s, e, n = shape(item["geometry"]).bounds
     if max_pixels and step:
         cx, cy = (w + e) / 2, (s + n) / 2
-        hx, hy = min((e - w) / 2, max_pixels * step[0] / 2), min((n - s) / 2, max_pixels * step[1] / 2)
+        hx, hy = (
+            min((e - w) / 2, max_pixels * step[0] / 2),
+            min((n - s) / 2, max_pixels * step[1] / 2),
+        )
         # Nudged inwards by a hundredth of a pixel so the window never grows a row.
         w, e = cx - hx + step[0] / 100, cx + hx - step[0] / 100
         s, n = cy - hy + step[1] / 100, cy + hy - step[1] / 100

@@ -25,10 +25,19 @@ __all__ = ["GAS_VARIABLES", "bands_of", "write_s5p"]
 GAS_VARIABLES: Final = {
     "CH4": ("methane_mixing_ratio", "1e-9", "column averaged dry air mixing ratio of methane"),
     "CO": ("carbonmonoxide_total_column", "mol m-2", "vertically integrated CO column"),
-    "NO2": ("nitrogendioxide_tropospheric_column", "mol m-2", "tropospheric vertical column of NO2"),
+    "NO2": (
+        "nitrogendioxide_tropospheric_column",
+        "mol m-2",
+        "tropospheric vertical column of NO2",
+    ),
     "O3": ("ozone_total_vertical_column", "mol m-2", "total vertical ozone column"),
 }
-_PRODUCT_BAND: Final = {"L2__CH4___": "CH4", "L2__CO____": "CO", "L2__NO2___": "NO2", "L2__O3____": "O3"}
+_PRODUCT_BAND: Final = {
+    "L2__CH4___": "CH4",
+    "L2__CO____": "CO",
+    "L2__NO2___": "NO2",
+    "L2__O3____": "O3",
+}
 _FILL: Final = np.float32(9.96921e36)
 _REFERENCE: Final = datetime(2010, 1, 1)
 
@@ -68,7 +77,10 @@ def write_s5p(
         )
         time.attrs["units"] = "seconds since 2010-01-01 00:00:00"
         dims = ("time", "scanline", "ground_pixel")
-        for name, data, unit in (("latitude", lat, "degrees_north"), ("longitude", lon, "degrees_east")):
+        for name, data, unit in (
+            ("latitude", lat, "degrees_north"),
+            ("longitude", lon, "degrees_east"),
+        ):
             var = product.create_variable(name, dims, "f4", data=data[None])
             var.attrs["units"] = unit
         valid = np.ones(shape, bool)

@@ -26,10 +26,10 @@ def zip_folder(folder: Path, target: Path) -> int:
         for path in paths:
             info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), _EPOCH)
             info.external_attr = 0o644 << 16
-            with zf.open(info, "w", force_zip64=path.stat().st_size > 0xFFFF0000) as out:
-                with path.open("rb") as src:
-                    while chunk := src.read(_CHUNK):
-                        out.write(chunk)
+            large = path.stat().st_size > 0xFFFF0000
+            with zf.open(info, "w", force_zip64=large) as out, path.open("rb") as src:
+                while chunk := src.read(_CHUNK):
+                    out.write(chunk)
     return target.stat().st_size
 
 
