@@ -11,7 +11,7 @@ import platformdirs
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["JobSettings", "ODataSettings", "OidcProvider", "Settings"]
+__all__ = ["CatalogSettings", "JobSettings", "ODataSettings", "OidcProvider", "Settings"]
 
 
 class OidcProvider(BaseModel):
@@ -35,6 +35,13 @@ class JobSettings(BaseModel):
     max_attempts: int = 3
     poll_seconds: float = 0.1
     link_ttl_seconds: int = 7 * 24 * 3600
+
+
+class CatalogSettings(BaseModel):
+    """The items catalogue and STAC API: ``EOSTATION_CATALOG__ASSET_CACHE_BYTES=…`` and so on."""
+
+    #: Disk space for rendered demo-asset (COG) tiles under ``data_dir/asset-cache``.
+    asset_cache_bytes: int = 2 * 1024**3
 
 
 class ODataSettings(BaseModel):
@@ -71,6 +78,7 @@ class Settings(BaseSettings):
     udf: Literal["auto", "on", "off"] = "auto"
     sync_timeout_seconds: float = 300.0
     jobs: JobSettings = JobSettings()
+    catalog: CatalogSettings = CatalogSettings()
     odata: ODataSettings = ODataSettings()
     cors_origins: list[str] = ["*"]
 

@@ -21,6 +21,7 @@ from eostation.api.routes import (
     process_graphs,
     processes,
     result,
+    stac,
 )
 from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
@@ -92,14 +93,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_handlers(app)
 
-    if services.odata is None and getattr(services, "catalog", None) is not None:
-        from eostation.catalog.odata.service import build_odata
-
-        services.odata = build_odata(settings, services.db, services.collections, services.catalog)  # type: ignore[attr-defined]
-    app.include_router(odata.router, prefix=ODATA_PREFIX)
     app.include_router(capabilities.root_router)
     for module in (capabilities, account, collections, processes, process_graphs, result, jobs):
         app.include_router(module.router, prefix=API_PREFIX)
+    stac.install(app, services)  # the STAC API at /stac/v1 and its catalogue
+    if services.odata is None:
+        from eostation.catalog.odata.service import build_odata
+
+        services.odata = build_odata(settings, services.db, services.collections, app.state.catalog)
+    app.include_router(odata.router, prefix=ODATA_PREFIX)  # CDSE's OData catalogue
 
     @app.get("/", include_in_schema=False)
     def index(request: Request) -> dict[str, Any]:

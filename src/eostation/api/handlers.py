@@ -30,9 +30,19 @@ def _request_id(request: Request) -> str:
     return getattr(request.state, "request_id", None) or uuid.uuid4().hex
 
 
+def _stac_error(
+    request: Request, error: OpenEOError, headers: dict[str, str] | None
+) -> JSONResponse:
+    """STAC API errors: ``{code, description}`` (plus the request id)."""
+    body = {"code": error.code, "description": error.message, "id": _request_id(request)}
+    return JSONResponse(body, status_code=error.status, headers=headers)
+
+
 def error_response(request: Request, error: OpenEOError) -> JSONResponse:
     """``{id, code, message, links}`` with the error's status (other mounts: their shape)."""
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    if request.url.path.startswith("/stac/"):
+        return _stac_error(request, error, headers)
     if request.url.path.startswith(ODATA_PREFIX + "/"):
         return _odata_response(request, error, headers)
     return JSONResponse(

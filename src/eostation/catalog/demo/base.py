@@ -33,8 +33,6 @@ __all__ = [
     "Cell",
     "DemoCollection",
     "Stub",
-    "asset_dtype",
-    "asset_nodata",
     "day_range",
     "search_stubs",
     "too_many_cells",
@@ -179,7 +177,11 @@ class DemoCollection(ABC):
                 continue
             grid = self.asset_grid(stub.cell, band)
             g = grid.geobox
-            raster: dict[str, Any] = {"data_type": asset_dtype(band), "nodata": asset_nodata(band)}
+            dtype = self.asset_dtype(band)
+            raster: dict[str, Any] = {
+                "data_type": dtype,
+                "nodata": 0 if dtype != "float32" else "nan",
+            }
             if band.scale is not None:
                 raster["scale"] = band.scale
             if band.offset is not None:
@@ -200,6 +202,11 @@ class DemoCollection(ABC):
                 "raster:bands": [raster],
             }
         return out
+
+    def asset_dtype(self, band: Band) -> str:
+        """The COG sample type: float32 with NaN as nodata unless a collection knows that 0
+        never occurs in a band (then an integer type with 0 as nodata)."""
+        return "float32"
 
     def asset_key(self, band: Band) -> str | None:
         """The asset key of a band (None: no asset)."""
@@ -223,16 +230,6 @@ class DemoCollection(ABC):
             if self.item_id(cell, acq, when) == item_id:
                 return Stub(cell, acq, item_id, when)
         return None
-
-
-def asset_dtype(band: Band) -> str:
-    """The COG sample type of a band: integer bands keep their type, others float32."""
-    return band.data_type if band.data_type in ("uint8", "uint16") else "float32"
-
-
-def asset_nodata(band: Band) -> float | int | str:
-    """The COG nodata value: 0 for integer bands (their data are ≥ 1 or 0 means none)."""
-    return 0 if asset_dtype(band) != "float32" else "nan"
 
 
 def search_stubs(

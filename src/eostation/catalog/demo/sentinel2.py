@@ -137,6 +137,13 @@ class S2Collection(DemoCollection):
             return None
         return f"{band.name}_{int(band.gsd)}m"
 
+    def asset_dtype(self, band: Band) -> str:
+        """Reflectances, AOT and WVP are uint16 and SCL uint8 as in the real product: their
+        values are ≥ 1, so 0 is nodata. CLD/SNW probabilities can be 0: float32."""
+        if band.wavelength is not None or band.name in ("AOT", "WVP"):
+            return "uint16"
+        return "uint8" if band.name == "SCL" else "float32"
+
     def asset_grid(self, cell: Cell, band: Band) -> Grid:
         """The tile at the band's native resolution, anchored on the tile corner."""
         tile: MgrsTile = cell.extra["tile"]
