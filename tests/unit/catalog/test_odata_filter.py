@@ -45,11 +45,7 @@ def test_the_tutorial_query() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (
-            "Name eq 'S2B_MSIL2A_X.SAFE'",
-            {"op": "in", "args": [prop("id"), ["S2B_MSIL2A_X.SAFE", "S2B_MSIL2A_X"]]},
-        ),
-        ("Name eq 'plain'", {"op": "=", "args": [prop("id"), "plain"]}),
+        ("Name ne 'plain'", {"op": "not", "args": [{"op": "=", "args": [prop("id"), "plain"]}]}),
         ("contains(Name,'L2A_')", {"op": "like", "args": [prop("id"), "%L2A\\_%"]}),
         ("startswith(Name,'S1A')", {"op": "like", "args": [prop("id"), "S1A%"]}),
         ("endswith(Name,'_NT_002.SEN3')", {"op": "like", "args": [prop("id"), "%\\_NT\\_002"]}),
@@ -115,6 +111,21 @@ def test_single_conditions(text: str, expected: dict[str, Any] | None) -> None:
     else:
         assert got.filter == expected
         assert got.collections is None and got.intersects is None
+
+
+def test_names_become_item_ids_without_the_product_suffix() -> None:
+    got = parse_filter("Name eq 'S2B_MSIL2A_X.SAFE'")
+    assert got.ids == ("S2B_MSIL2A_X", "S2B_MSIL2A_X.SAFE") and got.filter is None
+    assert parse_filter("Name eq 'plain'").ids == ("plain",)
+    assert parse_filter("Name eq 'a.SEN3' and Name eq 'b.SEN3'").ids == ()
+    either = parse_filter("Name eq 'a.nc' or Name eq 'b'")
+    assert either.ids is None and either.filter == {
+        "op": "or",
+        "args": [
+            {"op": "in", "args": [prop("id"), ["a.nc", "a"]]},
+            {"op": "=", "args": [prop("id"), "b"]},
+        ],
+    }
 
 
 def test_boolean_structure_or_not_parentheses() -> None:

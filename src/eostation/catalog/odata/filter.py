@@ -5,8 +5,8 @@ already reads CDSE's extensions as generic OData: ``OData.CSC.Intersects(area=â€
 namespaced call with a named parameter, ``Attributes/OData.CSC.StringAttribute/any(â€¦)``
 a lambda over a type-cast path. This module gives them their meaning and turns the tree
 into CQL2-JSON over STAC item properties (see :mod:`.names`). Top-level conjuncts that
-the index can use directly are lifted out: collection names become ``collections``, an
-``Intersects`` becomes ``intersects``, and date comparisons also narrow ``datetime``
+the index can use directly are lifted out: collection names become ``collections``,
+``Name eq`` becomes ``ids``, an ``Intersects`` becomes ``intersects``, and date comparisons also narrow ``datetime``
 (a superset window; the exact comparison stays in the filter).
 """
 
@@ -56,6 +56,7 @@ class ProductFilter:
     """What a ``$filter`` asks for, in the items index's terms."""
 
     collections: tuple[str, ...] | None = None
+    ids: tuple[str, ...] | None = None
     intersects: BaseGeometry | None = None
     datetime: tuple[str | None, str | None] | None = None
     filter: dict[str, Any] | None = None
@@ -332,6 +333,7 @@ def _lift(expr: Any) -> ProductFilter:
         return ProductFilter(collections=(), filter=None)
     conjuncts = expr["args"] if expr.get("op") == "and" else [expr]
     collections: set[str] | None = None
+    ids: set[str] | None = None
     intersects: BaseGeometry | None = None
     start: str | None = None
     end: str | None = None
@@ -340,8 +342,12 @@ def _lift(expr: Any) -> ProductFilter:
         op, args = term.get("op"), term.get("args", [])
         prop = args[0].get("property") if args and isinstance(args[0], dict) else None
         if op == "in" and prop == "collection":
-            ids = set(args[1])
-            collections = ids if collections is None else collections & ids
+            named = set(args[1])
+            collections = named if collections is None else collections & named
+            continue
+        if prop == NAME_PROPERTY and op in ("=", "in"):
+            names = set(args[1]) if op == "in" else {args[1]}
+            ids = names if ids is None else ids & names
             continue
         if op == "s_intersects" and intersects is None:
             intersects = shapely.geometry.shape(args[1])
@@ -356,6 +362,7 @@ def _lift(expr: Any) -> ProductFilter:
     window = (start, end) if start or end else None
     return ProductFilter(
         collections=None if collections is None else tuple(sorted(collections)),
+        ids=None if ids is None else tuple(sorted(ids)),
         intersects=intersects,
         datetime=window,
         filter=_combine("and", rest) if rest else None,

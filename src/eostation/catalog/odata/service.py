@@ -13,7 +13,6 @@ from eostation.errors import ItemNotFound
 
 from ..query import Catalog, ItemQuery
 from .entity import PackageInfo, item_id_of, product_entity, product_id
-from .filter import NAME_PROPERTY
 from .ids import ProductIds
 from .options import MAX_SKIP, ProductQuery
 from .package import ProductPackages
@@ -96,13 +95,14 @@ class ODataCatalogue:
         collections = None
         if flt.collections is not None:
             collections = tuple(self._catalogue_ids(flt.collections, user_id))
-        if collections == ():
+        if collections == () or flt.ids == ():
             return ProductPage([], 0 if query.count else None, None)
         window = None
         if flt.datetime is not None:
             window = (_dt(flt.datetime[0]), _dt(flt.datetime[1]))
         item_query = ItemQuery(
             collections=collections,
+            ids=flt.ids,
             intersects=flt.intersects,
             datetime=window,
             filter=self._rewrite(flt.filter, user_id),
@@ -148,8 +148,8 @@ class ODataCatalogue:
             return []
         page = self.catalog.search(
             ItemQuery(
-                filter={"op": "in", "args": [{"property": NAME_PROPERTY}, ids]},
-                limit=max(len(ids), 1),
+                ids=tuple(ids),
+                limit=len(ids),
                 count=False,
                 user_id=user_id,
             )
