@@ -30,7 +30,13 @@ def shared_path(*parts: str) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", dask_workers=0, secret_key="test-secret")
+    return Settings(
+        data_dir=tmp_path / "data",
+        dask_workers=0,
+        secret_key="test-secret",
+        # TestClient addresses the app as http://testserver.
+        allowed_hosts=["testserver"],
+    )
 
 
 @pytest.fixture

@@ -3,18 +3,29 @@
 No web imports: the API hands in the ``Authorization`` header value and gets a
 :class:`~eostation.users.User` back, or an :class:`~eostation.errors.OpenEOError`.
 
-- Local mode: the server is bound to loopback and neither password users nor OIDC
-  providers are configured. Requests without credentials then act as ``local``.
+- Local mode: the server is bound to loopback and neither password users nor external
+  OIDC providers are configured (the built-in issuer does not count). Requests without
+  credentials then act as ``local`` unless a web page could have sent them (the API
+  says so with ``browser=True``); those must log in as ``local`` with the start-up
+  secret (:meth:`Settings.local_secret`).
 - Basic: ``GET /credentials/basic`` checks the password and returns a signed token
   (HS256 JWT, stateless so every API replica accepts it); clients send it back as
   ``Bearer basic//<token>``.
 - OIDC: ``Bearer oidc/<provider>/<access token>``; JWT access tokens are verified
   against the issuer's JWKS (signature, ``iss``, ``exp``, ``aud`` when configured),
-  opaque ones are resolved through the issuer's userinfo endpoint.
+  opaque ones are resolved through the issuer's userinfo endpoint. The built-in issuer
+  (:mod:`eostation.issuer`, provider id ``CDSE``) is verified with its own key, and its
+  tokens are also accepted without prefix (``Bearer <jwt>``, as STAC and OData clients
+  send them): :meth:`Authenticator.authenticate_bearer`.
+
+Every token carries the account's *stamp* (a hash of its password hash), so a password
+change or removal revokes the tokens issued before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import threading
 import time
@@ -27,8 +38,10 @@ from eostation.config import OidcProvider, Settings
 from eostation.errors import (
     AuthenticationRequired,
     AuthenticationSchemeInvalid,
+    CredentialsInvalid,
     TokenInvalid,
 )
+from eostation.issuer import BUILTIN_PROVIDER_ID, TokenIssuer
 from eostation.users import User, UserStore, safe_user_id
 
 __all__ = ["LOCAL_USER", "Authenticator", "bind_refusal", "is_loopback"]
@@ -145,52 +158,106 @@ class Authenticator:
         self._key = settings.signing_key()
         self._http = http or httpx.Client(timeout=10.0)
         self._oidc = {p.id: _OidcVerifier(p, self._http) for p in settings.oidc_providers}
+        self.issuer = TokenIssuer(settings, self)
 
     @property
     def oidc_providers(self) -> list[OidcProvider]:
-        """The configured OIDC providers, default first."""
+        """The configured (external) OIDC providers, default first."""
         return list(self._settings.oidc_providers)
 
+    @property
+    def builtin_provider_id(self) -> str | None:
+        """The provider id of the built-in issuer, None when an external provider took it."""
+        return None if BUILTIN_PROVIDER_ID in self._oidc else BUILTIN_PROVIDER_ID
+
     def auth_configured(self) -> bool:
-        """Whether any password user or OIDC provider exists."""
+        """Whether any password user or external OIDC provider exists."""
         return bool(self._oidc) or self._users.count() > 0
 
     def local_mode(self) -> bool:
-        """True when unauthenticated requests act as the local user."""
+        """True when the local user exists: loopback bind, no password users, no external OIDC."""
         return is_loopback(self._settings.host) and not self.auth_configured()
 
+    def local_secret(self) -> str:
+        """The start-up secret: the password of the user ``local``."""
+        return self._settings.local_secret()
+
+    # -- accounts (also what the built-in issuer needs: eostation.issuer.Accounts) -------
+
+    def verify_password(self, user_id: str, password: str) -> User:
+        """The account if the password is right (``local`` with the start-up secret in local mode)."""
+        if user_id == LOCAL_USER.user_id and self.local_mode():
+            if hmac.compare_digest(password.encode(), self.local_secret().encode()):
+                return LOCAL_USER
+            raise CredentialsInvalid()
+        return self._users.verify(user_id, password)
+
+    def token_stamp(self, user_id: str) -> str | None:
+        """Changes whenever the account's password does; None when there is no such account."""
+        if user_id == LOCAL_USER.user_id and self.local_mode():
+            return hashlib.sha256(b"local:" + self.local_secret().encode()).hexdigest()[:16]
+        return self._users.token_stamp(user_id)
+
+    def auto_approved_user(self) -> User | None:
+        """Device logins from this machine are approved for ``local`` in local mode."""
+        return LOCAL_USER if self.local_mode() else None
+
+    # -- tokens ---------------------------------------------------------------------------
+
     def issue_basic_token(self, user: User) -> str:
-        """A signed access token for a password user."""
+        """A signed access token for a password user (or ``local``)."""
         now = int(time.time())
         claims = {
             "sub": user.user_id,
             "iat": now,
             "exp": now + self._settings.token_ttl_seconds,
             "typ": "basic",
+            "stm": self.token_stamp(user.user_id),
         }
         return jwt.encode(claims, self._key, algorithm="HS256")
 
-    def authenticate(self, authorization: str | None) -> User:
-        """The user behind a header value; raises the matching openEO error otherwise."""
+    def authenticate(self, authorization: str | None, *, browser: bool = False) -> User:
+        """The user behind a header value; raises the matching openEO error otherwise.
+
+        Without credentials the local user is returned in local mode, except when
+        ``browser`` says a web page could have sent the request: any page could then
+        act as the user, so it must log in like everyone else.
+        """
         if not authorization:
-            if self.local_mode():
+            if self.local_mode() and not browser:
                 return LOCAL_USER
             raise AuthenticationRequired()
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() != "bearer":
             raise AuthenticationSchemeInvalid(reason=f"use 'Bearer', not '{scheme}'")
-        method, _, rest = credentials.strip().partition("/")
+        credentials = credentials.strip()
+        method, _, rest = credentials.partition("/")
         if method == "basic":
             return self._verify_basic(rest.removeprefix("/"))
         if method == "oidc":
             provider, _, token = rest.partition("/")
+            if provider == self.builtin_provider_id:
+                return self.authenticate_bearer(token)
             verifier = self._oidc.get(provider)
             if verifier is None:
                 raise AuthenticationSchemeInvalid(reason=f"unknown OIDC provider '{provider}'")
             return verifier.verify(token)
+        if not rest:
+            return self.authenticate_bearer(credentials)
         raise AuthenticationSchemeInvalid(
-            reason="bearer tokens start with 'basic//' or 'oidc/<provider>/'"
+            reason="bearer tokens are 'basic//<token>', 'oidc/<provider>/<token>' "
+            "or an access token of this server's issuer"
         )
+
+    def authenticate_bearer(self, token: str) -> User:
+        """The user behind an access token of the built-in issuer (``Bearer <jwt>`` on STAC/OData)."""
+        claims = self.issuer.verify_access_token(token)
+        if claims["sub"] == LOCAL_USER.user_id and self.local_mode():
+            return LOCAL_USER
+        user = self._users.get(str(claims["sub"]))
+        if user is None:
+            raise TokenInvalid(reason="the user of this token no longer exists")
+        return User(user_id=user.user_id, name=user.name, method="oidc")
 
     def _verify_basic(self, token: str) -> User:
         try:
@@ -203,6 +270,13 @@ class Authenticator:
             raise TokenInvalid(
                 reason="the token is malformed or its signature does not match"
             ) from None
+        stamp = self.token_stamp(claims["sub"])
+        if stamp is None:
+            raise TokenInvalid(reason="the user of this token no longer exists")
+        if claims.get("stm") != stamp:
+            raise TokenInvalid(reason="the token was revoked (password changed)")
+        if claims["sub"] == LOCAL_USER.user_id and self.local_mode():
+            return LOCAL_USER
         user = self._users.get(claims["sub"])
         if user is None:
             raise TokenInvalid(reason="the user of this token no longer exists")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,6 +40,14 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
         values["data_dir"] = data_dir
     settings = Settings()
     return settings.model_copy(update=values) if values else settings
+
+
+def _private_files() -> None:
+    """Everything this process (and its runners and Dask workers) creates is owner-only.
+
+    The data dir holds the database, secrets and job results of every user.
+    """
+    os.umask(0o077)
 
 
 def _version(value: bool) -> None:
@@ -79,6 +88,7 @@ def serve(
     from eostation.auth import bind_refusal
 
     settings = _settings(data_dir, host=host, port=port, runners=runners, dask_workers=dask_workers)
+    _private_files()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -92,13 +102,25 @@ def serve(
         f"[bold]eostation {__version__}[/bold] serving openEO API 1.2 at [cyan]{url}[/cyan]"
     )
     console.print(f"  data dir: {settings.data_dir}")
-    mode = (
-        "local mode: no login needed" if services.auth.local_mode() else "authentication required"
-    )
-    console.print(f"  {mode}")
     console.print(
         f"  connect:  python -c \"import openeo; print(openeo.connect('{url}').list_collection_ids())\""
     )
+    if services.auth.local_mode():
+        secret = services.auth.local_secret()
+        console.print(
+            "  local mode: scripts on this machine need no login; web pages (the Web Editor, "
+            "the JS client in a browser) log in as user [bold]local[/bold] with the secret"
+        )
+        console.print(
+            f"  secret:   [bold]{secret}[/bold]  (kept in {settings.data_dir / 'local.secret'})"
+        )
+        console.print(
+            f"  Web Editor: open https://editor.openeo.org/?server={url} , choose "
+            f"'Internal' (HTTP Basic), user 'local', password the secret above"
+        )
+        console.print("  notebooks: connection.authenticate_oidc() works here without a browser")
+    else:
+        console.print("  authentication required (users: 'eostation users list')")
     from eostation.jobs.supervisor import RunnerPool, start_dask
 
     scheduler, cluster = start_dask(settings)
@@ -185,6 +207,7 @@ def worker(
     from eostation.jobs.supervisor import watch_parent
 
     settings = _settings(data_dir, dask_scheduler=scheduler)
+    _private_files()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -240,6 +263,38 @@ def users_add(
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from None
     typer.echo(f"user '{user_id}' saved")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    user_id: Annotated[str, typer.Argument(help="Login name of an existing user.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="New password",
+            hide_input=True,
+            confirmation_prompt=True,
+            help="New password (prompted if omitted).",
+        ),
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Change a user's password; every token issued before stops working."""
+    from eostation.db import open_database
+    from eostation.errors import OpenEOError
+    from eostation.users import UserStore
+
+    store = UserStore(open_database(_settings(data_dir).db_url))
+    existing = store.get(user_id)
+    if existing is None:
+        console.print(f"[red]error:[/red] no user '{user_id}' (create it with 'users add')")
+        raise typer.Exit(1)
+    try:
+        store.add(user_id, password, name=existing.name)
+    except OpenEOError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+    typer.echo(f"password of '{user_id}' changed; its old tokens are revoked")
 
 
 @users_app.command("remove")

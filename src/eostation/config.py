@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +13,15 @@ import platformdirs
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["CatalogSettings", "JobSettings", "ODataSettings", "OidcProvider", "Settings"]
+__all__ = [
+    "CatalogSettings",
+    "IssuerSettings",
+    "JobSettings",
+    "ODataSettings",
+    "OidcProvider",
+    "Settings",
+    "read_or_create_secret",
+]
 
 
 class OidcProvider(BaseModel):
@@ -54,6 +64,39 @@ class ODataSettings(BaseModel):
     cache_dir: Path | None = None
 
 
+class IssuerSettings(BaseModel):
+    """eostation's own OpenID Connect issuer: ``EOSTATION_ISSUER__AUDIENCE=...`` and so on."""
+
+    # CDSE's access tokens carry this audience and eodag checks it, so scripts written for
+    # CDSE accept eostation's tokens unchanged.
+    audience: str = "CLOUDFERRO_PUBLIC"
+    access_ttl_seconds: int = 600
+    refresh_ttl_seconds: int = 7 * 24 * 3600
+    # PEM of the RSA signing key; give the same one to every API replica. Generated once
+    # in the data dir when unset.
+    private_key: str | None = None
+
+
+def read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
+    """The text of a secret file, created once with mode 0600 (``make`` gives its content).
+
+    Creation is atomic and never replaces an existing file, so processes starting at the
+    same time (API, runners) all end up with the same secret.
+    """
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(make())
+        try:
+            os.link(tmp, path)  # fails if another process created it first: keep theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
 class Settings(BaseSettings):
     """Everything configurable. Nested values use ``__``: ``EOSTATION_LIMITS__CONCURRENT_JOBS``."""
 
@@ -81,6 +124,9 @@ class Settings(BaseSettings):
     catalog: CatalogSettings = CatalogSettings()
     odata: ODataSettings = ODataSettings()
     cors_origins: list[str] = ["*"]
+    # Host names (besides loopback names and the public URL's) that requests may address.
+    allowed_hosts: list[str] = []
+    issuer: IssuerSettings = IssuerSettings()
 
     @property
     def db_url(self) -> str:
@@ -93,8 +139,10 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def ensure_data_dir(self) -> Path:
-        """Create the data dir if needed and return it."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """Create the data dir (mode 0700: it holds the database, secrets and results) and return it."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.data_dir.stat().st_mode & 0o077:
+            self.data_dir.chmod(0o700)
         return self.data_dir
 
     def udf_enabled(self, password_users: int) -> bool:
@@ -114,9 +162,9 @@ class Settings(BaseSettings):
             # Hashed so that any configured string gives a full-length HMAC key.
             return hashlib.sha256(self.secret_key.encode()).digest()
         path = self.ensure_data_dir() / "secret.key"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(secrets.token_hex(32))
-            tmp.chmod(0o600)
-            tmp.replace(path)
-        return path.read_text().strip().encode()
+        return read_or_create_secret(path, lambda: secrets.token_hex(32)).encode()
+
+    def local_secret(self) -> str:
+        """The start-up secret of local mode: the password of the user ``local`` (file ``local.secret``)."""
+        path = self.ensure_data_dir() / "local.secret"
+        return read_or_create_secret(path, lambda: secrets.token_urlsafe(18))

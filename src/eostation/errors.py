@@ -40,6 +40,7 @@ __all__ = [
     "FileTypeInvalid",
     "FolderOperationUnsupported",
     "FormatUnsuitable",
+    "HostNotAllowed",
     "IncompatibleDataCubes",
     "InfrastructureBusy",
     "InfrastructureMaintenance",
@@ -380,6 +381,15 @@ class TokenInvalid(OpenEOError):
 class CredentialsInvalid(OpenEOError):
     code, status = "CredentialsInvalid", 403
     template = "The user name or password is not correct."
+
+
+class HostNotAllowed(OpenEOError):
+    code, status = "HostNotAllowed", 403
+    template = (
+        "This server does not answer to the host name '{host}' (a web page may be trying to reach "
+        "it through DNS rebinding). Use 127.0.0.1 or localhost, or add the name to "
+        "EOSTATION_ALLOWED_HOSTS / set EOSTATION_PUBLIC_URL."
+    )
 
 
 class PermissionsInsufficient(OpenEOError):

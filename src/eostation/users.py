@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,6 +101,19 @@ class UserStore:
                 sa.select(users.c.user_id, users.c.name).where(users.c.user_id == user_id)
             ).first()
         return None if row is None else User(user_id=row.user_id, name=row.name, method="basic")
+
+    def token_stamp(self, user_id: str) -> str | None:
+        """A short hash of the password hash: it changes with every password change.
+
+        Tokens carry it, so those issued before a change (or before removal: None) stop working.
+        """
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(users.c.password_hash).where(users.c.user_id == user_id)
+            ).first()
+        if row is None:
+            return None
+        return hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
 
     def verify(self, user_id: str, password: str) -> User:
         """Check a password; raises :class:`CredentialsInvalid` for an unknown user or a wrong password."""

@@ -33,6 +33,7 @@ def oidc_client(tmp_path: Path, issuer: LocalIssuer) -> Iterator[TestClient]:
     settings = Settings(
         data_dir=tmp_path / "data",
         secret_key="test",
+        allowed_hosts=["testserver"],
         oidc_providers=[OidcProvider(id="local", issuer=issuer.issuer, title="Test issuer")],
     )
     with TestClient(create_app(settings)) as c:
@@ -51,8 +52,8 @@ def test_capabilities_list_exactly_the_implemented_endpoints(client: TestClient)
     assert caps["api_version"] == "1.2.0" and caps["stac_version"] == "1.0.0"
     listed = {e["path"]: e["methods"] for e in caps["endpoints"]}
     assert "/" not in listed
-    # Without a configured provider the OIDC endpoint is not advertised (the API requires >= 1).
-    assert "/credentials/oidc" not in listed
+    # The built-in issuer is always there, so the OIDC endpoint always lists a provider.
+    assert listed["/credentials/oidc"] == ["GET"]
     for path in [
         "/collections",
         "/collections/{collection_id}",
@@ -172,9 +173,12 @@ def test_cors_preflight_and_exposed_headers(client: TestClient) -> None:
         },
     )
     assert pre.status_code == 200
-    assert pre.headers["access-control-allow-origin"] == "https://editor.openeo.org"
-    assert pre.headers["access-control-allow-credentials"] == "true"
+    # As the openEO API requires: any origin, and never credentialed CORS (no cookies).
+    assert pre.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in pre.headers
     r = client.get(API + "/", headers=origin)
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in r.headers
     exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
     assert {"location", "openeo-identifier", "openeo-costs", "link"} <= exposed
 

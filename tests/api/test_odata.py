@@ -41,7 +41,9 @@ def make_client(settings: Settings, owner_items: dict[str, list[dict[str, Any]]]
 
 @pytest.fixture
 def odata(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path / "data", dask_workers=0, secret_key="t")
+    settings = Settings(
+        data_dir=tmp_path / "data", dask_workers=0, secret_key="t", allowed_hosts=["testserver"]
+    )
     settings.odata.product_max_pixels = 16
     with make_client(settings, {}) as client:
         yield client
@@ -173,7 +175,9 @@ def _token(client: TestClient, user: str, password: str) -> str:
 
 
 def test_private_products_are_visible_to_their_owner_only(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", dask_workers=0, secret_key="t")
+    settings = Settings(
+        data_dir=tmp_path / "data", dask_workers=0, secret_key="t", allowed_hosts=["testserver"]
+    )
     mine = s5p_item()
     mine.update(id="alice-job-1-2018-06-01", collection="results-alice")
     with make_client(settings, {"alice": [mine]}) as client:

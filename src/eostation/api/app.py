@@ -11,11 +11,13 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from eostation import __version__
 from eostation.api.deps import API_PREFIX, Services, api_url
+from eostation.api.guard import HostGuardMiddleware
 from eostation.api.handlers import ODATA_PREFIX, RequestIdMiddleware, install_handlers
 from eostation.api.routes import (
     account,
     capabilities,
     collections,
+    issuer,
     jobs,
     odata,
     process_graphs,
@@ -82,18 +84,21 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=[] if settings.cors_origins == ["*"] else settings.cors_origins,
-        # openEO clients send credentials, so the origin is echoed rather than "*".
-        allow_origin_regex=".*" if settings.cors_origins == ["*"] else None,
-        allow_credentials=True,
+        allow_origins=settings.cors_origins,
+        # As the openEO API requires: tokens travel in the Authorization header, never in
+        # cookies, so browsers need no credentialed CORS (see api/guard.py for the rest).
+        allow_credentials=False,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"],
         allow_headers=["Authorization", "Content-Type", "Range"],
         expose_headers=_EXPOSED,
     )
+    # Outside CORS so that even preflights to a foreign host name are refused.
+    app.add_middleware(HostGuardMiddleware, settings=settings)
     app.add_middleware(RequestIdMiddleware)
     install_handlers(app)
 
     app.include_router(capabilities.root_router)
+    app.include_router(issuer.router)
     for module in (capabilities, account, collections, processes, process_graphs, result, jobs):
         app.include_router(module.router, prefix=API_PREFIX)
     stac.install(app, services)  # the STAC API at /stac/v1 and its catalogue

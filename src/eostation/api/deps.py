@@ -8,14 +8,24 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
+from eostation.api.guard import is_browser_request
 from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
 from eostation.config import Settings
+from eostation.errors import OpenEOError
 from eostation.jobs.service import JobService
 from eostation.udps import UdpStore
 from eostation.users import User, UserStore
 
-__all__ = ["CurrentUser", "Services", "ServicesDep", "api_url", "current_user", "get_services"]
+__all__ = [
+    "CurrentUser",
+    "Services",
+    "ServicesDep",
+    "api_url",
+    "current_user",
+    "get_services",
+    "optional_user",
+]
 
 API_PREFIX = "/openeo/1.2"
 
@@ -47,11 +57,26 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def current_user(request: Request, services: ServicesDep) -> User:
-    """The authenticated user; raises an openEO auth error otherwise."""
-    return services.auth.authenticate(request.headers.get("authorization"))
+    """The authenticated user; raises an openEO auth error otherwise.
+
+    Accepts every form of credentials: ``Bearer basic//…``, ``Bearer oidc/<provider>/…``
+    and plain ``Bearer <jwt>`` of the built-in issuer (what STAC and OData clients send).
+    A request a web page could have sent never acts as the credential-free local user.
+    """
+    return services.auth.authenticate(
+        request.headers.get("authorization"), browser=is_browser_request(request.headers)
+    )
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def optional_user(request: Request, services: ServicesDep) -> User | None:
+    """The authenticated user, or None for an anonymous request (public endpoints)."""
+    try:
+        return current_user(request, services)
+    except OpenEOError:
+        return None
 
 
 def api_url(request: Request, services: Services, path: str = "") -> str:

@@ -19,8 +19,9 @@ from eostation.errors import (
     OpenEOError,
     RequestInvalid,
 )
+from eostation.issuer import ISSUER_PATH, OAuthError
 
-__all__ = ["RequestIdMiddleware", "error_response", "install_handlers"]
+__all__ = ["RequestIdMiddleware", "error_response", "install_handlers", "oauth_response"]
 
 log = logging.getLogger("eostation.api")
 ODATA_PREFIX = "/odata/v1"
@@ -38,8 +39,23 @@ def _stac_error(
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 
+def oauth_response(error: OAuthError) -> JSONResponse:
+    """An OAuth2 error body (RFC 6749 §5.2), the shape of the issuer's mount."""
+    headers = {"Cache-Control": "no-store"}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="CDSE"'
+    return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
+
+
+# OAuth2 error codes for openEO errors raised on the issuer's mount, by HTTP status.
+_OAUTH_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denied"}
+
+
 def error_response(request: Request, error: OpenEOError) -> JSONResponse:
-    """``{id, code, message, links}`` with the error's status (other mounts: their shape)."""
+    """``{id, code, message, links}`` with the error's status (OAuth2 shape on the issuer's mount)."""
+    if request.url.path.startswith(ISSUER_PATH):
+        code = "server_error" if error.status >= 500 else _OAUTH_CODES.get(error.status)
+        return oauth_response(OAuthError(code or "invalid_request", error.message, error.status))
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
     if request.url.path.startswith("/stac/"):
         return _stac_error(request, error, headers)
@@ -84,6 +100,10 @@ def install_handlers(app: FastAPI) -> None:
             log.error("request %s failed: %s", _request_id(request), exc.message)
         return error_response(request, exc)
 
+    @app.exception_handler(OAuthError)
+    async def _oauth(_request: Request, exc: OAuthError) -> JSONResponse:
+        return oauth_response(exc)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(request, RequestInvalid(reason=_describe_validation(exc)))
@@ -97,6 +117,8 @@ def install_handlers(app: FastAPI) -> None:
                 request, MethodNotAllowed(method=request.method, path=request.url.path)
             )
         error = OpenEOError(message=str(exc.detail))
+        if request.url.path.startswith(ISSUER_PATH):
+            return oauth_response(OAuthError("invalid_request", error.message, exc.status_code))
         body = {
             "id": _request_id(request),
             "code": "HttpError",

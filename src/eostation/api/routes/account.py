@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from eostation.api.deps import CurrentUser, ServicesDep, api_url
+from eostation.api.routes.issuer import issuer_url
 from eostation.errors import (
     AuthenticationRequired,
     AuthenticationSchemeInvalid,
     CredentialsInvalid,
-    NotFound,
 )
+from eostation.issuer import PUBLIC_CLIENT_ID
 
 __all__ = ["router"]
 
@@ -38,18 +39,36 @@ def credentials_basic(request: Request, services: ServicesDep) -> dict[str, Any]
         raise CredentialsInvalid() from None
     if not sep:
         raise CredentialsInvalid()
-    user = services.users.verify(user_id, password)
+    # The login rate limit (sec-api: api/ratelimit.py) plugs in here, as in issuer._throttle.
+    user = services.auth.verify_password(user_id, password)
     return {"access_token": services.auth.issue_basic_token(user)}
 
 
+# What the built-in issuer's public client supports, as the openEO API names the grants.
+_BUILTIN_GRANTS = [
+    "urn:ietf:params:oauth:grant-type:device_code+pkce",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "refresh_token",
+]
+
+
 @router.get("/credentials/oidc", summary="OpenID Connect providers")
-def credentials_oidc(services: ServicesDep) -> dict[str, Any]:
-    """The configured OpenID Connect providers, default first."""
-    providers = services.auth.oidc_providers
-    if not providers:
-        raise NotFound(path="/credentials/oidc (no OpenID Connect provider is configured)")
-    out = []
-    for p in providers:
+def credentials_oidc(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """The built-in issuer (id ``CDSE``, as on CDSE) first, then the configured providers."""
+    out: list[dict[str, Any]] = []
+    if services.auth.builtin_provider_id:
+        out.append(
+            {
+                "id": services.auth.builtin_provider_id,
+                "issuer": issuer_url(request, services),
+                "title": f"{services.settings.title} accounts",
+                "description": "Log in with your eostation account (in local mode: the user "
+                "'local', approved automatically on this machine).",
+                "scopes": ["openid"],
+                "default_clients": [{"id": PUBLIC_CLIENT_ID, "grant_types": _BUILTIN_GRANTS}],
+            }
+        )
+    for p in services.auth.oidc_providers:
         entry: dict[str, Any] = {
             "id": p.id,
             "issuer": p.issuer.rstrip("/"),

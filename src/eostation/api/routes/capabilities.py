@@ -51,10 +51,6 @@ def capabilities(request: Request, services: ServicesDep) -> dict[str, Any]:
     """What this back-end is and which endpoints it implements."""
     settings = services.settings
     endpoints = _endpoints(request)
-    if not services.auth.oidc_providers:
-        # The API requires at least one provider in the listing, so the endpoint is only
-        # advertised when one is configured.
-        endpoints = [e for e in endpoints if e["path"] != "/credentials/oidc"]
     return {
         "api_version": "1.2.0",
         "backend_version": __version__,

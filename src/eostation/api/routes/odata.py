@@ -16,9 +16,10 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import FileResponse
 
 from eostation.api.deps import ServicesDep
+from eostation.api.guard import is_browser_request
 from eostation.catalog.odata.options import parse_options
 from eostation.catalog.odata.service import ODataCatalogue
-from eostation.errors import NotFound, ODataQueryInvalid
+from eostation.errors import NotFound, ODataQueryInvalid, OpenEOError
 from eostation.users import User
 
 __all__ = ["ODATA_PREFIX", "router"]
@@ -37,15 +38,24 @@ def _odata(services: Any) -> ODataCatalogue:
 
 
 def _user(request: Request, services: Any, *, required: bool) -> User | None:
-    """The caller: from ``Authorization``, else ``?token=``; None when anonymous is fine."""
+    """The caller: from ``Authorization``, else ``?token=``; None when anonymous is fine.
+
+    A token that is given must be valid (401/403 otherwise), even where anonymous
+    access would do: a script with a stale token learns to refresh it.
+    """
     header = request.headers.get("authorization")
     token = request.query_params.get("token")
     if not header and token:
         header = f"Bearer {token}"
-    if header or required or services.auth.local_mode():
-        user: User = services.auth.authenticate(header)
+    browser = is_browser_request(request.headers)
+    if header or required:
+        user: User = services.auth.authenticate(header, browser=browser)
         return user
-    return None
+    try:
+        anonymous: User = services.auth.authenticate(None, browser=browser)  # local mode
+    except OpenEOError:
+        return None
+    return anonymous
 
 
 def _base(request: Request, services: Any) -> str:

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from eostation.api.deps import CurrentUser, ServicesDep, api_url
+from eostation.api.deps import CurrentUser, ServicesDep, api_url, optional_user
 from eostation.engine.graph import flat_graph, parse, references, validate
 from eostation.errors import (
-    OpenEOError,
     PredefinedProcessExists,
     ProcessGraphMissing,
     RequestInvalid,
@@ -109,11 +108,9 @@ def validation(request: Request, body: JsonBody, services: ServicesDep) -> dict[
     nodes = process.get("process_graph") if isinstance(process, Mapping) else None
     if not isinstance(nodes, Mapping) or not nodes:
         raise ProcessGraphMissing()
-    try:
-        user = services.auth.authenticate(request.headers.get("authorization"))
-        udp = lambda pid: services.udps.get(user.user_id, pid)  # noqa: E731
-    except OpenEOError:
-        udp = None  # anonymous validation: only predefined processes are known
+    user = optional_user(request, services)
+    # Anonymous validation: only predefined processes are known.
+    udp = None if user is None else (lambda pid: services.udps.get(user.user_id, pid))
     # Parameters that cannot be resolved here must not be reported (API requirement).
     problems = validate(nodes, services.processes, parameters=_all_parameter_refs(nodes), udp=udp)
     return {"errors": [p.to_dict() for p in problems]}
