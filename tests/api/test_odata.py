@@ -199,4 +199,6 @@ def test_private_products_are_visible_to_their_owner_only(tmp_path: Path) -> Non
         token = _token(client, "bob", "pw-bob-12345")
         assert client.get(value, params={"token": "basic//" + token}).status_code == 404
         forged = client.get(value, params={"token": "basic//not-a-token"})
-        assert forged.status_code == 403 and "detail" in forged.json()
+        # CDSE answers bad or expired tokens with 401: the scripts' cue to refresh
+        assert forged.status_code == 401 and "detail" in forged.json()
+        assert "invalid_token" in forged.headers["www-authenticate"]

@@ -78,8 +78,13 @@ def _odata_response(
             loc.append(error.position)
         detail = [{"type": "value_error", "loc": loc, "msg": error.reason, "input": error.value}]
         return JSONResponse({"detail": detail}, status_code=error.status, headers=headers)
+    status = error.status
+    if error.code == "TokenInvalid":
+        # CDSE answers an expired or bad token with 401, which is what its scripts (and
+        # eodag) take as the cue to refresh it.
+        status, headers = 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     body = {"detail": error.message, "code": error.code, "request_id": _request_id(request)}
-    return JSONResponse(body, status_code=error.status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
