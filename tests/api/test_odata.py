@@ -30,7 +30,9 @@ N_OLCI = 25
 def make_client(settings: Settings, owner_items: dict[str, list[dict[str, Any]]]) -> TestClient:
     services = build_services(settings)
     index = SqliteItemIndex(settings.data_dir / "items.db")
-    index.upsert([*olci_items(N_OLCI), s5p_item()])
+    files_item = {**s5p_item(), "id": "field-survey-2018", "collection": "my_files"}
+    files_item["properties"] = {"datetime": "2018-06-01T00:00:00Z"}
+    index.upsert([*olci_items(N_OLCI), s5p_item(), files_item])
     for owner, items in owner_items.items():
         index.upsert(items, owner=owner)
     services.odata = build_odata(
@@ -202,3 +204,10 @@ def test_private_products_are_visible_to_their_owner_only(tmp_path: Path) -> Non
         # CDSE answers bad or expired tokens with 401: the scripts' cue to refresh
         assert forged.status_code == 401 and "detail" in forged.json()
         assert "invalid_token" in forged.headers["www-authenticate"]
+
+
+def test_products_without_a_package_say_so(odata: TestClient) -> None:
+    [product] = products(odata, **{"$filter": "Collection/Name eq 'my_files'"})["value"]
+    assert product["Name"] == "field-survey-2018" and product["ContentLength"] == 0
+    resp = odata.get(f"/odata/v1/Products({product['Id']})/$value")
+    assert resp.status_code == 501 and "my_files" in resp.json()["detail"]

@@ -21,7 +21,7 @@ from typing import Any
 import xarray as xr
 
 from eostation.data.base import LoadRequest
-from eostation.errors import ItemNotFound
+from eostation.errors import FeatureUnsupported
 
 from ..entity import PackageInfo, product_id
 from .olci import write_olci
@@ -73,7 +73,12 @@ class ProductPackages:
         """The cached zip of the item's product, built now if needed."""
         plan = self.plan(item)
         if plan is None:
-            raise ItemNotFound(item_id=item.get("id"), collection_id=item.get("collection"))
+            collection = item.get("properties", {}).get("eostation:collection") or item.get(
+                "collection"
+            )
+            raise FeatureUnsupported(
+                feature=f"downloading products of {collection} (not packaged yet, docs/odata.md)"
+            )
         pid = product_id(str(item.get("collection", "")), str(item["id"]))
         target = self._dir / f"{pid}.zip"
         with self._lock:
