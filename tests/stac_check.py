@@ -43,3 +43,25 @@ def assert_valid_collection(doc: dict[str, Any]) -> None:
     for validator in stac_validators():
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
         assert not errors, errors
+
+
+ITEM_SCHEMA = "https://schemas.stacspec.org/v1.0.0/item-spec/json-schema/item.json"
+CATALOG_SCHEMA = "https://schemas.stacspec.org/v1.0.0/catalog-spec/json-schema/catalog.json"
+
+
+def assert_valid_stac(doc: dict[str, Any]) -> None:
+    """Assert an Item, Catalog or Collection passes its core schema and every declared
+    extension schema that the offline copy holds (the others are not available offline)."""
+    core = {
+        "Feature": ITEM_SCHEMA,
+        "Catalog": CATALOG_SCHEMA,
+        "Collection": COLLECTION_SCHEMAS[0],
+    }[doc["type"]]
+    offline = [
+        url
+        for url in doc.get("stac_extensions", [])
+        if (SCHEMAS / url.split("://", 1)[1]).is_file()
+    ]
+    for validator in stac_validators((core, *offline)):
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
+        assert not errors, errors

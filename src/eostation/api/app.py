@@ -23,7 +23,7 @@ from eostation.api.routes import (
     process_graphs,
     processes,
     result,
-    stac,
+    stac_setup,
 )
 from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
@@ -101,7 +101,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(issuer.router)
     for module in (capabilities, account, collections, processes, process_graphs, result, jobs):
         app.include_router(module.router, prefix=API_PREFIX)
-    stac.install(app, services)  # the STAC API at /stac/v1 and its catalogue
+    stac_setup.install(app, services)  # the STAC API at /stac/v1 and its catalogue
     if services.odata is None:
         from eostation.catalog.odata.service import build_odata
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import shapely
 from pyproj import Transformer
 
 from eostation.data.demo.bands import Band
@@ -142,20 +143,17 @@ def _render(
 
 
 def _outside(tile: Tile, stub: Stub) -> np.ndarray | None:
-    """Pixels whose centre lies outside the item's cell (None when all are inside)."""
-    rect = stub.cell.rect
-    if rect is None:
+    """Pixels whose centre lies outside the item's swath (None when all are inside)."""
+    mask = stub.cell.mask
+    if mask is None:
         return None
-    w, s, e, n = rect
     g = tile.grid
     iy, ix = tile.pixel_index
-    x = (ix + 0.5) * g.rx
-    y = -(iy + 0.5) * g.ry
-    xx, yy = np.broadcast_arrays(x, y)
+    xx, yy = np.broadcast_arrays((ix + 0.5) * g.rx, -(iy + 0.5) * g.ry)
     if g.epsg == 4326:
         lon, lat = xx, yy
     else:
         lon, lat = Transformer.from_crs(g.epsg, 4326, always_xy=True).transform(xx, yy)
-    lon, lat = np.asarray(lon), np.asarray(lat)
-    inside = (lon >= w) & (lon < e) & (lat >= s) & (lat < n)
+    shapely.prepare(mask)
+    inside = shapely.contains_xy(mask, np.asarray(lon), np.asarray(lat))
     return None if bool(inside.all()) else ~inside

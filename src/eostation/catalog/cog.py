@@ -21,6 +21,7 @@ import numpy as np
 __all__ = ["CogLayout", "TileRef"]
 
 TILE = 512
+_HEADER_BLOCK = 16_384
 _SAMPLE = {"uint8": (8, 1), "uint16": (16, 1), "int16": (16, 2), "float32": (32, 3)}
 # TIFF field types: SHORT, LONG, DOUBLE, ASCII.
 _SHORT, _LONG, _DOUBLE, _ASCII = 3, 4, 12, 2
@@ -114,8 +115,11 @@ class CogLayout:
         """TIFF header and every IFD with its out-of-line values."""
         # Two passes: the IFD sizes do not depend on the data offsets, so lay out the
         # header once with placeholder offsets to learn its length, then for real.
+        # Padding to a multiple of 16 KiB (GDAL's first read) lets that read be answered
+        # without rendering any tile.
         draft = self._build_header(data_start=0)
-        return self._build_header(data_start=len(draft))
+        start = -(-len(draft) // _HEADER_BLOCK) * _HEADER_BLOCK
+        return self._build_header(data_start=start).ljust(start, b"\x00")
 
     def _build_header(self, data_start: int) -> bytes:
         out = bytearray(b"II*\x00" + struct.pack("<I", 8))

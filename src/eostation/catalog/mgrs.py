@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from odc.geo import geom
+from shapely import make_valid
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["TILE_SIZE_M", "MgrsTile", "tile_from_code", "tiles_intersecting"]
+__all__ = ["TILE_SIZE_M", "MgrsTile", "approximate_count", "tile_from_code", "tiles_intersecting"]
 
 TILE_SIZE_M = 109_800
 _SQUARE = 100_000
@@ -63,6 +64,10 @@ class MgrsTile:
         """The tile outline in EPSG:4326 (densified edges)."""
         outline = geom.box(*self.bounds, f"EPSG:{self.epsg}").to_crs(4326, resolution=25_000)
         result: Polygon = outline.geom
+        if not result.is_valid or result.bounds[2] - result.bounds[0] > 180:
+            # Tiles that spill over the antimeridian: keep the part in this zone's half.
+            zw, ze = _zone_strip(self.zone)
+            result = make_valid(result).intersection(box(zw - 10, -90, ze + 10, 90))
         return result
 
     @property
@@ -78,6 +83,14 @@ class MgrsTile:
 def _zone_strip(zone: int) -> tuple[float, float]:
     west = -180.0 + 6.0 * (zone - 1)
     return west, west + 6.0
+
+
+def approximate_count(region: BaseGeometry) -> int:
+    """Roughly how many tiles cover a region's bbox (to refuse huge searches up front)."""
+    w, s, e, n = region.bounds
+    mid = math.radians((max(s, -85.0) + min(n, 85.0)) / 2)
+    km2: float = (e - w) * 111.32 * math.cos(mid) * (n - s) * 110.57
+    return math.ceil(km2 / (TILE_SIZE_M / 1000) ** 2)
 
 
 def tiles_intersecting(region: BaseGeometry) -> Iterator[MgrsTile]:

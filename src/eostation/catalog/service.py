@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from shapely.geometry import box
@@ -44,18 +44,25 @@ class CatalogService:
         self,
         sources: Iterable[Any],
         index: ItemIndex,
-        upstream: dict[str, Callable[[ItemQuery], ItemPage]] | None = None,
+        upstream: Mapping[str, Callable[[ItemQuery], ItemPage]] | None = None,
+        sync_user: Callable[[str], None] | None = None,
     ) -> None:
         self.index = index
+        #: Called before a user's private items are read (mirrors their job results).
+        self.sync_user = sync_user
         self.demo: dict[str, DemoCollection] = {}
         self.indexed: dict[str, Any] = {}
         for source in sources:
             demo = demo_collection(source)
             if demo is not None:
                 self.demo[demo.stac_id] = demo
-            else:
+            elif source.id not in (upstream or {}):
                 self.indexed[source.id] = source
         self.upstream = dict(upstream or {})
+
+    def _sync(self, user_id: str | None) -> None:
+        if user_id is not None and self.sync_user is not None:
+            self.sync_user(user_id)
 
     # -- collections ---------------------------------------------------------------------
 
@@ -108,6 +115,7 @@ class CatalogService:
                 raise ItemNotFound(item_id=item_id, collection_id=collection_id)
             return page.items[0]
         self.collection(collection_id, user_id)  # CollectionNotFound before ItemNotFound
+        self._sync(user_id)
         return self.index.get(collection_id, item_id, user_id)
 
     def demo_stub(self, collection_id: str, item_id: str) -> tuple[DemoCollection, Stub]:
@@ -139,6 +147,7 @@ class CatalogService:
             matched = n
         indexed = [c for c in scope if c not in self.demo and c not in self.upstream]
         if indexed:
+            self._sync(query.user_id)
             page = self.index.search(dataclasses.replace(head, collections=tuple(indexed)))
             parts.append(page.items)
             matched = None if matched is None or page.matched is None else matched + page.matched

@@ -9,7 +9,7 @@ import xarray as xr
 
 from eostation.data.base import LoadRequest
 from eostation.data.registry import CollectionRegistry, build_registry
-from eostation.errors import ProcessParameterInvalid
+from eostation.errors import NoDataAvailable, ProcessParameterInvalid
 
 AOI = (11.00, 46.00, 11.03, 46.02)  # ~2.3 × 2.2 km
 
@@ -54,12 +54,55 @@ def test_sub_window_is_a_slice_of_the_window(registry: CollectionRegistry) -> No
     np.testing.assert_array_equal(small.values, expected.values)
 
 
-def test_sentinel2_revisit_is_five_days(registry: CollectionRegistry) -> None:
+def test_sentinel2_labels_follow_the_orbits(registry: CollectionRegistry) -> None:
+    """At 46° N two neighbouring relative orbits overlap: 2-3 days apart, 146 a year."""
     cube = load(
         registry, "SENTINEL2_L2A", bbox=AOI, temporal=("2022-01-01", "2023-01-01"), bands=["B02"]
     )
     steps = np.diff(cube.t.values).astype("timedelta64[D]").astype(int)
-    assert set(steps) == {5} and 72 <= cube.sizes["t"] <= 74
+    assert set(steps) == {2, 3} and cube.sizes["t"] == 146
+    assert (cube.t.values == cube.t.values.astype("datetime64[D]")).all()  # whole days
+    source = registry.get("SENTINEL2_L2A")
+    acqs = source.acquisitions(AOI, 19358, 19368)  # 2023-01-01..10
+    assert [a.date.isoformat() for a in acqs] == [
+        "2023-01-01",
+        "2023-01-03",
+        "2023-01-06",
+        "2023-01-08",
+    ]
+    props = [dict(a.properties) for a in acqs]
+    assert [p["platform"] for p in props] == [
+        "sentinel-2b",
+        "sentinel-2a",
+        "sentinel-2a",
+        "sentinel-2b",
+    ]
+    assert {p["sat:relative_orbit"] for p in props} == {22, 65}
+    assert all(p["sat:orbit_state"] == "descending" for p in props)
+    assert all(
+        p["datetime"].startswith(a.date.isoformat() + "T10:")
+        for p, a in zip(props, acqs, strict=True)
+    )
+    assert props[1]["sat:absolute_orbit"] - props[0]["sat:absolute_orbit"] > 8000  # 2A is older
+
+
+def test_window_without_acquisitions_is_no_data_available(registry: CollectionRegistry) -> None:
+    with pytest.raises(NoDataAvailable, match="2022-06-01 and 2022-06-02"):
+        load(
+            registry,
+            "SENTINEL2_L2A",
+            bbox=AOI,
+            temporal=("2022-06-01", "2022-06-02"),
+            bands=["B02"],
+        )
+    with pytest.raises(NoDataAvailable, match="operating period"):
+        load(
+            registry,
+            "SENTINEL2_L2A",
+            bbox=AOI,
+            temporal=("2015-06-01", "2015-07-01"),
+            bands=["B02"],
+        )
 
 
 def test_temporal_extent_is_half_open(registry: CollectionRegistry) -> None:
@@ -133,9 +176,9 @@ def test_ndvi_has_a_seasonal_cycle_over_vegetation(registry: CollectionRegistry)
 
 
 def test_out_of_period_and_bad_bbox_raise(registry: CollectionRegistry) -> None:
-    with pytest.raises(ProcessParameterInvalid, match=r"operating period.*2017-03-28"):
+    with pytest.raises(NoDataAvailable, match=r"operating period.*2017-03-28"):
         load(registry, "SENTINEL2_L2A", bbox=AOI, temporal=("2016-01-01", "2016-06-01"))
-    with pytest.raises(ProcessParameterInvalid, match="2018-04-30"):
+    with pytest.raises(NoDataAvailable, match="2018-04-30"):
         load(registry, "SENTINEL_5P_L2", bbox=AOI, temporal=("2017-01-01", "2018-01-01"))
     with pytest.raises(ProcessParameterInvalid, match="empty"):
         load(
@@ -310,3 +353,60 @@ def test_properties_filter_on_cloud_cover(registry: CollectionRegistry) -> None:
     )
     with pytest.raises(ProcessParameterInvalid, match="queryable"):
         load(registry, "SENTINEL2_L2A", properties={"nope": lambda v: True}, **req)
+
+
+def test_aligned_utm_bbox_gets_exactly_its_pixels(registry: CollectionRegistry) -> None:
+    """Issue #11 item 16: 680000-680100 / 5151500-5151600 is 10 × 10 pixels, not 12 × 12."""
+    cube = load(
+        registry,
+        "SENTINEL2_L2A",
+        bbox=(680000, 5151500, 680100, 5151600),
+        crs=32632,
+        temporal=("2023-06-01", "2023-06-10"),
+        bands=["B04"],
+    )
+    assert (cube.sizes["y"], cube.sizes["x"]) == (10, 10)
+    assert cube.x.values[0] == 680005 and cube.x.values[-1] == 680095
+    assert cube.y.values[0] == 5151595 and cube.y.values[-1] == 5151505
+    # Adjacent extents share no pixel; a sub-pixel bbox gets the pixel under its centre.
+    right = load(
+        registry,
+        "SENTINEL2_L2A",
+        bbox=(680100, 5151500, 680200, 5151600),
+        crs=32632,
+        temporal=("2023-06-01", "2023-06-10"),
+        bands=["B04"],
+    )
+    assert right.x.values[0] == 680105
+    dot = load(
+        registry,
+        "SENTINEL2_L2A",
+        bbox=(680001, 5151501, 680002, 5151502),
+        crs=32632,
+        temporal=("2023-06-01", "2023-06-10"),
+        bands=["B04"],
+    )
+    assert dot.x.values.tolist() == [680005] and dot.y.values.tolist() == [5151505]
+
+
+def test_lonlat_bbox_gets_the_pixels_whose_centres_are_inside(registry: CollectionRegistry) -> None:
+    from odc.geo import geom
+
+    bbox = (11.0, 46.0, 11.01, 46.01)
+    cube = load(
+        registry, "SENTINEL2_L2A", bbox=bbox, temporal=("2023-06-01", "2023-06-10"), bands=["B04"]
+    )
+    w, s, e, n = geom.box(*bbox, 4326).to_crs(32632, resolution=0.001).boundingbox
+    x, y = cube.x.values, cube.y.values
+    assert w <= x[0] and x[-1] < e and s < y[-1] and y[0] <= n
+    assert x[0] - 10 < w and x[-1] + 10 >= e and y[0] + 10 > n and y[-1] - 10 <= s
+    # On an EPSG:4326 lattice (Sentinel-3 OLCI, 1/360°) an aligned bbox is exact too.
+    olci = load(
+        registry,
+        "SENTINEL3_OLCI_L1B",
+        bbox=(11.0, 46.0, 11.1, 46.05),
+        temporal=("2023-06-01", "2023-06-03"),
+        bands=["B01"],
+    )
+    assert (olci.sizes["y"], olci.sizes["x"]) == (18, 36)
+    assert olci.x.values[0] == pytest.approx(11.0 + 0.5 / 360)

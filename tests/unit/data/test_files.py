@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import rasterio
 import xarray as xr
+from odc.geo import geom
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from eostation.data.base import LoadRequest
@@ -86,17 +87,33 @@ def test_mol_bbox_in_file_crs_time_and_common_name(mol: FileCollection) -> None:
     assert cube.x.values[0] == 644605.0 and cube.y.values[0] == 5676095.0
 
 
-def test_mol_bbox_in_lonlat_covers_request(mol: FileCollection) -> None:
+def test_mol_bbox_in_lonlat_gets_the_pixels_whose_centres_are_inside(mol: FileCollection) -> None:
     bbox = (5.072, 51.216, 5.076, 51.218)
     cube = mol.load(LoadRequest(bbox=bbox, bands=["B03"]))
-    w, s, e, n = cube.odc.geobox.geographic_extent.boundingbox
-    assert w <= bbox[0] and s <= bbox[1] and e >= bbox[2] and n >= bbox[3]
-    assert cube.sizes["x"] < 73 and cube.sizes["y"] < 58
-    col = int((cube.x.values[0] - 644555.0) / 10)
-    row = int((5676345.0 - cube.y.values[0]) / 10)
+    # The extent in the file's CRS; centres inside it, the next ones out on every side.
+    w, s, e, n = geom.box(*bbox, 4326).to_crs(32631).boundingbox
+    x, y = cube.x.values, cube.y.values
+    assert w <= x[0] < x[-1] < e and s < y[-1] < y[0] <= n
+    assert x[0] - 10 < w and x[-1] + 10 >= e and y[0] + 10 > n and y[-1] - 10 <= s
+    col = int((x[0] - 644555.0) / 10)
+    row = int((5676345.0 - y[0]) / 10)
     window = rasterio.windows.Window(col, row, cube.sizes["x"], cube.sizes["y"])
     ref = _read(_mol_dir() / "openEO_2023-06-06Z.tif", window)[1]
     np.testing.assert_array_equal(cube.values[2, 0], ref)
+
+
+def test_mol_bbox_cutting_pixels_keeps_those_with_their_centre_inside(mol: FileCollection) -> None:
+    # Edges 7 m into the outer pixels on every side: the centres 644605, 644695 (x) and
+    # 5676095, 5676005 (y) are outside, so 8 × 8 pixels, not the 10 × 10 touched.
+    bbox = (644607, 5676007, 644693, 5676093)
+    cube = mol.load(LoadRequest(bbox=bbox, crs=32631, bands=["B04"]))
+    assert cube.sizes["x"] == 8 and cube.sizes["y"] == 8
+    assert cube.x.values[0] == 644615.0 and cube.y.values[0] == 5676085.0
+    ref = _read(_mol_dir() / "openEO_2023-06-01Z.tif", rasterio.windows.Window(6, 26, 8, 8))
+    np.testing.assert_array_equal(cube.values[0, 0], ref[0])
+    # Smaller than a pixel: the pixel under the centre.
+    one = mol.load(LoadRequest(bbox=(644601, 5676001, 644604, 5676004), crs=32631, bands=["B04"]))
+    assert one.sizes["x"] == one.sizes["y"] == 1 and one.x.values[0] == 644605.0
 
 
 def test_empty_request_names_parameter(mol: FileCollection) -> None:

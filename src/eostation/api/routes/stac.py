@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from eostation import __version__
@@ -331,19 +331,3 @@ def item(collection_id: str, item_id: str, request: Request, services: ServicesD
     """A single item."""
     doc = catalog_of(request).item(collection_id, item_id, _user_id(request, services))
     return _json(_item_links(doc, stac_base(request, services)), GEOJSON)
-
-
-def install(app: FastAPI, services: Services) -> None:
-    """Mount the STAC API and build the catalogue on ``app``."""
-    from eostation.api.routes import stac_assets
-    from eostation.catalog.assets import AssetRenderer
-    from eostation.catalog.sqlite import SqliteItemIndex
-
-    data_dir = services.settings.ensure_data_dir()
-    index = SqliteItemIndex(data_dir / "items.db")
-    app.state.catalog = CatalogService(services.collections.all(), index)
-    app.state.asset_renderer = AssetRenderer(
-        data_dir / "asset-cache", services.settings.catalog.asset_cache_bytes
-    )
-    app.include_router(router)
-    app.include_router(stac_assets.router)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from shapely.geometry import box, mapping
+from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from eostation.data.demo.bands import Band
@@ -36,6 +36,7 @@ __all__ = [
     "day_range",
     "search_stubs",
     "too_many_cells",
+    "utc_day",
 ]
 
 #: Most cells a search may touch, and most (cell, acquisition) pairs it may weigh
@@ -55,11 +56,9 @@ class Cell:
 
     key: str
     footprint: BaseGeometry
-    #: A lon/lat bbox whose centre fixes the schedule (what ``acquisitions`` is asked).
-    schedule: tuple[float, float, float, float]
-    #: Half-open lon/lat rectangle ``[w, e) × [s, n)`` that a pixel centre must lie in to
-    #: belong to the cell (the schedule's own boundaries); None: every pixel of the grid.
-    rect: tuple[float, float, float, float] | None = None
+    #: Lon/lat area whose pixels (by centre) the item holds — the swath, for a pass —
+    #: or None when every pixel of the asset grid belongs to it.
+    mask: BaseGeometry | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -94,27 +93,16 @@ class DemoCollection(ABC):
     # -- what a subclass provides -----------------------------------------------------
 
     @abstractmethod
-    def cells(self, region: BaseGeometry) -> list[Cell]:
-        """Cells whose footprint intersects a lon/lat region (raises past ``MAX_CELLS``)."""
+    def stubs(self, region: BaseGeometry, first: int, stop: int) -> list[Stub]:
+        """Every item over a lon/lat region with days in ``[first, stop)``, as stubs."""
 
     @abstractmethod
-    def item_id(self, cell: Cell, acq: Acquisition, when: dt.datetime) -> str:
-        """The CDSE-style product id of a cell on an acquisition."""
-
-    @abstractmethod
-    def parse_id(self, item_id: str) -> tuple[Cell, int] | None:
-        """The cell and day number an id names (None when it is not one of ours)."""
+    def parse_id(self, item_id: str) -> tuple[BaseGeometry, int] | None:
+        """A region holding the item an id names and its day (None: not one of ours)."""
 
     @abstractmethod
     def asset_grid(self, cell: Cell, band: Band) -> Grid:
         """The pixel grid of one band's asset."""
-
-    def acquired_at(self, cell: Cell, acq: Acquisition) -> dt.datetime:
-        """The nominal acquisition instant: 10:30 mean local solar time, kept in its day."""
-        lon = cell.footprint.centroid.x
-        hours = min(max(10.5 - lon / 15.0, 0.25), 23.5)
-        start = dt.datetime.combine(acq.date, dt.time(), dt.UTC)
-        return start + dt.timedelta(seconds=round(hours * 3600))
 
     def properties(self, cell: Cell, acq: Acquisition) -> dict[str, Any]:
         """Collection-specific properties (beyond the common ones)."""
@@ -122,19 +110,11 @@ class DemoCollection(ABC):
 
     # -- searching ----------------------------------------------------------------------
 
-    def stubs(self, region: BaseGeometry, first: int, stop: int) -> list[Stub]:
-        """Every (cell, acquisition) over a region with days in ``[first, stop)``."""
+    def operating_days(self, first: int, stop: int) -> tuple[int, int]:
+        """``[first, stop)`` clipped to the source's operating period."""
         lo = day_number(self.source.start)
         hi = day_number(self.source.end) if self.source.end else day_number(dt.date.today()) + 1
-        first, stop = max(first, lo), min(stop, hi)
-        out: list[Stub] = []
-        if first >= stop:
-            return out
-        for cell in self.cells(region):
-            for acq in self.source.acquisitions(cell.schedule, first, stop):
-                when = self.acquired_at(cell, acq)
-                out.append(Stub(cell, acq, self.item_id(cell, acq, when), when))
-        return out
+        return max(first, lo), min(stop, hi)
 
     def item_from_stub(self, stub: Stub) -> dict[str, Any]:
         """The STAC Item document of a stub."""
@@ -151,6 +131,7 @@ class DemoCollection(ABC):
             "eostation:synthetic": True,
         }
         props.update({k: v for k, v in acq.properties.items() if v is not None})
+        props["datetime"] = _iso(stub.datetime)
         props.update(self.properties(cell, acq))
         published = _iso(stub.datetime + dt.timedelta(hours=3))
         props.update(created=published, published=published, updated=published)
@@ -224,12 +205,8 @@ class DemoCollection(ABC):
         parsed = self.parse_id(item_id)
         if parsed is None:
             return None
-        cell, day = parsed
-        for acq in self.source.acquisitions(cell.schedule, day, day + 1):
-            when = self.acquired_at(cell, acq)
-            if self.item_id(cell, acq, when) == item_id:
-                return Stub(cell, acq, item_id, when)
-        return None
+        region, day = parsed
+        return next((s for s in self.stubs(region, day, day + 1) if s.id == item_id), None)
 
 
 def search_stubs(
@@ -309,9 +286,14 @@ def day_range(query: ItemQuery) -> tuple[int, int]:
     return first, stop
 
 
-def world_box() -> BaseGeometry:
-    """The whole Earth."""
-    return box(-180.0, -90.0, 180.0, 90.0)
+def utc_day(day: int) -> dt.datetime:
+    """Midnight UTC starting a day number."""
+    return dt.datetime.combine(_EPOCH + dt.timedelta(days=day), dt.time(), dt.UTC)
+
+
+def iso(value: dt.datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ``."""
+    return _iso(value)
 
 
 def too_many_cells(count: int) -> RequestInvalid:

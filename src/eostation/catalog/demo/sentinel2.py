@@ -1,10 +1,9 @@
 """``sentinel-2-l2a``: one item per MGRS tile and datatake, as CDSE cuts Sentinel-2 L2A.
 
-The demo source flies 143 orbit tracks, each a band of longitude; a tile on a day is
-seen by the track under each of its pixels, so an item is a tile cut to one track's
-band (a full tile when the tile lies within one band). Assets are the bands at their
-native resolution on the tile's own grid (``B04_10m``, ``B05_20m``, ``B01_60m``,
-``SCL_20m``, …), as CDSE names them.
+A tile on a pass is the part of the tile inside the pass's swath (the whole tile
+unless the swath edge crosses it). Assets are the bands at their native resolution on
+the tile's own grid (``B04_10m``, ``B05_20m``, ``B01_60m``, ``SCL_20m``, …), as CDSE
+names them; pixels outside the swath are nodata.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import datetime as dt
 import re
 from typing import Any, ClassVar
 
-from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from eostation.data.demo import optical
@@ -21,30 +19,17 @@ from eostation.data.demo.bands import Band
 from eostation.data.demo.grid import Grid
 from eostation.data.demo.source import Acquisition, day_number
 
-from ..mgrs import TILE_SIZE_M, MgrsTile, tile_from_code, tiles_intersecting
-from .base import MAX_CELLS, Cell, DemoCollection, too_many_cells
+from ..mgrs import TILE_SIZE_M, MgrsTile, approximate_count, tile_from_code, tiles_intersecting
+from .base import MAX_CELLS, Cell, DemoCollection, Stub, too_many_cells
+from .passes import acquisition_of, passes_over
 
-__all__ = ["S2Collection", "s2_track"]
+__all__ = ["S2Collection"]
 
-#: Orbit tracks of the demo source (``eostation.data.demo.sentinel2``): track ``t``
-#: flies over longitudes ``[-180 + t·w, -180 + (t+1)·w)`` with ``w = 360/143``.
-TRACKS = 143
-_WIDTH = 360.0 / TRACKS
 _BASELINE_0400 = day_number(dt.date(2022, 1, 25))
 _ID = re.compile(
     r"^S2([ABC])_MSIL2A_(\d{8})T(\d{6})_N(\d{4})_R(\d{3})_T(\d{2}[A-Z]{3})_(\d{8})T(\d{6})$"
 )
 _NODE_STEP = {10: 16, 20: 8, 60: 4}  # the 10 m nodes of the demo grid, ~160 m apart
-
-
-def s2_track(lon: float) -> int:
-    """The demo track (0-based) over a longitude."""
-    return int((lon + 180.0) / _WIDTH) % TRACKS
-
-
-def _strip(track: int) -> tuple[float, float]:
-    west = -180.0 + track * _WIDTH
-    return west, west + _WIDTH
 
 
 class S2Collection(DemoCollection):
@@ -61,62 +46,43 @@ class S2Collection(DemoCollection):
         "https://stac-extensions.github.io/mgrs/v1.0.0/schema.json",
     )
 
-    def cells(self, region: BaseGeometry) -> list[Cell]:
-        """Tiles (cut to tracks) intersecting the region."""
-        out: list[Cell] = []
+    def stubs(self, region: BaseGeometry, first: int, stop: int) -> list[Stub]:
+        """Every tile intersecting the region on every pass over it."""
+        if (rough := approximate_count(region)) > MAX_CELLS:
+            raise too_many_cells(rough)
+        first, stop = self.operating_days(first, stop)
+        out: list[Stub] = []
         for tile in tiles_intersecting(region):
-            w, _, e, _ = tile.footprint.bounds
-            for track in range(s2_track(w), s2_track(e) + 1):
-                cell = self._cell(tile, track % TRACKS)
-                if cell is not None and cell.footprint.intersects(region):
-                    out.append(cell)
-                    if len(out) > MAX_CELLS:
-                        raise too_many_cells(len(out))
+            bounds = tile.footprint.bounds
+            for p in passes_over("sentinel-2", bounds, first, stop):
+                part = tile.footprint.intersection(p.footprint)
+                if part.is_empty or part.area == 0 or not part.intersects(region):
+                    continue
+                cell = Cell(key=tile.code, footprint=part, mask=p.footprint, extra={"tile": tile})
+                acq = acquisition_of(p)
+                out.append(Stub(cell, acq, self._id(tile, acq, p.start), p.start))
         return out
 
-    def _cell(self, tile: MgrsTile, track: int) -> Cell | None:
-        lo, hi = _strip(track)
-        part = tile.footprint.intersection(box(lo, -90.0, hi, 90.0))
-        if part.is_empty or part.area == 0:
-            return None
-        w, s, e, n = part.bounds
-        return Cell(
-            key=f"{tile.code}:{track}",
-            footprint=part,
-            schedule=(max(w, lo), s, min(e, hi - 1e-9), n),
-            rect=(lo, -90.0, hi, 90.0),
-            extra={"tile": tile, "track": track},
-        )
-
-    def item_id(self, cell: Cell, acq: Acquisition, when: dt.datetime) -> str:
+    def _id(self, tile: MgrsTile, acq: Acquisition, when: dt.datetime) -> str:
         """``S2A_MSIL2A_20220505T103021_N0400_R108_T31UFT_20220505T133021``."""
         platform = str(acq.properties["platform"])[-1].upper()
         baseline = "0400" if acq.day >= _BASELINE_0400 else "0213"
-        tile: MgrsTile = cell.extra["tile"]
         stamp = when.strftime("%Y%m%dT%H%M%S")
         produced = (when + dt.timedelta(hours=3)).strftime("%Y%m%dT%H%M%S")
-        return (
-            f"S2{platform}_MSIL2A_{stamp}_N{baseline}_R{cell.extra['track'] + 1:03d}"
-            f"_T{tile.code}_{produced}"
-        )
+        orbit = int(acq.properties["sat:relative_orbit"])
+        return f"S2{platform}_MSIL2A_{stamp}_N{baseline}_R{orbit:03d}_T{tile.code}_{produced}"
 
-    def parse_id(self, item_id: str) -> tuple[Cell, int] | None:
-        """Tile, track and day from an item id."""
+    def parse_id(self, item_id: str) -> tuple[BaseGeometry, int] | None:
+        """The tile and day an item id names."""
         m = _ID.match(item_id)
-        if m is None:
-            return None
-        tile = tile_from_code(m.group(6))
-        track = int(m.group(5)) - 1
-        if tile is None or not 0 <= track < TRACKS:
-            return None
-        cell = self._cell(tile, track)
-        if cell is None:
+        tile = tile_from_code(m.group(6)) if m else None
+        if m is None or tile is None:
             return None
         day = day_number(dt.datetime.strptime(m.group(2), "%Y%m%d").date())
-        return cell, day
+        return tile.footprint, day
 
     def properties(self, cell: Cell, acq: Acquisition) -> dict[str, Any]:
-        """Cloud cover over the footprint, MGRS tile, orbit and grid."""
+        """Cloud cover over the footprint, MGRS tile and grid."""
         tile: MgrsTile = cell.extra["tile"]
         x, y = tile.origin
         return {
@@ -126,7 +92,6 @@ class S2Collection(DemoCollection):
             "mgrs:utm_zone": tile.zone,
             "mgrs:latitude_band": tile.code[2],
             "mgrs:grid_square": tile.code[3:],
-            "sat:absolute_orbit": _absolute_orbit(acq, cell.extra["track"]),
             "proj:epsg": tile.epsg,
             "proj:bbox": [x, y - TILE_SIZE_M, x + TILE_SIZE_M, y],
         }
@@ -151,14 +116,3 @@ class S2Collection(DemoCollection):
         x, y = tile.origin
         n = TILE_SIZE_M // res
         return Grid(tile.epsg, res, res, int(x // res), int(-y // res), n, n, _NODE_STEP[res])
-
-
-def _absolute_orbit(acq: Acquisition, track: int) -> int:
-    # 143 orbits per 10-day cycle since each platform's first orbit.
-    starts = {
-        "sentinel-2a": (2015, 6, 23),
-        "sentinel-2b": (2017, 3, 7),
-        "sentinel-2c": (2024, 9, 5),
-    }
-    start = day_number(dt.date(*starts.get(str(acq.properties.get("platform")), (2015, 6, 23))))
-    return max(1, (acq.day - start) * TRACKS // 10 + track + 1)

@@ -88,20 +88,41 @@ class Grid:
     @classmethod
     def covering(
         cls,
-        bbox4326: tuple[float, float, float, float],
+        bbox: tuple[float, float, float, float],
         epsg: int,
         res: tuple[float, float],
         node_step: int = 1,
+        crs: int | str = 4326,
     ) -> Grid:
-        """The smallest window of the lattice that covers a lon/lat bbox."""
+        """The pixels of the lattice whose centres lie in a bbox (given in ``crs``).
+
+        A bbox aligned on the lattice gets exactly the pixels inside it (the openEO
+        rule: a pixel belongs to an extent when its centre does). West and north edges
+        are inclusive, east and south exclusive, so adjacent extents share no pixel. A
+        bbox smaller than a pixel gets the one pixel under its centre.
+        """
         rx, ry = res
-        w, s, e, n = geom.box(*bbox4326, 4326).to_crs(epsg).boundingbox
-        # Tolerances absorb float noise when a bbox edge already lies on the lattice.
-        ix0 = math.floor(w / rx + 1e-9)
-        ix1 = max(math.ceil(e / rx - 1e-9), ix0 + 1)
-        iy0 = math.floor(-n / ry + 1e-9)
-        iy1 = max(math.ceil(-s / ry - 1e-9), iy0 + 1)
+        if CRS.from_user_input(crs) == CRS.from_epsg(epsg):
+            w, s, e, n = bbox
+        else:
+            # Densified: a reprojected edge bends, and its bounds must follow the bend.
+            step = max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / 16 or None
+            w, s, e, n = geom.box(*bbox, crs).to_crs(epsg, resolution=step).boundingbox
+        # Centre (i + 0.5)·r in [w, e): i in [w/r − 0.5, e/r − 0.5); the tolerance keeps
+        # a centre that float noise moved off an edge on its side of it.
+        ix0, ix1 = (math.ceil(v / rx - 0.5 - 1e-9) for v in (w, e))
+        iy0, iy1 = (math.ceil(-v / ry - 0.5 - 1e-9) for v in (n, s))
+        if ix1 <= ix0:
+            ix0 = math.floor((w + e) / 2 / rx)
+            ix1 = ix0 + 1
+        if iy1 <= iy0:
+            iy0 = math.floor(-(s + n) / 2 / ry)
+            iy1 = iy0 + 1
         return cls(epsg, rx, ry, ix0, iy0, ix1 - ix0, iy1 - iy0, node_step)
+
+    def window(self, bbox: tuple[float, float, float, float], crs: int | str) -> Grid:
+        """The same lattice over the pixels whose centres lie in ``bbox`` (in ``crs``)."""
+        return Grid.covering(bbox, self.epsg, (self.rx, self.ry), self.node_step, crs)
 
     @property
     def shape(self) -> tuple[int, int]:

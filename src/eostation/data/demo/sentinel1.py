@@ -9,10 +9,12 @@ date). Two auxiliary bands let ``sar_backscatter`` convert coefficients, in degr
 - β⁰ = σ⁰ / sin θe;  γ⁰ (ellipsoid) = σ⁰ / cos θe;
 - γ⁰ (terrain-flattened) ≈ σ⁰ · tan θl / sin θe  (equals σ⁰ / cos θe on flat ground).
 
-Revisit: each satellite repeats its orbit every 12 days, seen once ascending and once
-descending per cycle; Sentinel-1A from 2014-10-03, 1B from 2016-04-25 to 2021-12-23,
-1C (approximate start of its data) from 2025-04-01, 6 days after 1A. Labelled by day
-(00:00 UTC). One grid per load: the UTM zone of the bbox centre at 10 m.
+Revisit: the real orbits (:mod:`.orbits`): each satellite repeats its 175 relative
+orbits every 12 days, dawn-dusk (ascending 18:00, descending 06:00 local solar time),
+the IW swath 250 km wide right of the track; Sentinel-1A from 2014-10-03, 1B from
+2016-04-25 to 2021-12-23 (1A alone in 2022-2024), 1C (approximate start of its data)
+from 2025-04-01, 6 days after 1A. Labelled by day (00:00 UTC). One grid per load: the
+UTM zone of the bbox centre at 10 m.
 """
 
 from __future__ import annotations
@@ -29,14 +31,11 @@ from .bands import Band
 from .grid import Tile
 from .nodes import node_static
 from .noise import hash_ints, seed_of
-from .source import Acquisition, UtmGridSource, day_number
+from .source import Acquisition, UtmGridSource, orbit_acquisitions
 
 __all__ = ["Sentinel1GRD", "gamma_speckle"]
 
 Fields = NDArray[np.float64]
-_EPOCH = day_number(date(2014, 10, 3))
-_S1B = (day_number(date(2016, 4, 25)), day_number(date(2021, 12, 23)))
-_S1C = day_number(date(2025, 4, 1))
 _TRACKS = 175
 _SPECKLE = seed_of("s1-speckle")
 
@@ -77,38 +76,18 @@ class Sentinel1GRD(UtmGridSource):
     def acquisitions(
         self, bbox4326: tuple[float, float, float, float], first: int, stop: int
     ) -> list[Acquisition]:
-        """Ascending and descending passes of each satellite on its 12-day cycle."""
-        lon = (bbox4326[0] + bbox4326[2]) / 2
-        track = int((lon + 180.0) / 360.0 * _TRACKS) % _TRACKS
-        passes = {(track * 7) % 12: "descending", (track * 7 + 5) % 12: "ascending"}
-        out = []
-        for day in range(first, stop):
-            for phase, state in passes.items():
-                cycle = (day - _EPOCH - phase) % 12
-                if cycle == 0:
-                    platform = "sentinel-1a"
-                elif cycle == 6 and (_S1B[0] <= day < _S1B[1]):
-                    platform = "sentinel-1b"
-                elif cycle == 6 and day >= _S1C:
-                    platform = "sentinel-1c"
-                else:
-                    continue
-                out.append(
-                    Acquisition(
-                        day,
-                        {
-                            "platform": platform,
-                            "sat:orbit_state": state,
-                            "sat:relative_orbit": track + 1
-                            if state == "descending"
-                            else (track + 88) % _TRACKS + 1,
-                            "sar:instrument_mode": "IW",
-                            "sar:polarizations": ["VV", "VH"],
-                            "sar:product_type": "GRD",
-                        },
-                    )
-                )
-        return out
+        """The days on which a Sentinel-1 IW swath covers part of the bbox (either direction)."""
+        return orbit_acquisitions(
+            "sentinel-1",
+            bbox4326,
+            first,
+            stop,
+            {
+                "sar:instrument_mode": "IW",
+                "sar:polarizations": ["VV", "VH"],
+                "sar:product_type": "GRD",
+            },
+        )
 
     def queryable_properties(self) -> dict[str, dict[str, Any]]:
         """Orbit state, relative orbit, instrument mode, polarisations, platform."""

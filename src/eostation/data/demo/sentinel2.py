@@ -1,10 +1,12 @@
 """SENTINEL2_L2A: synthetic Sentinel-2 MSI Level-2A surface reflectance.
 
 - Operating period from 2017-03-28, when ESA began global systematic Level-2A
-  production; revisit 10 days with Sentinel-2A alone, 5 days once Sentinel-2B joined
-  (2017-07-06; Sentinel-2C replaces 2A from 2025-01-21). Acquisitions follow a fixed
-  cadence from a reference epoch, offset by the orbit track under the bbox centre
-  (143 tracks around the equator), labelled by day at 00:00 UTC.
+  production. Acquisitions follow the real orbits (:mod:`.orbits`): Sentinel-2A and 2B
+  (from 2017-07-06; 2C in 2A's place from 2025-01-21) 180° apart on the 143 relative
+  orbits of the 10-day cycle, descending at 10:30 local solar time, swath 290 km. So
+  the revisit is 5 days at the equator and 2–3 days where neighbouring swaths overlap
+  (about half the ground at 46° N). Labelled by day at 00:00 UTC; ``datetime``,
+  ``platform`` and the ``sat:`` orbit properties of each scene are in its metadata.
 - One grid per load: the UTM zone of the bbox centre at 10 m. The 20 m and 60 m bands
   are rendered on that grid too (their native ``gsd`` is in the metadata).
 - Reflectances are DN: ``reflectance = DN × 0.0001 − 0.1`` from processing baseline
@@ -26,14 +28,11 @@ from . import optical
 from .bands import Band
 from .grid import Tile
 from .noise import normal, seed_of
-from .source import Acquisition, UtmGridSource, day_number
+from .source import Acquisition, UtmGridSource, day_number, orbit_acquisitions
 
 __all__ = ["Sentinel2L2A"]
 
-_S2B_START = day_number(date(2017, 7, 6))
-_S2C_START = day_number(date(2025, 1, 21))
 _BASELINE_0400 = day_number(date(2022, 1, 25))
-_EPOCH = day_number(date(2017, 3, 28))
 _TRACKS = 143
 _ATMOS = seed_of("s2-atmosphere")
 
@@ -64,10 +63,6 @@ _BANDS: tuple[Band, ...] = (
 )
 
 
-def _track(lon: float) -> int:
-    return int((lon + 180.0) / 360.0 * _TRACKS) % _TRACKS
-
-
 class Sentinel2L2A(UtmGridSource):
     """Synthetic Sentinel-2 L2A (CDSE id ``SENTINEL2_L2A``)."""
 
@@ -79,7 +74,8 @@ class Sentinel2L2A(UtmGridSource):
     start = date(2017, 3, 28)
     time_step = "P5D"
     time_description = (
-        "One label per acquisition day (00:00 UTC); 10-day revisit before 2017-07-06."
+        "One label per acquisition day (00:00 UTC): 5-day revisit at the equator, 2-3 days "
+        "where swaths overlap; 10 days with Sentinel-2A alone (before 2017-07-06)."
     )
     summaries: ClassVar[Mapping[str, Any]] = {
         "platform": ["sentinel-2a", "sentinel-2b", "sentinel-2c"],
@@ -91,25 +87,8 @@ class Sentinel2L2A(UtmGridSource):
     def acquisitions(
         self, bbox4326: tuple[float, float, float, float], first: int, stop: int
     ) -> list[Acquisition]:
-        """Every 5 days (10 before Sentinel-2B) on the cadence of the track under the bbox centre."""
-        track = _track((bbox4326[0] + bbox4326[2]) / 2)
-        offset = (track * 3) % 10  # neighbouring tracks are flown three days apart
-        out = []
-        for day in range(first, stop):
-            phase = (day - _EPOCH - offset) % 10
-            if phase == 0:
-                platform = "sentinel-2c" if day >= _S2C_START else "sentinel-2a"
-            elif phase == 5 and day >= _S2B_START:
-                platform = "sentinel-2b"
-            else:
-                continue
-            props = {
-                "platform": platform,
-                "sat:relative_orbit": track + 1,
-                "sat:orbit_state": "descending",
-            }
-            out.append(Acquisition(day, props))
-        return out
+        """The days on which a Sentinel-2 swath covers part of the bbox."""
+        return orbit_acquisitions("sentinel-2", bbox4326, first, stop)
 
     def queryable_properties(self) -> dict[str, dict[str, Any]]:
         """Cloud cover over the requested bbox, platform, relative orbit and orbit state."""

@@ -10,8 +10,11 @@
 
 Grid: EPSG:4326 with 1/360° (~300 m), 1/240° (~500 m) or 1/120° (~1 km) steps; one
 grid per load, the finest of the requested bands (coarser bands repeat their native
-pixel). Near-daily from 2016-04-20 (Sentinel-3A; denser with 3B from 2018-11-17),
-labelled by day at 00:00 UTC (the 10:00 local overpass).
+pixel). Acquisitions follow the real orbits (:mod:`.orbits`): Sentinel-3A from
+2016-04-20 and 3B from 2018-11-17, 140° apart, 385 relative orbits in 27 days,
+descending at 10:00 local solar time, the OLCI swath 1,270 km wide tilted west: daily
+at mid latitudes with both satellites, a gap every few days near the equator.
+Labelled by day at 00:00 UTC.
 
 Load option ``reprojection_type="binning"`` (CDSE ``featureflags``) with
 ``super_sampling`` *s*: each output pixel is the mean of *s*×*s* sub-pixels; with
@@ -35,16 +38,13 @@ from eostation.errors import ProcessParameterInvalid
 from . import optical, world
 from .bands import Band
 from .grid import Grid, Tile
-from .noise import seed_of, uniform
-from .source import Acquisition, DemoSource, day_number
+from .source import Acquisition, DemoSource, orbit_acquisitions
 from .spectra import rayleigh_reflectance, solar_irradiance
 
 __all__ = ["OlciL1B", "SlstrL1B", "SynL2"]
 
 Fields = NDArray[np.float32]
 _Float = TypeVar("_Float", bound=np.floating[Any])
-_S3B = day_number(date(2018, 11, 17))
-_GAPS = seed_of("s3-gaps")
 #: Native pixel size in metres -> grid step in degrees.
 STEP_DEG = {300.0: 1 / 360, 500.0: 1 / 240, 1000.0: 1 / 120}
 _OLCI = (
@@ -115,24 +115,15 @@ class _Sentinel3(DemoSource):
     def acquisitions(
         self, bbox4326: tuple[float, float, float, float], first: int, stop: int
     ) -> list[Acquisition]:
-        """Daily, with occasional gaps between swaths (rarer with two satellites and poleward)."""
-        lon = (bbox4326[0] + bbox4326[2]) / 2
-        lat = (bbox4326[1] + bbox4326[3]) / 2
-        cell = (int(lon // 5), int(lat // 5))
-        out = []
-        for day in range(first, stop):
-            gap = (0.35 if day < _S3B else 0.08) * max(0.0, 1.0 - abs(lat) / 70.0)
-            if uniform(_GAPS, cell[0], cell[1], day) < gap:
-                continue
-            platform = "sentinel-3b" if day >= _S3B and day % 2 else "sentinel-3a"
-            out.append(Acquisition(day, {"platform": platform, "sat:orbit_state": "descending"}))
-        return out
+        """The days on which a Sentinel-3 OLCI swath covers part of the bbox."""
+        return orbit_acquisitions("sentinel-3", bbox4326, first, stop)
 
     def queryable_properties(self) -> dict[str, dict[str, Any]]:
-        """Platform and orbit state."""
+        """Platform, orbit state and relative orbit."""
         return {
             "platform": {"type": "string", "enum": ["sentinel-3a", "sentinel-3b"]},
             "sat:orbit_state": {"type": "string", "enum": ["descending"]},
+            "sat:relative_orbit": {"type": "integer", "minimum": 1, "maximum": 385},
         }
 
     def value(self, sc: optical.Scene, band: Band, day: float) -> Fields:

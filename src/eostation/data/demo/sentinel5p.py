@@ -5,7 +5,8 @@ Bands: ``CH4`` column-averaged dry-air mixing ratio (ppb), ``CO`` total column
 Grid: EPSG:4326 with 0.05° rows (≈5.5 km along track) and 0.0625° columns for
 CH4/CO (≈7 km), 0.03125° for NO2/O3 (≈3.5 km); one grid per load, the finest of the
 requested bands, coarser bands repeat their native cell value. Labels are days at
-00:00 UTC (the early-afternoon overpass). Pixels failing the quality filter (cloud,
+00:00 UTC; the orbit (:mod:`.orbits`: 13:30 ascending node, 16-day/227-orbit cycle)
+gives each day's overpass time (``datetime``) and absolute orbit. Pixels failing the quality filter (cloud,
 snow) are NaN: CH4 needs a nearly clear sky, NO2 a cloud fraction below one half,
 CO and O3 are retrieved through most clouds.
 
@@ -28,7 +29,7 @@ from . import world
 from .bands import Band
 from .grid import Grid, Tile, lonlat_to_xyz
 from .noise import fbm3, normal, seed_of, uniform
-from .source import Acquisition, DemoSource
+from .source import Acquisition, DemoSource, orbit_acquisitions
 
 __all__ = ["Sentinel5PL2"]
 
@@ -107,8 +108,8 @@ class Sentinel5PL2(DemoSource):
     def acquisitions(
         self, bbox4326: tuple[float, float, float, float], first: int, stop: int
     ) -> list[Acquisition]:
-        """One orbit a day covers the whole Earth."""
-        return [Acquisition(d, {"platform": "sentinel-5p"}) for d in range(first, stop)]
+        """The days on which the 2,600 km TROPOMI swath covers part of the bbox (all, nearly)."""
+        return orbit_acquisitions("sentinel-5p", bbox4326, first, stop)
 
     def queryable_properties(self) -> dict[str, dict[str, Any]]:
         """Only the platform."""

@@ -29,12 +29,14 @@ from dask.highlevelgraph import HighLevelGraph
 from odc.geo.xr import xr_coords
 
 from eostation.data.base import LoadRequest, load_error, utc_timestamp
+from eostation.errors import NoDataAvailable
 
 from .bands import Band, select_bands
 from .grid import Grid, Tile, bbox_in_4326, utm_epsg
+from .orbits import passes
 from .stac import collection_document, spatial_dimensions
 
-__all__ = ["Acquisition", "DemoSource", "UtmGridSource", "day_number"]
+__all__ = ["Acquisition", "DemoSource", "UtmGridSource", "day_number", "orbit_acquisitions"]
 
 _EPOCH = date(1970, 1, 1)
 #: Largest chunk along ``t`` before the time axis is split (one chunk holds all dates up to it).
@@ -60,6 +62,43 @@ class Acquisition:
     def date(self) -> date:
         """The calendar date."""
         return _EPOCH + timedelta(days=self.day)
+
+
+def orbit_acquisitions(
+    mission: str,
+    bbox4326: tuple[float, float, float, float],
+    first: int,
+    stop: int,
+    extra: Mapping[str, Any] | None = None,
+) -> list[Acquisition]:
+    """One acquisition per day on which a satellite of ``mission`` sees part of the bbox.
+
+    Days are ``[first, stop)`` (day numbers); of several passes on one day (swaths
+    overlap towards the poles) the one covering most of the bbox wins, the earlier on a
+    tie. Properties: ``platform``, ``datetime`` (when the swath reaches the bbox),
+    ``sat:orbit_state``, ``sat:relative_orbit``, ``sat:absolute_orbit`` and ``extra``.
+    """
+    start = datetime.combine(_EPOCH + timedelta(days=first), datetime.min.time(), UTC)
+    end = datetime.combine(_EPOCH + timedelta(days=stop), datetime.min.time(), UTC)
+    best: dict[int, Any] = {}
+    for p in passes(mission, bbox4326, start, end):
+        day = day_number(p.start.date())
+        if day not in best or p.footprint.area > best[day].footprint.area:
+            best[day] = p
+    return [
+        Acquisition(
+            day,
+            {
+                "platform": p.platform,
+                "datetime": p.start.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "sat:orbit_state": p.orbit_state,
+                "sat:relative_orbit": p.relative_orbit,
+                "sat:absolute_orbit": p.absolute_orbit,
+                **(extra or {}),
+            },
+        )
+        for day, p in sorted(best.items())
+    ]
 
 
 def _to_day(value: str) -> int:
@@ -183,12 +222,14 @@ class DemoSource(ABC):
             if self._accept(a, request.properties, bbox)
         ]
         if not acqs:
-            raise load_error(
-                "temporal_extent",
-                f"{self.id} has no acquisition matching the filters over {bbox} between "
-                f"{_EPOCH + timedelta(days=first)} and {_EPOCH + timedelta(days=stop)} (exclusive).",
+            raise NoDataAvailable(
+                reason=f"{self.id} has no acquisition matching the filters over {bbox} between "
+                f"{_EPOCH + timedelta(days=first)} and {_EPOCH + timedelta(days=stop)} "
+                "(exclusive); widen the temporal or spatial extent."
             )
-        grid = self.grid(bbox, bands)
+        # The source picks the lattice; the pixels are those whose centres lie in the
+        # extent as requested (reprojecting it to EPSG:4326 and back would grow it).
+        grid = self.grid(bbox, bands).window(*self._native_extent(request))
         return self._cube(grid, bands, acqs, dict(request.options))
 
     # -- internals -----------------------------------------------------------------------
@@ -203,6 +244,15 @@ class DemoSource(ABC):
             crs = 4326
         return bbox_in_4326(bbox, crs)
 
+    def _native_extent(
+        self, request: LoadRequest
+    ) -> tuple[tuple[float, float, float, float], int | str]:
+        """The requested bbox in its own CRS (a geometry's bounds in EPSG:4326)."""
+        if request.bbox is None and request.geometry is not None:
+            return self._bbox(request), 4326
+        assert request.bbox is not None  # _bbox has rejected a load without an extent
+        return tuple(float(v) for v in request.bbox), request.crs  # type: ignore[return-value]
+
     def _days(self, temporal: tuple[str | None, str | None] | None) -> tuple[int, int]:
         """Clip a half-open request interval to the operating period, as day numbers."""
         lo = day_number(self.start)
@@ -216,9 +266,8 @@ class DemoSource(ABC):
                 "temporal_extent", f"[{start}, {end}) is empty: the start must be before the end."
             )
         if stop <= lo or first >= hi:
-            raise load_error(
-                "temporal_extent",
-                f"[{start}, {end}) is outside the operating period of {self.id} ({period}).",
+            raise NoDataAvailable(
+                reason=f"[{start}, {end}) is outside the operating period of {self.id} ({period})."
             )
         return max(first, lo), min(stop, hi)
 

@@ -52,18 +52,36 @@ def _offset(lattice: GeoBox, other: GeoBox) -> tuple[int, int]:
     return round((fb.f - fa.f) / fa.e), round((fb.c - fa.c) / fa.a)
 
 
-def _window(geobox: GeoBox, area: geom.Geometry) -> tuple[int, int, int, int]:
-    """Rows/cols ``(r0, r1, c0, c1)`` of ``geobox``'s lattice covering ``area`` (unbounded)."""
+def _window(
+    geobox: GeoBox, area: geom.Geometry, centres: bool = False
+) -> tuple[int, int, int, int]:
+    """Rows/cols ``(r0, r1, c0, c1)`` of ``geobox``'s lattice over ``area`` (unbounded).
+
+    Every pixel that touches the area, or with ``centres`` the pixels whose centre lies
+    in it (the openEO rule for extents: an aligned bbox gets exactly its pixels; first
+    edges inclusive, last exclusive; an area smaller than a pixel gets the pixel under
+    its centre).
+    """
     assert geobox.crs is not None
     w, s, e, n = area.to_crs(geobox.crs).boundingbox
     inv = ~geobox.affine
     cols, rows = zip(*(inv @ (x, y) for x, y in ((w, s), (w, n), (e, s), (e, n))), strict=True)
-    return (
-        math.floor(min(rows) + 1e-9),
-        math.ceil(max(rows) - 1e-9),
-        math.floor(min(cols) + 1e-9),
-        math.ceil(max(cols) - 1e-9),
-    )
+    if not centres:
+        return (
+            math.floor(min(rows) + 1e-9),
+            math.ceil(max(rows) - 1e-9),
+            math.floor(min(cols) + 1e-9),
+            math.ceil(max(cols) - 1e-9),
+        )
+    out: list[int] = []
+    for lo, hi in ((min(rows), max(rows)), (min(cols), max(cols))):
+        # Centre i + 0.5 in [lo, hi): i in [lo − 0.5, hi − 0.5).
+        i0, i1 = math.ceil(lo - 0.5 - 1e-9), math.ceil(hi - 0.5 - 1e-9)
+        if i1 <= i0:
+            i0 = math.floor((lo + hi) / 2)
+            i1 = i0 + 1
+        out += [i0, i1]
+    return out[0], out[1], out[2], out[3]
 
 
 def target_grid(granules: Sequence[Granule], area: geom.Geometry | None) -> GeoBox | None:
@@ -86,7 +104,7 @@ def target_grid(granules: Sequence[Granule], area: geom.Geometry | None) -> GeoB
         assert union is not None
         r0, r1, c0, c1 = _window(lattice, union)
     if area is not None:
-        a0, a1, b0, b1 = _window(lattice, area)
+        a0, a1, b0, b1 = _window(lattice, area, centres=True)
         r0, r1, c0, c1 = max(r0, a0), min(r1, a1), max(c0, b0), min(c1, b1)
     if r1 <= r0 or c1 <= c0:
         return None

@@ -1,0 +1,92 @@
+"""Wiring of the catalogue behind the STAC API: index, indexers, upstreams, assets.
+
+Also serves the files of ``files`` collections (``/stac/v1/files/{collection}/{item}``,
+ranges supported), the assets of their items.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse
+
+from eostation.api.deps import API_PREFIX, Services
+from eostation.api.routes import stac, stac_assets
+from eostation.catalog.assets import AssetRenderer
+from eostation.catalog.indexers import FilesIndexer, ResultsIndexer
+from eostation.catalog.service import CatalogService, results_collection_id
+from eostation.catalog.sqlite import SqliteItemIndex
+from eostation.catalog.upstream import UpstreamSearch
+from eostation.errors import ItemNotFound
+
+__all__ = ["install"]
+
+files_router = APIRouter(prefix=stac.STAC_PREFIX, tags=["STAC API"])
+
+
+@files_router.api_route(
+    "/files/{collection_id}/{item_id}", methods=["GET", "HEAD"], summary="A local file"
+)
+def local_file(collection_id: str, item_id: str, request: Request) -> FileResponse:
+    """The file behind an item of a ``files`` collection (ranges supported)."""
+    indexer: FilesIndexer = request.app.state.files_indexer
+    path = indexer.path(collection_id, item_id)
+    if path is None or not path.is_file():
+        raise ItemNotFound(item_id=item_id, collection_id=collection_id)
+    return FileResponse(path, filename=path.name)
+
+
+def _finished_jobs(services: Services) -> Any:
+    from eostation.jobs.model import JobStatus
+
+    def finished(user_id: str) -> list[Any]:
+        jobs: list[Any] = []
+        offset = 0
+        while True:
+            batch, more = services.jobs.list(user_id, limit=500, offset=offset)
+            jobs += [j for j in batch if j.status == JobStatus.FINISHED and j.results]
+            if not more or not batch:
+                return jobs
+            offset += len(batch)
+
+    return finished
+
+
+def install(app: FastAPI, services: Services) -> None:
+    """Mount the STAC API on ``app`` and build its catalogue from the services."""
+    from eostation.data.files.source import FileCollection
+    from eostation.data.stac.source import StacCollection
+
+    settings = services.settings
+    data_dir = settings.ensure_data_dir()
+    sources = services.collections.all()
+    index = SqliteItemIndex(data_dir / "items.db")
+
+    upstream = {
+        s.id: UpstreamSearch(s.id, s.config.url, s.config.collection, s._headers)
+        for s in sources
+        if isinstance(s, StacCollection)
+    }
+
+    def href(job_id: str, name: str) -> str:
+        expires, signature = services.jobs.signer.sign(job_id, name)
+        return f"{API_PREFIX}/jobs/{job_id}/results/{expires}/{signature}/{name}"
+
+    results = ResultsIndexer(
+        index,
+        _finished_jobs(services),
+        href,
+        results_collection_id,
+        settings.jobs.link_ttl_seconds,
+    )
+    files = FilesIndexer(index, [s for s in sources if isinstance(s, FileCollection)])
+    app.state.catalog = CatalogService(sources, index, upstream, sync_user=results.sync)
+    app.state.files_indexer = files
+    app.state.asset_renderer = AssetRenderer(
+        data_dir / "asset-cache", settings.catalog.asset_cache_bytes
+    )
+    files.start()
+    app.include_router(stac.router)
+    app.include_router(stac_assets.router)
+    app.include_router(files_router)
