@@ -105,7 +105,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     if services.odata is None:
         from eostation.catalog.odata.service import build_odata
 
-        services.odata = build_odata(settings, services.db, services.collections, app.state.catalog)
+        services.odata = build_odata(
+            settings,
+            services.db,
+            services.collections,
+            app.state.catalog,
+            odata.item_files(app, services),
+        )
     app.include_router(odata.router, prefix=ODATA_PREFIX)  # CDSE's OData catalogue
 
     @app.get("/", include_in_schema=False)

@@ -198,3 +198,28 @@ def test_a_second_download_is_the_cached_file(packages: ProductPackages) -> None
     first = packages.path(item)
     stamp = first.stat().st_mtime_ns
     assert packages.path(item).stat().st_mtime_ns == stamp
+
+
+def test_files_products_are_zips_of_their_files_rebuilt_when_a_file_changes(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "files"
+    data.mkdir()
+    (data / "a.tif").write_bytes(b"x" * 5000)
+    (data / "bé.nc").write_bytes(b"y" * 123)
+    item = {"id": "survey", "collection": "my_files", "properties": {}}
+    files = {"survey": [("a.tif", data / "a.tif"), ("sub/bé.nc", data / "bé.nc")]}
+    packages = ProductPackages(
+        build_registry(None), tmp_path / "cache", 16, lambda i: files.get(str(i["id"]))
+    )
+    announced = packages.info(item).content_length
+    path = packages.path(item)
+    assert path.stat().st_size == announced
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read("a.tif") == b"x" * 5000 and zf.read("sub/bé.nc") == b"y" * 123
+    (data / "a.tif").write_bytes(b"z" * 7000)  # the file changes: a new zip, a new size
+    assert packages.info(item).md5 is None
+    assert packages.info(item).content_length == announced + 2000
+    with zipfile.ZipFile(packages.path(item)) as zf:
+        assert zf.read("a.tif") == b"z" * 7000
+    assert packages.info({"id": "gone", "collection": "my_files"}).content_length == 0

@@ -9,20 +9,24 @@ products (job results) when a token comes along; downloads need a token, in the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.responses import FileResponse
 
 from eostation.api.deps import ServicesDep
 from eostation.api.guard import is_browser_request
 from eostation.catalog.odata.options import parse_options
+from eostation.catalog.odata.package.packages import FileResolver
 from eostation.catalog.odata.service import ODataCatalogue
 from eostation.errors import NotFound, ODataQueryInvalid, OpenEOError
+from eostation.jobs.model import JobStatus
 from eostation.users import User
 
-__all__ = ["ODATA_PREFIX", "router"]
+__all__ = ["ODATA_PREFIX", "item_files", "router"]
 
 from eostation.api.handlers import ODATA_PREFIX
 
@@ -152,3 +156,23 @@ def product_nodes(
         prefix = "".join(f"/Nodes({p})" for p in [*path, node["Name"]])
         node["Nodes"] = {"uri": f"{base}{prefix}/Nodes"}
     return {"result": nodes}
+
+
+def item_files(app: FastAPI, services: Any) -> FileResolver:
+    """Where the files of non-demo items are: job results and ``files`` collections."""
+
+    def resolve(item: Mapping[str, Any]) -> list[tuple[str, Path]] | None:
+        job_id = item.get("properties", {}).get("openeo:job_id")
+        if job_id:
+            job = services.jobs.store.find(str(job_id))
+            if job is None or job.status is not JobStatus.FINISHED:
+                return None
+            found = [
+                (name, services.jobs.layout.file(job, name)) for name in item.get("assets", {})
+            ]
+            return [(name, path) for name, path in found if path is not None] or None
+        indexer = getattr(app.state, "files_indexer", None)
+        path = indexer.path(str(item.get("collection")), str(item["id"])) if indexer else None
+        return [(path.name, path)] if path is not None else None
+
+    return resolve

@@ -16,6 +16,7 @@ from .entity import PackageInfo, item_id_of, product_entity, product_id
 from .ids import ProductIds
 from .options import MAX_SKIP, ProductQuery
 from .package import ProductPackages
+from .package.packages import FileResolver
 
 __all__ = ["ODataCatalogue", "ProductPage", "build_odata"]
 
@@ -199,8 +200,16 @@ class ODataCatalogue:
         ]
 
 
-def build_odata(settings: Any, db: Any, collections: Any, catalog: Catalog) -> ODataCatalogue:
-    """The OData catalogue of a server: packages cached under the data dir."""
+def build_odata(
+    settings: Any,
+    db: Any,
+    collections: Any,
+    catalog: Catalog,
+    files: FileResolver | None = None,
+) -> ODataCatalogue:
+    """The OData catalogue of a server: packages cached under the data dir; ``files``
+    finds the files of items that are not demo products."""
     cache = settings.odata.cache_dir or settings.data_dir / "odata"
-    packages = ProductPackages(collections, cache, settings.odata.product_max_pixels or None)
+    max_pixels = settings.odata.product_max_pixels or None
+    packages = ProductPackages(collections, cache, max_pixels, files)
     return ODataCatalogue(catalog, packages, ProductIds(db))

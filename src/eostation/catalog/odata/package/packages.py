@@ -1,5 +1,10 @@
 """Builds and caches product zips; knows their size before they are built.
 
+Demo-world products are laid out by a writer per kind (:mod:`.olci`, :mod:`.s5p`);
+other items (``files`` collections, job results) are zips of their files, found by a
+resolver that the API layer hands in.
+
+
 A package's size comes from a template: the same product layout written with zeros
 (same shapes, same name lengths), zipped with stored entries. Data values do not change
 the size of uncompressed netCDF-4 variables or of stored zip entries, so one template
@@ -27,12 +32,14 @@ from ..entity import PackageInfo, product_id
 from .olci import write_olci
 from .plan import ProductPlan, plan_of
 from .s5p import bands_of, write_s5p
-from .zipped import digests, zip_folder
+from .zipped import digests, stored_zip_size, zip_files, zip_folder
 
 __all__ = ["ProductPackages"]
 
 log = logging.getLogger("eostation.catalog.odata")
 
+#: The files of a non-demo item (``files`` collections, job results) as (zip entry, path).
+FileResolver = Callable[[Mapping[str, Any]], list[tuple[str, Path]] | None]
 Writer = Callable[[Path, ProductPlan, xr.DataArray | None, tuple[int, int]], None]
 _WRITERS: dict[str, Writer] = {"s5p": write_s5p, "olci": write_olci}
 
@@ -40,8 +47,15 @@ _WRITERS: dict[str, Writer] = {"s5p": write_s5p, "olci": write_olci}
 class ProductPackages:
     """The zips of demo-world products, built on first download and cached on disk."""
 
-    def __init__(self, collections: Any, cache_dir: Path, max_pixels: int | None) -> None:
+    def __init__(
+        self,
+        collections: Any,
+        cache_dir: Path,
+        max_pixels: int | None,
+        files: FileResolver | None = None,
+    ) -> None:
         self._collections = collections  # eostation.data.registry.CollectionRegistry
+        self._files = files
         self._dir = cache_dir
         self._max_pixels = max_pixels
         self._sizes: dict[tuple[object, ...], int] = {}
@@ -60,18 +74,24 @@ class ProductPackages:
     def info(self, item: Mapping[str, Any]) -> PackageInfo:
         """Size (always) and checksums (once built) of the item's package."""
         plan = self.plan(item)
-        if plan is None:
+        entries = None if plan is not None else self._entries(item)
+        if plan is None and entries is None:
             return PackageInfo(content_length=0)
         pid = product_id(str(item.get("collection", "")), str(item["id"]))
-        meta = self._dir / f"{pid}.json"
-        if meta.is_file():
-            built = json.loads(meta.read_text())
+        built = self._built(pid, entries)
+        if built is not None:
             return PackageInfo(built["size"], built["md5"], built["blake3"], built["date"])
-        return PackageInfo(content_length=self._template_size(plan))
+        if plan is not None:
+            return PackageInfo(content_length=self._template_size(plan))
+        assert entries is not None
+        return PackageInfo(content_length=stored_zip_size(_sizes(entries)) or 0)
 
     def path(self, item: Mapping[str, Any]) -> Path:
         """The cached zip of the item's product, built now if needed."""
         plan = self.plan(item)
+        entries = None if plan is not None else self._entries(item)
+        if plan is None and entries is not None:
+            return self._zip_entries(item, entries)
         if plan is None:
             collection = item.get("properties", {}).get("eostation:collection") or item.get(
                 "collection"
@@ -84,11 +104,53 @@ class ProductPackages:
         with self._lock:
             lock = self._building.setdefault(pid, threading.Lock())
         with lock:
-            if not (self._dir / f"{pid}.json").is_file():
+            if self._built(pid, None) is None:
                 self._build(plan, target)
         return target
 
     # -- internals --------------------------------------------------------------------
+
+    def _entries(self, item: Mapping[str, Any]) -> list[tuple[str, Path]] | None:
+        entries = self._files(item) if self._files else None
+        return [(n, p) for n, p in entries if p.is_file()] if entries else None
+
+    def _built(self, pid: str, entries: list[tuple[str, Path]] | None) -> dict[str, Any] | None:
+        """The record of a built zip, if it is there and (for files) still current."""
+        meta = self._dir / f"{pid}.json"
+        if not meta.is_file() or not (self._dir / f"{pid}.zip").is_file():
+            return None
+        built: dict[str, Any] = json.loads(meta.read_text())
+        if entries is not None and built.get("files") != _signature(entries):
+            return None  # a file changed since: rebuild
+        return built
+
+    def _zip_entries(self, item: Mapping[str, Any], entries: list[tuple[str, Path]]) -> Path:
+        """The zip of a non-demo item's files, cached until one of them changes."""
+        pid = product_id(str(item.get("collection", "")), str(item["id"]))
+        target = self._dir / f"{pid}.zip"
+        with self._lock:
+            lock = self._building.setdefault(pid, threading.Lock())
+        with lock:
+            if self._built(pid, entries) is None:
+                self._dir.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryDirectory(prefix="odata-build-", dir=self._dir) as tmp:
+                    partial = Path(tmp) / "product.zip"
+                    size = zip_files(entries, partial)
+                    md5, b3 = digests(partial)
+                    partial.replace(target)
+                self._record(target, size, md5, b3, str(item["id"]), _signature(entries))
+        return target
+
+    def _record(
+        self, target: Path, size: int, md5: str, b3: str, name: str, files: Any = None
+    ) -> None:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        meta = {"size": size, "md5": md5, "blake3": b3, "date": stamp, "name": name}
+        if files is not None:
+            meta["files"] = files
+        tmp_meta = target.with_suffix(".json.tmp")
+        tmp_meta.write_text(json.dumps(meta))
+        tmp_meta.replace(target.with_suffix(".json"))
 
     def _bands(self, plan: ProductPlan) -> list[str]:
         if plan.kind == "s5p":
@@ -141,8 +203,12 @@ class ProductPackages:
         expected = self._template_size(plan)
         if size != expected:  # would make ContentLength lie: a bug in a writer
             log.error("package %s is %d bytes, its template %d", target.name, size, expected)
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        meta = {"size": size, "md5": md5, "blake3": b3, "date": stamp, "name": plan.name}
-        tmp_meta = target.with_suffix(".json.tmp")
-        tmp_meta.write_text(json.dumps(meta))
-        tmp_meta.replace(target.with_suffix(".json"))
+        self._record(target, size, md5, b3, plan.name)
+
+
+def _sizes(entries: list[tuple[str, Path]]) -> list[tuple[str, int]]:
+    return [(name, path.stat().st_size) for name, path in entries]
+
+
+def _signature(entries: list[tuple[str, Path]]) -> list[list[Any]]:
+    return [[name, path.stat().st_size, path.stat().st_mtime_ns] for name, path in entries]

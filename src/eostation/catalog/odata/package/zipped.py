@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import blake3
 
-__all__ = ["digests", "zip_folder"]
+__all__ = ["digests", "stored_zip_size", "zip_files", "zip_folder"]
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _CHUNK = 1 << 20
@@ -22,9 +23,26 @@ _CHUNK = 1 << 20
 def zip_folder(folder: Path, target: Path) -> int:
     """Zip the contents of ``folder`` (paths relative to it) into ``target``; return the size."""
     paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    return zip_files([(p.relative_to(folder).as_posix(), p) for p in paths], target)
+
+
+def stored_zip_size(entries: Sequence[tuple[str, int]]) -> int | None:
+    """Size of :func:`zip_files`'s zip of ``(name, size)`` entries, None past ZIP64 limits.
+
+    Per entry: a 30-byte local header, the name, the data; in the central directory a
+    46-byte header and the name; then the 22-byte end record.
+    """
+    if len(entries) >= 0xFFFF or any(size >= 0xFFFF0000 for _, size in entries):
+        return None
+    names = sum(len(name.encode()) for name, _ in entries)
+    return sum(size for _, size in entries) + 76 * len(entries) + 2 * names + 22
+
+
+def zip_files(entries: Sequence[tuple[str, Path]], target: Path) -> int:
+    """Zip files under the given entry names into ``target``; return the size."""
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for path in paths:
-            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), _EPOCH)
+        for name, path in entries:
+            info = zipfile.ZipInfo(name, _EPOCH)
             info.external_attr = 0o644 << 16
             large = path.stat().st_size > 0xFFFF0000
             with zf.open(info, "w", force_zip64=large) as out, path.open("rb") as src:
