@@ -223,3 +223,66 @@ def test_files_products_are_zips_of_their_files_rebuilt_when_a_file_changes(
     with zipfile.ZipFile(packages.path(item)) as zf:
         assert zf.read("a.tif") == b"z" * 7000
     assert packages.info({"id": "gone", "collection": "my_files"}).content_length == 0
+
+
+def test_s1_grd_safe_has_gcp_located_measurements_that_calibrate_to_sigma0(
+    packages: ProductPackages, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    import rasterio
+    import shapely
+
+    from eostation.catalog.odata.package.s1 import SIGMA_NOUGHT
+    from eostation.catalog.query import ItemQuery
+    from eostation.catalog.service import CatalogService
+    from eostation.catalog.sqlite import SqliteItemIndex
+
+    registry = build_registry(None)
+    catalog = CatalogService(registry.all(), SqliteItemIndex(tmp_path / "items.db"))
+    [item] = catalog.search(
+        ItemQuery(
+            collections=("sentinel-1-grd",),
+            intersects=shapely.Point(4.52, 43.59),
+            datetime=(
+                dt.datetime(2022, 6, 1, tzinfo=dt.UTC),
+                dt.datetime(2022, 6, 15, tzinfo=dt.UTC),
+            ),
+            limit=1,
+        )
+    ).items
+    announced = packages.info(item).content_length
+    path = packages.path(item)
+    assert path.stat().st_size == announced
+    root = _extract(path, tmp_path / "x") / f"{item['id']}.SAFE"
+    assert (root / "manifest.safe").is_file()
+    [vv] = (root / "measurement").glob("s1?-iw-grd-vv-*-001.tiff")
+    assert len(list((root / "annotation" / "calibration").glob("calibration-*.xml"))) == 2
+    with rasterio.open(vv) as src:
+        dn = src.read(1).astype(np.float64)
+        gcps, crs = src.gcps
+        assert crs.to_epsg() == 4326 and len(gcps) == 121 and src.transform.is_identity
+    plan = packages.plan(item)
+    assert plan is not None
+    day = np.datetime64(plan.day)
+    cube = (
+        registry.get("SENTINEL1_GRD")
+        .load(LoadRequest(bbox=plan.bbox, temporal=(plan.day, str(day + 1)), bands=["VV"]))
+        .compute()
+    )
+    sigma0 = cube.isel(t=0, bands=0).values
+    assert sigma0.shape == dn.shape
+    # the GCP at the first pixel centre is where load_collection puts that pixel
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(cube.odc.crs, 4326, always_xy=True).transform(
+        float(cube["x"][0]), float(cube["y"][0])
+    )
+    assert (gcps[0].row, gcps[0].col) == (0.5, 0.5)
+    assert abs(gcps[0].x - lon) < 1e-9 and abs(gcps[0].y - lat) < 1e-9
+    calibrated = dn**2 / SIGMA_NOUGHT**2
+    ok = np.isfinite(sigma0)
+    assert ok.mean() > 0.9
+    # within one count: |√σ⁰·K − DN| ≤ 0.5
+    assert float(np.max(np.abs(np.sqrt(sigma0[ok]) * SIGMA_NOUGHT - dn[ok]))) <= 0.5 + 1e-6
+    assert float(np.max(np.abs(calibrated[ok] - sigma0[ok]) / sigma0[ok])) < 0.05

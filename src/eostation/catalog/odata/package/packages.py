@@ -31,6 +31,7 @@ from eostation.errors import FeatureUnsupported
 from ..entity import PackageInfo, product_id
 from .olci import write_olci
 from .plan import ProductPlan, plan_of
+from .s1 import write_s1
 from .s5p import bands_of, write_s5p
 from .zipped import digests, stored_zip_size, zip_files, zip_folder
 
@@ -41,7 +42,12 @@ log = logging.getLogger("eostation.catalog.odata")
 #: The files of a non-demo item (``files`` collections, job results) as (zip entry, path).
 FileResolver = Callable[[Mapping[str, Any]], list[tuple[str, Path]] | None]
 Writer = Callable[[Path, ProductPlan, xr.DataArray | None, tuple[int, int]], None]
-_WRITERS: dict[str, Writer] = {"s5p": write_s5p, "olci": write_olci}
+_WRITERS: dict[str, Writer] = {"s5p": write_s5p, "olci": write_olci, "s1": write_s1}
+#: Bands rendered per kind (S5P: by product type).
+_BANDS: dict[str, list[str]] = {
+    "olci": [f"B{i:02d}" for i in range(1, 22)],
+    "s1": ["VV", "VH"],
+}
 
 
 class ProductPackages:
@@ -67,9 +73,14 @@ class ProductPackages:
         collection = str(item.get("properties", {}).get("eostation:collection", ""))
         if collection not in self._collections:
             return None
-        step = self._collections.get(collection).metadata()["cube:dimensions"]["x"].get("step")
-        ystep = self._collections.get(collection).metadata()["cube:dimensions"]["y"].get("step")
-        return plan_of(item, (step, ystep) if step and ystep else None, self._max_pixels)
+        source = self._collections.get(collection)
+        dims = source.metadata()["cube:dimensions"]
+        step = (dims["x"].get("step"), dims["y"].get("step"))
+        if not all(step):
+            # Projected per-request grids (UTM at the finest gsd): about that many degrees.
+            gsd = min(b.gsd for b in source.bands if b.gsd) / 111_320.0
+            step = (gsd, gsd)
+        return plan_of(item, step, self._max_pixels)
 
     def info(self, item: Mapping[str, Any]) -> PackageInfo:
         """Size (always) and checksums (once built) of the item's package."""
@@ -155,7 +166,7 @@ class ProductPackages:
     def _bands(self, plan: ProductPlan) -> list[str]:
         if plan.kind == "s5p":
             return bands_of(plan.product_type)
-        return [f"B{i:02d}" for i in range(1, 22)]
+        return _BANDS[plan.kind]
 
     def _shape(self, plan: ProductPlan) -> tuple[int, int]:
         source = self._collections.get(plan.collection)

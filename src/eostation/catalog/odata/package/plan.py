@@ -14,7 +14,7 @@ from ..entity import product_name
 __all__ = ["KINDS", "ProductPlan", "plan_of"]
 
 #: openEO collection id → product kind (the writer that lays out its folder).
-KINDS: Final = {"SENTINEL_5P_L2": "s5p", "SENTINEL3_OLCI_L1B": "olci"}
+KINDS: Final = {"SENTINEL_5P_L2": "s5p", "SENTINEL3_OLCI_L1B": "olci", "SENTINEL1_GRD": "s1"}
 
 
 @dataclass(frozen=True)
