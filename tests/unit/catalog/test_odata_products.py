@@ -286,3 +286,64 @@ def test_s1_grd_safe_has_gcp_located_measurements_that_calibrate_to_sigma0(
     # within one count: |√σ⁰·K − DN| ≤ 0.5
     assert float(np.max(np.abs(np.sqrt(sigma0[ok]) * SIGMA_NOUGHT - dn[ok]))) <= 0.5 + 1e-6
     assert float(np.max(np.abs(calibrated[ok] - sigma0[ok]) / sigma0[ok])) < 0.05
+
+
+def test_s2_safe_opens_with_gdals_sentinel2_driver_with_load_collections_dn(
+    packages: ProductPackages, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    import rasterio
+    import shapely
+
+    from eostation.catalog.query import ItemQuery
+    from eostation.catalog.service import CatalogService
+    from eostation.catalog.sqlite import SqliteItemIndex
+
+    registry = build_registry(None)
+    catalog = CatalogService(registry.all(), SqliteItemIndex(tmp_path / "items.db"))
+    [item] = catalog.search(
+        ItemQuery(
+            collections=("sentinel-2-l2a",),
+            intersects=shapely.box(11.2, 46.4, 11.4, 46.6),
+            datetime=(
+                dt.datetime(2022, 6, 1, tzinfo=dt.UTC),
+                dt.datetime(2022, 6, 30, tzinfo=dt.UTC),
+            ),
+            limit=1,
+        )
+    ).items
+    announced = packages.info(item).content_length
+    path = packages.path(item)
+    assert path.stat().st_size == announced  # JPEG 2000 files padded to a size fixed by shape
+    mtd = _extract(path, tmp_path / "x") / f"{item['id']}.SAFE" / "MTD_MSIL2A.xml"
+    plan = packages.plan(item)
+    assert plan is not None
+    side, epsg, ulx, uly = (plan.extra[k] for k in ("side", "epsg", "ulx", "uly"))
+    assert side == 24  # the packages fixture limits products to 24 pixels
+    with rasterio.open(mtd) as ds:
+        assert ds.driver == "SENTINEL2" and len(ds.subdatasets) >= 3
+    with rasterio.open(f"SENTINEL2_L2A:{mtd}:10m:EPSG_{epsg}") as ds:
+        assert ds.shape == (side, side) and ds.crs.to_epsg() == epsg
+        assert (ds.transform.c, ds.transform.f, ds.transform.a) == (ulx, uly, 10.0)
+        assert ds.descriptions[0].startswith("B4")
+        b04 = ds.read(1).astype(np.float64)
+    with rasterio.open(f"SENTINEL2_L2A:{mtd}:20m:EPSG_{epsg}") as ds:
+        assert ds.shape == (side // 2, side // 2)
+    day = np.datetime64(plan.day)
+    cube = (
+        registry.get("SENTINEL2_L2A")
+        .load(
+            LoadRequest(
+                bbox=(ulx, uly - 10 * side, ulx + 10 * side, uly),
+                crs=epsg,
+                temporal=(plan.day, str(day + 1)),
+                bands=["B04"],
+            )
+        )
+        .compute()
+    )
+    centres = {"x": ulx + 5 + 10 * np.arange(side), "y": uly - 5 - 10 * np.arange(side)}
+    expected = cube.isel(t=0, bands=0).sel(**centres).values
+    assert np.isfinite(expected).all() and (b04 > 0).all()
+    np.testing.assert_array_equal(b04, expected)  # DN, exactly

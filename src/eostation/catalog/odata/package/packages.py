@@ -23,8 +23,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import xarray as xr
-
 from eostation.data.base import LoadRequest
 from eostation.errors import FeatureUnsupported
 
@@ -32,6 +30,7 @@ from ..entity import PackageInfo, product_id
 from .olci import write_olci
 from .plan import ProductPlan, plan_of
 from .s1 import write_s1
+from .s2 import RESOLUTIONS, write_s2
 from .s5p import bands_of, write_s5p
 from .zipped import digests, stored_zip_size, zip_files, zip_folder
 
@@ -41,8 +40,13 @@ log = logging.getLogger("eostation.catalog.odata")
 
 #: The files of a non-demo item (``files`` collections, job results) as (zip entry, path).
 FileResolver = Callable[[Mapping[str, Any]], list[tuple[str, Path]] | None]
-Writer = Callable[[Path, ProductPlan, xr.DataArray | None, tuple[int, int]], None]
-_WRITERS: dict[str, Writer] = {"s5p": write_s5p, "olci": write_olci, "s1": write_s1}
+Writer = Callable[[Path, ProductPlan, Any, tuple[int, int]], None]
+_WRITERS: dict[str, Writer] = {
+    "s5p": write_s5p,
+    "olci": write_olci,
+    "s1": write_s1,
+    "s2": write_s2,
+}
 #: Bands rendered per kind (S5P: by product type).
 _BANDS: dict[str, list[str]] = {
     "olci": [f"B{i:02d}" for i in range(1, 22)],
@@ -166,9 +170,13 @@ class ProductPackages:
     def _bands(self, plan: ProductPlan) -> list[str]:
         if plan.kind == "s5p":
             return bands_of(plan.product_type)
+        if plan.kind == "s2":
+            return [b for names in RESOLUTIONS.values() for b in names]
         return _BANDS[plan.kind]
 
     def _shape(self, plan: ProductPlan) -> tuple[int, int]:
+        if plan.kind == "s2":
+            return int(plan.extra["side"]), int(plan.extra["side"])
         source = self._collections.get(plan.collection)
         bands = [b for b in source.bands if b.name in self._bands(plan)]
         ny, nx = source.grid(plan.bbox, bands).shape
@@ -189,8 +197,10 @@ class ProductPackages:
             self._sizes[key] = size
         return size
 
-    def _render(self, plan: ProductPlan) -> xr.DataArray:
+    def _render(self, plan: ProductPlan) -> Any:
         source = self._collections.get(plan.collection)
+        if plan.kind == "s2":
+            return render_s2(source, plan)
         day = date.fromisoformat(plan.day)
         request = LoadRequest(
             bbox=plan.bbox,
@@ -202,7 +212,7 @@ class ProductPackages:
     def _build(self, plan: ProductPlan, target: Path) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
         cube = self._render(plan)
-        shape = (cube.sizes["y"], cube.sizes["x"])
+        shape = self._shape(plan) if plan.kind == "s2" else (cube.sizes["y"], cube.sizes["x"])
         with tempfile.TemporaryDirectory(prefix="odata-build-", dir=self._dir) as tmp:
             folder = Path(tmp) / "product"
             folder.mkdir()
@@ -223,3 +233,34 @@ def _sizes(entries: list[tuple[str, Path]]) -> list[tuple[str, int]]:
 
 def _signature(entries: list[tuple[str, Path]]) -> list[list[Any]]:
     return [[name, path.stat().st_size, path.stat().st_mtime_ns] for name, path in entries]
+
+
+def render_s2(source: Any, plan: ProductPlan) -> dict[str, Any]:
+    """Each band of an S2 window on the tile's own lattice at its resolution.
+
+    Rendered as the catalogue's COG assets are (``source.render`` on a window of the
+    global lattice), so pixel values are those of ``load_collection`` at those pixels.
+    """
+    from eostation.data.demo.grid import Grid
+
+    side, epsg = int(plan.extra["side"]), int(plan.extra["epsg"])
+    ulx, uly = float(plan.extra["ulx"]), float(plan.extra["uly"])
+    day = (date.fromisoformat(plan.day) - date(1970, 1, 1)).days
+    acquisitions = source.acquisitions(plan.bbox, day, day + 1)
+    if not acquisitions:
+        raise FeatureUnsupported(feature=f"a product of {plan.collection} on {plan.day} here")
+    out: dict[str, Any] = {}
+    by_name = {b.name: b for b in source.bands}
+    for res, names in RESOLUTIONS.items():
+        n_px = side * 10 // res
+        grid = Grid(
+            epsg, res, res, round(ulx / res), round(-uly / res), n_px, n_px, _NODE_STEP[res]
+        )
+        tile = grid.tile(0, n_px, 0, n_px)
+        for name in names:
+            out[name] = source.render(tile, by_name[name], acquisitions[:1], {})[0]
+    return out
+
+
+#: Node lattice per resolution: the demo's 10 m nodes, ~160 m apart (as the catalogue's assets).
+_NODE_STEP = {10: 16, 20: 8, 60: 4}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from pyproj import Transformer
 from shapely.geometry import shape
 
 from ..entity import product_name
@@ -14,7 +15,14 @@ from ..entity import product_name
 __all__ = ["KINDS", "ProductPlan", "plan_of"]
 
 #: openEO collection id → product kind (the writer that lays out its folder).
-KINDS: Final = {"SENTINEL_5P_L2": "s5p", "SENTINEL3_OLCI_L1B": "olci", "SENTINEL1_GRD": "s1"}
+KINDS: Final = {
+    "SENTINEL_5P_L2": "s5p",
+    "SENTINEL3_OLCI_L1B": "olci",
+    "SENTINEL1_GRD": "s1",
+    "SENTINEL2_L2A": "s2",
+}
+#: Side of a Sentinel-2 tile in 10 m pixels (109.8 km).
+S2_TILE_PIXELS: Final = 10_980
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class ProductPlan:
     day: str  # YYYY-MM-DD: the demo world's acquisition label
     start: str  # sensing start and stop, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
     end: str
+    #: Kind-specific facts (Sentinel-2: the window on the tile lattice).
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _stamp(value: Any) -> datetime:
@@ -65,6 +75,11 @@ def plan_of(
         # Nudged inwards by a hundredth of a pixel so the window never grows a row.
         w, e = cx - hx + step[0] / 100, cx + hx - step[0] / 100
         s, n = cy - hy + step[1] / 100, cy + hy - step[1] / 100
+    extra: dict[str, Any] = {}
+    if kind == "s2":
+        extra = _s2_window(props, (w + e) / 2, (s + n) / 2, max_pixels)
+        if not extra:
+            return None
     start = _stamp(props.get("start_datetime") or props["datetime"])
     end = _stamp(props.get("end_datetime") or props["datetime"])
     nominal = _stamp(props.get("datetime") or props["start_datetime"])
@@ -77,4 +92,30 @@ def plan_of(
         day=nominal.date().isoformat(),
         start=_iso(start),
         end=_iso(end),
+        extra=extra,
     )
+
+
+def _s2_window(
+    props: Mapping[str, Any], lon: float, lat: float, max_pixels: int | None
+) -> dict[str, Any]:
+    """A window of the MGRS tile's 10 m lattice around a point: a multiple of 6 pixels
+    (so the 20 m and 60 m lattices align), at most ``max_pixels`` per side."""
+    epsg, tile_bbox = props.get("proj:epsg"), props.get("proj:bbox")
+    if not epsg or not tile_bbox:
+        return {}
+    x, y = Transformer.from_crs(4326, int(epsg), always_xy=True).transform(lon, lat)
+    side = min(max_pixels or S2_TILE_PIXELS, S2_TILE_PIXELS) // 6 * 6 or 6
+    ulx, uly = float(tile_bbox[0]), float(tile_bbox[3])
+
+    def start(offset_px: float) -> int:
+        return int(min(max(round((offset_px - side / 2) / 6) * 6, 0), S2_TILE_PIXELS - side))
+
+    i0, j0 = start((x - ulx) / 10), start((uly - y) / 10)
+    return {
+        "epsg": int(epsg),
+        "ulx": ulx + 10 * i0,
+        "uly": uly - 10 * j0,
+        "side": side,
+        "absolute_orbit": props.get("sat:absolute_orbit", 0),
+    }
