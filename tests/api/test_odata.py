@@ -147,6 +147,8 @@ def test_download_is_the_announced_zip_with_ranges_and_nodes(odata: TestClient) 
     assert product["Name"] + ".zip" in resp.headers["content-disposition"]
     with zipfile.ZipFile(io.BytesIO(resp.content)) as zf:
         assert zf.namelist() == [product["Name"]]
+    head = odata.head(url)
+    assert head.status_code == 200 and int(head.headers["content-length"]) == len(resp.content)
     part = odata.get(url, headers={"Range": "bytes=10-109"})
     assert part.status_code == 206 and part.content == resp.content[10:110]
     again = odata.get(f"/odata/v1/Products({product['Id']})").json()

@@ -36,7 +36,9 @@ def files_client(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
     for day in ("2023-06-01", "2023-06-04"):
         shutil.copy(mol / f"openEO_{day}Z.tif", data / "s2")
     (data / "collections.toml").write_text(TOML)
-    settings = Settings(data_dir=data, dask_workers=0, secret_key="test-secret")
+    settings = Settings(
+        data_dir=data, dask_workers=0, secret_key="test-secret", allowed_hosts=["testserver"]
+    )
     with TestClient(create_app(settings)) as client:
         assert client.app.state.files_indexer.wait(60)  # type: ignore[attr-defined]
         yield client, data

@@ -125,13 +125,19 @@ def get_product(product_id: str, request: Request, services: ServicesDep) -> dic
     return {"@odata.context": "$metadata#Products/$entity", **entity}
 
 
-@router.api_route("/Products({product_id})/$value", methods=["GET", "HEAD"])
+@router.get("/Products({product_id})/$value")
 def download_product(product_id: str, request: Request, services: ServicesDep) -> FileResponse:
     """The product's zip; supports ``Range``."""
     user = _user(request, services, required=True)
     assert user is not None
     path, name = _odata(services).package(product_id.strip("'"), user.user_id)
     return FileResponse(path, media_type="application/zip", filename=name)
+
+
+# HEAD answers like GET (size, ranges) without a second entry in the OpenAPI document.
+router.add_api_route(
+    "/Products({product_id})/$value", download_product, methods=["HEAD"], include_in_schema=False
+)
 
 
 @router.get("/Products({product_id})/{rest:path}")
