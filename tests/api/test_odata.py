@@ -213,3 +213,13 @@ def test_products_without_a_package_say_so(odata: TestClient) -> None:
     assert product["Name"] == "field-survey-2018" and product["ContentLength"] == 0
     resp = odata.get(f"/odata/v1/Products({product['Id']})/$value")
     assert resp.status_code == 501 and "my_files" in resp.json()["detail"]
+
+
+def test_date_filters_use_datetime_for_items_without_sensing_times(odata: TestClient) -> None:
+    inside = "ContentDate/Start ge 2018-05-31T00:00:00Z and ContentDate/End lt 2018-06-02"
+    outside = "ContentDate/Start ge 2018-06-02T00:00:00Z"
+    for flt, count in ((inside, 1), (outside, 0)):
+        body = products(odata, **{"$filter": f"Collection/Name eq 'my_files' and {flt}"})
+        assert len(body["value"]) == count
+    [product] = products(odata, **{"$filter": "Collection/Name eq 'my_files'"})["value"]
+    assert product["ContentDate"]["Start"] == "2018-06-01T00:00:00.000Z"

@@ -22,6 +22,23 @@ def ts(value: str) -> dict[str, str]:
     return {"timestamp": value}
 
 
+def dated(name: str, op: str, stamp: str) -> dict[str, Any]:
+    """A date comparison: on the property, or on ``datetime`` for items without it."""
+    return {
+        "op": "or",
+        "args": [
+            {"op": op, "args": [prop(name), ts(stamp)]},
+            {
+                "op": "and",
+                "args": [
+                    {"op": "isNull", "args": [prop(name)]},
+                    {"op": op, "args": [prop("datetime"), ts(stamp)]},
+                ],
+            },
+        ],
+    }
+
+
 def test_the_tutorial_query() -> None:
     got = parse_filter(
         "Collection/Name eq 'SENTINEL-3' and Attributes/OData.CSC.StringAttribute/any("
@@ -36,8 +53,8 @@ def test_the_tutorial_query() -> None:
         "op": "and",
         "args": [
             {"op": "=", "args": [prop("product:type"), "OL_1_EFR___"]},
-            {"op": ">", "args": [prop("start_datetime"), ts("2018-06-01T00:00:00Z")]},
-            {"op": "<", "args": [prop("start_datetime"), ts("2018-06-02T23:59:59.999000Z")]},
+            dated("start_datetime", ">", "2018-06-01T00:00:00Z"),
+            dated("start_datetime", "<", "2018-06-02T23:59:59.999000Z"),
         ],
     }
 
@@ -51,23 +68,23 @@ def test_the_tutorial_query() -> None:
         ("endswith(Name,'_NT_002.SEN3')", {"op": "like", "args": [prop("id"), "%\\_NT\\_002"]}),
         (
             "ContentDate/End ge 2020-01-01",
-            {"op": ">=", "args": [prop("end_datetime"), ts("2020-01-01T00:00:00Z")]},
+            dated("end_datetime", ">=", "2020-01-01T00:00:00Z"),
         ),
         (
             "PublicationDate le 2020-01-01T01:00:00+01:00",
-            {"op": "<=", "args": [prop("published"), ts("2020-01-01T00:00:00Z")]},
+            dated("published", "<=", "2020-01-01T00:00:00Z"),
         ),
         (
             "ModificationDate eq 2020-01-01T00:00:00Z",
-            {"op": "=", "args": [prop("updated"), ts("2020-01-01T00:00:00Z")]},
+            dated("updated", "=", "2020-01-01T00:00:00Z"),
         ),
         (
             "OriginDate lt 2021-03-04T05:06:07.5Z",
-            {"op": "<", "args": [prop("created"), ts("2021-03-04T05:06:07.500000Z")]},
+            dated("created", "<", "2021-03-04T05:06:07.500000Z"),
         ),
         (
             "2020-01-01T00:00:00Z lt ContentDate/Start",
-            {"op": ">", "args": [prop("start_datetime"), ts("2020-01-01T00:00:00Z")]},
+            dated("start_datetime", ">", "2020-01-01T00:00:00Z"),
         ),
         (
             "Attributes/OData.CSC.DoubleAttribute/any(att:att/Name eq 'cloudCover' and att/OData.CSC.DoubleAttribute/Value le 20.5)",

@@ -197,7 +197,7 @@ class _Translator:
         if field in DATE_FIELDS:
             if not isinstance(value, dict):
                 raise _Invalid(f"{field} compares to a date-time like 2020-01-01T00:00:00Z", field)
-            return {"op": op, "args": [{"property": DATE_FIELDS[field]}, value]}
+            return _date_condition(DATE_FIELDS[field], op, value)
         if field == "Online":
             if not isinstance(value, bool):
                 raise _Invalid("Online compares to true or false", field)
@@ -259,6 +259,33 @@ class _Translator:
             raise _Invalid(f"the lambda needs {var}/Name eq '<name>' and {var}/Value", var + ":")
         op, value = value_cmp
         return _attribute_condition(ATTRIBUTES.get(name), name, op, value)
+
+
+def _date_condition(prop: str, op: str, value: dict[str, str]) -> Any:
+    """``prop op value``, or ``datetime op value`` for items without ``prop``.
+
+    Items of files collections and job results carry only ``datetime``; the product
+    entity falls back to it too, so the filter agrees with what the product shows.
+    """
+    exact = {"op": op, "args": [{"property": prop}, value]}
+    fallback = {
+        "op": "and",
+        "args": [
+            {"op": "isNull", "args": [{"property": prop}]},
+            {"op": op, "args": [{"property": "datetime"}, value]},
+        ],
+    }
+    return {"op": "or", "args": [exact, fallback]}
+
+
+def _date_bound(term: Any) -> tuple[str, str, str] | None:
+    """``(property, op, timestamp)`` of a condition made by :func:`_date_condition`."""
+    if not (isinstance(term, dict) and term.get("op") == "or" and len(term["args"]) == 2):
+        return None
+    exact = term["args"][0]
+    if term != _date_condition(exact["args"][0].get("property", ""), exact["op"], exact["args"][1]):
+        return None
+    return exact["args"][0]["property"], exact["op"], exact["args"][1]["timestamp"]
 
 
 def _name_condition(op: str, value: str) -> Any:
@@ -352,8 +379,9 @@ def _lift(expr: Any) -> ProductFilter:
         if op == "s_intersects" and intersects is None:
             intersects = shapely.geometry.shape(args[1])
             continue
-        if prop in ("start_datetime", "end_datetime") and isinstance(args[1], dict):
-            stamp = args[1]["timestamp"]
+        bound = _date_bound(term)
+        if bound is not None and bound[0] in ("start_datetime", "end_datetime"):
+            _, op, stamp = bound
             if op in (">", ">=", "="):
                 start = max(start or stamp, stamp)
             if op in ("<", "<=", "="):
