@@ -203,3 +203,65 @@ def test_unknown_item_and_collection_are_404(client: TestClient) -> None:
     assert r.status_code == 404 and r.json()["code"] == "CollectionNotFound"
     r = client.post("/stac/v1/search", content=b"{nope")
     assert r.status_code == 400 and "body" in r.json()["description"]
+
+
+def test_openeo_capabilities_link_to_the_stac_api_and_back(client: TestClient) -> None:
+    links = client.get("/openeo/1.2/").json()["links"]
+    [search] = [link for link in links if link["rel"] == "search"]
+    assert search["href"] == "http://testserver/stac/v1/search"
+    landing = client.get("/stac/v1/").json()
+    [back] = [link for link in landing["links"] if link["rel"] == "service-doc"]
+    assert back["href"] == "http://testserver/openeo/1.2/"
+    assert client.get(search["href"].removeprefix("http://testserver")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("collection", "datetime"),
+    [
+        ("sentinel-1-grd", "2022-05-01T00:00:00Z/2022-05-07T00:00:00Z"),
+        ("sentinel-3-olci-1-efr", "2022-05-01T00:00:00Z/2022-05-02T00:00:00Z"),
+        ("sentinel-3-sl-1-rbt", "2022-05-01T00:00:00Z/2022-05-02T00:00:00Z"),
+        ("sentinel-3-syn-2-syn", "2022-05-01T00:00:00Z/2022-05-02T00:00:00Z"),
+        ("sentinel-5p-l2", "2022-05-01T00:00:00Z/2022-05-02T00:00:00Z"),
+        ("cop-dem-glo-30-dged-cog", "2011-01-01T00:00:00Z/2011-01-02T00:00:00Z"),
+    ],
+)
+def test_every_demo_collection_has_valid_items_with_cog_assets(
+    client: TestClient, collection: str, datetime: str
+) -> None:
+    body = _search(client, bbox=BBOX, datetime=datetime, collections=collection, limit=2)
+    assert body["numberMatched"] >= 1
+    item = body["features"][0]
+    assert_valid_stac(item)
+    assert item["properties"]["eostation:synthetic"] is True
+    from shapely.geometry import box, shape
+
+    assert shape(item["geometry"]).intersects(box(4.30, 50.80, 4.315, 50.81))
+    again = client.get(f"/stac/v1/collections/{collection}/items/{item['id']}").json()
+    assert again["id"] == item["id"] and again["geometry"] == item["geometry"]
+    key, asset = next(iter(item["assets"].items()))
+    href = asset["href"].removeprefix("http://testserver")
+    head = client.head(href)
+    assert head.status_code == 200 and head.headers["accept-ranges"] == "bytes"
+    ny, nx = asset["proj:shape"]
+    itemsize = 4 if asset["raster:bands"][0]["data_type"] == "float32" else 2
+    assert int(head.headers["content-length"]) >= ny * nx * (1 if "SCL" in key else itemsize)
+    part = client.get(href, headers={"Range": "bytes=0-15"})
+    assert part.status_code == 206 and part.content[:4] == b"II*\x00"
+    assert part.headers["content-range"] == f"bytes 0-15/{head.headers['content-length']}"
+
+
+def test_bad_ranges_and_unknown_assets(client: TestClient) -> None:
+    item = _search(client, bbox=BBOX, datetime=MAY, collections="sentinel-2-l2a", limit=1)[
+        "features"
+    ][0]
+    href = item["assets"]["B04_10m"]["href"].removeprefix("http://testserver")
+    assert client.get(href, headers={"Range": "bytes=5-2"}).status_code == 400
+    r = client.get(href, headers={"Range": "bytes=0-1,5-9"})
+    assert r.status_code == 400 and "Range" in r.json()["description"]
+    size = int(client.head(href).headers["content-length"])
+    assert client.get(href, headers={"Range": f"bytes={size}-"}).status_code == 400
+    tail = client.get(href, headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and len(tail.content) == 10
+    r = client.get(href.replace("B04_10m", "B99_10m"))
+    assert r.status_code == 404 and r.json()["code"] == "ItemNotFound"

@@ -174,7 +174,12 @@ class FilesIndexer:
 def job_items(
     job: Any, collection_id: str, href: Callable[[str, str], str]
 ) -> list[dict[str, Any]]:
-    """One item per result file of a finished job (``href(job_id, name)`` signs links)."""
+    """One item per result file of a finished job (``href(job_id, name)`` signs links).
+
+    Built from the job's stored result assets as they are today. Adapter: when
+    ``eostation.jobs.results.result_items`` (per-date items, branch wip/fid-notebook)
+    lands, return its items here, relabelled with ``collection_id``.
+    """
     out = []
     finished = job.finished.isoformat().replace("+00:00", "Z") if job.finished else None
     for name, asset in (job.results or {}).items():

@@ -106,7 +106,7 @@ class CatalogService:
             stub = self.demo[collection_id].lookup(item_id)
             if stub is None:
                 raise ItemNotFound(item_id=item_id, collection_id=collection_id)
-            return self.demo[collection_id].item_from_stub(stub)
+            return self.demo[collection_id].items_from_stubs([stub])[0]
         if collection_id in self.upstream:
             page = self.upstream[collection_id](
                 ItemQuery(collections=(collection_id,), ids=(item_id,), limit=1)
@@ -138,12 +138,14 @@ class CatalogService:
             )
         scope = self._scope(query)
         head = dataclasses.replace(query, offset=0, limit=window)
-        parts: list[list[dict[str, Any]]] = []
+        # Parts hold item dicts or (demo collection, stub) pairs: a demo document is
+        # built only when it lands on the page.
+        parts: list[list[Any]] = []
         matched: int | None = 0
         demo = [c for c in scope if c in self.demo]
         if demo:
-            docs, n = self._search_demo(demo, head)
-            parts.append(docs)
+            demo_parts, n = self._search_demo(demo, head)
+            parts += demo_parts
             matched = n
         indexed = [c for c in scope if c not in self.demo and c not in self.upstream]
         if indexed:
@@ -155,10 +157,25 @@ class CatalogService:
             page = self.upstream[cid](dataclasses.replace(head, collections=(cid,)))
             parts.append(page.items)
             matched = None if matched is None or page.matched is None else matched + page.matched
-        merged = list(heapq.merge(*parts, key=sort_key(query.sortby)))
-        return ItemPage(
-            items=merged[query.offset : window], matched=matched if query.count else None
-        )
+        key = sort_key(query.sortby)
+
+        def either(x: Any) -> Any:
+            if isinstance(x, dict):
+                return key(x)
+            coll, stub = x
+            return key({"id": stub.id, "collection": coll.stac_id,
+                        "properties": {"datetime": stub.stamp}})  # fmt: skip
+
+        chosen = list(heapq.merge(*parts, key=either))[query.offset : window]
+        built: dict[int, dict[str, Any]] = {}
+        for coll in {id(x[0]): x[0] for x in chosen if not isinstance(x, dict)}.values():
+            mine = [
+                (i, x[1]) for i, x in enumerate(chosen) if not isinstance(x, dict) and x[0] is coll
+            ]
+            docs = coll.items_from_stubs([stub for _, stub in mine])
+            built.update({i: doc for (i, _), doc in zip(mine, docs, strict=True)})
+        items = [x if isinstance(x, dict) else built[i] for i, x in enumerate(chosen)]
+        return ItemPage(items=items, matched=matched if query.count else None)
 
     def _scope(self, query: ItemQuery) -> list[str]:
         visible = self.collection_ids(query.user_id)
@@ -169,7 +186,7 @@ class CatalogService:
                 raise CollectionNotFound(identifier=cid)
         return list(query.collections)
 
-    def _search_demo(self, ids: list[str], query: ItemQuery) -> tuple[list[dict[str, Any]], int]:
+    def _search_demo(self, ids: list[str], query: ItemQuery) -> tuple[list[list[Any]], int]:
         if query.intersects is None:
             if query.ids is None:
                 raise RequestInvalid(
@@ -181,22 +198,19 @@ class CatalogService:
         else:
             region = query.intersects
         first, stop = day_range(query)
-        parts: list[list[dict[str, Any]]] = []
+        parts: list[list[Any]] = []
         total = 0
         for cid in ids:
             demo = self.demo[cid]
             if query.ids is not None and query.intersects is None:
                 stubs = [s for i in query.ids if (s := demo.lookup(i)) is not None]
             else:
-                stubs = demo.stubs(region, first, stop)
+                stubs = demo.cached_stubs(region, first, stop)
             ordered, n = search_stubs(demo, stubs, query)
             total += n
             window = ordered[: query.offset + query.limit]
-            parts.append(
-                [d if isinstance(d, dict) else demo.item_from_stub(d) for d in window]  # type: ignore[misc]
-            )
-        merged = list(heapq.merge(*parts, key=sort_key(query.sortby)))
-        return merged, total
+            parts.append([d if isinstance(d, dict) else (demo, d) for d in window])
+        return parts, total
 
 
 def _plain_collection(collection_id: str, description: str) -> dict[str, Any]:

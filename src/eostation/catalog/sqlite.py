@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import shape
+from shapely.geometry import box, shape
 
 from eostation.errors import ItemNotFound
 
@@ -82,42 +82,44 @@ class SqliteItemIndex:
     def _insert(
         self, db: sqlite3.Connection, items: Iterable[dict[str, Any]], owner: str | None
     ) -> int:
-        n = 0
-        for item in items:
-            collection, item_id = item["collection"], item["id"]
+        rows: list[tuple[Any, ...]] = []
+        boxes: list[tuple[Any, ...]] = []
+        (next_id,) = db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM items").fetchone()
+        # The last of several versions of one (collection, id) in a batch wins.
+        latest = {(item["collection"], item["id"]): item for item in items}
+        keys = list(latest)
+        for item in latest.values():
             lo, hi = item_interval(item)
             nominal = (item.get("properties") or {}).get("datetime")
-            dt = parse_instant(nominal).timestamp() if nominal else None
             geometry = item.get("geometry")
             geom = shape(geometry) if geometry else None
-            old = db.execute(
-                "SELECT rowid FROM items WHERE collection = ? AND id = ?", (collection, item_id)
-            ).fetchone()
-            if old:
-                db.execute("DELETE FROM items_rtree WHERE id = ?", (old[0],))
-                db.execute("DELETE FROM items WHERE rowid = ?", (old[0],))
-            cur = db.execute(
-                "INSERT INTO items (collection, id, owner, dt, t0, t1, geom, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rowid = next_id + len(rows)
+            rows.append(
                 (
-                    collection,
-                    item_id,
+                    rowid,
+                    item["collection"],
+                    item["id"],
                     owner,
-                    dt,
+                    parse_instant(nominal).timestamp() if nominal else None,
                     lo.timestamp(),
                     hi.timestamp(),
                     shapely.to_wkb(geom) if geom is not None else None,
                     json.dumps(item, separators=(",", ":")),
-                ),
+                )
             )
             if geom is not None:
-                w, s, e, n_ = geom.bounds
-                db.execute(
-                    "INSERT INTO items_rtree VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (cur.lastrowid, w, e, s, n_, lo.timestamp() / _DAY, hi.timestamp() / _DAY),
-                )
-            n += 1
-        return n
+                w, s, e, n = geom.bounds
+                boxes.append((rowid, w, e, s, n, lo.timestamp() / _DAY, hi.timestamp() / _DAY))
+        # Replace: drop earlier versions of the same (collection, id) first.
+        db.executemany(
+            "DELETE FROM items_rtree WHERE id IN "
+            "(SELECT rowid FROM items WHERE collection = ? AND id = ?)",
+            keys,
+        )
+        db.executemany("DELETE FROM items WHERE collection = ? AND id = ?", keys)
+        db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO items_rtree VALUES (?, ?, ?, ?, ?, ?, ?)", boxes)
+        return len(rows)
 
     def delete(self, collection: str, ids: Iterable[str] | None = None) -> int:
         """Remove items of a collection (all when ``ids`` is None)."""
@@ -198,7 +200,7 @@ class SqliteItemIndex:
         if query.intersects is not None and rows:
             rows = self._exact_footprints(rows, query)
         if expr is not None:
-            rows = [r for r in rows if expr_matches(expr, json.loads(r[2]))]
+            rows = [r for r in rows if expr_matches(expr, json.loads(r[-1]))]
         chosen = [r[0] for r in rows[query.offset : query.offset + query.limit]]
         docs: dict[int, str] = {}
         if chosen:
@@ -250,18 +252,33 @@ class SqliteItemIndex:
             # NULLs last in either direction.
             order.append(f"({column} IS NULL), {column} {'DESC' if direction == 'desc' else 'ASC'}")
         order += ["i.collection", "i.id"]
-        columns = "i.rowid, i.geom" + (", i.doc" if with_doc else "")
+        # With a footprint test, the R-tree box comes along: items whose box lies inside a
+        # rectangular query need no exact test, and only the others' geometries are read.
+        bounds = "r.minx, r.maxx, r.miny, r.maxy" if query.intersects is not None else "NULL"
+        columns = f"i.rowid, {bounds}" + (", i.doc" if with_doc else "")
         sql = f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)}"
         return sql, params
 
-    @staticmethod
-    def _exact_footprints(rows: list[Any], query: ItemQuery) -> list[Any]:
+    def _exact_footprints(self, rows: list[Any], query: ItemQuery) -> list[Any]:
         assert query.intersects is not None
-        geoms = shapely.from_wkb(np.array([r[1] for r in rows], dtype=object))
         region = query.intersects
-        shapely.prepare(region)
-        keep = shapely.intersects(geoms, region)
-        return [r for r, k in zip(rows, keep, strict=True) if k]
+        w, s, e, n = region.bounds
+        rectangle = region.equals(box(w, s, e, n))
+        inside = [rectangle and r[1] >= w and r[2] <= e and r[3] >= s and r[4] <= n for r in rows]
+        unsure = [r[0] for r, ok in zip(rows, inside, strict=True) if not ok]
+        keep: set[int] = set()
+        for chunk in range(0, len(unsure), 10_000):
+            ids = unsure[chunk : chunk + 10_000]
+            with self._lock:
+                found = self._db.execute(
+                    f"SELECT rowid, geom FROM items WHERE rowid IN ({','.join('?' * len(ids))})",
+                    ids,
+                ).fetchall()
+            geoms = shapely.from_wkb(np.array([g for _, g in found], dtype=object))
+            shapely.prepare(region)
+            hits = shapely.intersects(geoms, region)
+            keep.update(rowid for (rowid, _), hit in zip(found, hits, strict=True) if hit)
+        return [r for r, ok in zip(rows, inside, strict=True) if ok or r[0] in keep]
 
     def close(self) -> None:
         """Close the database connection."""

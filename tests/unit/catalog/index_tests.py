@@ -76,6 +76,11 @@ class ItemIndexTests:
         assert page.matched == 1
         assert page.items[0]["properties"]["datetime"] == "2022-05-09T10:00:00Z"
 
+    def test_last_version_in_one_batch_wins(self, index: ItemIndex) -> None:
+        assert index.upsert([make_item("x", day=1), make_item("x", day=4)]) == 1
+        [item] = index.search(ItemQuery()).items
+        assert item["properties"]["datetime"] == "2022-05-04T10:00:00Z"
+
     def test_default_order_is_newest_first(self, filled: ItemIndex) -> None:
         page = filled.search(ItemQuery(collections=("c1",)))
         assert [i["id"] for i in page.items] == ["c", "b", "a"]

@@ -88,3 +88,14 @@ def test_s1_slices_are_passes_cut_to_two_degrees_and_round_trip() -> None:
         assert s >= 50.0 - 1e-9 and n <= 52.0 + 1e-9
         found = demo.lookup(stub.id)
         assert found is not None and found.cell.footprint.equals(stub.cell.footprint)
+
+
+def test_batched_cloud_cover_equals_the_source_estimate() -> None:
+    from eostation.catalog.demo.sentinel2 import cloud_covers
+    from eostation.data.demo import optical
+
+    boxes = [(3.0, 50.0, 4.4, 51.0), (4.3, 50.4, 5.8, 51.4), (-3.0, 40.0, -1.6, 41.0)]
+    day = MAY[0] + 4
+    expected = [optical.cloud_cover(b, day) for b in boxes]
+    assert cloud_covers(boxes, day) == expected
+    assert len(set(expected)) > 1

@@ -93,6 +93,14 @@ def capabilities(request: Request, services: ServicesDep) -> dict[str, Any]:
                 "href": api_url(request, services, "/conformance"),
                 "type": "application/json",
             },
+            {
+                # The item catalogue (STAC API): pystac-client, odc-stac, QGIS.
+                "rel": "search",
+                "href": (services.settings.public_url or str(request.base_url)).rstrip("/")
+                + "/stac/v1/search",
+                "type": "application/geo+json",
+                "title": "STAC API item search",
+            },
         ],
     }
 

@@ -11,9 +11,12 @@ documents only for the page, unless a filter or sort needs their properties.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 from shapely.geometry import mapping
@@ -43,6 +46,8 @@ __all__ = [
 #: when a filter or sort needs every item's properties.
 MAX_CELLS = 3_000
 MAX_STUBS = 20_000
+#: Searches whose stubs a collection remembers.
+_RECENT = 16
 _EPOCH = dt.date(1970, 1, 1)
 # Properties known from the stub alone (no document needed to sort by them).
 # Sensing start and stop around the nominal instant.
@@ -71,6 +76,11 @@ class Stub:
     id: str
     datetime: dt.datetime
 
+    @cached_property
+    def stamp(self) -> str:
+        """``datetime`` as the item's ISO string (sorting compares these)."""
+        return _iso(self.datetime)
+
 
 class DemoCollection(ABC):
     """A catalogue collection over one demo source, with CDSE's STAC id and asset keys."""
@@ -89,6 +99,22 @@ class DemoCollection(ABC):
 
     def __init__(self, source: DemoSource) -> None:
         self.source = source
+        self._recent: OrderedDict[tuple[bytes, int, int], list[Stub]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cached_stubs(self, region: BaseGeometry, first: int, stop: int) -> list[Stub]:
+        """:meth:`stubs`, remembered for the last few searches (paging repeats them)."""
+        key = (region.wkb, first, stop)
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        stubs = self.stubs(region, first, stop)
+        with self._lock:
+            self._recent[key] = stubs
+            while len(self._recent) > _RECENT:
+                self._recent.popitem(last=False)
+        return stubs
 
     # -- what a subclass provides -----------------------------------------------------
 
@@ -116,8 +142,17 @@ class DemoCollection(ABC):
         hi = day_number(self.source.end) if self.source.end else day_number(dt.date.today()) + 1
         return max(first, lo), min(stop, hi)
 
-    def item_from_stub(self, stub: Stub) -> dict[str, Any]:
-        """The STAC Item document of a stub."""
+    def batch_properties(self, stubs: Sequence[Stub]) -> dict[str, dict[str, Any]]:
+        """Properties computed for many stubs at once (by stub id); none by default."""
+        return {}
+
+    def items_from_stubs(self, stubs: Sequence[Stub]) -> list[dict[str, Any]]:
+        """The STAC Item documents of several stubs (batched where a collection can)."""
+        extra = self.batch_properties(stubs)
+        return [self.item_from_stub(s, extra.get(s.id)) for s in stubs]
+
+    def item_from_stub(self, stub: Stub, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The STAC Item document of a stub (``extra``: precomputed properties)."""
         cell, acq = stub.cell, stub.acquisition
         props: dict[str, Any] = {
             "datetime": _iso(stub.datetime),
@@ -132,7 +167,7 @@ class DemoCollection(ABC):
         }
         props.update({k: v for k, v in acq.properties.items() if v is not None})
         props["datetime"] = _iso(stub.datetime)
-        props.update(self.properties(cell, acq))
+        props.update(self.properties(cell, acq) if extra is None else extra)
         published = _iso(stub.datetime + dt.timedelta(hours=3))
         props.update(created=published, published=published, updated=published)
         geometry = cell.footprint
@@ -157,7 +192,6 @@ class DemoCollection(ABC):
             if key is None:
                 continue
             grid = self.asset_grid(stub.cell, band)
-            g = grid.geobox
             dtype = self.asset_dtype(band)
             raster: dict[str, Any] = {
                 "data_type": dtype,
@@ -171,7 +205,6 @@ class DemoCollection(ABC):
                 raster["unit"] = band.unit
             if band.gsd:
                 raster["spatial_resolution"] = band.gsd
-            a = g.affine
             out[key] = {
                 "href": f"/stac/v1/assets/{self.stac_id}/{stub.id}/{key}.tif",
                 "type": "image/tiff; application=geotiff; profile=cloud-optimized",
@@ -179,7 +212,14 @@ class DemoCollection(ABC):
                 "roles": ["data"],
                 "proj:epsg": grid.epsg,
                 "proj:shape": [grid.ny, grid.nx],
-                "proj:transform": [a.a, a.b, a.c, a.d, a.e, a.f],
+                "proj:transform": [
+                    grid.rx,
+                    0.0,
+                    grid.ix0 * grid.rx,
+                    0.0,
+                    -grid.ry,
+                    -grid.iy0 * grid.ry,
+                ],
                 "raster:bands": [raster],
             }
         return out
@@ -239,7 +279,7 @@ def search_stubs(
             reason=f"filter/sortby: {len(stubs)} demo items would have to be computed "
             f"(at most {MAX_STUBS}); narrow bbox or datetime."
         )
-    docs = [collection.item_from_stub(s) for s in stubs]
+    docs = collection.items_from_stubs(stubs)
     docs = [d for d in docs if matches(d, query, None, spatial=False)]
     if expr is not None:
         docs = [d for d in docs if expr_matches(expr, d)]
@@ -256,7 +296,7 @@ def _stub_key(collection: DemoCollection, query: ItemQuery) -> Any:
             {
                 "id": stub.id,
                 "collection": collection.stac_id,
-                "properties": {"datetime": _iso(stub.datetime)},
+                "properties": {"datetime": stub.stamp},
             }
         )
 
