@@ -15,6 +15,11 @@ prints:
    the demo world, written, zipped) and cached (streamed from disk), against reading the
    same cached zip straight from disk.
 
+3. With ``--index N``: the same kind of search in-process over an items index of N
+   synthetic items (``bench_catalog.synthetic_items``: ~1° footprints, 5 years, only
+   ``datetime``), p50/p99 of ``ODataCatalogue.search`` (``$top=10``, ``$count``) against
+   the index searched directly with the equivalent ``ItemQuery`` (bbox + datetime).
+
 Not part of the test suite.
 """
 
@@ -31,6 +36,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.conftest import LiveServer
 
@@ -132,11 +138,76 @@ def download_throughput(url: str, data_dir: Path) -> None:
     print(f"  ratio    cached/disk {disk / timings[1]:.2f}, uncached/disk {disk / timings[0]:.3f}")
 
 
+def index_search(n: int, count: int = 200) -> None:
+    """OData searches over an index of ``n`` synthetic items against direct index searches."""
+    from bench_catalog import queries, synthetic_items
+    from tests.odata_support import IndexCatalog
+
+    from eostation.catalog.odata.ids import ProductIds
+    from eostation.catalog.odata.options import parse_options
+    from eostation.catalog.odata.package import ProductPackages
+    from eostation.catalog.odata.service import ODataCatalogue
+    from eostation.catalog.query import ItemQuery
+    from eostation.catalog.sqlite import SqliteItemIndex
+    from eostation.data.registry import build_registry
+    from eostation.db import open_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        index = SqliteItemIndex(Path(tmp) / "items.db")
+        t0 = time.perf_counter()
+        batch: list[dict[str, object]] = []
+        for item in synthetic_items(n):
+            batch.append(item)
+            if len(batch) == 20_000:
+                index.upsert(batch)
+                batch = []
+        index.upsert(batch)
+        print(f"index: {n:,} items in {time.perf_counter() - t0:.0f} s")
+        odata = ODataCatalogue(
+            IndexCatalog(index, {}),
+            ProductPackages(build_registry(None), Path(tmp) / "cache", 16),
+            ProductIds(open_database(f"sqlite:///{tmp}/odata.db")),
+        )
+        direct, facade, found = [], [], []
+        for q in queries(count):
+            assert q.intersects is not None and q.datetime is not None
+            w, s, e, north = q.intersects.bounds
+            start, end = (d.strftime("%Y-%m-%dT%H:%M:%SZ") for d in q.datetime if d)
+            flt = (
+                f"Collection/Name eq 'synthetic' and ContentDate/Start ge {start} and "
+                f"ContentDate/Start le {end} and OData.CSC.Intersects(area=geography'SRID=4326;"
+                f"POLYGON(({w} {s},{e} {s},{e} {north},{w} {north},{w} {s}))')"
+            )
+            options = parse_options([("$filter", flt), ("$top", "10"), ("$count", "true")])
+            t1 = time.perf_counter()
+            page = odata.search(options, None, "{id}")
+            t2 = time.perf_counter()
+            base = index.search(ItemQuery(collections=("synthetic",), intersects=q.intersects,
+                                          datetime=q.datetime, limit=10))  # fmt: skip
+            t3 = time.perf_counter()
+            facade.append(t2 - t1)
+            direct.append(t3 - t2)
+            found.append((page.count, base.matched))
+        (f50, f99), (d50, d99) = _percentiles(facade), _percentiles(direct)
+        same = sum(a == b for a, b in found)
+        print(f"index search: {count} bbox (1°) + month queries, {same}/{count} equal counts")
+        print(f"  OData  p50 {f50 * 1e3:7.1f} ms   p99 {f99 * 1e3:7.1f} ms")
+        print(f"  index  p50 {d50 * 1e3:7.1f} ms   p99 {d99 * 1e3:7.1f} ms   (baseline)")
+        print(f"  ratio  p50 {f50 / d50:7.2f}      p99 {f99 / d99:7.2f}")
+        index.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="20 searches, 256-pixel product")
     parser.add_argument("--pixels", type=int, default=1024, help="product size per side")
+    parser.add_argument("--index", type=int, default=0, help="also search N synthetic items")
+    parser.add_argument("--only-index", action="store_true", help="skip the live-server part")
     args = parser.parse_args()
+    if args.index:
+        index_search(args.index)
+    if args.only_index:
+        return
     n, pixels = (20, 256) if args.quick else (200, args.pixels)
     with tempfile.TemporaryDirectory() as tmp:
         env = {"EOSTATION_ODATA__PRODUCT_MAX_PIXELS": str(pixels)}
