@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ class ProductPage:
     next_skip: int | None
 
 
+#: Seconds a user's collection list is reused (a new job-results collection shows up after it).
+_COLLECTIONS_TTL = 10.0
+
+
 def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -41,6 +46,7 @@ class ODataCatalogue:
         self.catalog = catalog
         self.packages = packages
         self._ids = ids
+        self._listed: dict[str | None, tuple[float, list[dict[str, Any]]]] = {}
 
     # -- collections --------------------------------------------------------------------
 
@@ -48,7 +54,7 @@ class ODataCatalogue:
         """Catalogue collection ids behind openEO collection ids (or equal to them)."""
         wanted = set(openeo_ids)
         out = []
-        for doc in self.catalog.collections(user_id):
+        for doc in self._collections(user_id):
             behind = doc.get("eostation:collection") or doc.get("summaries", {}).get(
                 "eostation:collection"
             )
@@ -56,6 +62,18 @@ class ODataCatalogue:
             if names & wanted:
                 out.append(str(doc["id"]))
         return out
+
+    def _collections(self, user_id: str | None) -> list[dict[str, Any]]:
+        """The user's catalogue collections, kept for a few seconds: listing them may count
+        the items of every collection, which a search must not pay each time."""
+        now = time.monotonic()
+        cached = self._listed.get(user_id)
+        if cached is None or now - cached[0] > _COLLECTIONS_TTL:
+            if len(self._listed) > 1000:
+                self._listed.clear()
+            cached = (now, self.catalog.collections(user_id))
+            self._listed[user_id] = cached
+        return cached[1]
 
     def _rewrite(self, expr: Any, user_id: str | None) -> Any:
         """Collection conditions of a filter in catalogue ids."""
