@@ -18,6 +18,7 @@ __all__ = [
     "IssuerSettings",
     "JobSettings",
     "LimitSettings",
+    "ODataSettings",
     "OidcProvider",
     "RateLimitSettings",
     "Settings",
@@ -64,6 +65,16 @@ class RateLimitSettings(BaseModel):
     """``POST /jobs`` per user."""
     sync_per_minute: int = 60
     """``POST /result`` per user."""
+
+
+class ODataSettings(BaseModel):
+    """The OData catalogue (``/odata/v1``): ``EOSTATION_ODATA__PRODUCT_MAX_PIXELS=256``."""
+
+    #: Demo products cover at most this many pixels per side of their grid, around the
+    #: footprint's centre (a full S3 frame is 1800², an S2 tile 10980²); 0: no limit.
+    product_max_pixels: int = Field(default=1024, ge=0)
+    #: Where built product zips are kept (default: ``<data dir>/odata``).
+    cache_dir: Path | None = None
 
 
 class IssuerSettings(BaseModel):
@@ -151,6 +162,7 @@ class Settings(BaseSettings):
     sync_timeout_seconds: float = 300.0
     jobs: JobSettings = JobSettings()
     catalog: CatalogSettings = CatalogSettings()
+    odata: ODataSettings = ODataSettings()
     cors_origins: list[str] = ["*"]
     max_request_bytes: int = 4 * 1024**2
     """Largest request body accepted (413 above); process graphs are rarely over 100 kB."""

@@ -60,6 +60,7 @@ __all__ = [
     "NoDataAvailable",
     "NoDataForUpdate",
     "NotFound",
+    "ODataQueryInvalid",
     "OpenEOError",
     "OutboundRefused",
     "OverlapResolverMissing",
@@ -152,6 +153,21 @@ class RequestInvalid(OpenEOError):
 
     code, status = "RequestInvalid", 400
     template = "The request is invalid: {reason}"
+
+
+class ODataQueryInvalid(OpenEOError):
+    """A bad OData query option (``$filter``, ``$top``…): 422, named with its position.
+
+    The OData mount renders it as FastAPI's validation shape
+    (``{"detail": [{"type", "loc", "msg", "input"}]}``), as CDSE's catalogue does.
+    """
+
+    code, status = "QueryInvalid", 422
+    template = "Invalid {param}: {reason}"
+
+    def __init__(self, param: str, reason: str, value: object = None, position: int | None = None):
+        super().__init__(param=param, reason=reason)
+        self.param, self.reason, self.value, self.position = param, reason, value, position
 
 
 class FeatureUnsupported(OpenEOError):

@@ -123,6 +123,8 @@ class TokenIssuer:
         return {
             "issuer": issuer,
             "token_endpoint": oidc + "/token",
+            # REQUIRED by OIDC Discovery (eodag reads it); it answers unsupported_response_type.
+            "authorization_endpoint": oidc + "/auth",
             "device_authorization_endpoint": oidc + "/auth/device",
             "jwks_uri": oidc + "/certs",
             "userinfo_endpoint": oidc + "/userinfo",

@@ -24,6 +24,7 @@ EOSTATION_SPECIFIC = {
     "ServiceUnavailable": "the database stayed locked past its busy budget (503, Retry-After)",
     "TooManyRequests": "a rate limit was hit (429, Retry-After)",
     "ItemNotFound": "a catalogue item (STAC API, OData product) that is not there (404)",
+    "ODataQueryInvalid": "an OData query option CDSE would refuse (422, FastAPI's shape)",
 }
 
 

@@ -12,7 +12,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from eostation import __version__
 from eostation.api.deps import API_PREFIX, Services, api_url
 from eostation.api.guard import HostGuardMiddleware
-from eostation.api.handlers import BodyLimitMiddleware, RequestIdMiddleware, install_handlers
+from eostation.api.handlers import (
+    ODATA_PREFIX,
+    BodyLimitMiddleware,
+    RequestIdMiddleware,
+    install_handlers,
+)
 from eostation.api.heavy import HeavyWork
 from eostation.api.openapi import install_openapi
 from eostation.api.ratelimit import RateLimiter
@@ -22,6 +27,7 @@ from eostation.api.routes import (
     collections,
     issuer,
     jobs,
+    odata,
     process_graphs,
     processes,
     result,
@@ -109,6 +115,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for module in (capabilities, account, collections, processes, process_graphs, result, jobs):
         app.include_router(module.router, prefix=API_PREFIX)
     stac_setup.install(app, services)  # the STAC API at /stac/v1 and its catalogue
+    if services.odata is None:
+        from eostation.catalog.odata.service import build_odata
+
+        services.odata = build_odata(
+            settings,
+            services.db,
+            services.collections,
+            app.state.catalog,
+            odata.item_files(app, services),
+        )
+    app.include_router(odata.router, prefix=ODATA_PREFIX)  # CDSE's OData catalogue
 
     @app.get("/", include_in_schema=False)
     def index(request: Request) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
@@ -21,6 +21,9 @@ from eostation.formats.registry import FormatRegistry
 from eostation.jobs.service import JobService
 from eostation.udps import UdpStore
 from eostation.users import User, UserStore
+
+if TYPE_CHECKING:  # the catalogue computes demo items (dask): built in create_app
+    from eostation.catalog.odata.service import ODataCatalogue
 
 __all__ = [
     "CurrentUser",
@@ -50,6 +53,7 @@ class Services:
     udps: UdpStore
     sync_logs: SyncLogs
     heavy: HeavyWork
+    odata: ODataCatalogue | None = None  # None: the OData catalogue is not served
 
     def limits(self) -> EngineLimits:
         """The engine limits of a graph run now (UDFs depend on the number of accounts)."""

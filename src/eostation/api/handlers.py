@@ -16,6 +16,7 @@ from eostation.errors import (
     Internal,
     MethodNotAllowed,
     NotFound,
+    ODataQueryInvalid,
     OpenEOError,
     PayloadTooLarge,
     RequestInvalid,
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("eostation.api")
+ODATA_PREFIX = "/odata/v1"
 
 
 def _request_id(request: Request) -> str:
@@ -80,9 +82,32 @@ def error_response(request: Request, error: OpenEOError) -> JSONResponse:
     headers.update(retry)
     if request.url.path.startswith("/stac/"):
         return _stac_error(request, error, headers)
+    if request.url.path.startswith(ODATA_PREFIX + "/"):
+        return _odata_response(request, error, headers)
     return JSONResponse(
         error.to_dict(_request_id(request)), status_code=error.status, headers=headers
     )
+
+
+def _odata_response(
+    request: Request, error: OpenEOError, headers: dict[str, str] | None
+) -> JSONResponse:
+    """CDSE's OData catalogue answers in FastAPI's shape: ``{"detail": [...]}`` for bad
+    query options (each naming the option and, in ``$filter``, the position), else
+    ``{"detail": message}``."""
+    if isinstance(error, ODataQueryInvalid):
+        loc: list[str | int] = ["query", error.param]
+        if error.position is not None:
+            loc.append(error.position)
+        detail = [{"type": "value_error", "loc": loc, "msg": error.reason, "input": error.value}]
+        return JSONResponse({"detail": detail}, status_code=error.status, headers=headers)
+    status = error.status
+    if error.code == "TokenInvalid":
+        # CDSE answers an expired or bad token with 401, which is what its scripts (and
+        # eodag) take as the cue to refresh it.
+        status, headers = 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    body = {"detail": error.message, "code": error.code, "request_id": _request_id(request)}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:

@@ -115,6 +115,12 @@ async def token(request: Request, services: ServicesDep) -> JSONResponse:
     return JSONResponse(body, headers=_NO_STORE)
 
 
+@router.get(_OIDC + "/auth")
+def authorization() -> None:
+    """The browser (authorization code) flow is not offered: password, device and refresh grants are."""
+    raise OAuthError("unsupported_response_type", "use the device or password grant", 400)
+
+
 @router.post(_OIDC + "/auth/device")
 async def device_authorization(request: Request, services: ServicesDep) -> JSONResponse:
     """Device authorization (RFC 8628): approved at once for the local user on this machine,
