@@ -90,14 +90,14 @@ def test_from_parameter_list_inside_a_callback_is_400(api: TestClient) -> None:
     assert_error(r, 400, "ProcessGraphInvalid", "callback node a.x", "from_parameter")
 
 
-def test_estimate_reports_the_graph_error_as_a_client_error(api: TestClient) -> None:
+def _nested_applies(depth: int) -> dict[str, Any]:
     cb: dict[str, Any] = {
         "process_graph": {
             "r": {"process_id": "absolute", "arguments": {"x": {"from_parameter": "x"}}}
         }
     }
     cb["process_graph"]["r"]["result"] = True
-    for _ in range(100):  # the security review's 100 nested callbacks
+    for _ in range(depth):
         cb = {
             "process_graph": {
                 "r": {
@@ -107,11 +107,25 @@ def test_estimate_reports_the_graph_error_as_a_client_error(api: TestClient) -> 
                 }
             }
         }
-    r = api.post(f"{API}/jobs", json={"process": graph("apply", data=1, process=cb)})
+    return cb
+
+
+def test_estimate_reports_the_graph_error_as_a_client_error(api: TestClient) -> None:
+    r = api.post(
+        f"{API}/jobs", json={"process": graph("apply", data=1, process=_nested_applies(50))}
+    )
     job = r.headers["OpenEO-Identifier"]
     r = api.get(f"{API}/jobs/{job}/estimate")
     assert 400 <= r.status_code < 500, r.text
     assert_error(r, r.status_code, r.json()["code"], "apply")
+
+
+def test_estimate_of_a_graph_beyond_the_depth_limit_is_a_400(api: TestClient) -> None:
+    # The security review's 100 nested callbacks: deeper than EOSTATION_LIMITS__GRAPH_MAX_DEPTH.
+    body = {"process": graph("apply", data=1, process=_nested_applies(100))}
+    job = api.post(f"{API}/jobs", json=body).headers["OpenEO-Identifier"]
+    r = api.get(f"{API}/jobs/{job}/estimate")
+    assert (r.status_code, r.json()["code"]) == (400, "ProcessGraphComplexity"), r.text
 
 
 def test_oversized_body_is_413_and_not_stored(api: TestClient) -> None:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.responses import FileResponse
@@ -173,9 +173,13 @@ def item_files(app: FastAPI, services: Any) -> FileResolver:
             job = services.jobs.store.find(str(job_id))
             if job is None or job.status is not JobStatus.FINISHED:
                 return None
-            found = [
-                (name, services.jobs.layout.file(job, name)) for name in item.get("assets", {})
+            # Asset keys name the band set ("openEO"); the file is the last part of the
+            # asset's signed link (jobs.results.result_items).
+            names = [
+                unquote(str(asset.get("href", "")).rsplit("/", 1)[-1])
+                for asset in item.get("assets", {}).values()
             ]
+            found = [(name, services.jobs.layout.file(job, name)) for name in names if name]
             return [(name, path) for name, path in found if path is not None] or None
         indexer = getattr(app.state, "files_indexer", None)
         path = indexer.path(str(item.get("collection")), str(item["id"])) if indexer else None
