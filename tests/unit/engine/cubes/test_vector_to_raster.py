@@ -89,7 +89,9 @@ def test_geometries_in_another_crs_are_reprojected() -> None:
 
     box = shapely.box(500000, 5000020, 500020, 5000040)
     to_wgs = pyproj.Transformer.from_crs(32631, 4326, always_xy=True)
-    lonlat = shapely.transform(box, lambda xy: np.column_stack(to_wgs.transform(xy[:, 0], xy[:, 1])))
+    lonlat = shapely.transform(
+        box, lambda xy: np.column_stack(to_wgs.transform(xy[:, 0], xy[:, 1]))
+    )
     vec = vector_cube(GeometrySet(object_array([lonlat])), np.array([7.0]))
     out = _run(vec, _target())
     assert out.dims == ("y", "x")
