@@ -30,7 +30,9 @@ def test_scl_dilation_mask_matches_the_algorithm_on_the_downloaded_scl(
     live_server: str, tmp_path: Path
 ) -> None:
     con = openeo.connect(live_server)
-    scl = con.load_collection("SENTINEL2_L2A", spatial_extent=AOI, temporal_extent=DATES, bands=["SCL"])
+    scl = con.load_collection(
+        "SENTINEL2_L2A", spatial_extent=AOI, temporal_extent=DATES, bands=["SCL"]
+    )
     mask = scl.process(
         "to_scl_dilation_mask",
         data=scl,
@@ -97,11 +99,14 @@ def test_fit_and_predict_random_forest_through_the_client(live_server: str, tmp_
     assert (classes[values <= low] == 0).all() and (classes[values >= high] == 1).all()
     assert set(np.unique(classes).tolist()) == {0.0, 1.0}
 
-    # Saved by a batch job, loaded back by the URL of its result asset: same classes.
+    # Saved by a batch job, loaded back by its asset URL and by job id: same classes.
     job = model.save_ml_model().create_job(title="forest")
     job.start_and_wait(max_poll_interval=0.5)
     [asset] = [a for a in job.get_results().get_assets() if a.name.endswith(".skops")]
     assert "ml-model:checkpoint" in asset.metadata["roles"]
     nir.predict_random_forest(asset.href).download(tmp_path / "again.tif", format="GTiff")
     with rasterio.open(tmp_path / "again.tif") as ds:
+        np.testing.assert_array_equal(ds.read(1), classes)
+    nir.predict_random_forest(job.job_id).download(tmp_path / "by_id.tif", format="GTiff")
+    with rasterio.open(tmp_path / "by_id.tif") as ds:
         np.testing.assert_array_equal(ds.read(1), classes)

@@ -35,6 +35,7 @@ __all__ = [
     "GraphRun",
     "Output",
     "evaluate_lazily",
+    "finished_job_files",
     "load_finished_job",
     "open_job_result",
     "run_graph",
@@ -87,11 +88,13 @@ def evaluate_lazily(
     udp: Callable[[str], dict[str, Any] | None] | None = None,
     load_result: Callable[[str], Any] | None = None,
     options: Mapping[str, Any] | None = None,
+    job_files: Callable[[str], Mapping[str, Path]] | None = None,
 ) -> GraphRun:
     """Evaluate the graph without writing anything: the outputs, still lazy where possible.
 
     ``udp`` looks up the user's stored processes, ``load_result`` opens a finished job's
-    results as a cube (see :func:`open_job_result`); ``options`` go to
+    results as a cube (see :func:`open_job_result`), ``job_files`` lists its result
+    files (see :func:`finished_job_files`); ``options`` go to
     ``EvalContext.options`` (e.g. ``udf_enabled``).
     """
     run = GraphRun()
@@ -117,6 +120,8 @@ def evaluate_lazily(
         base["udp"] = udp
     if load_result is not None:
         base["load_result"] = load_result
+    if job_files is not None:
+        base["job_files"] = job_files
     if options:
         base["options"] = dict(options)
     graph = process if "process_graph" in process else {"process_graph": process}
@@ -137,15 +142,26 @@ def evaluate_lazily(
     return run
 
 
-def load_finished_job(store: Any, formats: Any, user_id: str, job_id: str) -> Any:
-    """``load_result``: a finished job of ``user_id`` as a lazy cube (:func:`open_job_result`)."""
+def _finished(store: Any, user_id: str, job_id: str) -> Any:
     from eostation.errors import JobNotFinished
     from eostation.jobs.model import JobStatus
 
     job = store.get(user_id, job_id)
     if job.status is not JobStatus.FINISHED or not job.result_dir:
         raise JobNotFinished(identifier=job_id, status=job.status.value)
+    return job
+
+
+def load_finished_job(store: Any, formats: Any, user_id: str, job_id: str) -> Any:
+    """``load_result``: a finished job of ``user_id`` as a lazy cube (:func:`open_job_result`)."""
+    job = _finished(store, user_id, job_id)
     return open_job_result(Path(job.result_dir), job.results or {}, formats)
+
+
+def finished_job_files(store: Any, user_id: str, job_id: str) -> dict[str, Path]:
+    """``job_files``: the result files of a finished job of ``user_id``, by asset name."""
+    job = _finished(store, user_id, job_id)
+    return {str(name): Path(job.result_dir) / str(name) for name in job.results or {}}
 
 
 def open_job_result(result_dir: Path, assets: Mapping[str, Any], formats: Any) -> Any:

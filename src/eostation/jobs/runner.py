@@ -287,6 +287,7 @@ class Runner:
             load_result=lambda other: execute.load_finished_job(
                 self.store, self.formats, job.user_id, other
             ),
+            job_files=lambda other: execute.finished_job_files(self.store, job.user_id, other),
             options={
                 "udf_enabled": self.settings.udf_enabled(UserStore(self.store.engine).count())
             },

@@ -252,7 +252,22 @@ def test_load_refuses_code_hidden_in_a_model(file_server: tuple[str, Path]) -> N
         _load_and_predict(f"{base}/missing.skops")
 
 
-def test_load_by_job_id_is_not_supported_yet() -> None:
+def test_load_by_job_id_reads_the_jobs_model_file(tmp_path: Path) -> None:
+    model = _fit(num_trees=10, seed=1)
+    (tmp_path / "model.skops").write_bytes(model.to_bytes())
+    files = {"j-1": {"model.skops": tmp_path / "model.skops", "job.json": tmp_path / "x"},
+             "j-2": {"out.tif": tmp_path / "out.tif"}}  # fmt: skip
+    context = EvalContext(REGISTRY, job_files=lambda job_id: files[job_id])
+    graph = _fit_predict_graph()
+    graph["process_graph"]["fit"] = {"process_id": "load_ml_model", "arguments": {"id": "j-1"}}
+    out = evaluate(graph, context, {"cube": _pixels()})
+    np.testing.assert_array_equal(out.values, EXPECTED)
+    graph["process_graph"]["fit"]["arguments"]["id"] = "j-2"
+    with pytest.raises(OpenEOError, match="batch job 'j-2' saved 0 models"):
+        evaluate(graph, context, {"cube": _pixels()})
+
+
+def test_load_by_job_id_needs_the_jobs_layer() -> None:
     with pytest.raises(OpenEOError) as err:
         _load_and_predict("j-1234")
-    assert err.value.code == "FeatureUnsupported" and "URL" in err.value.message
+    assert err.value.code == "FeatureUnsupported" and "j-1234" in err.value.message

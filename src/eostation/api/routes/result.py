@@ -23,7 +23,13 @@ from eostation.errors import (
 )
 from eostation.formats.output import bundle
 from eostation.jobs.costs import costs_of
-from eostation.jobs.execute import Cancelled, evaluate_lazily, load_finished_job, write_outputs
+from eostation.jobs.execute import (
+    Cancelled,
+    evaluate_lazily,
+    finished_job_files,
+    load_finished_job,
+    write_outputs,
+)
 from eostation.jobs.joblog import describe_failure, json_data
 
 __all__ = ["router"]
@@ -75,6 +81,7 @@ def process_sync(
             load_result=lambda job_id: load_finished_job(
                 services.jobs.store, services.formats, user.user_id, job_id
             ),
+            job_files=lambda job_id: finished_job_files(services.jobs.store, user.user_id, job_id),
             options={"udf_enabled": settings.udf_enabled(services.users.count())},
         )
         if run.input_pixels > settings.sync_max_pixels:

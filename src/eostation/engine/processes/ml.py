@@ -370,7 +370,26 @@ def _from_stac_item(item: Mapping[str, Any], base: str) -> MLModel:
     raise _invalid("load_ml_model", "id", "the STAC Item has no 'ml-model:checkpoint' asset.")
 
 
-@process("load_ml_model", categories=("machine learning", "import"), experimental=True)
+def _from_job(job_id: str, env: EvalContext) -> MLModel:
+    models = [path for name, path in env.job_files(job_id).items() if name.endswith(".skops")]
+    if len(models) != 1:
+        raise _invalid(
+            "load_ml_model",
+            "id",
+            f"batch job '{job_id}' saved {len(models)} models; load one by its asset URL.",
+        )
+    return model_from_bytes(models[0].read_bytes())
+
+
+@process(
+    "load_ml_model",
+    categories=("machine learning", "import"),
+    experimental=True,
+    exceptions={
+        "JobNotFound": "No batch job has this id.",
+        "JobNotFinished": "The job is not done.",
+    },
+)
 def load_ml_model(
     id_: Annotated[
         str,
@@ -392,26 +411,25 @@ def load_ml_model(
             ]
         ),
     ],
+    *,
+    env: EvalContext,
 ) -> Annotated[Any, Param(_MODEL)]:
-    """Load a model saved by `save_ml_model` from a URL.
+    """Load a model saved by `save_ml_model`, by batch job id or URL.
 
-    An openEO proposal that CDSE offers. The URL is a STAC Item with the `ml-model`
-    extension (its `ml-model:checkpoint` asset is loaded) or the model file itself,
-    e.g. the signed link of a job's result asset. Only skops files holding trusted
-    scikit-learn types are accepted, so loading never runs code from the file. Loading
-    by batch job id is not supported yet: pass the URL of the job's model asset.
+    An openEO proposal that CDSE offers. A batch job id (one of your finished jobs
+    that saved exactly one model) or a URL: a STAC Item with the `ml-model` extension
+    (its `ml-model:checkpoint` asset is loaded) or the model file itself, e.g. the link
+    of a job's result asset. Only skops files holding trusted scikit-learn types are
+    accepted, so loading never runs code from the file.
 
     Args:
-        id: The URL of the STAC Item or model file.
+        id: A batch job id, or the URL of a STAC Item or model file.
 
     Returns:
         The model, for `predict_random_forest`.
     """
     if not id_.startswith(("http://", "https://")):
-        raise FeatureUnsupported(
-            message=f"load_ml_model('{id_}'): loading by batch job id is not supported yet; "
-            "pass the URL of the job's model asset (from its results) instead."
-        )
+        return _from_job(id_, env)
     content = fetch_bytes(id_)
     if content[:1] == b"{":
         try:
