@@ -110,3 +110,19 @@ def test_fit_and_predict_random_forest_through_the_client(live_server: str, tmp_
     nir.predict_random_forest(job.job_id).download(tmp_path / "by_id.tif", format="GTiff")
     with rasterio.open(tmp_path / "by_id.tif") as ds:
         np.testing.assert_array_equal(ds.read(1), classes)
+
+
+def test_bad_arguments_come_back_as_openeo_errors(live_server: str) -> None:
+    from openeo.rest import OpenEoApiError
+
+    con = openeo.connect(live_server)
+    bands = con.load_collection(
+        "SENTINEL2_L2A", spatial_extent=AOI, temporal_extent=DATES, bands=["B04", "B08"]
+    )
+    with pytest.raises(OpenEoApiError) as err:
+        bands.process("to_scl_dilation_mask", data=bands).download(format="netCDF")
+    assert err.value.http_status_code == 400 and err.value.code == "ProcessParameterInvalid"
+    assert "no band 'SCL'" in err.value.message
+    with pytest.raises(OpenEoApiError) as err:
+        bands.predict_random_forest("j-does-not-exist").download(format="GTiff")
+    assert err.value.http_status_code == 404 and err.value.code == "JobNotFound"
