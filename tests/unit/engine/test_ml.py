@@ -21,7 +21,8 @@ import xarray as xr
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
 from eostation.engine.processes.cubes.geometries import GeometrySet, object_array, vector_cube
-from eostation.engine.processes.ml import MLModel, model_from_bytes
+from eostation.engine.processes.ml import MLModel
+from eostation.engine.processes.ml_io import model_from_bytes
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
 from eostation.formats.registry import default_formats

@@ -5,9 +5,7 @@ processes, openEO 1.x proposals).
 feature vector per geometry (a vector cube, e.g. from ``aggregate_spatial``) and one
 class label per geometry (the ``target`` property of a GeoJSON FeatureCollection, as on
 CDSE, or the values of a vector cube). ``predict_random_forest`` is a reducer over the
-bands dimension. ``save_ml_model`` stores a model as a batch-job result in the skops
-format, which is loaded without executing code (no pickle); ``load_ml_model`` reads one
-back from a URL (a STAC Item with the ``ml-model`` extension, or the model file).
+bands dimension. Saving and loading models: :mod:`eostation.engine.processes.ml_io`.
 
 scikit-learn and skops are the optional ``ml`` extra; without them these processes
 answer ``FeatureUnsupported``.
@@ -15,16 +13,13 @@ answer ``FeatureUnsupported``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import urljoin
 
 import numpy as np
 import xarray as xr
 
-from eostation.engine.context import EvalContext
 from eostation.engine.labeled import LabeledArray
 from eostation.engine.processes.cubes.geometries import GEOMETRIES_DIM
 from eostation.engine.processes.cubes.schemas import VectorCube
@@ -34,22 +29,19 @@ from eostation.errors import FeatureUnsupported, ProcessParameterInvalid
 
 __all__ = [
     "MODEL_FORMAT",
+    "MODEL_SCHEMA",
     "MLModel",
-    "fetch_bytes",
+    "as_model",
     "fit_class_random_forest",
-    "load_ml_model",
-    "model_from_bytes",
+    "ml_error",
     "predict_random_forest",
-    "save_ml_model",
+    "skops_io",
 ]
 
 MODEL_FORMAT = "ML-MODEL"
 """The (unlisted) output format ``save_ml_model`` hands to the result writers."""
-_MODEL = {"type": "object", "subtype": "ml-model"}
+MODEL_SCHEMA = {"type": "object", "subtype": "ml-model"}
 _CATEGORIES = ("machine learning",)
-_MAX_BYTES = 256 * 1024**2
-_TRUSTED = frozenset({"sklearn.tree._tree.Tree"})
-"""Types a trained forest holds beyond skops' defaults; rebuilt from plain arrays, no code."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +54,7 @@ class MLModel:
 
     def to_bytes(self) -> bytes:
         """The model in the skops format (loadable without running code)."""
-        sio = _skops()
+        sio = skops_io()
         return bytes(sio.dumps(self.estimator))
 
 
@@ -76,7 +68,8 @@ def _sklearn() -> Any:
     return sklearn.ensemble
 
 
-def _skops() -> Any:
+def skops_io() -> Any:
+    """The ``skops.io`` module; ``FeatureUnsupported`` when the ml extra is missing."""
     try:
         import skops.io
     except ImportError:
@@ -86,14 +79,15 @@ def _skops() -> Any:
     return skops.io
 
 
-def _invalid(process_id: str, parameter: str, reason: str) -> ProcessParameterInvalid:
+def ml_error(process_id: str, parameter: str, reason: str) -> ProcessParameterInvalid:
+    """The error for an invalid argument of a machine learning process."""
     return ProcessParameterInvalid(process=process_id, parameter=parameter, reason=reason)
 
 
 def _features(predictors: Any) -> tuple[np.ndarray, tuple[str, ...]]:
     """One row per geometry, one column per label of the other dimensions."""
     if not isinstance(predictors, xr.DataArray) or GEOMETRIES_DIM not in predictors.dims:
-        raise _invalid("fit_class_random_forest", "predictors", "expected a vector cube.")
+        raise ml_error("fit_class_random_forest", "predictors", "expected a vector cube.")
     ordered = predictors.transpose(GEOMETRIES_DIM, ...)
     rest = [d for d in ordered.dims if d != GEOMETRIES_DIM]
     rows = np.asarray(ordered.values, dtype=np.float64).reshape(ordered.sizes[GEOMETRIES_DIM], -1)
@@ -110,7 +104,7 @@ def _labels(target: Any, count: int) -> np.ndarray:
         try:
             values = [f["properties"]["target"] for f in target.get("features", [])]
         except (KeyError, TypeError):
-            raise _invalid(
+            raise ml_error(
                 "fit_class_random_forest", "target", "every feature needs a 'target' property."
             ) from None
     elif isinstance(target, xr.DataArray) and GEOMETRIES_DIM in target.dims:
@@ -119,13 +113,13 @@ def _labels(target: Any, count: int) -> np.ndarray:
             else np.asarray(target.values).reshape(target.sizes[GEOMETRIES_DIM], -1)[:, 0]
         )  # fmt: skip
     else:
-        raise _invalid(
+        raise ml_error(
             "fit_class_random_forest",
             "target",
             "expected a GeoJSON FeatureCollection with a 'target' property, or a vector cube.",
         )
     if len(values) != count:
-        raise _invalid(
+        raise ml_error(
             "fit_class_random_forest",
             "target",
             f"{len(values)} labels for {count} geometries of the predictors.",
@@ -146,7 +140,7 @@ def _max_features(max_variables: Any, count: int) -> Any:
         and max_variables >= 1
     ):
         return min(max_variables, count)
-    raise _invalid(
+    raise ml_error(
         "fit_class_random_forest",
         "max_variables",
         "expected an integer >= 1 or one of 'all', 'log2', 'onethird', 'sqrt'.",
@@ -177,7 +171,7 @@ def fit_class_random_forest(
     ] = None,
     num_trees: Annotated[int, Param({"type": "integer", "minimum": 1})] = 100,
     seed: Annotated[int | None, Param({"type": ["integer", "null"]})] = None,
-) -> Annotated[Any, Param(_MODEL)]:
+) -> Annotated[Any, Param(MODEL_SCHEMA)]:
     """Train a random forest classifier (Breiman 2001) on features per geometry.
 
     An openEO proposal that CDSE offers. Each geometry of `predictors` is one training
@@ -202,13 +196,13 @@ def fit_class_random_forest(
     labels = _labels(target, rows.shape[0])
     bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
     if bad.size:
-        raise _invalid(
+        raise ml_error(
             "fit_class_random_forest",
             "predictors",
             f"geometry {int(bad[0])} has a null feature (no data for it on some band?).",
         )
     if rows.shape[0] < 2:
-        raise _invalid("fit_class_random_forest", "predictors", "at least 2 samples are needed.")
+        raise ml_error("fit_class_random_forest", "predictors", "at least 2 samples are needed.")
     import pandas as pd
 
     forest = _sklearn().RandomForestClassifier(
@@ -227,9 +221,10 @@ def fit_class_random_forest(
     return MLModel(forest, names, properties)
 
 
-def _model(value: Any, process_id: str) -> MLModel:
+def as_model(value: Any, process_id: str) -> MLModel:
+    """``value`` as a model; ``ProcessParameterInvalid`` for anything else."""
     if not isinstance(value, MLModel):
-        raise _invalid(process_id, "model" if process_id.startswith("predict") else "data",
+        raise ml_error(process_id, "model" if process_id.startswith("predict") else "data",
                        "expected a model from fit_class_random_forest or load_ml_model.")  # fmt: skip
     return value
 
@@ -237,7 +232,7 @@ def _model(value: Any, process_id: str) -> MLModel:
 @process("predict_random_forest", categories=("machine learning", "reducer"), experimental=True)
 def predict_random_forest(
     data: Annotated[Any, Param({"type": "array", "items": {"type": ["number", "null"]}})],
-    model: Annotated[Any, Param(_MODEL)],
+    model: Annotated[Any, Param(MODEL_SCHEMA)],
 ) -> Annotated[Any, Param({"type": ["number", "null"]})]:
     """The class a random forest predicts for a feature vector (a reducer over bands).
 
@@ -253,7 +248,7 @@ def predict_random_forest(
     Returns:
         The predicted class, null where a feature is null.
     """
-    forest = _model(model, "predict_random_forest")
+    forest = as_model(model, "predict_random_forest")
     if isinstance(data, LabeledArray):
         cube, dim = data.data, data.dim
     else:
@@ -262,7 +257,7 @@ def predict_random_forest(
     if set(names) == set(forest.features):
         cube = cube.sel({dim: list(forest.features)})
     elif cube.sizes[dim] != len(forest.features):
-        raise _invalid(
+        raise ml_error(
             "predict_random_forest",
             "data",
             f"{cube.sizes[dim]} features given, the model was trained on "
@@ -287,154 +282,3 @@ def predict_random_forest(
         predict, cube, input_core_dims=[[dim]], dask="parallelized", output_dtypes=[np.float64]
     )
     return result if result.ndim else float(result.values)
-
-
-@process("save_ml_model", categories=("machine learning", "import"), experimental=True)
-def save_ml_model(
-    data: Annotated[Any, Param(_MODEL)],
-    options: Annotated[
-        dict[str, Any], Param({"type": "object", "additionalParameters": False})
-    ] = {},  # noqa: B006 - published default, never mutated
-    *,
-    env: EvalContext,
-) -> Annotated[bool, Param({"type": "boolean"})]:
-    """Store a model as a result of the batch job, with an `ml-model` STAC description.
-
-    An openEO proposal that CDSE offers. The model file (skops format, loaded without
-    executing code) becomes a job result asset with the role `ml-model:checkpoint` and
-    the fields of the STAC `ml-model` extension.
-
-    Args:
-        data: The model to store.
-        options: Reserved; no options are supported yet.
-
-    Returns:
-        True once the model is scheduled to be written.
-    """
-    model = _model(data, "save_ml_model")
-    if options:
-        raise _invalid("save_ml_model", "options", f"unknown options: {', '.join(options)}.")
-    _skops()
-    env.results.append((model, MODEL_FORMAT, {}))
-    return True
-
-
-def fetch_bytes(url: str, limit: int = _MAX_BYTES) -> bytes:
-    """Download ``url`` (at most ``limit`` bytes): the one place ML processes go online.
-
-    Kept as one small function so that a deployment's outbound-request guard can wrap it.
-    """
-    import httpx
-
-    try:
-        with httpx.stream("GET", url, timeout=60, follow_redirects=True) as response:
-            response.raise_for_status()
-            chunks: list[bytes] = []
-            size = 0
-            for part in response.iter_bytes():
-                size += len(part)
-                if size > limit:
-                    raise _invalid("load_ml_model", "id", f"larger than {limit} bytes.")
-                chunks.append(part)
-    except httpx.HTTPError as exc:
-        raise _invalid("load_ml_model", "id", f"download of {url} failed: {exc}") from exc
-    return b"".join(chunks)
-
-
-def model_from_bytes(content: bytes, properties: Mapping[str, Any] | None = None) -> MLModel:
-    """A model from skops bytes; refuses any type beyond skops' defaults and forest trees."""
-    sio = _skops()
-    try:
-        untrusted = [t for t in sio.get_untrusted_types(data=content) if t not in _TRUSTED]
-        if untrusted:
-            raise _invalid(
-                "load_ml_model", "id", f"the model holds untrusted types: {', '.join(untrusted)}."
-            )
-        estimator = sio.loads(content, trusted=sorted(_TRUSTED))
-    except ProcessParameterInvalid:
-        raise
-    except Exception as exc:  # any parse failure of a foreign file is the user's input
-        raise _invalid("load_ml_model", "id", f"not a model in skops format ({exc}).") from exc
-    names = getattr(estimator, "feature_names_in_", None)
-    if names is None or not hasattr(estimator, "predict"):
-        raise _invalid("load_ml_model", "id", "the file is not a model trained by eostation.")
-    return MLModel(estimator, tuple(str(n) for n in names), dict(properties or {}))
-
-
-def _from_stac_item(item: Mapping[str, Any], base: str) -> MLModel:
-    for asset in (item.get("assets") or {}).values():
-        if "ml-model:checkpoint" in (asset.get("roles") or []):
-            content = fetch_bytes(urljoin(base, str(asset["href"])))
-            props = {k: v for k, v in asset.items() if str(k).startswith("ml-model:")}
-            return model_from_bytes(content, props)
-    raise _invalid("load_ml_model", "id", "the STAC Item has no 'ml-model:checkpoint' asset.")
-
-
-def _from_job(job_id: str, env: EvalContext) -> MLModel:
-    models = [path for name, path in env.job_files(job_id).items() if name.endswith(".skops")]
-    if len(models) != 1:
-        raise _invalid(
-            "load_ml_model",
-            "id",
-            f"batch job '{job_id}' saved {len(models)} models; load one by its asset URL.",
-        )
-    return model_from_bytes(models[0].read_bytes())
-
-
-@process(
-    "load_ml_model",
-    categories=("machine learning", "import"),
-    experimental=True,
-    exceptions={
-        "JobNotFound": "No batch job has this id.",
-        "JobNotFinished": "The job is not done.",
-    },
-)
-def load_ml_model(
-    id_: Annotated[
-        str,
-        Param(
-            [
-                {
-                    "title": "URL",
-                    "type": "string",
-                    "format": "uri",
-                    "subtype": "uri",
-                    "pattern": "^https?://",
-                },
-                {
-                    "title": "Batch Job ID",
-                    "type": "string",
-                    "subtype": "job-id",
-                    "pattern": "^[\\w\\-\\.~]+$",
-                },
-            ]
-        ),
-    ],
-    *,
-    env: EvalContext,
-) -> Annotated[Any, Param(_MODEL)]:
-    """Load a model saved by `save_ml_model`, by batch job id or URL.
-
-    An openEO proposal that CDSE offers. A batch job id (one of your finished jobs
-    that saved exactly one model) or a URL: a STAC Item with the `ml-model` extension
-    (its `ml-model:checkpoint` asset is loaded) or the model file itself, e.g. the link
-    of a job's result asset. Only skops files holding trusted scikit-learn types are
-    accepted, so loading never runs code from the file.
-
-    Args:
-        id: A batch job id, or the URL of a STAC Item or model file.
-
-    Returns:
-        The model, for `predict_random_forest`.
-    """
-    if not id_.startswith(("http://", "https://")):
-        return _from_job(id_, env)
-    content = fetch_bytes(id_)
-    if content[:1] == b"{":
-        try:
-            item = json.loads(content)
-        except ValueError as exc:
-            raise _invalid("load_ml_model", "id", f"invalid JSON: {exc}") from exc
-        return _from_stac_item(item, id_)
-    return model_from_bytes(content)
