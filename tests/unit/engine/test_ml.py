@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,3 +273,20 @@ def test_load_by_job_id_needs_the_jobs_layer() -> None:
     with pytest.raises(OpenEOError) as err:
         _load_and_predict("j-1234")
     assert err.value.code == "FeatureUnsupported" and "j-1234" in err.value.message
+
+
+@pytest.mark.parametrize("module", ["sklearn.ensemble", "skops.io"])
+def test_without_the_ml_extra_the_answer_is_feature_unsupported(
+    module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = _fit(num_trees=3, seed=0)
+    monkeypatch.setitem(sys.modules, module, None)  # makes ``import module`` fail
+    graph = {"process_graph": {"s": {"process_id": "save_ml_model",
+                                     "arguments": {"data": {"from_parameter": "m"}},
+                                     "result": True}}}  # fmt: skip
+    with pytest.raises(OpenEOError) as err:
+        if module == "sklearn.ensemble":
+            _fit(num_trees=3, seed=0)
+        else:
+            evaluate(graph, EvalContext(REGISTRY), {"m": model})
+    assert err.value.code == "FeatureUnsupported" and "eostation[ml]" in err.value.message

@@ -201,3 +201,21 @@ def test_bad_input_is_a_clear_error(arguments: dict[str, Any], needle: str) -> N
 def test_several_bands_without_scl_is_refused() -> None:
     with pytest.raises(OpenEOError, match="no band 'SCL'"):
         _run(_cube(_one_cloud(), bands=("B04", "B08")))
+
+
+def test_real_openeo_sample_cloudy_dates_are_masked_whole() -> None:
+    """The real 10 x 10 pixel S2 sample (from CDSE's backend): each date is all vegetation
+    (4) or all cloud (8 or 9). With CDSE's defaults a cloud covering the whole cube stays
+    masked to its corners (mask 1 with width 17: a corner still sums about 0.25 > 0.057),
+    and clear dates stay clear."""
+    from tests.conftest import shared_path
+
+    path = shared_path("data", "s2_l2a_openeo_small", "s2_l2a_zarr_sample.zarr")
+    with xr.open_zarr(path) as ds:
+        scl = ds["SCL"].load()
+    scl.attrs, scl.encoding = {}, {}  # the grid does not matter here; keep odc quiet
+    cube = scl.expand_dims(bands=["SCL"], axis=1)
+    out = _run(cube).values
+    cloudy = np.isin(scl.values[:, 0, 0], [8, 9])
+    assert cloudy.sum() == 4 and (~cloudy).sum() == 8
+    assert (out[cloudy] == 1).all() and (out[~cloudy] == 0).all()
