@@ -59,3 +59,30 @@ def test_bad_input_is_a_clear_error(arguments: dict[str, Any], needle: str) -> N
     with pytest.raises(OpenEOError) as err:
         _run(**arguments)
     assert err.value.status == 400 and needle in err.value.message
+
+
+def test_vectorised_over_the_labels_of_a_temporal_dimension() -> None:
+    # In a callback over ``t`` the ``label`` parameter holds every date at once.
+    import numpy as np
+    import xarray as xr
+
+    labels = xr.DataArray(
+        np.array(["2022-06-01", "2023-01-31T10:00", "NaT"], dtype="datetime64[ns]"), dims=("t",)
+    )
+    graph = {
+        "process_graph": {
+            "d": {
+                "process_id": "date_replace_component",
+                "arguments": {
+                    "date": {"from_parameter": "label"},
+                    "value": 2,
+                    "component": "month",
+                },
+                "result": True,
+            }
+        }
+    }
+    out = evaluate(graph, EvalContext(REGISTRY), {"label": labels})
+    expected = np.array(["2022-02-01", "2023-02-28T10:00", "NaT"], dtype="datetime64[ns]")
+    np.testing.assert_array_equal(out.values, expected)
+    assert out.dims == ("t",)

@@ -10,9 +10,11 @@ or month falls back to the month's last day (31 January to February: 28 or 29).
 from __future__ import annotations
 
 import calendar
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
+import xarray as xr
 
 from eostation.engine.processes.dates import _DATE, _format, _timestamp
 from eostation.engine.registry import process
@@ -35,12 +37,32 @@ def _clip(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
+def _replace(stamp: pd.Timestamp, value: int, component: str) -> pd.Timestamp:
+    if component == "day":
+        last = calendar.monthrange(stamp.year, stamp.month)[1]
+        return stamp.replace(day=_clip(value, 1, last))
+    parts = {component: _clip(value, *_BOUNDS[component])}
+    if component in ("year", "month"):
+        year = parts.get("year", stamp.year)
+        month = parts.get("month", stamp.month)
+        parts["day"] = min(stamp.day, calendar.monthrange(year, month)[1])
+    return stamp.replace(**parts)
+
+
+def _replace_labels(labels: xr.DataArray, value: int, component: str) -> xr.DataArray:
+    """Vectorised over date labels (a callback's ``label`` along a temporal dimension)."""
+    flat = pd.DatetimeIndex(np.asarray(labels.values).ravel())
+    out = [pd.NaT if pd.isna(t) else _replace(t, value, component) for t in flat]
+    values = np.asarray(pd.DatetimeIndex(out).values).reshape(labels.shape)
+    return labels.copy(data=values)
+
+
 @process("date_replace_component", categories=("date & time",), experimental=True)
 def date_replace_component(
-    date: Annotated[str | None, Param([*DATE_OR_DATETIME, {"type": "null"}])],
+    date: Annotated[Any, Param([*DATE_OR_DATETIME, {"type": "null"}])],
     value: Annotated[int, Param({"type": "integer"})],
     component: Annotated[str, Param({"type": "string", "enum": _COMPONENTS})],
-) -> Annotated[str | None, Param([*DATE_OR_DATETIME, {"type": "null"}])]:
+) -> Annotated[Any, Param([*DATE_OR_DATETIME, {"type": "null"}])]:
     """Replace one component of a date (a CDSE process).
 
     A CDSE process (an openEO proposal, not in the 2.0 specifications). Values out of
@@ -48,7 +70,7 @@ def date_replace_component(
     becomes its last day, a day below 1 the first; hours clip to 0-23, minutes and
     seconds to 0-59, months to 1-12. When the new year or month lacks the date's day,
     the day becomes the month's last. A date-only input stays a date, a date-time keeps
-    its time zone.
+    its time zone. In a callback over a temporal dimension, `label` works as well.
 
     Args:
         date: The date or date-time to change; null gives null.
@@ -71,6 +93,12 @@ def date_replace_component(
         raise ProcessParameterInvalid(
             process="date_replace_component", parameter="value", reason="expected an integer."
         )
+    if isinstance(date, xr.DataArray) and date.dtype.kind == "M":
+        return _replace_labels(date, value, component)
+    if not isinstance(date, str):
+        raise ProcessParameterInvalid(
+            process="date_replace_component", parameter="date", reason="expected a date."
+        )
     date_only = bool(_DATE.match(date))
     try:
         stamp = _timestamp(date) if not date_only else pd.Timestamp(date)
@@ -78,12 +106,4 @@ def date_replace_component(
         raise ProcessParameterInvalid(
             process="date_replace_component", parameter="date", reason=f"'{date}' is no date."
         ) from exc
-    if component == "day":
-        last = calendar.monthrange(stamp.year, stamp.month)[1]
-        return _format(stamp.replace(day=_clip(value, 1, last)), date_only)
-    parts = {component: _clip(value, *_BOUNDS[component])}
-    if component in ("year", "month"):
-        year = parts.get("year", stamp.year)
-        month = parts.get("month", stamp.month)
-        parts["day"] = min(stamp.day, calendar.monthrange(year, month)[1])
-    return _format(stamp.replace(**parts), date_only)
+    return _format(_replace(stamp, value, component), date_only)
