@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import xarray as xr
@@ -47,6 +48,12 @@ def _no_collections(collection_id: str, request: LoadRequest) -> xr.DataArray:
     raise CollectionNotFound(identifier=collection_id)
 
 
+def _no_job_files(job_id: str) -> Mapping[str, Path]:
+    from eostation.errors import FeatureUnsupported
+
+    raise FeatureUnsupported(message=f"'{job_id}': this run cannot read batch job results.")
+
+
 def _no_job_results(job_id: str) -> xr.DataArray:
     from eostation.errors import FeatureUnsupported
 
@@ -73,7 +80,8 @@ class EvalContext:
     ``results`` is the sink of ``save_result``: it appends ``(data, format, options)``
     (options already validated) and the caller writes them after evaluation.
     ``load_result(job_id)`` returns a finished batch job's result as a lazy cube (the
-    jobs layer provides it; unset it raises ``FeatureUnsupported``).
+    jobs layer provides it; unset it raises ``FeatureUnsupported``). ``job_files(job_id)``
+    maps the result files of such a job to their paths (``load_ml_model``; same rule).
     """
 
     registry: ProcessRegistry
@@ -86,6 +94,7 @@ class EvalContext:
     depth: int = 0
     results: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
     load_result: Callable[[str], xr.DataArray] = _no_job_results
+    job_files: Callable[[str], Mapping[str, Path]] = _no_job_files
 
 
 class Callback(Protocol):

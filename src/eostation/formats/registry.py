@@ -33,7 +33,7 @@ class FormatRegistry:
     @property
     def output_names(self) -> list[str]:
         """Output format names in their canonical spelling."""
-        return [w.name for w in self._writers.values()]
+        return [w.name for w in self._writers.values() if w.listed]
 
     @property
     def input_names(self) -> list[str]:
@@ -58,7 +58,7 @@ class FormatRegistry:
         """The ``GET /file_formats`` response body: ``{"input": {...}, "output": {...}}``."""
         return {
             "input": {r.name: r.describe() for r in self._readers.values()},
-            "output": {w.name: w.describe() for w in self._writers.values()},
+            "output": {w.name: w.describe() for w in self._writers.values() if w.listed},
         }
 
 
@@ -69,6 +69,7 @@ def default_formats() -> FormatRegistry:
     from eostation.formats.geoparquet import GeoParquetWriter
     from eostation.formats.gtiff import GTIFF_READER, COGWriter, GTiffWriter
     from eostation.formats.jsonfile import JSONWriter
+    from eostation.formats.mlmodel import MLModelWriter
     from eostation.formats.netcdf import NETCDF_READER, NetCDFWriter
     from eostation.formats.png import PNGWriter
     from eostation.formats.zarrfile import ZarrWriter
@@ -83,6 +84,7 @@ def default_formats() -> FormatRegistry:
             GeoParquetWriter(),
             PNGWriter(),
             ZarrWriter(),
+            MLModelWriter(),
         ],
         readers=[GTIFF_READER, NETCDF_READER],
     )

@@ -48,6 +48,8 @@ class Writer(ABC):
     gis_data_types: ClassVar[tuple[str, ...]]
     options: ClassVar[Mapping[str, Option]] = {}
     links: ClassVar[tuple[Mapping[str, str], ...]] = ()
+    listed: ClassVar[bool] = True
+    """False for internal formats that ``GET /file_formats`` does not show."""
 
     def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
         """Validated options with defaults filled in; raises ``ProcessParameterInvalid``."""

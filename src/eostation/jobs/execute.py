@@ -35,7 +35,7 @@ from eostation.engine.registry import ProcessRegistry
 from eostation.errors import CollectionNotFound, FeatureUnsupported, JobNotFinished, OpenEOError
 from eostation.formats.output import OutputFile
 from eostation.formats.registry import FormatRegistry
-from eostation.jobs.model import JobStatus
+from eostation.jobs.model import Job, JobStatus
 
 if TYPE_CHECKING:
     from eostation.jobs.store import JobStore
@@ -45,6 +45,7 @@ __all__ = [
     "GraphRun",
     "Output",
     "evaluate_lazily",
+    "finished_job_files",
     "load_finished_job",
     "open_job_result",
     "write_outputs",
@@ -92,13 +93,15 @@ def evaluate_lazily(
     user_id: str | None,
     udp: Callable[[str], dict[str, Any] | None] | None = None,
     load_result: Callable[[str], Any] | None = None,
+    job_files: Callable[[str], Mapping[str, Path]] | None = None,
 ) -> GraphRun:
     """Evaluate the graph without writing anything: the outputs, still lazy where possible.
 
     This builds the :class:`EvalContext` for every path that runs a graph (``POST
     /result``, batch jobs, estimates, ``eostation run``); ``limits`` come from
     :meth:`EngineLimits.from_settings`. ``udp`` looks up the user's stored processes,
-    ``load_result`` opens a finished job's results as a cube (:func:`open_job_result`).
+    ``load_result`` opens a finished job's results as a cube (:func:`open_job_result`),
+    ``job_files`` lists its result files (:func:`finished_job_files`).
     """
     run = GraphRun()
 
@@ -122,6 +125,8 @@ def evaluate_lazily(
         base["udp"] = udp
     if load_result is not None:
         base["load_result"] = load_result
+    if job_files is not None:
+        base["job_files"] = job_files
     graph = process if "process_graph" in process else {"process_graph": process}
     context = EvalContext(**base, results=results)
     problems = validate(graph, registry, udp=context.udp, limits=limits)
@@ -140,14 +145,28 @@ def evaluate_lazily(
     return run
 
 
+def _finished(store: JobStore, user_id: str, job_id: str) -> Job:
+    """A finished job of ``user_id`` (``JobNotFinished`` otherwise)."""
+    job = store.get(user_id, job_id)
+    if job.status is not JobStatus.FINISHED or not job.result_dir:
+        raise JobNotFinished(identifier=job_id, status=job.status.value)
+    return job
+
+
 def load_finished_job(
     store: JobStore, formats: FormatRegistry, user_id: str, job_id: str
 ) -> xr.DataArray:
     """``load_result``: a finished job of ``user_id`` as a lazy cube (:func:`open_job_result`)."""
-    job = store.get(user_id, job_id)
-    if job.status is not JobStatus.FINISHED or not job.result_dir:
-        raise JobNotFinished(identifier=job_id, status=job.status.value)
+    job = _finished(store, user_id, job_id)
+    assert job.result_dir is not None  # _finished checked it
     return open_job_result(Path(job.result_dir), job.results or {}, formats)
+
+
+def finished_job_files(store: JobStore, user_id: str, job_id: str) -> dict[str, Path]:
+    """``job_files``: the result files of a finished job of ``user_id``, by asset name."""
+    job = _finished(store, user_id, job_id)
+    assert job.result_dir is not None  # _finished checked it
+    return {str(name): Path(job.result_dir) / str(name) for name in job.results or {}}
 
 
 def open_job_result(

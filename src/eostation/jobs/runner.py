@@ -327,6 +327,7 @@ class Runner:
             limits=EngineLimits.from_settings(
                 self.settings, accounts=UserStore(self.store.engine).count()
             ),
+            job_files=lambda other: execute.finished_job_files(self.store, job.user_id, other),
         )
         watch.input_pixels = run.input_pixels
         estimate = costs_of(run.input_pixels / 20e6, run.input_pixels, run.output_nbytes)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from eostation.engine.processes import CDSE_EXTRA_PROCESSES
 from eostation.engine.registry import default_registry
 
 REGISTRY = default_registry()
@@ -21,7 +22,8 @@ def _spec(specs_dir: Path, process_id: str) -> dict[str, Any]:
     for path in (specs_dir / f"{process_id}.json", specs_dir / "proposals" / f"{process_id}.json"):
         if path.is_file():
             return json.loads(path.read_text())
-    pytest.skip(f"no official spec for {process_id!r} (our own process)")
+    assert process_id in CDSE_EXTRA_PROCESSES, f"no official spec for {process_id!r}"
+    pytest.skip(f"{process_id!r} is a CDSE extra process: no official spec")
 
 
 def _signature(parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -56,3 +58,11 @@ def test_describe_is_sorted_and_complete() -> None:
     described = REGISTRY.describe()
     assert [p["id"] for p in described] == sorted(REGISTRY)
     assert {"id", "description", "parameters", "returns"} <= set(described[0])
+
+
+def test_cdse_extras_are_registered_and_have_no_official_spec(specs_dir: Path) -> None:
+    assert set(REGISTRY) >= CDSE_EXTRA_PROCESSES
+    for process_id in CDSE_EXTRA_PROCESSES:
+        assert not (specs_dir / f"{process_id}.json").exists()
+        assert not (specs_dir / "proposals" / f"{process_id}.json").exists()
+        assert REGISTRY.get(process_id).to_dict()["experimental"] is True

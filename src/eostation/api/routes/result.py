@@ -25,7 +25,13 @@ from eostation.errors import (
 )
 from eostation.formats.output import bundle
 from eostation.jobs.costs import costs_of
-from eostation.jobs.execute import Cancelled, evaluate_lazily, load_finished_job, write_outputs
+from eostation.jobs.execute import (
+    Cancelled,
+    evaluate_lazily,
+    finished_job_files,
+    load_finished_job,
+    write_outputs,
+)
 from eostation.jobs.joblog import describe_failure, json_data
 from eostation.jobs.service import billing_plan
 from eostation.users import User
@@ -104,6 +110,9 @@ def _process(
                 udp=lambda pid: services.udps.get(user.user_id, pid),
                 load_result=lambda job_id: load_finished_job(
                     services.jobs.store, services.formats, user.user_id, job_id
+                ),
+                job_files=lambda job_id: finished_job_files(
+                    services.jobs.store, user.user_id, job_id
                 ),
             )
             if run.input_pixels > settings.sync_max_pixels:

@@ -23,3 +23,23 @@ The callback runs once for the whole cube: array/statistics processes reduce alo
 (``load_collection``, ``log``, ``udp``) with a keyword-only parameter annotated
 ``EvalContext``; list unpublished extra arguments with ``hidden=(...)``.
 """
+
+__all__ = ["CDSE_EXTRA_PROCESSES"]
+
+CDSE_EXTRA_PROCESSES: frozenset[str] = frozenset(
+    {
+        "date_replace_component",
+        "fit_class_random_forest",
+        "load_ml_model",
+        "load_result",  # openEO 1.x, dropped from 2.0; CDSE still offers it
+        "predict_random_forest",
+        "save_ml_model",
+        "to_scl_dilation_mask",
+        "vector_to_raster",
+    }
+)
+"""Processes CDSE offers beyond the openEO 2.0 specifications (see docs/processes.md).
+
+Their metadata is the project's own; every other process must match its official spec
+(``tests/unit/engine/test_metadata.py``).
+"""
