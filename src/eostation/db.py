@@ -62,7 +62,10 @@ def _sqlite_setup(wait_ms: int) -> Callable[[object, object], None]:
 
 
 def is_contention(exc: BaseException) -> bool:
-    """Whether a database error means "another writer holds the lock, try again later"."""
+    """Whether a database error means "try again later".
+
+    Another writer holds the lock, or (PostgreSQL) the server is restarting or unreachable.
+    """
     if not isinstance(exc, DBAPIError):
         return False
     code = getattr(exc.orig, "pgcode", None)

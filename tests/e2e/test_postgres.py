@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openeo
 import pytest
 
@@ -101,4 +102,26 @@ def test_jobs_survive_a_database_restart(own_pg: PostgresServer, tmp_path: Path)
     finally:
         worker.terminate()
         worker.wait(10)
+        server.stop()
+
+
+def test_requests_while_the_database_is_down_get_503(
+    own_pg: PostgresServer, tmp_path: Path
+) -> None:
+    server = LiveServer(
+        tmp_path / "data", env={"EOSTATION_DATABASE_URL": own_pg.create_database()}
+    ).start()
+    jobs_url = server.url + "/openeo/1.2/jobs"
+    try:
+        assert httpx.get(jobs_url, timeout=30).status_code == 200
+        own_pg.stop()
+        try:
+            down = httpx.get(jobs_url, timeout=30)
+        finally:
+            own_pg.start()
+        assert down.status_code == 503 and down.headers["Retry-After"] == "5"
+        assert down.json()["code"] == "ServiceUnavailable"
+        assert "database" in down.json()["message"]
+        assert httpx.get(jobs_url, timeout=30).json()["jobs"] == []  # reconnected
+    finally:
         server.stop()

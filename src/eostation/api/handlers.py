@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eostation.db import is_contention
 from eostation.errors import (
     Internal,
     MethodNotAllowed,
@@ -19,6 +20,7 @@ from eostation.errors import (
     OpenEOError,
     PayloadTooLarge,
     RequestInvalid,
+    ServiceUnavailable,
 )
 
 __all__ = ["BodyLimitMiddleware", "RequestIdMiddleware", "error_response", "install_handlers"]
@@ -96,6 +98,11 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         rid = _request_id(request)
+        if is_contention(exc):
+            # A read while the database restarts or is locked: temporary, say so.
+            log.warning("request %s: database unavailable: %s", rid, exc)
+            reason = "the database is unavailable or locked"
+            return error_response(request, ServiceUnavailable(reason=reason, retry_after=5))
         log.exception("unexpected error in request %s", rid)
         return error_response(
             request, Internal(message=f"unexpected error; quote request id {rid} when reporting it")

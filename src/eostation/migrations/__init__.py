@@ -27,7 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["WAVE1_REVISION", "current_revision", "head_revision", "migrate"]
+__all__ = ["WAVE1_REVISION", "current_revision", "declared_metadata", "head_revision", "migrate"]
 
 WAVE1_REVISION: Final = "0001"
 _HERE: Final = Path(__file__).resolve().parent
@@ -71,13 +71,19 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database to the newest revision, then create tables no revision covers."""
-    # The modules that declare tables, so that metadata holds all of them.
+def declared_metadata() -> sa.MetaData:
+    """:data:`eostation.db.metadata` with every table of every part declared on it."""
+    # Importing the modules that declare tables is what puts them on the metadata.
     from eostation import udps, users  # noqa: F401
     from eostation.db import metadata
     from eostation.jobs import tables  # noqa: F401
 
+    return metadata
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the newest revision, then create tables no revision covers."""
+    metadata = declared_metadata()
     with _sqlite_file_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})

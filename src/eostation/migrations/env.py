@@ -9,11 +9,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from eostation.db import metadata
+from eostation.migrations import declared_metadata
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    context.configure(
+        connection=connection, target_metadata=declared_metadata(), render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
