@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,10 @@ def own_pg() -> Iterator[PostgresServer]:
     server = PostgresServer(_require_bindir()).start()
     yield server
     server.remove()
+
+
+def _time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def wait_for(job: Any, statuses: set[str], timeout: float = 60) -> dict[str, Any]:
@@ -95,7 +100,12 @@ def test_jobs_survive_a_database_restart(own_pg: PostgresServer, tmp_path: Path)
         for job, info in zip((running, queued), infos, strict=True):
             if info["status"] == "error":  # allowed, but never silently
                 assert job.logs(level="error"), f"{info['title']} errored without a reason"
+
         assert [i["status"] for i in infos] == ["finished", "finished"]
+        # A run cut off by the outage is queued again at once, not after the 30 s stale limit.
+        messages = " ".join(e["message"] for e in running.logs())
+        assert infos[0]["attempts"] == 1 or "database was unreachable" in messages
+        assert _time(infos[0]["updated"]) - _time(infos[1]["updated"]) < timedelta(seconds=20)
         assert running.get_results().get_assets()[0].load_json() == 20.0
         assert queued.get_results().get_assets()[0].load_json() == 3.0
         assert worker.poll() is None  # the runner lived through it
