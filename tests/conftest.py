@@ -106,3 +106,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = LiveServer(tmp_path_factory.mktemp("live") / "data").start()
     yield server.url
     server.stop()
+
+
+# PostgreSQL next to SQLite: `database_url` runs a store test on both (tests/pg_server.py).
+from tests.pg_server import database_url, pg_server  # noqa: E402, F401

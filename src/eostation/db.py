@@ -2,17 +2,17 @@
 
 Every part declares its tables on :data:`metadata` in its own module (``users``,
 ``udps``, ``jobs.tables``), which imports this one: the arrows go from the tables to
-the database, never back. :func:`open_database` creates the missing tables of every
-module imported so far (whoever opens the database has imported the stores it uses,
-and with them their tables) and applies the schema upgrades recorded in
-``schema_version``.
+the database, never back. :func:`eostation.migrations.open_database` migrates the
+schema with Alembic and creates tables no revision covers.
 Only SQLAlchemy Core constructs are used, so the same code runs on both engines.
 
 Writes go through :func:`write_attempts`: when another writer holds the lock (SQLite's
 "database is locked", PostgreSQL's serialization failures and deadlocks) the
 transaction is retried with exponential back-off for up to ``busy_seconds`` (the
 ``EOSTATION_DB_BUSY_SECONDS`` setting), then :class:`~eostation.errors.ServiceUnavailable`
-(503 with ``Retry-After``) is raised instead of a raw driver error.
+(503 with ``Retry-After``) is raised instead of a raw driver error. On PostgreSQL a lost
+connection (the server restarting) is retried the same way; ``pool_pre_ping`` replaces
+the pool's dead connections once it is back.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
@@ -33,34 +33,23 @@ from sqlalchemy.exc import DBAPIError
 from eostation.errors import ServiceUnavailable
 
 __all__ = [
-    "SCHEMA_VERSION",
     "WriteAttempt",
     "is_contention",
     "metadata",
     "open_database",
+    "open_engine",
     "write_attempts",
 ]
 
 metadata = sa.MetaData()
-
-schema_version = sa.Table(
-    "schema_version",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-)
-
-# Upgrades from version N-1 to N. Tables that are new in N come from create_all;
-# this holds the changes to tables that already existed.
-_UPGRADES: Final[Mapping[int, Callable[[Connection], None]]] = {}
-SCHEMA_VERSION: Final = 1
-
 
 _BUSY_OPTION: Final = "eostation_busy_seconds"
 # SQLite's own wait per attempt; write_attempts retries around it up to the busy budget.
 _SQLITE_WAIT_MS: Final = 1000
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _PG_CONTENTION: Final = frozenset({"40001", "40P01", "55P03"})
+# PostgreSQL going away or not yet back: admin/crash shutdown, cannot connect now.
+_PG_GONE: Final = frozenset({"57P01", "57P02", "57P03"})
 
 
 def _sqlite_setup(wait_ms: int) -> Callable[[object, object], None]:
@@ -76,14 +65,30 @@ def _sqlite_setup(wait_ms: int) -> Callable[[object, object], None]:
 
 
 def is_contention(exc: BaseException) -> bool:
-    """Whether a database error means "another writer holds the lock, try again later"."""
+    """Whether a database error means "try again later".
+
+    Another writer holds the lock, or (PostgreSQL) the server is restarting or unreachable.
+    """
     if not isinstance(exc, DBAPIError):
         return False
-    if getattr(exc.orig, "pgcode", None) in _PG_CONTENTION:
+    code = getattr(exc.orig, "pgcode", None)
+    if code in _PG_CONTENTION:
+        return True
+    if _pg_unreachable(exc, code):
         return True
     # SQLITE_BUSY and SQLITE_LOCKED; other operational errors (disk full …) are not retried.
     text = str(exc.orig).lower()
     return "database is locked" in text or "database table is locked" in text
+
+
+def _pg_unreachable(exc: DBAPIError, code: str | None) -> bool:
+    # Only PostgreSQL: a SQLite "unable to open" is a configuration error, not a restart.
+    if type(exc.orig).__module__.split(".")[0] != "psycopg":
+        return False
+    if exc.connection_invalidated or code in _PG_GONE or (code or "").startswith("08"):
+        return True
+    # Refused while the server restarts: psycopg gives no SQLSTATE for a failed connect.
+    return code is None and "connection" in str(exc.orig).lower()
 
 
 class WriteAttempt(AbstractContextManager[Connection]):
@@ -149,8 +154,8 @@ def write_attempts(engine: Engine) -> Iterator[WriteAttempt]:
         delay = min(delay * 2, 1.0)
 
 
-def open_database(url: str, *, busy_seconds: float = 10.0) -> Engine:
-    """Connect, create missing tables and upgrade the schema to :data:`SCHEMA_VERSION`.
+def open_engine(url: str, *, busy_seconds: float = 10.0) -> Engine:
+    """A pooled engine for ``url`` without touching the schema (see :func:`open_database`).
 
     ``busy_seconds`` bounds how long a write waits for other writers (:func:`write_attempts`).
     """
@@ -160,20 +165,20 @@ def open_database(url: str, *, busy_seconds: float = 10.0) -> Engine:
         # Created 0600 before SQLite opens it: its -wal and -shm files take the same mode.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         path.chmod(0o600)
+    # pre_ping: a connection the server dropped (restart, idle timeout) is replaced at checkout.
     engine = sa.create_engine(
         url, pool_pre_ping=True, execution_options={_BUSY_OPTION: busy_seconds}
     )
     if engine.dialect.name == "sqlite":
         wait_ms = max(50, min(_SQLITE_WAIT_MS, int(busy_seconds * 1000)))
         sa.event.listen(engine, "connect", _sqlite_setup(wait_ms))
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        current = conn.execute(sa.select(schema_version.c.version)).scalar()
-        if current is None:
-            conn.execute(schema_version.insert().values(id=1, version=SCHEMA_VERSION))
-            return engine
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            _UPGRADES[version](conn)
-        if current < SCHEMA_VERSION:
-            conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
+    return engine
+
+
+def open_database(url: str, *, busy_seconds: float = 10.0) -> Engine:
+    """Connect and migrate the schema to the newest revision (:func:`open_engine` + migrate)."""
+    from eostation.migrations import migrate
+
+    engine = open_engine(url, busy_seconds=busy_seconds)
+    migrate(engine)
     return engine

@@ -25,8 +25,8 @@ from tests.oidc_issuer import LocalIssuer
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> UserStore:
-    return UserStore(open_database(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+def store(database_url: str) -> UserStore:
+    return UserStore(open_database(database_url))
 
 
 def make_auth(tmp_path: Path, store: UserStore, **kw: object) -> Authenticator:

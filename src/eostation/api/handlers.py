@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eostation.db import is_contention
 from eostation.errors import (
     Internal,
     MethodNotAllowed,
@@ -20,6 +21,7 @@ from eostation.errors import (
     OpenEOError,
     PayloadTooLarge,
     RequestInvalid,
+    ServiceUnavailable,
 )
 from eostation.issuer import ISSUER_PATH, OAuthError
 
@@ -171,6 +173,11 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         rid = _request_id(request)
+        if is_contention(exc):
+            # A read while the database restarts or is locked: temporary, say so.
+            log.warning("request %s: database unavailable: %s", rid, exc)
+            reason = "the database is unavailable or locked"
+            return error_response(request, ServiceUnavailable(reason=reason, retry_after=5))
         log.exception("unexpected error in request %s", rid)
         return error_response(
             request, Internal(message=f"unexpected error; quote request id {rid} when reporting it")

@@ -194,9 +194,16 @@ class Runner:
             if job.runner == self.id and job.id == self._current:
                 continue
             stale = job.heartbeat is None or job.heartbeat < deadline
-            if not (stale or _process_gone(job.runner)):
+            # A runner runs one job at a time: one of ours that is not current was left behind
+            # when its outcome could not be recorded (the database was unreachable).
+            orphan = job.runner == self.id
+            if not (orphan or stale or _process_gone(job.runner)):
                 continue
-            why = f"its runner {job.runner} stopped responding (killed, out of memory or machine lost)"
+            why = (
+                "its outcome could not be recorded (the database was unreachable)"
+                if orphan
+                else f"its runner {job.runner} stopped responding (killed, out of memory or machine lost)"
+            )
             # Also a run that crashed between publishing its directory and recording it.
             self.layout.clean_unpublished(job.id, keep=job.result_dir)
             if job.attempts < cfg.max_attempts:

@@ -4,8 +4,8 @@ Only SQLAlchemy Core and portable SQL are used, so the same code runs on SQLite 
 PostgreSQL. Every status change is a compare-and-set ``UPDATE … WHERE status IN
 (allowed sources)``, built by :meth:`JobStore.transition` from the transition table,
 so two API replicas and any number of runners never overwrite each other. Claiming a
-job is one ``UPDATE … WHERE id = (SELECT … LIMIT 1) AND status = 'queued'``: a claim
-that loses a race simply updates nothing.
+job is one ``UPDATE … WHERE id = (SELECT … LIMIT 1) AND status = 'queued'``
+(:mod:`eostation.jobs.claim`; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine, Row
 
 from eostation.db import write_attempts
 from eostation.errors import JobLocked, JobNotFound
+from eostation.jobs.claim import claim_statement
 from eostation.jobs.model import (
     ACTIVE,
     LOG_LEVELS,
@@ -217,39 +218,10 @@ class JobStore:
         """Atomically take the next queued job for ``runner``, or None.
 
         Fair across users: a user with fewer running jobs goes first, then the oldest
-        queued job; users already at ``concurrent_per_user`` running jobs wait.
+        queued job; users already at ``concurrent_per_user`` running jobs wait. Concurrent
+        runners get different jobs (:mod:`eostation.jobs.claim`).
         """
-        q = jobs.alias("q")
-        r = jobs.alias("r")
-        running = (
-            sa.select(sa.func.count())
-            .select_from(r)
-            .where(r.c.user_id == q.c.user_id, r.c.status == RUNNING.value)
-            .scalar_subquery()
-        )
-        candidate = (
-            sa.select(q.c.id)
-            .where(q.c.status == QUEUED.value, running < concurrent_per_user)
-            .order_by(running, q.c.queued_at, q.c.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        now = utcnow()
-        stmt = (
-            jobs.update()
-            .where(jobs.c.id == candidate, jobs.c.status == QUEUED.value)
-            .values(
-                status=RUNNING.value,
-                runner=runner,
-                heartbeat=now,
-                started=now,
-                updated=now,
-                finished=None,
-                progress=0.0,
-                attempts=jobs.c.attempts + 1,
-            )
-            .returning(jobs.c.id)
-        )
+        stmt = claim_statement(self._engine.dialect.name, runner, concurrent_per_user, utcnow())
         for attempt in write_attempts(self._engine):
             with attempt as conn:
                 job_id = conn.execute(stmt).scalar()

@@ -1,10 +1,10 @@
-"""The job store: a conformance class every store backend passes, run here on a SQLite file."""
+"""The job store: a conformance class every store backend passes, run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -123,6 +123,32 @@ class JobStoreTests:
             t.join()
         assert sorted(claimed) == sorted(ids)
 
+    def test_runners_claiming_at_once_each_get_a_job(self, store: JobStore) -> None:
+        # As many queued jobs as runners, all claiming at the same moment on their own
+        # connections: nobody may come back empty-handed while a job still waits.
+        n = 4
+        ids = set()
+        for i in range(n):
+            job = store.create(f"u{i}", GRAPH)
+            store.transition(job.id, S.QUEUED)
+            ids.add(job.id)
+        barrier = threading.Barrier(n)
+        got: list[str | None] = []
+        lock = threading.Lock()
+
+        def runner(name: str) -> None:
+            barrier.wait()
+            job = store.claim(name, 100)
+            with lock:
+                got.append(None if job is None else job.id)
+
+        threads = [threading.Thread(target=runner, args=(f"r{i}",)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(j for j in got if j is not None) == sorted(ids) and None not in got
+
     def test_heartbeat_only_for_the_holder(self, store: JobStore) -> None:
         job = store.create("alice", GRAPH)
         store.transition(job.id, S.QUEUED)
@@ -178,7 +204,9 @@ class JobStoreTests:
         assert got.results_expired and got.result_dir is None and store.storage_used("alice") == 0
 
 
-class TestSqliteJobStore(JobStoreTests):
+class TestJobStore(JobStoreTests):
     @pytest.fixture
-    def store(self, tmp_path: Path) -> JobStore:
-        return JobStore(open_database(f"sqlite:///{tmp_path / 'jobs.db'}"))
+    def store(self, database_url: str) -> Iterator[JobStore]:
+        engine = open_database(database_url)
+        yield JobStore(engine)
+        engine.dispose()
