@@ -150,7 +150,7 @@ def index_search(n: int, count: int = 200) -> None:
     from eostation.catalog.query import ItemQuery
     from eostation.catalog.sqlite import SqliteItemIndex
     from eostation.data.registry import build_registry
-    from eostation.db import open_database
+    from eostation.migrations import open_database
 
     with tempfile.TemporaryDirectory() as tmp:
         index = SqliteItemIndex(Path(tmp) / "items.db")

@@ -234,10 +234,10 @@ def worker(
     import signal
     import threading
 
-    from eostation.db import open_database
     from eostation.jobs.runner import Runner
     from eostation.jobs.store import JobStore
     from eostation.jobs.supervisor import watch_parent
+    from eostation.migrations import open_database
     from eostation.outbound_proxy import guard_gdal
 
     settings = _settings(data_dir, dask_scheduler=scheduler)
@@ -292,8 +292,8 @@ def users_add(
     data_dir: DataDir = None,
 ) -> None:
     """Create a user, or set a new password for an existing one."""
-    from eostation.db import open_database
     from eostation.errors import OpenEOError
+    from eostation.migrations import open_database
     from eostation.users import UserStore
 
     store = UserStore(open_database(_settings(data_dir).db_url))
@@ -320,8 +320,8 @@ def users_passwd(
     data_dir: DataDir = None,
 ) -> None:
     """Change a user's password; every token issued before stops working."""
-    from eostation.db import open_database
     from eostation.errors import OpenEOError
+    from eostation.migrations import open_database
     from eostation.users import UserStore
 
     store = UserStore(open_database(_settings(data_dir).db_url))
@@ -340,7 +340,7 @@ def users_passwd(
 @users_app.command("remove")
 def users_remove(user_id: str, data_dir: DataDir = None) -> None:
     """Delete a user."""
-    from eostation.db import open_database
+    from eostation.migrations import open_database
     from eostation.users import UserStore
 
     if not UserStore(open_database(_settings(data_dir).db_url)).remove(user_id):
@@ -352,7 +352,7 @@ def users_remove(user_id: str, data_dir: DataDir = None) -> None:
 @users_app.command("list")
 def users_list(data_dir: DataDir = None) -> None:
     """List users."""
-    from eostation.db import open_database
+    from eostation.migrations import open_database
     from eostation.users import UserStore
 
     for user in UserStore(open_database(_settings(data_dir).db_url)).list():

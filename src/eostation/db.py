@@ -36,7 +36,6 @@ __all__ = [
     "WriteAttempt",
     "is_contention",
     "metadata",
-    "open_database",
     "open_engine",
     "write_attempts",
 ]
@@ -155,7 +154,7 @@ def write_attempts(engine: Engine) -> Iterator[WriteAttempt]:
 
 
 def open_engine(url: str, *, busy_seconds: float = 10.0) -> Engine:
-    """A pooled engine for ``url`` without touching the schema (see :func:`open_database`).
+    """A pooled engine for ``url`` without touching the schema (see :func:`eostation.migrations.open_database`).
 
     ``busy_seconds`` bounds how long a write waits for other writers (:func:`write_attempts`).
     """
@@ -172,13 +171,4 @@ def open_engine(url: str, *, busy_seconds: float = 10.0) -> Engine:
     if engine.dialect.name == "sqlite":
         wait_ms = max(50, min(_SQLITE_WAIT_MS, int(busy_seconds * 1000)))
         sa.event.listen(engine, "connect", _sqlite_setup(wait_ms))
-    return engine
-
-
-def open_database(url: str, *, busy_seconds: float = 10.0) -> Engine:
-    """Connect and migrate the schema to the newest revision (:func:`open_engine` + migrate)."""
-    from eostation.migrations import migrate
-
-    engine = open_engine(url, busy_seconds=busy_seconds)
-    migrate(engine)
     return engine

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from eostation.db import open_database
 from eostation.jobs.store import JobStore
+from eostation.migrations import open_database
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.e2e

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from openeo.rest import OpenEoApiError
 
-from eostation.db import open_database
 from eostation.jobs.store import JobStore
+from eostation.migrations import open_database
 from tests.conftest import LiveServer
 from tests.jobs_support import slow_graph
 

@@ -16,8 +16,8 @@ import httpx
 import openeo
 import pytest
 
-from eostation.db import open_database
 from eostation.jobs.store import JobStore
+from eostation.migrations import open_database
 from tests.conftest import LiveServer
 from tests.jobs_support import slow_graph
 from tests.pg_server import PostgresServer, _require_bindir

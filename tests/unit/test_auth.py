@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from eostation.auth import LOCAL_USER, Authenticator, bind_refusal, is_loopback
 from eostation.config import OidcProvider, Settings
-from eostation.db import open_database
 from eostation.errors import (
     AuthenticationRequired,
     AuthenticationSchemeInvalid,
@@ -20,6 +19,7 @@ from eostation.errors import (
     RequestInvalid,
     TokenInvalid,
 )
+from eostation.migrations import open_database
 from eostation.users import UserStore, safe_user_id
 from tests.oidc_issuer import LocalIssuer
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from eostation.db import metadata, open_database
+from eostation.db import metadata
 from eostation.jobs.store import JobStore
-from eostation.migrations import WAVE1_REVISION, current_revision, head_revision
+from eostation.migrations import WAVE1_REVISION, current_revision, head_revision, open_database
 from eostation.udps import UdpStore
 from eostation.users import UserStore
 

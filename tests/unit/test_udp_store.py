@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from eostation.db import open_database
 from eostation.errors import ProcessGraphNotFound
+from eostation.migrations import open_database
 from eostation.udps import UdpStore
 
 GRAPH = {

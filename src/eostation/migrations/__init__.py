@@ -1,4 +1,4 @@
-"""Schema migrations with Alembic, applied by :func:`eostation.db.open_database` at start-up.
+"""Schema migrations with Alembic, applied by :func:`open_database` at start-up.
 
 The revisions live in ``versions/`` inside the package, so an installed wheel migrates its
 database too. :func:`migrate` is idempotent and safe when several processes (the server,
@@ -27,7 +27,16 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["WAVE1_REVISION", "current_revision", "declared_metadata", "head_revision", "migrate"]
+from eostation.db import open_engine
+
+__all__ = [
+    "WAVE1_REVISION",
+    "current_revision",
+    "declared_metadata",
+    "head_revision",
+    "migrate",
+    "open_database",
+]
 
 WAVE1_REVISION: Final = "0001"
 _HERE: Final = Path(__file__).resolve().parent
@@ -93,3 +102,12 @@ def migrate(engine: Engine) -> None:
             command.stamp(cfg, WAVE1_REVISION)
         command.upgrade(cfg, "head")
         metadata.create_all(conn)
+
+
+def open_database(url: str, *, busy_seconds: float = 10.0) -> Engine:
+    """Connect and migrate the schema to the newest revision (:func:`eostation.db.open_engine`
+    plus :func:`migrate`). It lives here, not in ``eostation.db``: migrating needs every
+    table module, and those import ``eostation.db``."""
+    engine = open_engine(url, busy_seconds=busy_seconds)
+    migrate(engine)
+    return engine

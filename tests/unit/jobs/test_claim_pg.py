@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from eostation.db import open_database
 from eostation.jobs.model import JobStatus
 from eostation.jobs.store import JobStore
 from eostation.jobs.tables import jobs
+from eostation.migrations import open_database
 from tests.pg_server import PostgresServer
 
 GRAPH = {

@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 
 from eostation.api.app import build_services, create_app
 from eostation.config import JobSettings, Settings
-from eostation.db import open_database
 from eostation.errors import ServiceUnavailable
 from eostation.jobs.model import JobStatus
 from eostation.jobs.runner import Runner
 from eostation.jobs.store import JobStore
+from eostation.migrations import open_database
 from eostation.udps import UdpStore
 from eostation.users import UserStore
 

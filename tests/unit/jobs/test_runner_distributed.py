@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from eostation.config import JobSettings, Settings
-from eostation.db import open_database
 from eostation.engine.registry import default_registry
 from eostation.jobs.model import JobStatus
 from eostation.jobs.runner import Runner
 from eostation.jobs.store import JobStore
+from eostation.migrations import open_database
 from tests.jobs_support import slow_graph, with_slow
 
 pytestmark = pytest.mark.slow

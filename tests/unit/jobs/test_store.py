@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from eostation.db import open_database
 from eostation.errors import JobLocked, JobNotFound
 from eostation.jobs.model import (
     JobStatus,
@@ -18,6 +17,7 @@ from eostation.jobs.model import (
     sources,
 )
 from eostation.jobs.store import JobStore, utcnow
+from eostation.migrations import open_database
 
 S = JobStatus
 GRAPH = {
