@@ -97,6 +97,7 @@ def _process(
                 process,
                 registry=services.processes,
                 limits=services.limits(),
+                formats=services.formats,
                 collections=services.collections,
                 log=log,
                 cancelled=lambda: gone() or time.monotonic() > deadline,
