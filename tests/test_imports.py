@@ -20,7 +20,16 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # part -> module prefixes it must never import (ARCHITECTURE.md, "Parts and arrows").
 _WEB = ("fastapi", "starlette", "uvicorn")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "eostation.engine": ("eostation.api", "eostation.jobs", "eostation.cli", "sqlalchemy", *_WEB),
+    # Not the formats either: save_result checks options through EvalContext.output_format,
+    # the registry whose writers the jobs layer runs.
+    "eostation.engine": (
+        "eostation.api",
+        "eostation.jobs",
+        "eostation.formats",
+        "eostation.cli",
+        "sqlalchemy",
+        *_WEB,
+    ),
     "eostation.jobs": ("eostation.api", "eostation.cli", *_WEB),
     "eostation.data": (
         "eostation.api",
@@ -204,6 +213,7 @@ def test_the_checker_catches_a_wrong_arrow_even_inside_a_function(tmp_path: Path
             "__init__.py": "",
             "engine/__init__.py": "",
             "engine/evaluate.py": "def f():\n    from ..jobs import store\n",
+            "engine/io.py": "from eostation.formats.registry import default_formats\n",
             "engine/ok.py": (
                 "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import fastapi\n"
             ),
@@ -216,6 +226,8 @@ def test_the_checker_catches_a_wrong_arrow_even_inside_a_function(tmp_path: Path
     assert found == [
         "eostation.engine.evaluate:2 (in a function) -> eostation.jobs.store"
         " (eostation.engine must not import eostation.jobs)",
+        "eostation.engine.io:1 -> eostation.formats.registry"
+        " (eostation.engine must not import eostation.formats)",
         "eostation.formats.gtiff:1 -> eostation.api (eostation.formats must not import eostation.api)",
         "eostation.formats.gtiff:1 -> eostation.api (only eostation.cli imports eostation.api)",
         "eostation.jobs.store:1 -> starlette.requests (eostation.jobs must not import starlette)",

@@ -33,11 +33,11 @@ from eostation.api.routes import (
     result,
     stac_setup,
 )
-from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
 from eostation.config import Settings
 from eostation.jobs.service import JobService
 from eostation.jobs.store import JobStore
+from eostation.jobs.synclogs import SyncLogs
 from eostation.migrations import open_database
 from eostation.udps import UdpStore
 from eostation.users import UserStore

@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine
 
 from eostation.api.guard import is_browser_request
 from eostation.api.heavy import HeavyWork
-from eostation.api.synclogs import SyncLogs
 from eostation.auth import Authenticator
 from eostation.config import Settings
 from eostation.data.registry import CollectionRegistry
@@ -19,6 +18,8 @@ from eostation.engine.registry import ProcessRegistry
 from eostation.errors import OpenEOError
 from eostation.formats.registry import FormatRegistry
 from eostation.jobs.service import JobService
+from eostation.jobs.sync import SyncService
+from eostation.jobs.synclogs import SyncLogs
 from eostation.udps import UdpStore
 from eostation.users import User, UserStore
 
@@ -58,6 +59,19 @@ class Services:
     def limits(self) -> EngineLimits:
         """The engine limits of a graph run now (UDFs depend on the number of accounts)."""
         return EngineLimits.from_settings(self.settings, accounts=self.users.count())
+
+    def sync(self) -> SyncService:
+        """Synchronous processing (``POST /result``) on these services."""
+        return SyncService(
+            self.settings,
+            processes=self.processes,
+            collections=self.collections,
+            formats=self.formats,
+            limits=self.limits,
+            store=self.jobs.store,
+            udps=self.udps,
+            logs=self.sync_logs,
+        )
 
 
 async def get_services(request: Request) -> Services:

@@ -15,11 +15,23 @@ if TYPE_CHECKING:
     from eostation.data.base import LoadRequest
     from eostation.engine.registry import ProcessRegistry
 
-__all__ = ["Callback", "Cancelled", "EngineLimits", "EvalContext", "LogSink", "no_log"]
+__all__ = [
+    "Callback",
+    "Cancelled",
+    "EngineLimits",
+    "EvalContext",
+    "LogSink",
+    "OutputFormats",
+    "no_log",
+]
 
 
 LogSink = Callable[[str, str, Any], None]
 """``(level, message, data)``; level is one of ``error``, ``warning``, ``info``, ``debug``."""
+
+OutputFormats = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
+"""``(format, options) -> (canonical name, checked options)``; raises on an unknown format
+or a wrong option (the format registry's ``check_output``)."""
 
 
 class Cancelled(Exception):
@@ -54,6 +66,12 @@ def _no_job_files(job_id: str) -> Mapping[str, Path]:
     raise FeatureUnsupported(message=f"'{job_id}': this run cannot read batch job results.")
 
 
+def _no_output_formats(name: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    from eostation.errors import FeatureUnsupported
+
+    raise FeatureUnsupported(message=f"save_result('{name}'): this run cannot write files.")
+
+
 def _no_job_results(job_id: str) -> xr.DataArray:
     from eostation.errors import FeatureUnsupported
 
@@ -78,7 +96,9 @@ class EvalContext:
     settings by :meth:`EngineLimits.from_settings`; ``depth`` is the user-defined process
     nesting.
     ``results`` is the sink of ``save_result``: it appends ``(data, format, options)``
-    (options already validated) and the caller writes them after evaluation.
+    (options already validated by ``output_format(format, options)``, the lookup in the
+    same format registry whose writers run later) and the caller writes them after
+    evaluation; unset, ``output_format`` raises ``FeatureUnsupported``.
     ``load_result(job_id)`` returns a finished batch job's result as a lazy cube (the
     jobs layer provides it; unset it raises ``FeatureUnsupported``). ``job_files(job_id)``
     maps the result files of such a job to their paths (``load_ml_model``; same rule).
@@ -95,6 +115,7 @@ class EvalContext:
     results: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
     load_result: Callable[[str], xr.DataArray] = _no_job_results
     job_files: Callable[[str], Mapping[str, Path]] = _no_job_files
+    output_format: OutputFormats = _no_output_formats
 
 
 class Callback(Protocol):

@@ -47,6 +47,15 @@ class FormatRegistry:
         except KeyError:
             raise FileTypeInvalid(type=name, types=", ".join(self.output_names)) from None
 
+    def check_output(self, name: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``save_result``'s check: the canonical name of output ``name`` and its checked options.
+
+        ``FileTypeInvalid`` when the format is unknown, the writer's error when an option
+        is wrong; this is the same writer :func:`eostation.jobs.execute.write_outputs` runs.
+        """
+        writer = self.get_writer(name)
+        return writer.name, writer.check_options(options)
+
     def get_reader(self, name: str) -> Reader:
         """The reader for ``name`` (any case); ``FileTypeInvalid`` when unknown."""
         try:

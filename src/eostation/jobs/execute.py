@@ -87,6 +87,7 @@ def evaluate_lazily(
     *,
     registry: ProcessRegistry,
     limits: EngineLimits,
+    formats: FormatRegistry,
     collections: CollectionRegistry | None = None,
     log: LogSink,
     cancelled: Callable[[], bool],
@@ -99,9 +100,11 @@ def evaluate_lazily(
 
     This builds the :class:`EvalContext` for every path that runs a graph (``POST
     /result``, batch jobs, estimates, ``eostation run``); ``limits`` come from
-    :meth:`EngineLimits.from_settings`. ``udp`` looks up the user's stored processes,
-    ``load_result`` opens a finished job's results as a cube (:func:`open_job_result`),
-    ``job_files`` lists its result files (:func:`finished_job_files`).
+    :meth:`EngineLimits.from_settings`; ``formats`` is the registry whose writers
+    :func:`write_outputs` runs (``save_result`` checks its options against it). ``udp``
+    looks up the user's stored processes, ``load_result`` opens a finished job's results
+    as a cube (:func:`open_job_result`), ``job_files`` lists its result files
+    (:func:`finished_job_files`).
     """
     run = GraphRun()
 
@@ -120,6 +123,7 @@ def evaluate_lazily(
         "log": log,
         "user_id": user_id,
         "cancelled": cancelled,
+        "output_format": formats.check_output,
     }
     if udp is not None:
         base["udp"] = udp

@@ -73,9 +73,11 @@ def run_local(
     from eostation.engine.registry import default_registry
     from eostation.formats.registry import default_formats
 
+    formats = default_formats()
     run = evaluate_lazily(
         process,
         registry=default_registry(),
+        formats=formats,
         collections=build_registry(settings.data_dir),
         log=log,
         cancelled=lambda: False,
@@ -90,9 +92,7 @@ def run_local(
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".eostation-run-", dir=target_dir))
     try:
-        write_outputs(
-            run, tmp, formats=default_formats(), progress=progress, cancelled=lambda: False
-        )
+        write_outputs(run, tmp, formats=formats, progress=progress, cancelled=lambda: False)
         written = [f.path for f in run.files]
         if output is not None and len(written) == 1 and not output.is_dir():
             destinations = [output]

@@ -323,6 +323,7 @@ class Runner:
         run = execute.evaluate_lazily(
             job.process,
             registry=self.registry,
+            formats=self.formats,
             collections=self.collections,
             log=jlog.engine_sink,
             cancelled=cancelled,

@@ -30,6 +30,7 @@ from eostation.errors import (
     ResultLinkExpired,
     StorageQuotaExceeded,
 )
+from eostation.formats.registry import FormatRegistry
 from eostation.jobs.costs import PIXELS_PER_CPU_SECOND, costs_of, iso_duration
 from eostation.jobs.model import ACTIVE, LOG_LEVELS, Job, JobStatus, LogEntry
 from eostation.jobs.results import ResultLayout, Signer
@@ -280,6 +281,7 @@ class JobService:
         registry: ProcessRegistry,
         limits: EngineLimits,
         collections: CollectionRegistry,
+        formats: FormatRegistry,
         udp: Callable[[str], dict[str, Any] | None] | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> dict[str, Any]:
@@ -299,6 +301,7 @@ class JobService:
                 job.process,
                 registry=registry,
                 limits=limits,
+                formats=formats,
                 collections=collections,
                 log=lambda *_: None,
                 cancelled=lambda: cancelled() or time.monotonic() > deadline,

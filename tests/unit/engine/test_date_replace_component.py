@@ -8,6 +8,7 @@ import pytest
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
 
@@ -20,7 +21,7 @@ def _run(**arguments: Any) -> Any:
             "d": {"process_id": "date_replace_component", "arguments": arguments, "result": True}
         }
     }
-    return evaluate(graph, EvalContext(REGISTRY))
+    return evaluate(graph, EvalContext(REGISTRY, EngineLimits()))
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_vectorised_over_the_labels_of_a_temporal_dimension() -> None:
             }
         }
     }
-    out = evaluate(graph, EvalContext(REGISTRY), {"label": labels})
+    out = evaluate(graph, EvalContext(REGISTRY, EngineLimits()), {"label": labels})
     expected = np.array(["2022-02-01", "2023-02-28T10:00", "NaT"], dtype="datetime64[ns]")
     np.testing.assert_array_equal(out.values, expected)
     assert out.dims == ("t",)

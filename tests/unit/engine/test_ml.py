@@ -21,12 +21,14 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.processes.cubes.geometries import GeometrySet, object_array, vector_cube
 from eostation.engine.processes.ml import MLModel
 from eostation.engine.processes.ml_io import model_from_bytes
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
 from eostation.formats.registry import default_formats
+from eostation.outbound import OutboundPolicy
 
 pytest.importorskip("sklearn", reason="the ml extra is not installed")
 pytest.importorskip("skops", reason="the ml extra is not installed")
@@ -109,7 +111,9 @@ def _fit_predict_graph(**fit: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("bands", [("a", "b"), ("b", "a")])
 def test_fit_then_predict_per_pixel(bands: tuple[str, str]) -> None:
     out = evaluate(
-        _fit_predict_graph(), EvalContext(REGISTRY), {"p": _predictors(), "cube": _pixels(bands)}
+        _fit_predict_graph(),
+        EvalContext(REGISTRY, EngineLimits()),
+        {"p": _predictors(), "cube": _pixels(bands)},
     )
     assert out.dims == ("y", "x")
     np.testing.assert_array_equal(out.values, EXPECTED)
@@ -119,7 +123,7 @@ def test_fit_then_predict_per_pixel(bands: tuple[str, str]) -> None:
 def test_every_max_variables_option_trains(max_variables: Any) -> None:
     out = evaluate(
         _fit_predict_graph(max_variables=max_variables),
-        EvalContext(REGISTRY),
+        EvalContext(REGISTRY, EngineLimits()),
         {"p": _predictors(), "cube": _pixels()},
     )
     np.testing.assert_array_equal(out.values, EXPECTED)
@@ -130,7 +134,7 @@ def _fit(**arguments: Any) -> Any:
         "process_id": "fit_class_random_forest",
         "arguments": {"predictors": {"from_parameter": "p"}, "target": _target(), **arguments},
         "result": True}}}  # fmt: skip
-    return evaluate(graph, EvalContext(REGISTRY), {"p": _predictors()})
+    return evaluate(graph, EvalContext(REGISTRY, EngineLimits()), {"p": _predictors()})
 
 
 @pytest.mark.parametrize(
@@ -156,7 +160,7 @@ def test_a_null_feature_is_refused() -> None:
         "arguments": {"predictors": {"from_parameter": "p"}, "target": _target()},
         "result": True}}}  # fmt: skip
     with pytest.raises(OpenEOError, match="geometry 3 has a null feature"):
-        evaluate(graph, EvalContext(REGISTRY), {"p": predictors})
+        evaluate(graph, EvalContext(REGISTRY, EngineLimits()), {"p": predictors})
 
 
 def test_predict_with_the_wrong_number_of_bands_is_refused() -> None:
@@ -172,11 +176,11 @@ def test_predict_with_the_wrong_number_of_bands_is_refused() -> None:
                           "result": True}}}},
         "result": True}}}  # fmt: skip
     with pytest.raises(OpenEOError, match="1 features given, the model was trained on 2"):
-        evaluate(graph, EvalContext(REGISTRY), {"cube": cube, "m": model})
+        evaluate(graph, EvalContext(REGISTRY, EngineLimits()), {"cube": cube, "m": model})
 
 
 def test_save_writes_a_skops_asset_that_loads_back(tmp_path: Path) -> None:
-    context = EvalContext(REGISTRY)
+    context = EvalContext(REGISTRY, EngineLimits())
     graph = {"process_graph": {
         "fit": {"process_id": "fit_class_random_forest",
                 "arguments": {"predictors": {"from_parameter": "p"}, "target": _target(),
@@ -222,7 +226,9 @@ def file_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 def _load_and_predict(url: str) -> Any:
     graph = _fit_predict_graph()
     graph["process_graph"]["fit"] = {"process_id": "load_ml_model", "arguments": {"id": url}}
-    return evaluate(graph, EvalContext(REGISTRY), {"cube": _pixels()})
+    # The file server runs on loopback, which the outbound guard refuses unless allowed.
+    limits = EngineLimits(outbound=OutboundPolicy.parse("127.0.0.0/8"))
+    return evaluate(graph, EvalContext(REGISTRY, limits), {"cube": _pixels()})
 
 
 def test_load_from_a_stac_item_url_predicts_as_trained(file_server: tuple[str, Path]) -> None:
@@ -259,7 +265,7 @@ def test_load_by_job_id_reads_the_jobs_model_file(tmp_path: Path) -> None:
     (tmp_path / "model.skops").write_bytes(model.to_bytes())
     files = {"j-1": {"model.skops": tmp_path / "model.skops", "job.json": tmp_path / "x"},
              "j-2": {"out.tif": tmp_path / "out.tif"}}  # fmt: skip
-    context = EvalContext(REGISTRY, job_files=lambda job_id: files[job_id])
+    context = EvalContext(REGISTRY, EngineLimits(), job_files=lambda job_id: files[job_id])
     graph = _fit_predict_graph()
     graph["process_graph"]["fit"] = {"process_id": "load_ml_model", "arguments": {"id": "j-1"}}
     out = evaluate(graph, context, {"cube": _pixels()})
@@ -288,5 +294,5 @@ def test_without_the_ml_extra_the_answer_is_feature_unsupported(
         if module == "sklearn.ensemble":
             _fit(num_trees=3, seed=0)
         else:
-            evaluate(graph, EvalContext(REGISTRY), {"m": model})
+            evaluate(graph, EvalContext(REGISTRY, EngineLimits()), {"m": model})
     assert err.value.code == "FeatureUnsupported" and "eostation[ml]" in err.value.message

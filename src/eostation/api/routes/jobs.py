@@ -157,6 +157,7 @@ async def estimate_job(
             registry=services.processes,
             limits=services.limits(),
             collections=services.collections,
+            formats=services.formats,
             udp=lambda pid: services.udps.get(user.user_id, pid),
             cancelled=cancelled,
         )

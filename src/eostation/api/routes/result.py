@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
@@ -16,34 +12,12 @@ from starlette.background import BackgroundTask
 from eostation.api.deps import CurrentUser, Services, ServicesDep, api_url
 from eostation.api.heavy import ClientGone
 from eostation.api.ratelimit import limit_sync_processing
-from eostation.errors import (
-    NotFound,
-    OpenEOError,
-    ProcessGraphComplexity,
-    ProcessGraphMissing,
-    RequestTimeout,
-)
-from eostation.formats.output import bundle
-from eostation.jobs.costs import costs_of
-from eostation.jobs.execute import (
-    Cancelled,
-    evaluate_lazily,
-    finished_job_files,
-    load_finished_job,
-    write_outputs,
-)
-from eostation.jobs.joblog import describe_failure, json_data
-from eostation.jobs.service import billing_plan
+from eostation.errors import NotFound
 from eostation.users import User
 
 __all__ = ["router"]
 
 router = APIRouter()
-
-
-def _levels(minimum: str) -> set[str]:
-    order = ["error", "warning", "info", "debug"]
-    return set(order[: order.index(minimum) + 1]) if minimum in order else set(order)
 
 
 @router.post(
@@ -59,8 +33,9 @@ async def process_sync(
 ) -> Response:
     """Run a process graph and return its result file (or, without ``save_result``, its value as JSON).
 
-    The work runs in the engine pool (:mod:`eostation.api.heavy`) and stops when the
-    client disconnects or the synchronous timeout passes.
+    The work (:class:`eostation.jobs.sync.SyncService`) runs in the engine pool
+    (:mod:`eostation.api.heavy`) and stops when the client disconnects or the
+    synchronous timeout passes.
     """
     try:
         return await services.heavy.run(
@@ -77,72 +52,10 @@ def _process(
     services: Services,
     gone: Callable[[], bool],
 ) -> FileResponse:
-    process = body.get("process")
-    if not isinstance(process, Mapping) or not isinstance(process.get("process_graph"), Mapping):
-        raise ProcessGraphMissing()
-    billing_plan(body.get("plan"))  # refused as in POST /jobs; nothing is charged anyway
-    settings = services.settings
     rid: str = request.state.request_id
-    entries = services.sync_logs.open(rid, user.user_id)
-    keep = _levels(str(body.get("log_level") or "info"))
-
-    def log(level: str, message: str, data: Any) -> None:
-        if level in keep:
-            services.sync_logs.entry(
-                entries, level, message, data=None if data is None else json_data(data)
-            )
-
-    deadline = time.monotonic() + settings.sync_timeout_seconds
-    started = time.process_time()
-    tmp_root = settings.ensure_data_dir() / "tmp"
-    tmp_root.mkdir(exist_ok=True)
-    directory = Path(tempfile.mkdtemp(prefix="sync-", dir=tmp_root))
-    try:
-        try:
-            run = evaluate_lazily(
-                process,
-                registry=services.processes,
-                limits=services.limits(),
-                collections=services.collections,
-                log=log,
-                cancelled=lambda: gone() or time.monotonic() > deadline,
-                user_id=user.user_id,
-                udp=lambda pid: services.udps.get(user.user_id, pid),
-                load_result=lambda job_id: load_finished_job(
-                    services.jobs.store, services.formats, user.user_id, job_id
-                ),
-                job_files=lambda job_id: finished_job_files(
-                    services.jobs.store, user.user_id, job_id
-                ),
-            )
-            if run.input_pixels > settings.sync_max_pixels:
-                raise ProcessGraphComplexity(
-                    reason=f"it reads {run.input_pixels:,} pixels, the limit for synchronous "
-                    f"requests is {settings.sync_max_pixels:,}"
-                )
-            write_outputs(
-                run,
-                directory,
-                formats=services.formats,
-                progress=lambda _p: None,
-                cancelled=lambda: gone() or time.monotonic() > deadline,
-            )
-        except Cancelled:  # one signal for the evaluation and the writers
-            raise RequestTimeout(seconds=settings.sync_timeout_seconds) from None
-        result = bundle(run.files, directory)
-    except OpenEOError as exc:
-        message, code, path = describe_failure(exc)
-        services.sync_logs.entry(entries, "error", message, code=code, path=path)
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    size = result.path.stat().st_size
-    log("info", f"Result: {result.path.name} ({size:,} bytes)", None)
-    costs = costs_of(time.process_time() - started, run.input_pixels, size)
+    result = services.sync().process(body, user_id=user.user_id, request_id=rid, cancelled=gone)
     headers = {
-        "OpenEO-Costs": str(costs),
+        "OpenEO-Costs": str(result.costs),
         "Link": f'<{api_url(request, services, f"/result/logs/{rid}")}>; rel="monitor"',
     }
     return FileResponse(
@@ -150,7 +63,7 @@ def _process(
         media_type=result.media_type,
         filename=result.path.name,
         headers=headers,
-        background=BackgroundTask(shutil.rmtree, directory, ignore_errors=True),
+        background=BackgroundTask(result.discard),
     )
 
 

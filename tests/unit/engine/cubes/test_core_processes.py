@@ -3,7 +3,7 @@ computed by hand with xarray."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -19,16 +19,22 @@ from eostation.engine.registry import default_registry
 from eostation.errors import (
     BandFilterParameterMissing,
     DimensionNotAvailable,
+    FeatureUnsupported,
     FileTypeInvalid,
     NirBandAmbiguous,
     OpenEOError,
     TemporalExtentEmpty,
 )
+from eostation.formats.options import Option
+from eostation.formats.output import OutputFile
+from eostation.formats.registry import FormatRegistry, default_formats
+from eostation.formats.writer import Writer
 
 LIMITS = EngineLimits()
 
 REGISTRY = default_registry()
 COLLECTIONS = build_registry()
+FORMATS = default_formats()
 AOI = {"west": 11.0, "south": 46.0, "east": 11.02, "north": 46.015}
 MAY = ["2022-05-01", "2022-06-01"]
 
@@ -51,7 +57,9 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def env(recorder: Recorder) -> EvalContext:
-    return EvalContext(REGISTRY, LIMITS, load_collection=recorder)
+    return EvalContext(
+        REGISTRY, LIMITS, load_collection=recorder, output_format=FORMATS.check_output
+    )
 
 
 def run(env: EvalContext, nodes: dict[str, Any]) -> Any:
@@ -195,6 +203,39 @@ def test_save_result_appends_validated_output(env: EvalContext) -> None:
     assert fmt == "GTiff" and isinstance(data, xr.DataArray) and "compress" in options
     with pytest.raises(FileTypeInvalid):
         run(env, {"l": load(["B02"]), "s": node("save_result", True, data=ref("l"), format="XYZ")})
+
+
+class OnlyWriter(Writer):
+    """A format only one injected registry knows, with one option of its own."""
+
+    name = "OnlyHere"
+    media_type = "application/octet-stream"
+    options: ClassVar[dict[str, Option]] = {
+        "level": Option("A level.", {"type": "integer"}, default=3)
+    }
+
+    def _write(self, data: Any, directory: Any, options: dict[str, Any]) -> list[OutputFile]:
+        raise AssertionError("save_result only checks; nothing is written during evaluation")
+
+
+def test_save_result_checks_against_the_injected_formats(recorder: Recorder) -> None:
+    """The format lookup is the context's: the registry whose writers run, not a default one."""
+    only = FormatRegistry([OnlyWriter()])
+    env = EvalContext(REGISTRY, LIMITS, load_collection=recorder, output_format=only.check_output)
+    graph = {"l": load(["B02"]), "s": node("save_result", True, data=ref("l"), format="onlyhere")}
+    assert run(env, graph) is True
+    [(_, fmt, options)] = env.results
+    assert (fmt, options) == ("OnlyHere", {"level": 3})
+    with pytest.raises(FileTypeInvalid, match="OnlyHere"):  # GTiff is not in this registry
+        run(
+            env, {"l": load(["B02"]), "s": node("save_result", True, data=ref("l"), format="GTiff")}
+        )
+    bare = EvalContext(REGISTRY, LIMITS, load_collection=recorder)
+    with pytest.raises(FeatureUnsupported, match="cannot write files"):
+        run(
+            bare,
+            {"l": load(["B02"]), "s": node("save_result", True, data=ref("l"), format="GTiff")},
+        )
 
 
 def test_load_result_hook() -> None:

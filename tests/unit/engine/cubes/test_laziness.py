@@ -14,7 +14,7 @@ from eostation.engine.context import EvalContext
 from eostation.engine.cube import MAX_CHUNK_BYTES, keep_all_dates_together
 from eostation.engine.limits import EngineLimits
 
-from .test_core_processes import AOI, REGISTRY, Recorder, callback, node, ref, run
+from .test_core_processes import AOI, FORMATS, REGISTRY, Recorder, callback, node, ref, run
 
 LIMITS = EngineLimits()
 
@@ -41,7 +41,9 @@ def test_a_long_graph_computes_nothing() -> None:
         "s": node("resample_spatial", data=ref("r"), resolution=20, method="average"),
         "o": node("save_result", True, data=ref("s"), format="netCDF"),
     }  # fmt: skip
-    env = EvalContext(REGISTRY, LIMITS, load_collection=Recorder())
+    env = EvalContext(
+        REGISTRY, LIMITS, load_collection=Recorder(), output_format=FORMATS.check_output
+    )
     with dask.config.set(scheduler=forbidden):
         assert run(env, nodes) is True
     [(cube, fmt, _)] = env.results

@@ -21,6 +21,7 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.processes.cubes.scl_mask import _gaussian, dilation_mask
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
@@ -121,7 +122,7 @@ def _run(cube: xr.DataArray, **arguments: Any) -> Any:
             }
         }
     }
-    return evaluate(graph, EvalContext(REGISTRY), {"cube": cube})
+    return evaluate(graph, EvalContext(REGISTRY, EngineLimits()), {"cube": cube})
 
 
 @pytest.mark.parametrize("chunks", [False, True])

@@ -13,6 +13,7 @@ from odc.geo.xr import xr_coords
 
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
 from eostation.engine.processes.cubes.geometries import GeometrySet, object_array, vector_cube
 from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
@@ -53,7 +54,7 @@ def _run(data: Any, target: Any) -> Any:
             }
         }
     }
-    return evaluate(graph, EvalContext(REGISTRY), {"v": data, "t": target})
+    return evaluate(graph, EvalContext(REGISTRY, EngineLimits()), {"v": data, "t": target})
 
 
 def test_burns_bands_with_later_geometries_on_top() -> None:

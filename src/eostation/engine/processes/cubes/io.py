@@ -26,7 +26,6 @@ from eostation.engine.processes.cubes.schemas import (
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import DataCubeEmpty, ProcessParameterInvalid, TemporalExtentEmpty
-from eostation.formats.registry import default_formats
 
 __all__ = ["load_collection", "load_result", "load_stac", "save_result", "temporal_interval"]
 
@@ -329,11 +328,10 @@ def save_result(
     Returns:
         True once the output is scheduled.
     """
-    writer = default_formats().get_writer(format_)
-    checked = writer.check_options(dict(options or {}))
-    if isinstance(data, xr.DataArray) and is_empty(data) and writer.name.lower() in _NO_EMPTY:
-        raise DataCubeEmpty(format=writer.name)
-    env.results.append((data, writer.name, checked))
+    name, checked = env.output_format(format_, dict(options or {}))
+    if isinstance(data, xr.DataArray) and is_empty(data) and name.lower() in _NO_EMPTY:
+        raise DataCubeEmpty(format=name)
+    env.results.append((data, name, checked))
     return True
 
 
