@@ -21,6 +21,21 @@ def test_plans_match_case_insensitively(client: TestClient, plan: str) -> None:
     assert sync.status_code == 200 and sync.json() == 3
 
 
+def test_listed_plans_include_free_and_are_all_accepted(client: TestClient) -> None:
+    """The official test suite's payloads ask for ``free``; every listed plan is usable."""
+    billing = client.get(API + "/").json()["billing"]
+    names = [p["name"] for p in billing["plans"]]
+    assert names == ["local", "free"] and billing["default_plan"] == "local"
+    assert all(p["paid"] is False and p["description"] for p in billing["plans"])
+    for name in names:
+        r = client.post(API + "/jobs", json={"process": ADD, "plan": name, "budget": 100})
+        assert r.status_code == 201, r.text
+        job = client.get(API + f"/jobs/{r.headers['OpenEO-Identifier']}").json()
+        assert job["plan"] == name
+        sync = client.post(API + "/result", json={"process": ADD, "plan": name})
+        assert sync.status_code == 200 and sync.json() == 3
+
+
 def test_unknown_plan_is_refused_by_jobs_and_result_alike(client: TestClient) -> None:
     body = {"process": ADD, "plan": "premium"}
     batch = client.post(API + "/jobs", json=body)

@@ -33,6 +33,7 @@ from eostation.api.routes import (
     result,
     stac_setup,
 )
+from eostation.api.slashes import MergeSlashesMiddleware
 from eostation.auth import Authenticator
 from eostation.config import Settings
 from eostation.jobs.service import JobService
@@ -107,6 +108,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Outside CORS so that even preflights to a foreign host name are refused.
     app.add_middleware(HostGuardMiddleware, settings=settings)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MergeSlashesMiddleware)  # outermost: every layer sees the merged path
     install_handlers(app)
     install_openapi(app)
 

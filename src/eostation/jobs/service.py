@@ -37,13 +37,19 @@ from eostation.jobs.results import ResultLayout, Signer
 from eostation.jobs.store import JobStore, utcnow
 from eostation.users import UserStore
 
-__all__ = ["KNOWN_JOB_OPTIONS", "JobService", "LogPage", "billing_plan"]
+__all__ = ["DEFAULT_PLAN", "KNOWN_JOB_OPTIONS", "PLANS", "JobService", "LogPage", "billing_plan"]
 
 KNOWN_JOB_OPTIONS: Final[Mapping[str, str]] = {}
 """Job options eostation uses (none yet: it sizes executors itself)."""
 
 _EDITABLE: Final = ("title", "description", "process", "plan", "budget", "log_level", "job_options")
-PLANS: Final = ("local",)
+#: Billing plans (name → description); none is paid, a local server charges nothing.
+#: ``free`` is the plan the official openeo-test-suite's job and result payloads name.
+PLANS: Final[Mapping[str, str]] = {
+    "local": "Self-hosted: costs are computed for transparency, nothing is charged.",
+    "free": "Free of charge, like every plan of a self-hosted server (no limits of its own).",
+}
+DEFAULT_PLAN: Final = "local"
 
 
 def billing_plan(plan: Any) -> str | None:

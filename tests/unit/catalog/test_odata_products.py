@@ -346,4 +346,9 @@ def test_s2_safe_opens_with_gdals_sentinel2_driver_with_load_collections_dn(
     centres = {"x": ulx + 5 + 10 * np.arange(side), "y": uly - 5 - 10 * np.arange(side)}
     expected = cube.isel(t=0, bands=0).sel(**centres).values
     assert np.isfinite(expected).all() and (b04 > 0).all()
-    np.testing.assert_array_equal(b04, expected)  # DN, exactly
+    # a real baseline-04.00 product's DN: load_collection's harmonised DN + 1000, exactly
+    assert plan.name.split("_")[3] == "N0400"
+    np.testing.assert_array_equal(b04, expected + 1000)
+    text = mtd.read_text(encoding="utf-8")
+    assert "<PROCESSING_BASELINE>04.00</PROCESSING_BASELINE>" in text
+    assert text.count("-1000</BOA_ADD_OFFSET>") == 13

@@ -148,8 +148,8 @@ def test_scl_is_consistent_with_reflectance(registry: CollectionRegistry) -> Non
         temporal=("2022-05-01", "2022-08-01"),
         bands=["B02", "B04", "B08", "SCL"],
     ).compute()
-    scl, blue = cube.sel(bands="SCL").values, cube.sel(bands="B02").values - 1000
-    red, nir = cube.sel(bands="B04").values - 1000, cube.sel(bands="B08").values - 1000
+    scl, blue = cube.sel(bands="SCL").values, cube.sel(bands="B02").values
+    red, nir = cube.sel(bands="B04").values, cube.sel(bands="B08").values
     ndvi = (nir - red) / (nir + red)
     clouds, veg = scl == 9, scl == 4
     assert clouds.sum() > 1000 and veg.sum() > 1000
@@ -157,6 +157,43 @@ def test_scl_is_consistent_with_reflectance(registry: CollectionRegistry) -> Non
     assert np.median(ndvi[veg]) > 0.5 and np.median(ndvi[scl == 5]) < np.median(ndvi[veg])
     shadow = scl == 3
     assert shadow.sum() > 0 and np.median(nir[shadow]) < np.median(nir[veg])
+
+
+def test_l2a_dn_are_harmonised_as_cdse_serves_them(registry: CollectionRegistry) -> None:
+    """No BOA_ADD_OFFSET in the DN, before or after baseline 04.00 (2022-01-25)."""
+    medians = []
+    for temporal in (("2021-06-01", "2021-07-01"), ("2022-06-01", "2022-07-01")):
+        cube = load(
+            registry,
+            "SENTINEL2_L2A",
+            bbox=(11.0, 46.0, 11.05, 46.04),
+            temporal=temporal,
+            bands=["B04", "SCL"],
+        ).compute()
+        red, scl = cube.sel(bands="B04").values, cube.sel(bands="SCL").values
+        medians.append(float(np.median(red[scl == 4])))
+    # the same vegetation a year apart: no jump of 1000 DN at the baseline change
+    assert abs(medians[1] - medians[0]) < 300, medians
+    doc = registry.get("SENTINEL2_L2A").metadata()
+    b04 = next(b for b in doc["summaries"]["raster:bands"] if b["name"] == "B04")
+    assert b04["scale"] == 0.0001 and "offset" not in b04
+
+
+def test_official_suites_boolean_mask_site_has_ndvi_above_075(
+    registry: CollectionRegistry,
+) -> None:
+    """openeo-test-suite ``test_boolean_mask``: NDVI > 0.75 both true and false there."""
+    cube = load(
+        registry,
+        "SENTINEL2_L2A",
+        bbox=(679720, 5151080, 680680, 5151920),
+        crs=32632,
+        temporal=("2022-06-01", "2022-06-03"),
+        bands=["B04", "B08"],
+    ).compute()
+    red, nir = cube.sel(bands="B04").values, cube.sel(bands="B08").values
+    mask = (nir - red) / (nir + red) > 0.75
+    assert cube.sizes["t"] == 1 and 0.01 < mask.mean() < 0.99
 
 
 def test_ndvi_has_a_seasonal_cycle_over_vegetation(registry: CollectionRegistry) -> None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 
 from eostation import __version__
 from eostation.api.deps import API_PREFIX, ServicesDep, api_url
+from eostation.jobs.service import DEFAULT_PLAN, PLANS
 
 __all__ = ["CONFORMANCE", "root_router", "router"]
 
@@ -67,13 +68,9 @@ def capabilities(request: Request, services: ServicesDep) -> dict[str, Any]:
         "endpoints": endpoints,
         "billing": {
             "currency": "credits",
-            "default_plan": "local",
+            "default_plan": DEFAULT_PLAN,
             "plans": [
-                {
-                    "name": "local",
-                    "description": "Self-hosted: costs are computed for transparency, nothing is charged.",
-                    "paid": False,
-                }
+                {"name": name, "description": text, "paid": False} for name, text in PLANS.items()
             ],
         },
         "links": [

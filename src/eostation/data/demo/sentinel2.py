@@ -9,9 +9,11 @@
   ``platform`` and the ``sat:`` orbit properties of each scene are in its metadata.
 - One grid per load: the UTM zone of the bbox centre at 10 m. The 20 m and 60 m bands
   are rendered on that grid too (their native ``gsd`` is in the metadata).
-- Reflectances are DN: ``reflectance = DN × 0.0001 − 0.1`` from processing baseline
-  04.00 (acquisitions from 2022-01-25, ``BOA_ADD_OFFSET`` = 1000); before that date the
-  offset is 0 (``reflectance = DN × 0.0001``).
+- Reflectances are harmonised DN, ``reflectance = DN × 0.0001`` on every date, as CDSE's
+  openEO ``SENTINEL2_L2A`` serves them (Sentinel Hub's ``harmonizeValues``): the
+  ``BOA_ADD_OFFSET`` of −1000 that products of processing baseline 04.00 and later
+  (acquisitions from 2022-01-25) carry in their DN is removed. :func:`boa_add_offset`
+  gives the DN a product file of a date holds in addition (the OData SAFE products).
 - SCL follows the reflectances: 3 cloud shadow, 4 vegetation, 5 not vegetated, 6 water,
   7 unclassified, 8/9 cloud medium/high probability, 10 thin cirrus, 11 snow.
 """
@@ -30,7 +32,7 @@ from .grid import Tile
 from .noise import normal, seed_of
 from .source import Acquisition, UtmGridSource, day_number, orbit_acquisitions
 
-__all__ = ["Sentinel2L2A"]
+__all__ = ["Sentinel2L2A", "boa_add_offset"]
 
 _BASELINE_0400 = day_number(date(2022, 1, 25))
 _TRACKS = 143
@@ -38,7 +40,7 @@ _ATMOS = seed_of("s2-atmosphere")
 
 
 def _refl(name: str, common: str, um: float, fwhm: float, gsd: float) -> Band:
-    return Band(name, f"{common} ({um * 1000:.0f} nm)", common, um, fwhm, gsd, None, 0.0001, -0.1)
+    return Band(name, f"{common} ({um * 1000:.0f} nm)", common, um, fwhm, gsd, None, 0.0001)
 
 
 _BANDS: tuple[Band, ...] = (
@@ -130,7 +132,7 @@ class Sentinel2L2A(UtmGridSource):
         for i, acq in enumerate(acquisitions):
             sc = optical.scene(tile, acq.day)
             if band.wavelength is not None:
-                _digital_numbers(sc.reflectance(band.wavelength * 1000.0), acq.day, out[i])
+                _digital_numbers(sc.reflectance(band.wavelength * 1000.0), out[i])
             else:
                 out[i] = self._band(sc, band, acq, tile)
         return out
@@ -157,11 +159,18 @@ class Sentinel2L2A(UtmGridSource):
         return np.ones(tile.shape, dtype=np.float32)  # dataMask
 
 
-def _digital_numbers(reflectance: np.ndarray, day: int, out: np.ndarray) -> None:
-    """L2A digital numbers of a reflectance into ``out`` (BOA_ADD_OFFSET from baseline 04.00)."""
+def boa_add_offset(day: int) -> int:
+    """DN that an L2A product file of ``day`` adds to the harmonised DN (baseline ≥ 04.00)."""
+    return 1000 if day >= _BASELINE_0400 else 0
+
+
+def _digital_numbers(reflectance: np.ndarray, out: np.ndarray) -> None:
+    """Harmonised L2A digital numbers of a reflectance into ``out``.
+
+    The floor is 1, not 0: 0 is the products' nodata value.
+    """
     reflectance *= np.float32(10000.0)
     np.round(reflectance, out=reflectance)
-    reflectance += np.float32(1000.0 if day >= _BASELINE_0400 else 0.0)
     np.clip(reflectance, np.float32(1.0), np.float32(65535.0), out=out)
 
 

@@ -239,9 +239,12 @@ def render_s2(source: Any, plan: ProductPlan) -> dict[str, Any]:
     """Each band of an S2 window on the tile's own lattice at its resolution.
 
     Rendered as the catalogue's COG assets are (``source.render`` on a window of the
-    global lattice), so pixel values are those of ``load_collection`` at those pixels.
+    global lattice), so pixel values are those of ``load_collection`` at those pixels,
+    plus the ``BOA_ADD_OFFSET`` that a real product of that date stores in its
+    reflectance DN (``load_collection`` serves harmonised values, as CDSE's openEO does).
     """
     from eostation.data.demo.grid import Grid
+    from eostation.data.demo.sentinel2 import boa_add_offset
 
     side, epsg = int(plan.extra["side"]), int(plan.extra["epsg"])
     ulx, uly = float(plan.extra["ulx"]), float(plan.extra["uly"])
@@ -258,7 +261,10 @@ def render_s2(source: Any, plan: ProductPlan) -> dict[str, Any]:
         )
         tile = grid.tile(0, n_px, 0, n_px)
         for name in names:
-            out[name] = source.render(tile, by_name[name], acquisitions[:1], {})[0]
+            band = by_name[name]
+            out[name] = source.render(tile, band, acquisitions[:1], {})[0]
+            if band.wavelength is not None:
+                out[name] += boa_add_offset(day)
     return out
 
 

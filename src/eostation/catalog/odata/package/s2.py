@@ -4,7 +4,9 @@
 tile geocoding, ``IMG_DATA/R10m|R20m|R60m/T<tile>_<time>_<band>_<res>.jp2`` the bands as
 lossless JPEG 2000 (OpenJPEG, ``REVERSIBLE=YES``: rasterio's wheels write it) in uint16
 digital numbers, rendered on the tile's own lattice (UTM, anchored on the tile corner),
-so a pixel holds exactly the DN that ``load_collection`` gives at that pixel. JPEG 2000
+so a pixel holds exactly the DN that ``load_collection`` gives at that pixel, plus 1000
+in the reflectance bands of processing baseline 04.00 and later, whose
+``MTD_MSIL2A.xml`` states ``BOA_ADD_OFFSET`` −1000 as a real product's does. JPEG 2000
 sizes depend on the pixels; each file is padded with a trailing ``free`` box to a size
 fixed by its shape, which keeps the zip's size computable before the product exists.
 """
@@ -40,7 +42,7 @@ _MTD: Final = """<?xml version="1.0" encoding="UTF-8" standalone="no"?>
       <PRODUCT_URI>{name}</PRODUCT_URI>
       <PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>
       <PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>
-      <PROCESSING_BASELINE>05.09</PROCESSING_BASELINE>
+      <PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE>
       <Datatake datatakeIdentifier="eostation-demo">
         <SPACECRAFT_NAME>Sentinel-2{unit}</SPACECRAFT_NAME>
         <DATATAKE_SENSING_START>{start}</DATATAKE_SENSING_START>
@@ -59,7 +61,7 @@ _MTD: Final = """<?xml version="1.0" encoding="UTF-8" standalone="no"?>
       <Special_Values><SPECIAL_VALUE_TEXT>NODATA</SPECIAL_VALUE_TEXT><SPECIAL_VALUE_INDEX>0</SPECIAL_VALUE_INDEX></Special_Values>
       <QUANTIFICATION_VALUES_LIST>
         <BOA_QUANTIFICATION_VALUE unit="none">10000</BOA_QUANTIFICATION_VALUE>
-      </QUANTIFICATION_VALUES_LIST>
+      </QUANTIFICATION_VALUES_LIST>{offsets}
     </Product_Image_Characteristics>
   </n1:General_Info>
 </n1:Level-2A_User_Product>
@@ -75,6 +77,16 @@ _TL: Final = """<?xml version="1.0" encoding="UTF-8"?>
   </n1:Geometric_Info>
 </n1:Level-2A_Tile_ID>
 """
+
+
+def _offsets(baseline: str) -> str:
+    """The ``BOA_ADD_OFFSET_VALUES_LIST`` of a baseline (none before 04.00)."""
+    if baseline < "04.00":
+        return ""
+    values = "".join(
+        f'\n        <BOA_ADD_OFFSET band_id="{i}">-1000</BOA_ADD_OFFSET>' for i in range(13)
+    )
+    return f"\n      <BOA_ADD_OFFSET_VALUES_LIST>{values}\n      </BOA_ADD_OFFSET_VALUES_LIST>"
 
 
 def jp2_size(ny: int, nx: int) -> int:
@@ -142,6 +154,8 @@ def write_s2(
                 dst.write(data, 1)
             _pad(target, jp2_size(ny, nx))
     unit = plan.name[2]
+    number = plan.name.split("_")[3]  # N0400
+    baseline = f"{number[1:3]}.{number[3:5]}"
     (root / "MTD_MSIL2A.xml").write_text(
         _MTD.format(
             start=plan.start,
@@ -150,6 +164,8 @@ def write_s2(
             unit=unit,
             granule=granule_name(plan),
             files="\n".join(files),
+            baseline=baseline,
+            offsets=_offsets(baseline),
         ),
         encoding="utf-8",
     )
