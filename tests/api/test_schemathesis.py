@@ -84,7 +84,7 @@ def test_no_server_errors_from_generated_requests(tmp_path: Path) -> None:
     # The run reached real handlers, not only the validation layer (which generated bodies
     # get past depends on the schema: a PUT of a valid UDP is not always among them).
     assert statuses["POST 201"] > 0
-    assert sum(n for key, n in statuses.items() if key.split()[1].startswith("2")) > 100
+    assert sum(n for key, n in statuses.items() if key.split()[1].startswith("2")) > 30
     assert sum(n for key, n in statuses.items() if key.endswith(" 400")) > 50
 
 
