@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,16 +16,6 @@ import rasterio
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def two_users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("odata-users") / "data")
-    server.data_dir.mkdir(parents=True)
-    server.users("add", "alice", "--password", "wonderland")
-    server.users("add", "bob", "--password", "builder")
-    yield server.start()
-    server.stop()
 
 
 def _token(url: str, user: str, password: str) -> str:

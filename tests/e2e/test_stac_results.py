@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,16 +15,6 @@ from tests.conftest import LiveServer
 from tests.stac_check import assert_valid_stac
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def two_users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("stac-users") / "data")
-    server.data_dir.mkdir(parents=True)
-    server.users("add", "alice", "--password", "wonderland")
-    server.users("add", "bob", "--password", "builder")
-    yield server.start()
-    server.stop()
 
 
 def _login(url: str, user: str, password: str) -> tuple[openeo.Connection, dict[str, str]]:
