@@ -199,18 +199,15 @@ class Settings(BaseSettings):
             self.data_dir.chmod(0o700)
         return self.data_dir
 
-    def udf_enabled(self, password_users: int) -> bool:
-        """Whether ``run_udf`` may run user code: ``auto`` allows it only for a single user.
+    def udf_enabled(self) -> bool:
+        """Whether the setting allows ``run_udf`` to run user code (``udf``: ``off``, or
+        ``auto``/``on``: on for every user wherever the UDF sandbox can be built).
 
-        User code runs in a restricted child process, not a full sandbox, so with several
-        accounts (more than one password user, or any externally configured OIDC provider in
-        ``oidc_providers``; a built-in issuer serving this server's own users is not one) it
-        is off unless ``EOSTATION_UDF=on``. This is the only place that states the rule:
-        :meth:`eostation.engine.limits.EngineLimits.from_settings` applies it.
+        This is the only place that reads the setting:
+        :meth:`eostation.engine.limits.EngineLimits.from_settings` combines it with the
+        sandbox check, so UDFs are off where the sandbox cannot be built (default deny).
         """
-        if self.udf != "auto":
-            return self.udf == "on"
-        return password_users <= 1 and not self.oidc_providers
+        return self.udf != "off"
 
     def signing_key(self) -> bytes:
         """The key for tokens and signed links: configured, or generated once and kept in the data dir."""

@@ -234,7 +234,9 @@ def _udf_graph() -> dict:  # type: ignore[type-arg]
     return graph(nodes)
 
 
-def test_udfs_run_for_a_single_user_and_are_off_with_several(client: TestClient) -> None:
+def test_udfs_run_for_every_user_in_the_sandbox_and_are_off_when_set_off(
+    client: TestClient,
+) -> None:
     ok = client.post(API + "/result", json=_udf_graph())
     assert ok.status_code == 200, ok.text
     services = client.app.state.services  # type: ignore[attr-defined]
@@ -244,10 +246,13 @@ def test_udfs_run_for_a_single_user_and_are_off_with_several(client: TestClient)
         API + "/credentials/basic", headers={"Authorization": "Basic YWxpY2U6cHc="}
     ).json()
     headers = {"Authorization": f"Bearer basic//{token['access_token']}"}
+    # Several accounts: the sandbox separates them, so UDFs stay on (before: 403).
+    several = client.post(API + "/result", json=_udf_graph(), headers=headers)
+    assert several.status_code == 200, several.text
+    services.settings.udf = "off"
     refused = client.post(API + "/result", json=_udf_graph(), headers=headers)
     assert (refused.status_code, refused.json()["code"]) == (403, "PermissionsInsufficient")
-    services.settings.udf = "on"
-    assert client.post(API + "/result", json=_udf_graph(), headers=headers).status_code == 200
+    assert "run_udf" in refused.json()["message"]
 
 
 def test_a_window_without_acquisitions_is_no_data_available(client: TestClient) -> None:

@@ -164,9 +164,11 @@ def test_the_built_in_issuer_does_not_turn_udfs_off(tmp_path: Path, store: UserS
     settings = Settings(data_dir=tmp_path, secret_key="k")
     auth = Authenticator(settings, store)
     assert auth.builtin_provider_id == "CDSE" and auth.local_mode()
-    assert settings.udf_enabled(password_users=0)
+    assert settings.udf_enabled()
+    # Nor does an external provider any more: the UDF sandbox separates users.
     external = OidcProvider(id="egi", issuer="https://aai.example")
-    assert not settings.model_copy(update={"oidc_providers": [external]}).udf_enabled(0)
+    assert settings.model_copy(update={"oidc_providers": [external]}).udf_enabled()
+    assert not settings.model_copy(update={"udf": "off"}).udf_enabled()
 
 
 def test_an_external_provider_named_cdse_takes_precedence(tmp_path: Path, store: UserStore) -> None:

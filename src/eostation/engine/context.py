@@ -102,6 +102,8 @@ class EvalContext:
     ``load_result(job_id)`` returns a finished batch job's result as a lazy cube (the
     jobs layer provides it; unset it raises ``FeatureUnsupported``). ``job_files(job_id)``
     maps the result files of such a job to their paths (``load_ml_model``; same rule).
+    ``node_id`` is the id of the node whose process is running (set by the evaluator
+    for processes that ask for the context), so their log entries can name it.
     """
 
     registry: ProcessRegistry
@@ -116,6 +118,7 @@ class EvalContext:
     load_result: Callable[[str], xr.DataArray] = _no_job_results
     job_files: Callable[[str], Mapping[str, Path]] = _no_job_files
     output_format: OutputFormats = _no_output_formats
+    node_id: str | None = None
 
 
 class Callback(Protocol):

@@ -253,6 +253,8 @@ class _Run:
             if node.process_id in env.registry:
                 definition = env.registry.get(node.process_id)
                 _check_arguments(definition.id, arguments, definition)
+                if definition.env_parameter is not None:
+                    env = replace(env, node_id=node_id)
                 return definition.call(arguments, env)
             if namespace is not None:
                 raise ProcessUnsupported(process=node.process_id, namespace=namespace)

@@ -81,13 +81,19 @@ def test_apply_datacube_doubles_and_prints_into_the_log() -> None:
     assert isinstance(out, xr.DataArray) and out.dims == ("t", "y", "x")
     np.testing.assert_array_equal(out.values, 2 * np.arange(12).reshape(2, 2, 3))
     assert out.t.values.tolist() == _cube().t.values.tolist()
-    assert ("info", "UDF: doubling (2, 2, 3) factor 2") in logs
+    assert ("info", "UDF (node 'u'): doubling (2, 2, 3) factor 2") in logs
 
 
-def test_logging_is_forwarded() -> None:
-    code = HEAD + "    logging.getLogger('mine').warning('careful %d', 7)\n    return cube\n"
+def test_logging_is_forwarded_with_its_level_and_the_node_id() -> None:
+    code = HEAD + (
+        "    logging.getLogger('mine').warning('careful %d', 7)\n"
+        "    logging.getLogger('mine').info('noted')\n"
+        "    logging.getLogger('mine').critical('very bad')\n    return cube\n"
+    )
     _, logs = _run(code)
-    assert any("careful 7" in message for _, message in logs)
+    assert ("warning", "UDF (node 'u'): careful 7") in logs
+    assert ("info", "UDF (node 'u'): noted") in logs
+    assert ("error", "UDF (node 'u'): very bad") in logs
 
 
 def test_infinite_loop_times_out() -> None:

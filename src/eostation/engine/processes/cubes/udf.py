@@ -20,9 +20,10 @@ Limits come from ``EvalContext.limits`` (:class:`~eostation.engine.limits.Engine
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import xarray as xr
@@ -80,10 +81,33 @@ def _as_input(data: Any) -> tuple[Any, str | None]:
     return data, None
 
 
+_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warning", "ERROR": "error"}
+
+
 def _forward(env: EvalContext, text: str, level: str) -> None:
+    """What the UDF printed (``info``) or wrote to stderr (``warning``), line by line.
+
+    ``logging`` records arrive on stderr as ``LEVEL message`` (the child's log format)
+    and keep their level (``CRITICAL`` counts as ``error``).
+    """
     for line in text.splitlines():
-        if line.strip():
-            env.log(level, f"UDF: {line}", None)
+        if not line.strip():
+            continue
+        head, _, rest = line.partition(" ")
+        head = "ERROR" if head == "CRITICAL" else head
+        if level == "warning" and head in _LEVELS and rest:
+            env.log(_LEVELS[head], f"{_who(env)}: {rest}", None)
+        else:
+            env.log(level, f"{_who(env)}: {line}", None)
+
+
+def _who(env: EvalContext) -> str:
+    return f"UDF (node '{env.node_id}')" if env.node_id else "UDF"
+
+
+def _refused(env: EvalContext, reason: str) -> NoReturn:
+    env.log("error", f"{_who(env)} stopped: {reason}", None)
+    raise _invalid("udf", reason)
 
 
 def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
@@ -112,23 +136,33 @@ def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
         _forward(env, udf_process.tail(workdir / "stdout"), "info")
         _forward(env, udf_process.tail(workdir / "stderr"), "warning")
         if ended.timed_out:
-            raise _invalid(
-                "udf", f"the UDF ran longer than {limits.udf_timeout_seconds:g} s and was stopped"
+            _refused(
+                env, f"the UDF ran longer than {limits.udf_timeout_seconds:g} s and was stopped"
             )
         try:
             outcome = udf_protocol.read_message(workdir / "out")
         except (udf_protocol.ProtocolError, ValueError, OSError) as exc:
             reason = "the UDF process ended without a valid result"
-            if ended.returncode and ended.returncode < 0:
-                reason += f" (killed by signal {-ended.returncode}: CPU or memory limit)"
-            raise _invalid("udf", f"{reason}: {exc}") from None
+            if ended.signal in (signal.SIGXCPU, signal.SIGKILL):
+                # SIGXCPU at the soft CPU limit, SIGKILL at the hard one a second later
+                # (the UDF is PID 1 of its namespace and may not die of SIGXCPU).
+                reason += (
+                    f" (killed by signal {ended.signal}: the limit of "
+                    f"{limits.udf_cpu_seconds} CPU seconds, or out of memory)"
+                )
+            elif ended.signal:
+                reason += f" (killed by signal {ended.signal})"
+            _refused(env, f"{reason}: {exc}")
     if not isinstance(outcome, dict):
-        raise _invalid("udf", "the UDF process ended without a valid result")
-    for note in outcome.get("isolation") or []:
-        env.log("warning", f"UDF isolation: {note}", None)
+        _refused(env, "the UDF process ended without a valid result")
+    if outcome.get("sandbox"):
+        env.log("error", f"{_who(env)} sandbox: {outcome.get('error')}", None)
+        raise PermissionsInsufficient(
+            reason=f"the UDF sandbox could not be built: {outcome.get('error')}"
+        )
     if "error" in outcome:
         detail = outcome.get("traceback") or outcome["error"]
-        env.log("error", f"UDF failed: {detail}", None)
+        env.log("error", f"{_who(env)} failed: {detail}", None)
         raise _invalid("udf", f"the UDF failed: {outcome['error']}")
     return outcome.get("ok")
 
@@ -171,7 +205,7 @@ def run_udf(
         What the UDF returned: a cube of the same kind as `data`, or plain data.
     """
     if not env.limits.udf_enabled:
-        raise PermissionsInsufficient(reason="user-defined functions (run_udf) are disabled here")
+        raise PermissionsInsufficient(reason=env.limits.udf_off_reason)
     if runtime.lower() not in RUNTIMES:
         raise _invalid("runtime", f"unknown UDF runtime '{runtime}'; use Python", "InvalidRuntime")
     if version is not None and not str(version).startswith(RUNTIMES[runtime.lower()]):

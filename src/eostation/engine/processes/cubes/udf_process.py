@@ -1,5 +1,8 @@
 """Starting and ending a ``run_udf`` child process (the server side of :mod:`.udf_child`).
 
+:func:`sandbox_problem` checks once per server process whether the sandbox of
+:mod:`.udf_sandbox` can be built here; UDFs are off where it cannot.
+
 The child starts in a new session with an empty environment; when the server runs as
 root, each run gets its own unprivileged uid (``RUN_UIDS``), which owns the work
 directory. When the run ends, for whatever reason, every process of that uid and of the
@@ -10,16 +13,19 @@ outlives the request or holds it past its time limit.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RUN_UIDS", "Ended", "kill_uid", "run_child", "run_uid", "tail"]
+__all__ = ["RUN_UIDS", "Ended", "kill_uid", "run_child", "run_uid", "sandbox_problem", "tail"]
 
 RUN_UIDS = range(200_000, 264_000)
 """Uids (and gids) given to UDF runs when the server is root; no account uses them."""
@@ -40,6 +46,16 @@ class Ended:
 
     returncode: int | None
     timed_out: bool
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that killed the sandboxed process (its waiter exits with 128 + it)."""
+        code = self.returncode
+        if code is None:
+            return None
+        if code < 0:
+            return -code
+        return code - 128 if code > 128 else None
 
 
 def run_uid() -> int | None:
@@ -88,6 +104,36 @@ def _end(child: subprocess.Popen[bytes], uid: int | None) -> None:
     if uid is not None:
         kill_uid(uid)
     child.wait()
+
+
+@functools.cache
+def sandbox_problem() -> str | None:
+    """Why the UDF sandbox cannot be built on this machine, or None when it can.
+
+    Builds it once in a throw-away child (namespaces, mounts, uid or capabilities,
+    rlimits) and checks that no loopback connection and no hidden file is reachable.
+    Cached for the life of the server process: what the kernel allows does not change.
+    """
+    script = Path(__file__).with_name("udf_sandbox.py")
+    with tempfile.TemporaryDirectory(prefix="eostation-udf-probe-") as tmp:
+        workdir = Path(tmp)
+        hidden = workdir / "hidden"
+        hidden.mkdir()
+        (hidden / "secret").write_text("must not be visible")
+        uid = run_uid()
+        launch = {"uid": uid, "hidden": [str(hidden)], "max_processes": 16}
+        (workdir / "launch.json").write_text(json.dumps(launch))
+        try:
+            ended = run_child(workdir, script, uid, timeout=60)
+        except OSError as exc:  # e.g. the run's uid does not exist in this user namespace
+            return f"the sandbox probe could not start: {exc}"
+        if (workdir / "out" / "ok").exists():
+            return None
+        problem = workdir / "out" / "problem"
+        if problem.exists():
+            return problem.read_text()[:500]
+        detail = tail(workdir / "stderr").strip().splitlines()[-1:] or [""]
+        return f"the sandbox probe ended with status {ended.returncode} {detail[0]}".strip()
 
 
 def kill_uid(uid: int) -> int:
