@@ -1,5 +1,7 @@
 """What a UDF prints or logs reaches the job log (``job.logs()``) and the monitor log of a
 synchronous request, naming the node; a UDF refused by the sandbox is logged the same way.
+The UDF declares a PEP 723 dependency (``numpy-financial``, from PyPI), so both modes
+also install and use one (the unit test ``test_udf_deps.py`` checks the environment).
 
 Runs on the shared live server (local mode) with the official client.
 """
@@ -19,12 +21,17 @@ pytestmark = pytest.mark.e2e
 
 UDF = textwrap.dedent(
     """
+    # /// script
+    # dependencies = ["numpy-financial"]
+    # ///
     import logging
+    import numpy_financial
     from openeo.udf import XarrayDataCube
 
     def apply_datacube(cube: XarrayDataCube, context: dict) -> XarrayDataCube:
         array = cube.get_array()
         print("chunk of", array.shape, "marker", context["marker"])
+        print("future value", numpy_financial.fv(0.0, 2, -3.0, 0.0))
         logging.getLogger("udf").warning("careful with %s", context["marker"])
         if context.get("connect"):
             import socket
@@ -72,6 +79,9 @@ def test_udf_output_reaches_the_job_log_with_the_node_id(connection: openeo.Conn
         for level, m in messages
     ), messages
     assert ("warning", f"UDF (node '{node_id}'): careful with m-batch") in messages
+    # Its PEP 723 dependency was installed on the server and imported in the batch job.
+    assert ("info", f"UDF (node '{node_id}'): dependencies numpy-financial") in messages
+    assert ("info", f"UDF (node '{node_id}'): future value 6.0") in messages
 
 
 def test_udf_output_and_refusals_reach_the_sync_monitor_log(

@@ -27,7 +27,8 @@ class EngineLimits:
     time of one UDF process (its whole process group is killed then);
     ``udf_cpu_seconds`` / ``udf_memory_mb`` / ``udf_max_processes``: rlimits of the UDF
     process; ``udf_hidden_paths``: what a UDF process must not see (the data directory and
-    the database file); ``outbound``: which hosts server-side requests may reach
+    the database file); ``udf_env_dir``: where environments for the dependencies UDFs
+    declare are built (None: UDFs cannot declare dependencies); ``outbound``: which hosts server-side requests may reach
     (:mod:`eostation.outbound`; by default no internal one); ``load_url_max_bytes``: largest ``load_url`` download; ``graph_max_nodes``:
     nodes of a graph counted over all callbacks; ``graph_max_depth``: nesting levels
     (callbacks, arrays and objects in arguments); ``graph_max_evaluations``: node runs of
@@ -45,6 +46,7 @@ class EngineLimits:
     graph_max_depth: int = 100
     graph_max_evaluations: int = 1_000_000
     udf_hidden_paths: tuple[str, ...] = ()
+    udf_env_dir: str | None = None
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
 
     @classmethod
@@ -78,6 +80,7 @@ class EngineLimits:
             graph_max_depth=limits.graph_max_depth,
             graph_max_evaluations=limits.graph_max_evaluations,
             udf_hidden_paths=_server_paths(settings),
+            udf_env_dir=str(settings.data_dir / "udf-envs"),
             outbound=OutboundPolicy.from_settings(settings),
         )
 

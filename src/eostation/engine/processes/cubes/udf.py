@@ -30,7 +30,7 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.labeled import LabeledArray
-from eostation.engine.processes.cubes import udf_process, udf_protocol
+from eostation.engine.processes.cubes import udf_deps, udf_process, udf_protocol
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import PermissionsInsufficient, ProcessParameterInvalid
@@ -110,6 +110,17 @@ def _refused(env: EvalContext, reason: str) -> NoReturn:
     raise _invalid("udf", reason)
 
 
+def _environment(code: str, env: EvalContext) -> Path | None:
+    """The UDF's own dependencies (PEP 723), installed once per set, or None."""
+    dependencies = udf_deps.declared(code)
+    if not dependencies:
+        return None
+    if env.limits.udf_env_dir is None:
+        raise _invalid("udf", "this run cannot install UDF dependencies")
+    env.log("info", f"{_who(env)}: dependencies {', '.join(dependencies)}", None)
+    return udf_deps.environment(dependencies, Path(env.limits.udf_env_dir))
+
+
 def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
     """Run ``code`` on ``data`` in an isolated child process and return its result."""
     limits = env.limits
@@ -123,7 +134,7 @@ def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
         except udf_protocol.ProtocolError as exc:
             raise _invalid("data", f"this data cannot be handed to a UDF: {exc}") from None
         uid = udf_process.run_uid()
-        launch = {
+        launch: dict[str, Any] = {
             "cpu_seconds": limits.udf_cpu_seconds,
             "memory_bytes": limits.udf_memory_mb * 1024 * 1024,
             "file_bytes": limits.udf_memory_mb * 1024 * 1024,
@@ -131,6 +142,9 @@ def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
             "uid": uid,
             "hidden": list(limits.udf_hidden_paths),
         }
+        site = _environment(code, env)
+        if site is not None:
+            launch["site"] = str(site)
         (workdir / "launch.json").write_text(json.dumps(launch))
         ended = udf_process.run_child(workdir, _CHILD, uid, limits.udf_timeout_seconds)
         _forward(env, udf_process.tail(workdir / "stdout"), "info")

@@ -87,6 +87,8 @@ def main() -> None:
     sandbox = _load("udf_sandbox")
     import openeo.udf.run_code  # noqa: F401
 
+    if launch.get("site"):  # the UDF's own dependencies, behind the server's environment
+        sys.path.append(str(launch["site"]))
     try:
         sandbox.enter(launch, workdir)  # returns in the sandboxed process only
     except sandbox.SandboxError as exc:

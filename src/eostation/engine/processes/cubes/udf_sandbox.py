@@ -43,7 +43,9 @@ __all__ = ["SandboxError", "enter"]
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
 _CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
-_MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+# statvfs flag -> mount flag, for the flags a remount must repeat.
+_KEPT_FLAGS = ((2, 2), (4, 4), (8, 8), (1024, 1024), (2048, 2048), (4096, 1 << 21))
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 _CAP_VERSION_3 = 0x20080522
 
@@ -83,29 +85,45 @@ def _mount(libc: Any, source: str, target: str, fstype: str | None, flags: int, 
     )
 
 
-def _cover(libc: Any, directory: Path, keep: set[Path]) -> None:
+def _cover(libc: Any, directory: Path, keep: set[Path], read_only: bool = False) -> None:
     """An empty tmpfs over ``directory`` that still shows the ``keep`` paths below it.
 
-    Each kept path (its first component below ``directory``) is opened before the tmpfs
-    hides it and bind-mounted back onto the tmpfs through ``/proc/self/fd``.
+    Each kept path is opened before the tmpfs hides it and bind-mounted back at its own
+    place on the tmpfs (through ``/proc/self/fd``), with fresh 0755 directories on the
+    way: nothing else of ``directory`` shows, and a closed directory on the way (a
+    0700 data directory or home) no longer blocks the run's own uid. With ``read_only``
+    the tmpfs and those mounts cannot be written.
     """
-    children = sorted({Path(*p.parts[: len(directory.parts) + 1]) for p in keep})
-    opened = [(child, os.open(child, os.O_PATH | os.O_DIRECTORY)) for child in children]
+    tops = sorted(p for p in keep if not any(_below(p, other) for other in keep))
+    opened = [(path, os.open(path, os.O_PATH), path.is_dir()) for path in tops]
     try:
-        _mount(libc, "tmpfs", str(directory), "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64k,mode=0755")
-        for child, fd in opened:
-            (directory / child.name).mkdir()
-            _mount(
-                libc,
-                f"/proc/self/fd/{fd}",
-                str(directory / child.name),
-                None,
-                _MS_BIND | _MS_REC,
-                "",
-            )
+        flags = _MS_NOSUID | _MS_NODEV
+        _mount(libc, "tmpfs", str(directory), "tmpfs", flags, "size=64k,mode=0755")
+        for path, fd, is_dir in opened:
+            place = directory / path.relative_to(directory)
+            if is_dir:
+                place.mkdir(mode=0o755, parents=True, exist_ok=True)
+            else:
+                place.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+                place.touch()
+            _mount(libc, f"/proc/self/fd/{fd}", str(place), None, _MS_BIND | _MS_REC, "")
+            if read_only:
+                _read_only(libc, place)
+        if read_only:
+            _read_only(libc, directory)
     finally:
-        for _, fd in opened:
+        for _, fd, _ in opened:
             os.close(fd)
+
+
+def _read_only(libc: Any, place: Path) -> None:
+    """Remount ``place`` read-only, keeping the flags a user namespace may not clear."""
+    kept = os.statvfs(place).f_flag
+    flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
+    for statvfs_flag, mount_flag in _KEPT_FLAGS:
+        if kept & statvfs_flag:
+            flags |= mount_flag
+    _mount(libc, "none", str(place), None, flags, "")
 
 
 def _below(path: Path, directory: Path) -> bool:
@@ -122,11 +140,16 @@ def _closed_ancestor(path: Path) -> Path | None:
     return None
 
 
-def _covers(workdir: Path, as_root: bool) -> dict[Path, set[Path]]:
-    """The directories to cover, each with the paths below it that must stay visible."""
+def _needed() -> set[Path]:
+    """What the interpreter reads: its prefixes, ``sys.path`` (with a UDF environment)."""
     needed = {Path(p).resolve() for p in sys.path if p and Path(p).exists()}
     needed |= {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
     needed.add(Path(sys.executable).resolve().parent)
+    return needed
+
+
+def _covers(workdir: Path, as_root: bool, needed: set[Path]) -> dict[Path, set[Path]]:
+    """The directories to cover, each with the paths below it that must stay visible."""
     homes: set[Path] = set()
     if as_root:
         homes = {found for p in needed if (found := _closed_ancestor(p))}
@@ -141,10 +164,16 @@ def _covers(workdir: Path, as_root: bool) -> dict[Path, set[Path]]:
     return covers
 
 
-def _hide(libc: Any, paths: list[str]) -> None:
+def _hide(libc: Any, paths: list[str], needed: set[Path]) -> None:
+    """Empty read-only mounts over ``paths``; a directory holding a needed path (a UDF
+    environment in the data directory) keeps that path, read-only."""
     for path in paths:
         target = Path(path)
         if target.is_dir():
+            keep = {p for p in needed if _below(p, target.resolve())}
+            if keep:
+                _cover(libc, target.resolve(), keep, read_only=True)
+                continue
             flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
             _mount(libc, "tmpfs", path, "tmpfs", flags, "size=4k,mode=0555")
         elif target.exists():
@@ -195,7 +224,8 @@ def enter(launch: dict[str, Any], workdir: Path) -> None:
     uid = launch.get("uid")
     as_root = uid is not None
     hidden = [str(p) for p in launch.get("hidden", [])]
-    covers = _covers(workdir, as_root)
+    needed = _needed()
+    covers = _covers(workdir, as_root, needed)
     flags = _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWPID | _CLONE_NEWIPC
     real_uid, real_gid = os.getuid(), os.getgid()
     try:
@@ -211,6 +241,7 @@ def enter(launch: dict[str, Any], workdir: Path) -> None:
     pid = os.fork()
     if pid:
         _wait_and_exit(pid)
+    os.umask(0o022)
     try:
         _call(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
         _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE, "")
@@ -218,7 +249,7 @@ def enter(launch: dict[str, Any], workdir: Path) -> None:
         for directory, keep in sorted(covers.items()):
             _cover(libc, directory, keep)
         os.chdir(workdir)  # the old work directory's parent must not stay reachable via ..
-        _hide(libc, [*hidden, "/dev/shm"])
+        _hide(libc, [*hidden, "/dev/shm"], needed)
         if uid is not None:
             os.setgroups([])
             os.setgid(int(uid))
