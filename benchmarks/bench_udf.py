@@ -1,0 +1,102 @@
+"""UDF overhead per chunk: an identity UDF through ``run_udf`` vs the same chunk in-process.
+
+Each chunk is what ``apply_neighborhood`` hands a UDF (here 1 × 2 × 256 × 256 float32,
+0.5 MB, and 1 × 2 × 1024 × 1024, 8 MB). The baseline computes the same identity on the
+same chunk inside the server process in the same run; the difference per chunk is the
+overhead of the sandboxed process (start or reuse, sandbox, data exchange, result
+check). Chunks run one after another within one evaluation (one user, one run, one
+environment: the case worker reuse serves).
+
+Run: ``python benchmarks/bench_udf.py [chunks]`` (needs the UDF sandbox: namespaces).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from eostation.config import Settings
+from eostation.engine.context import EvalContext
+from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
+from eostation.engine.registry import default_registry
+
+IDENTITY = """
+from openeo.udf import XarrayDataCube
+
+def apply_datacube(cube: XarrayDataCube, context: dict) -> XarrayDataCube:
+    return cube
+"""
+
+
+def chunk(size: int, seed: int) -> xr.DataArray:
+    rng = np.random.default_rng(seed)
+    return xr.DataArray(
+        rng.random((1, 2, size, size), dtype=np.float32),
+        dims=("t", "bands", "y", "x"),
+        coords={
+            "t": [np.datetime64("2023-06-01", "ns")],
+            "bands": ["B04", "B08"],
+            "y": np.arange(size, dtype=float),
+            "x": np.arange(size, dtype=float),
+        },
+    )
+
+
+def run(chunks: int, size: int, data_dir: Path) -> tuple[float, float]:
+    """Seconds per chunk: (through run_udf, in-process), for ``chunks`` chunks in one run."""
+    limits = EngineLimits.from_settings(Settings(data_dir=data_dir, udf="on"))
+    if not limits.udf_enabled:
+        sys.exit(f"UDFs are off here: {limits.udf_off_reason}")
+    env = EvalContext(default_registry(), limits)
+    graph: dict[str, Any] = {
+        "process_graph": {
+            "u": {
+                "process_id": "run_udf",
+                "arguments": {
+                    "data": {"from_parameter": "c"},
+                    "udf": IDENTITY,
+                    "runtime": "Python",
+                },
+                "result": True,
+            }
+        }
+    }
+    cubes = [chunk(size, i) for i in range(chunks)]
+    started = time.perf_counter()
+    for cube in cubes:
+        out = evaluate(graph, env, {"c": cube})
+        assert float(out.values[0, 1, 7, 9]) == float(cube.values[0, 1, 7, 9])
+    through_udf = (time.perf_counter() - started) / chunks
+    started = time.perf_counter()
+    for cube in cubes:
+        out = (cube.copy(deep=True) * 1).compute()
+        assert float(out.values[0, 1, 7, 9]) == float(cube.values[0, 1, 7, 9])
+    in_process = (time.perf_counter() - started) / chunks
+    return through_udf, in_process
+
+
+def main() -> None:
+    """Print the overhead per chunk for two chunk sizes."""
+    chunks = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    print(f"load average {os.getloadavg()[0]:.1f}, {chunks} chunks per size")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (256, 1024):
+            udf, local = run(chunks, size, Path(tmp))
+            mb = 2 * size * size * 4 / 1e6
+            print(
+                f"{size}x{size}x2 float32 ({mb:.1f} MB): run_udf {udf * 1000:.0f} ms/chunk, "
+                f"in-process {local * 1000:.1f} ms/chunk, overhead {(udf - local) * 1000:.0f} ms "
+                f"({udf / local:.0f}x)"
+            )
+
+
+if __name__ == "__main__":
+    main()
