@@ -13,6 +13,7 @@ from eostation.engine.limits import EngineLimits
 
 if TYPE_CHECKING:
     from eostation.data.base import LoadRequest
+    from eostation.engine.processes.cubes.udf_pool import UdfWorkers
     from eostation.engine.registry import ProcessRegistry
 
 __all__ = [
@@ -80,6 +81,12 @@ def _no_job_results(job_id: str) -> xr.DataArray:
     )
 
 
+def _udf_workers() -> UdfWorkers:
+    from eostation.engine.processes.cubes.udf_pool import UdfWorkers
+
+    return UdfWorkers()
+
+
 @dataclass(frozen=True)
 class EvalContext:
     """Everything a process may need beyond its arguments.
@@ -102,6 +109,8 @@ class EvalContext:
     ``load_result(job_id)`` returns a finished batch job's result as a lazy cube (the
     jobs layer provides it; unset it raises ``FeatureUnsupported``). ``job_files(job_id)``
     maps the result files of such a job to their paths (``load_ml_model``; same rule).
+    ``udf_workers`` are the reusable UDF processes of this run (one user's run: contexts
+    derived with ``dataclasses.replace`` share them), ended when it is garbage-collected.
     ``node_id`` is the id of the node whose process is running (set by the evaluator
     for processes that ask for the context), so their log entries can name it.
     """
@@ -119,6 +128,7 @@ class EvalContext:
     job_files: Callable[[str], Mapping[str, Path]] = _no_job_files
     output_format: OutputFormats = _no_output_formats
     node_id: str | None = None
+    udf_workers: UdfWorkers = field(default_factory=_udf_workers)
 
 
 class Callback(Protocol):

@@ -353,3 +353,33 @@ def test_a_forged_pickle_result_never_runs_code_in_the_server(data_dir: Path) ->
         assert not proof.exists()
     finally:
         proof.unlink(missing_ok=True)
+
+
+def test_workers_serve_the_chunks_of_one_run_and_never_another_run(data_dir: Path) -> None:
+    code = HEAD + textwrap.dedent(
+        """
+        def probe(context):
+            mark = os.path.join(os.environ["HOME"], "mark")
+            seen = os.path.exists(mark)
+            open(mark, "w").write("left by an earlier call")
+            return [seen, os.getpid()]
+        """
+    )
+    limits = EngineLimits.from_settings(Settings(data_dir=data_dir, udf="on"))
+    graph = {
+        "process_graph": {
+            "u": {
+                "process_id": "run_udf",
+                "arguments": {"data": [0], "udf": code, "runtime": "Python"},
+                "result": True,
+            }
+        }
+    }
+    alice, bob = EvalContext(REGISTRY, limits), EvalContext(REGISTRY, limits)
+    first, second = evaluate(graph, alice), evaluate(graph, alice)
+    assert first[0] is False and second[0] is True  # the same worker served both chunks
+    assert first[1] != second[1]  # each call in a fresh fork of it
+    assert evaluate(graph, bob)[0] is False  # another run (user): another worker
+    assert (alice.udf_workers.started, bob.udf_workers.started) == (1, 1)
+    alice.udf_workers.close()
+    bob.udf_workers.close()

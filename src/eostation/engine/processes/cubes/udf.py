@@ -19,9 +19,7 @@ Limits come from ``EvalContext.limits`` (:class:`~eostation.engine.limits.Engine
 
 from __future__ import annotations
 
-import json
 import signal
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -30,7 +28,7 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.labeled import LabeledArray
-from eostation.engine.processes.cubes import udf_deps, udf_process, udf_protocol
+from eostation.engine.processes.cubes import udf_deps, udf_protocol
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import PermissionsInsufficient, ProcessParameterInvalid
@@ -40,7 +38,6 @@ __all__ = ["RUNTIMES", "run_udf"]
 RUNTIMES = {"python": ("3",)}
 """UDF runtimes and their versions."""
 
-_CHILD = Path(__file__).with_name("udf_child.py")
 _UDF = Annotated[
     str,
     Param(
@@ -122,58 +119,49 @@ def _environment(code: str, env: EvalContext) -> Path | None:
 
 
 def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
-    """Run ``code`` on ``data`` in an isolated child process and return its result."""
+    """Run ``code`` on ``data`` in a sandboxed worker of this run and return its result."""
     limits = env.limits
-    with tempfile.TemporaryDirectory(prefix="eostation-udf-") as tmp:
-        workdir = Path(tmp)
-        try:
-            udf_protocol.write_message(
-                workdir / "in",
-                {"code": code, "data": data, "context": context if context is not None else {}},
+    launch: dict[str, Any] = {
+        "cpu_seconds": limits.udf_cpu_seconds,
+        "memory_bytes": limits.udf_memory_mb * 1024 * 1024,
+        "file_bytes": limits.udf_memory_mb * 1024 * 1024,
+        "max_processes": limits.udf_max_processes,
+        "hidden": list(limits.udf_hidden_paths),
+    }
+    site = _environment(code, env)
+    if site is not None:
+        launch["site"] = str(site)
+    request = {"code": code, "data": data, "context": context if context is not None else {}}
+    try:
+        ended = env.udf_workers.call(launch, request, limits.udf_timeout_seconds)
+    except udf_protocol.ProtocolError as exc:
+        raise _invalid("data", f"this data cannot be handed to a UDF: {exc}") from None
+    _forward(env, ended.stdout, "info")
+    _forward(env, ended.stderr, "warning")
+    if ended.sandbox_error is not None:
+        env.log("error", f"{_who(env)} sandbox: {ended.sandbox_error}", None)
+        raise PermissionsInsufficient(
+            reason=f"the UDF sandbox could not be built: {ended.sandbox_error}"
+        )
+    if ended.timed_out:
+        _refused(env, f"the UDF ran longer than {limits.udf_timeout_seconds:g} s and was stopped")
+    try:
+        if ended.out is None:
+            raise udf_protocol.ProtocolError("the UDF process ended")
+        outcome = udf_protocol.read_message(ended.out)
+    except (udf_protocol.ProtocolError, ValueError, OSError) as exc:
+        reason = "the UDF process ended without a valid result"
+        if ended.signal in (signal.SIGXCPU, signal.SIGKILL):
+            # SIGXCPU at the soft CPU limit, SIGKILL at the hard one a second later.
+            reason += (
+                f" (killed by signal {ended.signal}: the limit of "
+                f"{limits.udf_cpu_seconds} CPU seconds, or out of memory)"
             )
-        except udf_protocol.ProtocolError as exc:
-            raise _invalid("data", f"this data cannot be handed to a UDF: {exc}") from None
-        uid = udf_process.run_uid()
-        launch: dict[str, Any] = {
-            "cpu_seconds": limits.udf_cpu_seconds,
-            "memory_bytes": limits.udf_memory_mb * 1024 * 1024,
-            "file_bytes": limits.udf_memory_mb * 1024 * 1024,
-            "max_processes": limits.udf_max_processes,
-            "uid": uid,
-            "hidden": list(limits.udf_hidden_paths),
-        }
-        site = _environment(code, env)
-        if site is not None:
-            launch["site"] = str(site)
-        (workdir / "launch.json").write_text(json.dumps(launch))
-        ended = udf_process.run_child(workdir, _CHILD, uid, limits.udf_timeout_seconds)
-        _forward(env, udf_process.tail(workdir / "stdout"), "info")
-        _forward(env, udf_process.tail(workdir / "stderr"), "warning")
-        if ended.timed_out:
-            _refused(
-                env, f"the UDF ran longer than {limits.udf_timeout_seconds:g} s and was stopped"
-            )
-        try:
-            outcome = udf_protocol.read_message(workdir / "out")
-        except (udf_protocol.ProtocolError, ValueError, OSError) as exc:
-            reason = "the UDF process ended without a valid result"
-            if ended.signal in (signal.SIGXCPU, signal.SIGKILL):
-                # SIGXCPU at the soft CPU limit, SIGKILL at the hard one a second later
-                # (the UDF is PID 1 of its namespace and may not die of SIGXCPU).
-                reason += (
-                    f" (killed by signal {ended.signal}: the limit of "
-                    f"{limits.udf_cpu_seconds} CPU seconds, or out of memory)"
-                )
-            elif ended.signal:
-                reason += f" (killed by signal {ended.signal})"
-            _refused(env, f"{reason}: {exc}")
+        elif ended.signal:
+            reason += f" (killed by signal {ended.signal})"
+        _refused(env, f"{reason}: {exc}")
     if not isinstance(outcome, dict):
         _refused(env, "the UDF process ended without a valid result")
-    if outcome.get("sandbox"):
-        env.log("error", f"{_who(env)} sandbox: {outcome.get('error')}", None)
-        raise PermissionsInsufficient(
-            reason=f"the UDF sandbox could not be built: {outcome.get('error')}"
-        )
     if "error" in outcome:
         detail = outcome.get("traceback") or outcome["error"]
         env.log("error", f"{_who(env)} failed: {detail}", None)

@@ -25,7 +25,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RUN_UIDS", "Ended", "kill_uid", "run_child", "run_uid", "sandbox_problem", "tail"]
+__all__ = [
+    "RUN_UIDS",
+    "Ended",
+    "end_child",
+    "kill_uid",
+    "run_child",
+    "run_uid",
+    "sandbox_problem",
+    "start_child",
+    "tail",
+]
 
 RUN_UIDS = range(200_000, 264_000)
 """Uids (and gids) given to UDF runs when the server is root; no account uses them."""
@@ -70,35 +80,52 @@ def _own(workdir: Path, uid: int) -> None:
         os.chown(path, uid, uid, follow_symlinks=False)
 
 
-def run_child(workdir: Path, script: Path, uid: int | None, timeout: float) -> Ended:
-    """Run ``python -I script workdir`` for at most ``timeout`` seconds, then end everything."""
+def start_child(
+    workdir: Path,
+    script: Path,
+    uid: int | None,
+    stdin: int | None = None,
+    pass_fds: tuple[int, ...] = (),
+) -> subprocess.Popen[bytes]:
+    """Start ``python -I script workdir`` in a new session with an empty environment.
+
+    The work directory (``stdout``, ``stderr``, ``out/``) becomes the run uid's; ``stdin``
+    and ``pass_fds`` are the pipes of a reusable worker (:mod:`.udf_pool`).
+    """
     for name in ("stdout", "stderr"):
         (workdir / name).touch()
-    (workdir / "out").mkdir()
+    (workdir / "out").mkdir(exist_ok=True)
     workdir.chmod(0o700)
     if uid is not None:
         _own(workdir, uid)
     with (workdir / "stdout").open("ab") as out, (workdir / "stderr").open("ab") as err:
-        child = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-I", str(script), str(workdir)],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin is None else stdin,
             stdout=out,
             stderr=err,
             cwd=workdir,
             env={**_ENVIRONMENT, "HOME": str(workdir)},
             start_new_session=True,
+            pass_fds=pass_fds,
         )
+
+
+def run_child(workdir: Path, script: Path, uid: int | None, timeout: float) -> Ended:
+    """Run ``python -I script workdir`` for at most ``timeout`` seconds, then end everything."""
+    child = start_child(workdir, script, uid)
     timed_out = False
     try:
         child.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
-        _end(child, uid)
+        end_child(child, uid)
     return Ended(child.returncode, timed_out)
 
 
-def _end(child: subprocess.Popen[bytes], uid: int | None) -> None:
+def end_child(child: subprocess.Popen[bytes], uid: int | None) -> None:
+    """Kill the child's session (and with it its PID namespace) and, as root, its uid."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, signal.SIGKILL)
     if uid is not None:

@@ -20,13 +20,14 @@ best-effort mode, so a server that cannot build it keeps UDFs off.
 4. As root: its own unprivileged uid/gid, no supplementary groups. Without root: every
    capability dropped (so the UDF cannot unmount what hides the server's files).
    ``no_new_privs`` in both cases.
-5. rlimits: CPU seconds (``SIGXCPU``, then ``SIGKILL`` a second later), address space,
-   file size, processes (counted per uid as root, per user namespace otherwise), no
-   core files.
+5. rlimits: address space, file size, processes (counted per uid as root, per user
+   namespace otherwise), no core files; CPU seconds (``SIGXCPU``, then ``SIGKILL`` a
+   second later) per call, in the fork that runs it (:func:`limit_call`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import pwd
@@ -38,7 +39,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SandboxError", "enter"]
+__all__ = ["SandboxError", "enter", "kill_others", "limit_call"]
 
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
 _CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
@@ -46,7 +47,7 @@ _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 # statvfs flag -> mount flag, for the flags a remount must repeat.
 _KEPT_FLAGS = ((2, 2), (4, 4), (8, 8), (1024, 1024), (2048, 2048), (4096, 1 << 21))
-_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS = 1, 4, 38
 _CAP_VERSION_3 = 0x20080522
 
 
@@ -199,10 +200,29 @@ def _wait_and_exit(pid: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status))
 
 
-def _limit(launch: dict[str, Any]) -> None:
+def limit_call(launch: dict[str, Any]) -> None:
+    """The CPU-time limit of one call (run in the fork that serves it: CPU time counts
+    per process, so each call gets the whole limit)."""
     cpu = int(launch.get("cpu_seconds", 0))
     if cpu > 0:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
+
+def kill_others() -> None:
+    """SIGKILL every process of the sandbox but this one (PID 1) and reap them."""
+    for _ in range(100):
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+        for pid in others:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        if not others:
+            return
+
+
+def _limit(launch: dict[str, Any]) -> None:
     pairs = {
         resource.RLIMIT_AS: int(launch.get("memory_bytes", 0)),
         resource.RLIMIT_FSIZE: int(launch.get("file_bytes", 0)),
@@ -259,6 +279,8 @@ def enter(launch: dict[str, Any], workdir: Path) -> None:
         else:
             _drop_capabilities(libc)
         _call(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+        # Calls run in forks of this process: none may ptrace it to reach later calls.
+        _call(libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(DUMPABLE)")
         _limit(launch)
     except (OSError, AttributeError) as exc:  # AttributeError: a libc without unshare/mount
         raise SandboxError(getattr(exc, "errno", None) or 0, str(exc)) from None

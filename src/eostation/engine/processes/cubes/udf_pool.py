@@ -1,0 +1,210 @@
+"""Reusable UDF workers: one sandboxed process serves many calls of one run.
+
+Starting an interpreter, importing numpy, xarray and ``openeo.udf`` and building the
+sandbox costs far more than most UDF calls on a chunk. A :class:`UdfWorkers` pool
+belongs to one evaluation context, so to one run of one user (a batch job, a
+synchronous request): its workers serve the chunks of that run only, never another
+user's. Workers are keyed by the UDF's dependency environment; concurrent calls (dask
+threads) get separate workers.
+
+A worker is :mod:`.udf_child` after its sandbox is built: the server writes a call's
+input into ``WORKDIR/calls/<n>/in`` (:mod:`.udf_protocol`: JSON plus ``.npy`` buffers,
+no pickles), sends ``<n>`` on the worker's stdin and reads ``<n> <exit code>`` from a
+result pipe. Each call runs in a fresh fork of the worker (its own CPU-time limit; every
+process it started is killed afterwards). At the wall-clock limit, or when a call does
+not answer, the whole worker is killed and the next call starts a new one. Workers end
+when the pool is closed or garbage-collected, or after ``idle_seconds`` without a call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eostation.engine.processes.cubes import udf_process, udf_protocol
+
+__all__ = ["CallEnded", "UdfWorker", "UdfWorkers"]
+
+_CHILD = Path(__file__).with_name("udf_child.py")
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """How one call ended: its output folder (None when the worker died or timed out),
+    what it printed and logged, and why it failed to answer."""
+
+    out: Path | None
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    signal: int | None = None
+    sandbox_error: str | None = None
+
+
+class UdfWorker:
+    """One sandboxed worker process, serving one call at a time."""
+
+    def __init__(self, launch: dict[str, Any], idle_seconds: float) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="eostation-udf-"))
+        (self.workdir / "calls").mkdir()
+        self.uid = udf_process.run_uid()
+        control_read, self._control = os.pipe()
+        self._results, results_write = os.pipe()
+        launch = {**launch, "uid": self.uid, "results_fd": results_write}
+        (self.workdir / "launch.json").write_text(
+            json.dumps({**launch, "idle_seconds": idle_seconds})
+        )
+        try:
+            self.child = udf_process.start_child(
+                self.workdir, _CHILD, self.uid, stdin=control_read, pass_fds=(results_write,)
+            )
+        finally:
+            os.close(control_read)
+            os.close(results_write)
+        self._calls = 0
+        self._closed = False
+        self._offsets = {"stdout": 0, "stderr": 0}
+        self._buffer = b""
+
+    def alive(self) -> bool:
+        """Whether the worker process still runs."""
+        return self.child.poll() is None
+
+    def call(self, value: Any, timeout: float) -> CallEnded:
+        """Run one call on ``value`` (a protocol message) within ``timeout`` seconds."""
+        self._calls += 1
+        name = str(self._calls)
+        call = self.workdir / "calls" / name
+        call.mkdir()
+        udf_protocol.write_message(call / "in", value)
+        (call / "out").mkdir()
+        if self.uid is not None:
+            for path in (call, call / "in", *(call / "in").iterdir(), call / "out"):
+                os.chown(path, self.uid, self.uid)
+        answer, timed_out = self._ask(name, timeout)
+        stdout, stderr = self._read("stdout"), self._read("stderr")
+        if answer is None:
+            self.close()
+            error = self.workdir / "sandbox-error"
+            return CallEnded(
+                None,
+                stdout,
+                stderr,
+                timed_out=timed_out,
+                sandbox_error=error.read_text() if error.exists() else None,
+            )
+        code = answer
+        out = call / "out"
+        return CallEnded(out, stdout, stderr, signal=-code if code < 0 else None)
+
+    def _ask(self, name: str, timeout: float) -> tuple[int | None, bool]:
+        """Send the call; ``(exit code, False)``, or ``(None, timed out)`` when no answer came."""
+        try:
+            os.write(self._control, f"{name}\n".encode())
+        except OSError:  # the worker has gone
+            return None, False
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._results], [], [], left)[0]:
+                return None, True
+            chunk = os.read(self._results, 4096)
+            if not chunk:
+                return None, False
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        got, _, code = line.decode().partition(" ")
+        return (int(code), False) if got == name else (None, False)
+
+    def _read(self, stream: str) -> str:
+        """What the worker wrote to ``stream`` since the last call (at most 256 kB of it)."""
+        path = self.workdir / stream
+        try:
+            with path.open("rb") as f:
+                f.seek(0, os.SEEK_END)
+                end = f.tell()
+                start = max(self._offsets[stream], end - 256 * 1024)
+                f.seek(start)
+                text = f.read(end - start).decode(errors="replace")
+        except OSError:
+            return ""
+        dropped = start > self._offsets[stream]
+        self._offsets[stream] = end
+        return ("[… earlier output dropped]\n" + text) if dropped else text
+
+    def close(self) -> None:
+        """End the worker and every process of its sandbox; remove its work directory."""
+        if self._closed:
+            return
+        self._closed = True
+        for fd in (self._control, self._results):
+            os.close(fd)
+        udf_process.end_child(self.child, self.uid)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class UdfWorkers:
+    """The workers of one run, keyed by dependency environment (see the module docs)."""
+
+    def __init__(self, idle_seconds: float = 30.0) -> None:
+        self.idle_seconds = idle_seconds
+        self._idle: dict[str, list[UdfWorker]] = {}
+        self._all: list[UdfWorker] = []
+        self._lock = threading.Lock()
+        self.started = 0
+        """How many workers this pool has started."""
+        self._closer = weakref.finalize(self, _close_all, self._all)
+
+    def call(self, launch: dict[str, Any], value: Any, timeout: float) -> CallEnded:
+        """Run one call on an idle worker for ``launch`` (started when there is none)."""
+        key = json.dumps(launch, sort_keys=True)
+        for _ in range(2):
+            worker = self._take(key)
+            reused = worker is not None
+            if worker is None:
+                worker = UdfWorker(launch, self.idle_seconds)
+                with self._lock:
+                    self._all.append(worker)
+                    self.started += 1
+            ended = worker.call(value, timeout)
+            if ended.out is not None and worker.alive():
+                with self._lock:
+                    self._idle.setdefault(key, []).append(worker)
+                return ended
+            with self._lock:
+                self._all.remove(worker)
+            # A reused worker that ended on its own (idle time just ran out) never saw
+            # the call: run it once more on a new one.
+            if not (reused and worker.child.returncode == 0):
+                return ended
+        return ended
+
+    def _take(self, key: str) -> UdfWorker | None:
+        with self._lock:
+            idle = self._idle.get(key, [])
+            while idle:
+                worker = idle.pop()
+                if worker.alive():
+                    return worker
+                worker.close()
+                self._all.remove(worker)
+        return None
+
+    def close(self) -> None:
+        """End every worker of the pool."""
+        self._closer()
+
+
+def _close_all(workers: list[UdfWorker]) -> None:
+    for worker in workers:
+        worker.close()
+    workers.clear()
