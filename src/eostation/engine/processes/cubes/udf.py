@@ -1,13 +1,13 @@
-"""``run_udf``: Python user-defined functions, run in a separate, limited process.
+"""``run_udf``: Python user-defined functions, run in a sandboxed worker process.
 
 The UDF source is run by the official ``openeo.udf`` API (``apply_datacube``,
 ``apply_timeseries``, ``apply_udf_data`` entry points, ``XarrayDataCube``, ``context``)
-in a fresh interpreter (:mod:`.udf_child`, started and ended by :mod:`.udf_process`):
-its own uid, an empty environment, the server's data directory hidden, rlimits on CPU,
-memory, processes and file size, no network, and every process of the run killed at
-the wall-clock limit or when it ends. Data cross the process boundary only as JSON and
-NumPy arrays (:mod:`.udf_protocol`), never as pickles. What the UDF prints or logs is
-forwarded to ``EvalContext.log``.
+in a worker of the run (:mod:`.udf_pool`, reused across the run's chunks) that runs
+:mod:`.udf_child` inside the sandbox of :mod:`.udf_sandbox` (namespaces, hidden files,
+its own uid or no capabilities, rlimits; see ``docs/udf.md``). Data cross the process
+boundary only as JSON and NumPy arrays (:mod:`.udf_protocol`), never as pickles.
+Dependencies declared in a PEP 723 block are installed by :mod:`.udf_deps`. What the
+UDF prints or logs is forwarded to ``EvalContext.log``, naming the node.
 
 The data handed to the UDF are computed first (a UDF sees numbers, not a dask graph),
 so UDFs belong on modest inputs, e.g. inside ``apply_neighborhood`` tiles.

@@ -6,18 +6,23 @@ same way (object arrays are refused on both sides). The server never unpickles w
 UDF process produced, so a UDF that overwrites its own output cannot run code in the
 server.
 
-A run uses one work directory, owned by the UDF's user and created by the server:
+A worker (:mod:`.udf_pool`) uses one work directory, owned by the UDF's user and created
+by the server:
 
 ``launch.json``
     written by the server: ``{"cpu_seconds", "memory_bytes", "max_processes",
-    "file_bytes", "uid", "hidden": [paths]}`` (``uid`` null when the server is not root).
-``in/``
-    written by the server: ``{"code", "data", "context"}``.
-``out/``
-    written by the child: ``{"ok": value}`` or ``{"error": text, "traceback": text}``,
-    and ``{"isolation": [notes]}`` when some isolation step was not available.
+    "file_bytes", "uid", "hidden": [paths], "site", "results_fd", "idle_seconds"}``
+    (``uid`` null when the server is not root; ``site`` the UDF's dependencies, if any).
+``calls/<n>/in/``
+    written by the server for call ``n``: ``{"code", "data", "context"}``; the server
+    then writes ``n`` to the worker's stdin.
+``calls/<n>/out/``
+    written by the call: ``{"ok": value}`` or ``{"error": text, "traceback": text}``;
+    the worker then writes ``n <exit code>`` to the ``results_fd`` pipe.
 ``stdout``, ``stderr``
-    what the UDF printed or logged; the server forwards it to the job log.
+    what the UDFs printed or logged; the server forwards each call's part to the log.
+``sandbox-error``
+    written when the sandbox could not be built (the worker then exits).
 
 Values in a message are JSON values, plus ``{"$array": n}`` (``n.npy`` in the same
 folder) and ``{"$cube": {"dims", "name", "values", "coords", "attrs"}}`` for an
