@@ -29,6 +29,7 @@ from eostation.config import Settings
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
 from eostation.engine.limits import EngineLimits
+from eostation.engine.processes.cubes.udf_process import sandbox_problem
 from eostation.engine.registry import default_registry
 
 IDENTITY = """
@@ -57,8 +58,9 @@ def run(chunks: int, size: int, data_dir: Path) -> tuple[float, float, float]:
     """Seconds: the first chunk through run_udf (a worker starts), the median of the
     following ones, and the median in-process, for ``chunks`` chunks in one run."""
     limits = EngineLimits.from_settings(Settings(data_dir=data_dir, udf="on"))
-    if not limits.udf_enabled:
-        sys.exit(f"UDFs are off here: {limits.udf_off_reason}")
+    problem = sandbox_problem()
+    if not limits.udf_enabled or problem is not None:
+        sys.exit(f"UDFs are off here: {problem or 'EOSTATION_UDF=off'}")
     env = EvalContext(default_registry(), limits)
     graph: dict[str, Any] = {
         "process_graph": {

@@ -203,8 +203,8 @@ class Settings(BaseSettings):
         """Whether the setting allows ``run_udf`` to run user code (``udf``: ``off``, or
         ``auto``/``on``: on for every user wherever the UDF sandbox can be built).
 
-        This is the only place that reads the setting:
-        :meth:`eostation.engine.limits.EngineLimits.from_settings` combines it with the
+        This is the only place that reads the setting (through
+        :meth:`eostation.engine.limits.EngineLimits.from_settings`); ``run_udf`` adds the
         sandbox check, so UDFs are off where the sandbox cannot be built (default deny).
         """
         return self.udf != "off"

@@ -22,8 +22,8 @@ __all__ = ["EngineLimits"]
 class EngineLimits:
     """Limits of one graph run (see ``docs/security.md``).
 
-    ``udf_enabled``: whether ``run_udf`` may run user code (``udf_off_reason`` says why
-    not: the setting, or why the sandbox cannot be built); ``udf_timeout_seconds``: wall
+    ``udf_enabled``: whether the setting lets ``run_udf`` run user code (it also needs its
+    sandbox, checked on first use); ``udf_timeout_seconds``: wall
     time of one UDF process (its whole process group is killed then);
     ``udf_cpu_seconds`` / ``udf_memory_mb`` / ``udf_max_processes``: rlimits of the UDF
     process; ``udf_hidden_paths``: what a UDF process must not see (the data directory and
@@ -36,7 +36,6 @@ class EngineLimits:
     """
 
     udf_enabled: bool = False
-    udf_off_reason: str = "user-defined functions (run_udf) are disabled here"
     udf_timeout_seconds: float = 60.0
     udf_cpu_seconds: int = 60
     udf_memory_mb: int = 4096
@@ -53,24 +52,12 @@ class EngineLimits:
     def from_settings(cls, settings: Settings, *, accounts: int = 1) -> EngineLimits:
         """The limits the configuration sets.
 
-        UDFs are on when the setting allows them and the sandbox can be built here
-        (``accounts`` no longer matters: the sandbox separates users).
+        ``udf_enabled`` is what the setting allows (``accounts`` no longer matters: the
+        sandbox separates users); ``run_udf`` also checks that the sandbox can be built.
         """
         limits = settings.limits
-        udf_enabled, udf_off_reason = settings.udf_enabled(), cls.udf_off_reason
-        if udf_enabled:
-            from eostation.engine.processes.cubes.udf_process import sandbox_problem
-
-            problem = sandbox_problem()
-            if problem is not None:
-                udf_enabled = False
-                udf_off_reason = (
-                    "user-defined functions (run_udf) are off: their sandbox cannot be "
-                    f"built on this server ({problem})"
-                )
         return cls(
-            udf_enabled=udf_enabled,
-            udf_off_reason=udf_off_reason,
+            udf_enabled=settings.udf_enabled(),
             udf_timeout_seconds=limits.udf_timeout_seconds,
             udf_cpu_seconds=limits.udf_cpu_seconds,
             udf_memory_mb=limits.udf_memory_mb,

@@ -28,7 +28,7 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.labeled import LabeledArray
-from eostation.engine.processes.cubes import udf_deps, udf_protocol
+from eostation.engine.processes.cubes import udf_deps, udf_process, udf_protocol
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import PermissionsInsufficient, ProcessParameterInvalid
@@ -207,7 +207,13 @@ def run_udf(
         What the UDF returned: a cube of the same kind as `data`, or plain data.
     """
     if not env.limits.udf_enabled:
-        raise PermissionsInsufficient(reason=env.limits.udf_off_reason)
+        raise PermissionsInsufficient(reason="user-defined functions (run_udf) are disabled here")
+    problem = udf_process.sandbox_problem()  # checked once per process, on first use
+    if problem is not None:
+        raise PermissionsInsufficient(
+            reason="user-defined functions (run_udf) are off: their sandbox cannot be built "
+            f"on this server ({problem})"
+        )
     if runtime.lower() not in RUNTIMES:
         raise _invalid("runtime", f"unknown UDF runtime '{runtime}'; use Python", "InvalidRuntime")
     if version is not None and not str(version).startswith(RUNTIMES[runtime.lower()]):
