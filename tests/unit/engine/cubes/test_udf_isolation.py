@@ -381,3 +381,43 @@ def test_workers_serve_the_chunks_of_one_run_and_never_another_run(data_dir: Pat
     assert (alice.udf_workers.started, bob.udf_workers.started) == (1, 1)
     alice.udf_workers.close()
     bob.udf_workers.close()
+
+
+def test_links_and_folders_planted_in_the_worker_dir_reach_nothing(data_dir: Path) -> None:
+    secret = data_dir / "eostation.db"  # hidden inside; the server itself could read it
+    code = HEAD + textwrap.dedent(
+        """
+        def probe(context):
+            home = os.environ["HOME"]
+            for stream in ("stdout", "stderr"):
+                os.remove(os.path.join(home, stream))
+                os.symlink(context["secret"], os.path.join(home, stream))
+            os.makedirs(os.path.join(home, "calls", str(context["next"])), exist_ok=True)
+            print("planted")
+            return ["planted"]
+        """
+    )
+    limits = EngineLimits.from_settings(Settings(data_dir=data_dir, udf="on"))
+    logs: Logs = []
+    env = EvalContext(REGISTRY, limits, log=lambda level, message, _: logs.append((level, message)))
+
+    def graph(next_call: int) -> dict[str, Any]:
+        arguments = {
+            "data": [0],
+            "udf": code,
+            "runtime": "Python",
+            "context": {"secret": str(secret), "next": next_call},
+        }
+        return {
+            "process_graph": {
+                "u": {"process_id": "run_udf", "arguments": arguments, "result": True}
+            }
+        }
+
+    assert evaluate(graph(2), env) == ["planted"]
+    with pytest.raises(OpenEOError, match="without a valid result"):
+        evaluate(graph(2), env)  # its folder was planted: the worker is ended, not trusted
+    assert evaluate(graph(2), env) == ["planted"]  # a new worker
+    assert env.udf_workers.started == 2
+    assert "SQLite format 3" not in repr(logs)
+    env.udf_workers.close()

@@ -63,6 +63,12 @@ class UdfWorker:
         (self.workdir / "launch.json").write_text(
             json.dumps({**launch, "idle_seconds": idle_seconds})
         )
+        # The server reads the UDF's output through descriptors it opened itself: a
+        # UDF that replaces the files with links cannot make it read anything else.
+        self._streams: dict[str, int] = {}
+        for stream in ("stdout", "stderr"):
+            (self.workdir / stream).touch()
+            self._streams[stream] = os.open(self.workdir / stream, os.O_RDONLY | os.O_NOFOLLOW)
         try:
             self.child = udf_process.start_child(
                 self.workdir, _CHILD, self.uid, stdin=control_read, pass_fds=(results_write,)
@@ -84,7 +90,11 @@ class UdfWorker:
         self._calls += 1
         name = str(self._calls)
         call = self.workdir / "calls" / name
-        call.mkdir()
+        try:
+            call.mkdir()
+        except FileExistsError:  # planted by an earlier call of this run
+            self.close()
+            return CallEnded(None, "", "")
         udf_protocol.write_message(call / "in", value)
         (call / "out").mkdir()
         if self.uid is not None:
@@ -102,9 +112,10 @@ class UdfWorker:
                 timed_out=timed_out,
                 sandbox_error=error.read_text() if error.exists() else None,
             )
-        code = answer
         out = call / "out"
-        return CallEnded(out, stdout, stderr, signal=-code if code < 0 else None)
+        if os.path.realpath(out) != str(self.workdir.resolve() / "calls" / name / "out"):
+            out = self.workdir / "calls" / name / "missing"  # a link planted by the call
+        return CallEnded(out, stdout, stderr, signal=-answer if answer < 0 else None)
 
     def _ask(self, name: str, timeout: float) -> tuple[int | None, bool]:
         """Send the call; ``(exit code, False)``, or ``(None, timed out)`` when no answer came."""
@@ -127,16 +138,10 @@ class UdfWorker:
 
     def _read(self, stream: str) -> str:
         """What the worker wrote to ``stream`` since the last call (at most 256 kB of it)."""
-        path = self.workdir / stream
-        try:
-            with path.open("rb") as f:
-                f.seek(0, os.SEEK_END)
-                end = f.tell()
-                start = max(self._offsets[stream], end - 256 * 1024)
-                f.seek(start)
-                text = f.read(end - start).decode(errors="replace")
-        except OSError:
-            return ""
+        fd = self._streams[stream]
+        end = os.fstat(fd).st_size
+        start = max(self._offsets[stream], end - 256 * 1024)
+        text = os.pread(fd, end - start, start).decode(errors="replace") if end > start else ""
         dropped = start > self._offsets[stream]
         self._offsets[stream] = end
         return ("[… earlier output dropped]\n" + text) if dropped else text
@@ -146,7 +151,7 @@ class UdfWorker:
         if self._closed:
             return
         self._closed = True
-        for fd in (self._control, self._results):
+        for fd in (self._control, self._results, *self._streams.values()):
             os.close(fd)
         udf_process.end_child(self.child, self.uid)
         shutil.rmtree(self.workdir, ignore_errors=True)
