@@ -85,17 +85,17 @@ def _runs() -> _Runs:
             keys, first = saved["keys"], saved["first"]
     except (OSError, KeyError, ValueError):
         keys, first = _read_runs(source)
-        _save(cached, keys=keys, first=first)
+        _save(cached, keys, first)
     row_start = np.searchsorted(keys, np.arange(_NY, dtype=np.int64) * _NX).astype(np.int64)
     return _Runs(keys, row_start, first)
 
 
-def _save(path: Path, **arrays: NDArray[np.generic]) -> None:
+def _save(path: Path, keys: NDArray[np.int64], first: NDArray[np.bool_]) -> None:
     """Write a cache file atomically; a read-only cache only costs the next process time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
-            np.savez(tmp, **arrays)
+            np.savez(tmp, keys=keys, first=first)
         os.replace(tmp.name, path)
     except OSError:
         pass

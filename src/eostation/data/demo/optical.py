@@ -88,6 +88,7 @@ class Static:
     # Terms of the scene that do not depend on the date (see :func:`greenness`, :func:`scene`).
     green_peak: Fields  # day of year of peak greenness
     green_scale: Fields  # 1 / width of the growing season, 1/days
+    harvest: Fields  # crops: season widths after the peak at which they are cut (inf: never)
     tropical: Fields  # weight of the evergreen tropical regime, 0–1
     veg_min: Fields  # vegetation cover out of season (0 on water and towns)
     veg_range: Fields  # seasonal vegetation amplitude (0 on water and towns)
@@ -125,7 +126,10 @@ def _static(tile: Tile) -> Static:
     veg_max = np.clip(_F32(1.25) * humid - _F32(0.25), _F32(0.0), _F32(1.0))
     np.sqrt(veg_max, out=veg_max)
     veg_max *= np.where(forest, _F32(0.95), _F32(0.98) * vigour)
-    veg_min *= np.where(forest, _F32(0.55), _F32(0.05))
+    # Conifers (poleward of ~50° and in patches elsewhere) stay green; deciduous
+    # forests keep little canopy in winter.
+    evergreen = forest & ((abs_lat - _F32(50.0)) / _F32(8.0) + _F32(0.4) * patchy > 0)
+    veg_min *= np.where(forest, np.where(evergreen, _F32(0.75), _F32(0.2)), _F32(0.05))
     # Field margins (grass, tracks) are thinner than the crop beside them.
     veg_max *= np.where(farm.margin & ~forest, _F32(0.55), _F32(1.0))
     veg_max *= np.clip(_F32(1.0) + _F32(0.08) * patchy, _F32(0.6), _F32(1.1))
@@ -161,6 +165,7 @@ def _static(tile: Tile) -> Static:
         texture=texture,
         green_peak=green_peak,
         green_scale=np.reciprocal(width, out=width),
+        harvest=np.where(forest, _F32(np.inf), _F32(0.9)),
         tropical=tropical,
         veg_min=veg_min,
         veg_range=veg_max,
@@ -236,7 +241,8 @@ def greenness(
 
 
 def _greenness(st: Static, day: float) -> Fields:
-    """:func:`greenness` of a chunk from its precomputed date-free terms, in float32."""
+    """:func:`greenness` of a chunk from its precomputed date-free terms, in float32, with
+    the crops cut at harvest."""
     g = np.subtract(_F32(world.day_of_year(day) + 182.6), st.green_peak)
     # g mod one year, as g − ⌊g / year⌋ × year (np.remainder is ~30× slower than this)
     turns = g * _F32(1.0 / 365.2425)
@@ -245,9 +251,12 @@ def _greenness(st: Static, day: float) -> Fields:
     g -= turns
     g -= _F32(182.6)
     g *= st.green_scale
+    # Crops are harvested a little after their peak: the field turns to stubble at once.
+    cut = g > st.harvest
     g *= g
     g *= _F32(-0.5)
     np.exp(g, out=g)
+    np.multiply(g, _F32(0.1), out=g, where=cut)
     if st.any_tropical:
         # tropical × (0.75 + 0.25 × bump) + (1 − tropical) × bump
         g += st.tropical * (_F32(0.75) - _F32(0.75) * g)

@@ -30,6 +30,7 @@ __all__ = [
     "day_of_year",
     "elevation",
     "landscape",
+    "shadow_offset_km",
     "surface_water",
     "temperature",
     "threshold_for_fraction",
@@ -168,6 +169,27 @@ def cloud_index(lon: Fields, lat: Fields, day: float) -> Fields:
     """
     structure = _evolving(lon, lat, day, _CLOUD, scale=35.0, octaves=5, period=3.0)
     return structure - threshold_for_fraction(cloudiness(lon, lat, day))
+
+
+def shadow_offset_km(
+    lat: Fields, day: float, cloud_km: float = 2.0, local_hour: float = 10.5
+) -> tuple[Fields, Fields]:
+    """(east, north) km from a shadowed ground point to the cloud that casts it.
+
+    The cloud sits towards the Sun at ``cloud_km`` × tan(solar zenith): short shadows
+    under a high summer Sun, long ones in winter and at high latitudes (capped at 8 km).
+    """
+    decl = np.radians(23.44) * np.sin(2.0 * np.pi * (day_of_year(day) - 81.0) / 365.2425)
+    hour = np.radians(15.0 * (local_hour - 12.0))
+    phi = np.radians(lat)
+    # The unit vector to the Sun in local east/north/up coordinates.
+    east = -np.cos(decl) * np.sin(hour) * np.ones_like(phi)
+    north = np.cos(phi) * np.sin(decl) - np.sin(phi) * np.cos(decl) * np.cos(hour)
+    up = np.maximum(np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.cos(hour), 0.1)
+    scale = cloud_km / up
+    length = np.hypot(east, north) * scale
+    scale = scale * np.minimum(1.0, 8.0 / np.maximum(length, 1e-9))
+    return east * scale, north * scale
 
 
 def wind(lon: Fields, lat: Fields, day: float) -> Fields:
