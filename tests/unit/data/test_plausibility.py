@@ -7,13 +7,18 @@ bands, green crops in June, bare desert, detail at 10 m and no flat scenes.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 import xarray as xr
 
 from eostation.data.base import LoadRequest
-from eostation.data.demo import geography, optical
+from eostation.data.demo import geography, optical, world
 from eostation.data.demo.grid import Grid, utm_epsg
+from eostation.data.demo.noise import seed_of
+from eostation.data.demo.parcels import parcels
+from eostation.data.demo.source import day_number
 from eostation.data.registry import CollectionRegistry, build_registry
 
 Bbox = tuple[float, float, float, float]
@@ -199,3 +204,61 @@ def test_ten_metre_bands_have_ten_metre_detail(registry: CollectionRegistry) -> 
     h, w = (s // 30 * 30 for s in nir.shape)
     blocks = nir[:h, :w].reshape(h // 30, 30, w // 30, 30).mean(axis=(1, 3))
     assert blocks.var() < 0.5 * nir.var()
+
+
+def test_fields_are_half_to_fifty_hectares_with_margins_and_roads() -> None:
+    lon, lat = np.meshgrid(
+        np.linspace(10.60, 10.66, 480), np.linspace(45.09, 45.05, 450), indexing="xy"
+    )
+    farm = parcels(lon, lat, seed_of("parcel"), 1)
+    _, counts = np.unique(farm.draws[0], return_counts=True)
+    pixel_ha = (0.06 / 480 * 111_320 * np.cos(np.radians(45.07))) * (0.04 / 450 * 111_320) / 1e4
+    hectares = counts * pixel_ha
+    assert counts.size > 100  # ~4.7 × 4.4 km holds hundreds of fields
+    assert hectares.max() > 20 and np.median(hectares) < 10 and (hectares > 0.5).mean() > 0.8
+    assert 0.05 < farm.margin.mean() < 0.3
+    assert 0.003 < farm.road.mean() < 0.05
+
+
+def scene_mean(bbox: Bbox, date: str, field: str) -> float:
+    lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    grid = Grid.covering(bbox, utm_epsg(lon, lat), (40.0, 40.0), node_step=4)
+    sc = optical.scene(grid.tile(0, grid.ny, 0, grid.nx), day_number(dt.date.fromisoformat(date)))
+    land = ~sc.static.water
+    return float(getattr(sc, field)[land].mean())
+
+
+def test_seasons_follow_the_hemisphere_and_snow_the_cold() -> None:
+    pampas: Bbox = (-61.0, -35.0, -60.9, -34.9)
+    assert scene_mean(PO_VALLEY, "2022-06-20", "veg") > 2 * scene_mean(
+        PO_VALLEY, "2022-12-20", "veg"
+    )
+    assert scene_mean(pampas, "2022-01-10", "veg") > 2 * scene_mean(pampas, "2022-07-10", "veg")
+    lapland: Bbox = (25.0, 68.0, 25.1, 68.05)
+    assert scene_mean(lapland, "2022-01-15", "snow") > 0.8
+    assert scene_mean(lapland, "2022-07-15", "snow") < 0.05
+    assert scene_mean(PO_VALLEY, "2022-07-15", "snow") == 0.0
+
+
+def test_cloud_shadows_fall_away_from_the_sun() -> None:
+    lat = np.array([45.0, -35.0])
+    summer_east, summer_north = world.shadow_offset_km(lat, day_number(dt.date(2022, 6, 21)))
+    winter_east, winter_north = world.shadow_offset_km(lat, day_number(dt.date(2022, 12, 21)))
+    # Late morning: the Sun is east of south in the north, east of north in the south.
+    assert (summer_east > 0).all() and winter_north[0] < 0 and summer_north[1] > 0
+    # Low winter Sun, long shadows (in each hemisphere's own winter).
+    assert np.hypot(winter_east[0], winter_north[0]) > 3 * np.hypot(summer_east[0], summer_north[0])
+    assert np.hypot(summer_east[1], summer_north[1]) > 2 * np.hypot(winter_east[1], winter_north[1])
+
+
+def test_sentinel5p_methane_is_retrieved_over_land_not_over_the_sea(
+    registry: CollectionRegistry,
+) -> None:
+    temporal = ("2022-06-01", "2022-06-15")
+    sea = load(
+        registry, "SENTINEL_5P_L2", bbox=TILES["mid-atlantic"], temporal=temporal, bands=["CH4"]
+    )
+    land = load(registry, "SENTINEL_5P_L2", bbox=TILES["sahara"], temporal=temporal, bands=["CH4"])
+    assert np.isnan(sea.values).all()
+    ch4 = land.values[np.isfinite(land.values)]
+    assert ch4.size > 10 and 1750 < float(np.median(ch4)) < 2000
