@@ -285,7 +285,10 @@ def test_s1_grd_safe_has_gcp_located_measurements_that_calibrate_to_sigma0(
     assert ok.mean() > 0.9
     # within one count: |√σ⁰·K − DN| ≤ 0.5
     assert float(np.max(np.abs(np.sqrt(sigma0[ok]) * SIGMA_NOUGHT - dn[ok]))) <= 0.5 + 1e-6
-    assert float(np.max(np.abs(calibrated[ok] - sigma0[ok]) / sigma0[ok])) < 0.05
+    # relative error of that count: under 5 % from 20 counts up (dark sea has fewer)
+    bright = ok & (dn >= 20)
+    assert bright.mean() > 0.3
+    assert float(np.max(np.abs(calibrated[bright] - sigma0[bright]) / sigma0[bright])) < 0.05
 
 
 def test_s2_safe_opens_with_gdals_sentinel2_driver_with_load_collections_dn(

@@ -69,5 +69,6 @@ class CopernicusDem30(DemoSource):
         """Terrain interpolated from the nodes plus a little metre-scale roughness."""
         height = tile.interp(world.elevation(*tile.node_lonlat))
         iy, ix = tile.pixel_index
-        height = height + 0.6 * normal(_ROUGH, iy, ix)
+        # Metre-scale roughness on land only: the sea stays exactly at 0 m.
+        height = np.where(height > 0.0, np.maximum(height + 0.6 * normal(_ROUGH, iy, ix), 0.5), 0.0)
         return np.broadcast_to(height.astype(np.float32), (len(acquisitions), *tile.shape)).copy()

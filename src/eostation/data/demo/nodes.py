@@ -21,7 +21,6 @@ from .cache import ByteCache
 from .grid import Tile
 
 __all__ = [
-    "SHADOW_KM",
     "NodeStatic",
     "NodeWeather",
     "chunk_key",
@@ -30,9 +29,6 @@ __all__ = [
     "node_weather",
     "pin",
 ]
-
-#: Cloud shadow offset towards the Sun, km (cloud height × tan of the solar zenith angle).
-SHADOW_KM = 1.6
 
 _NODES: ByteCache[object] = ByteCache(16 * 2**20)
 
@@ -82,10 +78,11 @@ class NodeWeather:
 def _node_weather(tile: Tile, day: float) -> NodeWeather:
     lon, lat = tile.node_lonlat
     temp = world.temperature(lat, node_static(tile).elevation, day)
-    # Shadows: the cloud field seen from a point displaced towards the Sun (south-east
-    # in the northern hemisphere, north-east in the southern one, in the late morning).
-    dlat = np.where(lat >= 0, -0.7, 0.7) * SHADOW_KM / 111.2
-    dlon = 0.7 * SHADOW_KM / (111.2 * np.maximum(np.cos(np.radians(lat)), 0.05))
+    # Shadows: the cloud field seen from a point displaced towards the Sun of the
+    # late-morning overpass, by the cloud height times the tangent of the solar zenith.
+    east_km, north_km = world.shadow_offset_km(lat, day)
+    dlat = north_km / 111.2
+    dlon = east_km / (111.2 * np.maximum(np.cos(np.radians(lat)), 0.05))
     # One call for the cloud and its shadow: the noise is evaluated in one pass.
     both = world.cloud_index(np.stack([lon, lon + dlon]), np.stack([lat, lat + dlat]), day)
     cirrus = world.cloud_index(lon + 3.0, lat, day + 1000.0) - 0.8

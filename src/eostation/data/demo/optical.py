@@ -27,7 +27,8 @@ from . import nodes, world
 from .cache import ByteCache, nbytes
 from .grid import Tile
 from .nodes import chunk_key, node_static, node_weather
-from .noise import normal, seed_of, uniform
+from .noise import normal, seed_of
+from .parcels import parcels, patches
 from .spectra import reflectance as endmember
 
 __all__ = [
@@ -46,8 +47,7 @@ Fields = NDArray[np.float32]
 _F32 = np.float32
 _PARCEL = seed_of("parcel")
 _TEXTURE = seed_of("texture")
-#: Parcel size in degrees (lon, lat): roughly 300 m fields.
-PARCEL_DEG = (0.004, 0.003)
+_PATCHES = seed_of("patches")
 #: Largest magnitude of :func:`.noise.normal` (Irwin–Hall of four uniforms: 2√3).
 _TEXTURE_MAX = 3.4642
 #: Margin on the "nothing of it in this chunk" tests (far above float rounding).
@@ -88,6 +88,7 @@ class Static:
     # Terms of the scene that do not depend on the date (see :func:`greenness`, :func:`scene`).
     green_peak: Fields  # day of year of peak greenness
     green_scale: Fields  # 1 / width of the growing season, 1/days
+    harvest: Fields  # crops: season widths after the peak at which they are cut (inf: never)
     tropical: Fields  # weight of the evergreen tropical regime, 0–1
     veg_min: Fields  # vegetation cover out of season (0 on water and towns)
     veg_range: Fields  # seasonal vegetation amplitude (0 on water and towns)
@@ -95,26 +96,8 @@ class Static:
     any_water: bool
     any_urban: bool
     any_tropical: bool
-
-
-def _parcels(
-    lon: NDArray[np.float64], lat: NDArray[np.float64], seeds: tuple[int, ...]
-) -> list[Fields]:
-    """Uniform values of each pixel's crop parcel, one field per seed.
-
-    Each parcel is hashed once (a chunk holds a few hundred) and looked up per pixel.
-    """
-    pcol = np.floor(lon / PARCEL_DEG[0]).astype(np.int64)
-    prow = np.floor(lat / PARCEL_DEG[1]).astype(np.int64)
-    c0, r0 = int(pcol.min()), int(prow.min())
-    cols = np.arange(c0, int(pcol.max()) + 1, dtype=np.int64)
-    rows = np.arange(r0, int(prow.max()) + 1, dtype=np.int64)
-    prow -= r0
-    prow *= cols.size
-    pcol -= c0
-    prow += pcol
-    tables = (uniform(seed, cols[None, :], rows[:, None]).astype(_F32).ravel() for seed in seeds)
-    return [np.take(table, prow) for table in tables]
+    paved: NDArray[np.bool_]  # towns and roads: the urban spectrum
+    any_paved: bool
 
 
 def _static(tile: Tile) -> Static:
@@ -126,20 +109,31 @@ def _static(tile: Tile) -> Static:
     urban = ~water & (tile.interp(potentials.urban, _F32) + 0.25 * texture > 0)
     forest = ~water & ~urban & (tile.interp(potentials.forest, _F32) > 0.35)
     aridity = tile.interp(potentials.aridity, _F32)
-    phase, vigour = _parcels(lon, lat, (_PARCEL, _PARCEL + 1))
+    farm = parcels(lon, lat, _PARCEL, 2)
+    phase, vigour = farm.draws
+    roads = farm.road & ~water
+    # ~40 m patches: uneven growth within fields, gaps and crowns in forests.
+    patchy = patches(_PATCHES + tile.grid.epsg, iy, ix, 4)
     phase -= _F32(0.5)
     phase *= _F32(80.0)
-    vigour *= _F32(0.45)
-    vigour += _F32(0.55)
+    vigour *= _F32(0.4)
+    vigour += _F32(0.6)
     lat32 = lat.astype(_F32)
     abs_lat = np.abs(lat32)
     humid = _F32(1.0) - aridity
     veg_min = humid * humid
-    veg_max = np.sqrt(humid)
-    veg_max *= humid  # humid ** 1.5
-    veg_max *= np.where(forest, _F32(0.95), _F32(0.9) * vigour)
-    veg_min *= np.where(forest, _F32(0.55), _F32(0.05))
-    bare = water | urban
+    # Peak cover: near full in humid land and irrigated plains, none in the deserts.
+    veg_max = np.clip(_F32(1.25) * humid - _F32(0.25), _F32(0.0), _F32(1.0))
+    np.sqrt(veg_max, out=veg_max)
+    veg_max *= np.where(forest, _F32(0.95), _F32(0.98) * vigour)
+    # Conifers (poleward of ~50° and in patches elsewhere) stay green; deciduous
+    # forests keep little canopy in winter.
+    evergreen = forest & ((abs_lat - _F32(50.0)) / _F32(8.0) + _F32(0.4) * patchy > 0)
+    veg_min *= np.where(forest, np.where(evergreen, _F32(0.75), _F32(0.2)), _F32(0.05))
+    # Field margins (grass, tracks) are thinner than the crop beside them.
+    veg_max *= np.where(farm.margin & ~forest, _F32(0.55), _F32(1.0))
+    veg_max *= np.clip(_F32(1.0) + _F32(0.08) * patchy, _F32(0.6), _F32(1.1))
+    bare = water | urban | roads
     veg_min[bare] = 0.0
     veg_max[bare] = 0.0
     veg_max -= veg_min
@@ -171,12 +165,15 @@ def _static(tile: Tile) -> Static:
         texture=texture,
         green_peak=green_peak,
         green_scale=np.reciprocal(width, out=width),
+        harvest=np.where(forest, _F32(np.inf), _F32(0.9)),
         tropical=tropical,
         veg_min=veg_min,
         veg_range=veg_max,
-        brightness=_F32(1.0) + _F32(0.06) * texture,
+        brightness=_F32(1.0) + _F32(0.04) * texture + _F32(0.06) * patchy,
         any_water=bool(water.any()),
         any_urban=bool(urban.any()),
+        paved=urban | roads,
+        any_paved=bool((urban | roads).any()),
         any_tropical=any_tropical,
     )
 
@@ -196,7 +193,9 @@ class ChunkPin:
 
     def keep(self, day: float, value: Scene) -> None:
         """Keep a scene for the chunk's other bands if the budget allows."""
-        size = nbytes((value.veg, value.snow, value.cloud, value.cirrus, value.shadow))
+        size = nbytes(
+            (value.veg, value.snow, value.cloud, value.cloud_top, value.cirrus, value.shadow)
+        )
         with self._lock:
             if day not in self.scenes and self._bytes + size <= SCENE_BUDGET:
                 self.scenes[day] = value
@@ -242,7 +241,8 @@ def greenness(
 
 
 def _greenness(st: Static, day: float) -> Fields:
-    """:func:`greenness` of a chunk from its precomputed date-free terms, in float32."""
+    """:func:`greenness` of a chunk from its precomputed date-free terms, in float32, with
+    the crops cut at harvest."""
     g = np.subtract(_F32(world.day_of_year(day) + 182.6), st.green_peak)
     # g mod one year, as g − ⌊g / year⌋ × year (np.remainder is ~30× slower than this)
     turns = g * _F32(1.0 / 365.2425)
@@ -251,9 +251,12 @@ def _greenness(st: Static, day: float) -> Fields:
     g -= turns
     g -= _F32(182.6)
     g *= st.green_scale
+    # Crops are harvested a little after their peak: the field turns to stubble at once.
+    cut = g > st.harvest
     g *= g
     g *= _F32(-0.5)
     np.exp(g, out=g)
+    np.multiply(g, _F32(0.1), out=g, where=cut)
     if st.any_tropical:
         # tropical × (0.75 + 0.25 × bump) + (1 − tropical) × bump
         g += st.tropical * (_F32(0.75) - _F32(0.75) * g)
@@ -268,6 +271,7 @@ class Scene:
     veg: Fields  # fractional green-vegetation cover
     snow: Fields  # snow-cover fraction
     cloud: Fields  # opaque-cloud opacity 0–1
+    cloud_top: Fields  # cloud-top brightness factor, ~0.8–1: thick cloud is brighter
     cirrus: Fields  # thin-cirrus opacity 0–1
     shadow: NDArray[np.bool_]
     any_snow: bool = True
@@ -283,8 +287,8 @@ class Scene:
         land += _F32(soil)
         # veg × vegetation + (1 − veg) × soil
         land += self.veg * (_F32(endmember("vegetation", e)) - land)
-        if s.any_urban:
-            np.copyto(land, _F32(endmember("urban", e)), where=s.urban)
+        if s.any_paved:
+            np.copyto(land, _F32(endmember("urban", e)), where=s.paved)
         land *= s.brightness
         if s.any_water:
             wet = _F32(endmember("water", e)) * (_F32(1.0) + _F32(0.02) * s.texture)
@@ -302,7 +306,8 @@ class Scene:
         if self.any_cirrus:
             r += self.cirrus * (_F32(endmember("cirrus", e) * 2.5) - r)
         if self.any_cloud:
-            r += self.cloud * (_F32(endmember("cloud", e)) - r)
+            # Even an opaque deck is not one flat value: its top follows the cloud's depth.
+            r += self.cloud * (_F32(endmember("cloud", e)) * self.cloud_top - r)
         return np.clip(r, _F32(0.0), _F32(1.5), out=r)
 
     def ndvi(self) -> Fields:
@@ -324,6 +329,7 @@ def _scene(tile: Tile, day: float) -> Scene:
     veg += st.veg_min
     temp = tile.interp(weather.temp, _F32) if t_min < 5.0 + _EPS else None
     none = snow = cloud = cirrus = _zeros(shape)
+    cloud_top: Fields = _zeros(shape)
     no_shadow: NDArray[np.bool_] = np.broadcast_to(np.bool_(False), shape)
     shadow = no_shadow
     if temp is not None and (-1.0 - t_min) / 4.0 + 0.15 * texture_span > -_EPS:
@@ -336,6 +342,12 @@ def _scene(tile: Tile, day: float) -> Scene:
         index = tile.interp(weather.cloud, _F32)
         index *= _F32(1.8)
         index += _F32(0.08) * st.texture
+        # Cloud tops brighten with depth (1 − 0.2·e^(−index/3)) and have a grain of their own.
+        cloud_top = np.maximum(index, _F32(0.0))
+        cloud_top *= _F32(-1.0 / 3.0)
+        np.exp(cloud_top, out=cloud_top)
+        cloud_top *= _F32(-0.2)
+        cloud_top += _F32(1.0) + _F32(0.012) * st.texture
         cloud = np.clip(index, _F32(0.0), _F32(1.0), out=index)
     if float(weather.shade.max()) > 0.25 - _EPS:
         shadow = (tile.interp(weather.shade, _F32) > 0.25) & (cloud < 0.3)
@@ -346,6 +358,7 @@ def _scene(tile: Tile, day: float) -> Scene:
         veg,
         snow,
         cloud,
+        cloud_top,
         cirrus,
         shadow,
         # A computed field may still be all zero: mixing it in then changes nothing.

@@ -39,9 +39,10 @@ Fields = NDArray[np.float64]
 _TRACKS = 175
 _SPECKLE = seed_of("s1-speckle")
 
-#: (VV dB, VH dB) of γ⁰ per cover type.
+#: (calm, windy) γ⁰ dB of open water, per polarisation (VV, VH).
+_WATER_DB = ((-26.5, -19.5), (-27.5, -23.5))
+#: (VV dB, VH dB) of γ⁰ per land cover type.
 _GAMMA0_DB = {
-    "water": (-22.0, -28.0),
     "urban": (1.0, -8.0),
     "forest": (-7.5, -13.0),
     "bare": (-13.0, -22.0),
@@ -173,5 +174,10 @@ def _gamma0(tile: Tile, st: optical.Static, pol: str, day: float) -> Fields:
     wetness = tile.interp(world.cloudiness(lon_n, lat_n, day))  # recent rain brightens soil
     temp = tile.interp(world.temperature(lat_n, node_static(tile).elevation, day))
     db = db + 2.5 * (wetness - 0.5) * (1.0 - st.aridity) - np.where(temp < -1.0, 3.0, 0.0)
-    db = np.where(st.water, _GAMMA0_DB["water"][k] + 1.5 * st.texture, db)
+    if st.any_water:
+        # Open water is a dark mirror; wind roughens it and sends some power back.
+        breeze = tile.interp(world.wind(lon_n, lat_n, day))
+        calm_db, windy_db = _WATER_DB[k]
+        water_db = calm_db + (windy_db - calm_db) * np.clip(0.5 + 0.3 * breeze, 0.0, 1.0)
+        db = np.where(st.water, water_db, db)
     return np.asarray(10.0 ** (db / 10.0), dtype=np.float64)

@@ -134,6 +134,7 @@ class Sentinel5PL2(DemoSource):
             bad = cloud > limit
             if band.name == "CH4":
                 bad |= world.temperature(lat, elev, day) < -3.0  # snow
+                bad |= elev == 0.0  # the sea is too dark in the SWIR for a retrieval
             out[i] = np.where(bad, np.nan, value)
         return out
 
@@ -217,7 +218,7 @@ def nitrogen_dioxide(
 ) -> Fields:
     """Tropospheric NO2 column in mol/m²: towns, winter maximum, quieter Sundays."""
     land = world.landscape(lon, lat)
-    towns = np.clip(land.urban + 2.2, 0.0, 4.0) ** 2 * 8e-6
+    towns = np.where(land.water > 0, 0.0, np.clip(land.urban + 2.2, 0.0, 4.0) ** 2 * 8e-6)
     phase = 2 * np.pi * (world.day_of_year(day) - 15.0) / 365.2425
     winter = 1.0 + 0.35 * np.where(lat >= 0, np.cos(phase), -np.cos(phase))
     sunday = 0.7 if int(day) % 7 == 3 else 1.0  # 1970-01-04 (day 3) was a Sunday

