@@ -22,7 +22,9 @@ export async function login(user, password) {
 export async function call(path, { method = "GET", body, raw = false } = {}) {
   const headers = { Authorization: "Bearer " + token() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const url = path.startsWith("/") && !path.startsWith(API) && !path.startsWith("/tiles") ? API + path : path;
+  // API paths are relative to the openEO root; the dashboard's own images are not.
+  const own = ["/tiles/", "/quicklooks/", API + "/"].some((p) => path.startsWith(p));
+  const url = path.startsWith("/") && !own ? API + path : path;
   const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (r.status === 401 || r.status === 403) {
     const err = await r.json().catch(() => ({}));

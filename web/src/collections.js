@@ -52,8 +52,10 @@ export async function collectionsPage(app) {
     const drawBtn = h("button#draw-bbox", { onclick: () => startDraw(date, band) }, "Draw a box for a quicklook");
     info.replaceChildren(h("h2", {}, c.id), h("p", {}, c.description?.slice(0, 300) || ""),
       h("p", {}, `Time: ${interval[0] ?? "…"} – ${interval[1] ?? "open"}`),
-      table(["band", "common name", "wavelength (µm)", "description"], bands(c).map((r) => h("tr", {}, r.map((x) => h("td", {}, x))))),
-      h("h3", {}, "Quicklook"), h("p", {}, "Date ", date, " band ", band, " ", drawBtn), h("div#quicklook"));
+      h("h3", {}, "Quicklook"), h("p", {}, "Date ", date, " band ", band, " ", drawBtn), h("div#quicklook"),
+      h("h3", {}, "Bands"),
+      table(["band", "common name", "wavelength (µm)", "description"], bands(c).map((r) => h("tr", {}, r.map((x) => h("td", {}, x))))));
+    if (names.includes("B04")) band.value = "B04";
   }
 
   function startDraw(date, band) {

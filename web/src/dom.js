@@ -1,8 +1,11 @@
-// A tiny element builder: h("div.cls", {attrs}, children...).
+// A tiny element builder: h("div.cls#id", {attrs}, children...).
 export function h(tag, attrs = {}, ...children) {
-  const [name, ...classes] = tag.split(".");
-  const el = document.createElement(name || "div");
+  const parts = tag.match(/^[^.#]*|[.#][^.#]+/g);
+  const el = document.createElement(parts[0] || "div");
+  const classes = parts.slice(1).filter((p) => p[0] === ".").map((p) => p.slice(1));
+  const id = parts.slice(1).find((p) => p[0] === "#");
   if (classes.length) el.className = classes.join(" ");
+  if (id) el.id = id.slice(1);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);

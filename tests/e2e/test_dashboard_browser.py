@@ -1,0 +1,272 @@
+"""The dashboard in a real browser (Debian's headless Chromium, driven by Playwright).
+
+A live server with two accounts; alice logs in, starts a job from the jobs page, watches
+it finish, sees its result on the map, a failed job's failing node, a quicklook of a box
+she draws and the chart of an ``aggregate_spatial`` result; bob sees none of it. Every
+request the browser makes goes to the server (no CDN, no online tiles).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import matplotlib
+import numpy as np
+import pytest
+import rasterio
+from PIL import Image
+from pyproj import Transformer
+
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+FAST = {"EOSTATION_JOBS__HEARTBEAT_SECONDS": "0.2", "EOSTATION_JOBS__POLL_SECONDS": "0.05"}
+HALF = math.pi * 6378137.0
+API = "/openeo/1.2"
+
+
+def _chromium() -> str:
+    if shutil.which(CHROMIUM) is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is required in CI (.ci/run installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run the browser tests")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    _chromium()
+    server = LiveServer(tmp_path_factory.mktemp("dash") / "data", env=FAST)
+    server.data_dir.mkdir(parents=True)
+    server.users("add", "alice", "--password", "wonderland")
+    server.users("add", "bob", "--password", "builder")
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server: LiveServer) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        # Root in CI containers: Chromium's sandbox needs user namespaces it does not get.
+        b = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Session:
+    """One logged-in page, with every URL the browser asked for."""
+
+    def __init__(self, browser: Any, server: LiveServer, user: str, password: str) -> None:
+        self.server = server
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(60_000)
+        self.requests: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(server.url + "/")
+        self.page.fill("#user", user)
+        self.page.fill("#password", password)
+        self.page.click("form#login button")
+        self.page.wait_for_selector("#jobs table")
+        token = self.page.evaluate("sessionStorage.getItem('eostation.token')")
+        self.api = httpx.Client(
+            base_url=server.url + API, headers={"Authorization": "Bearer " + token}, timeout=120
+        )
+
+    def go(self, hash_: str) -> None:
+        self.page.evaluate(f"location.hash = {hash_!r}")
+
+    def foreign_requests(self) -> list[str]:
+        own = (self.server.url + "/", "data:", "blob:")
+        return [u for u in self.requests if not u.startswith(own)]
+
+    def close(self) -> None:
+        self.api.close()
+        self.context.close()
+
+
+@pytest.fixture(scope="module")
+def alice(browser: Any, server: LiveServer) -> Iterator[Session]:
+    s = Session(browser, server, "alice", "wonderland")
+    yield s
+    s.close()
+
+
+def _wait_finished(session: Session, job_id: str) -> None:
+    row = f'tr[data-job="{job_id}"]'
+    session.page.wait_for_selector(f"{row}.status-finished", timeout=180_000)
+    assert session.page.get_attribute(f"{row} [data-progress]", "data-progress") == "100"
+
+
+def _start_from_jobs_page(session: Session, example: str) -> str:
+    page = session.page
+    session.go("#/jobs")
+    page.wait_for_selector("#jobs table")
+    before = set(page.eval_on_selector_all("tr[data-job]", "rows => rows.map(r => r.dataset.job)"))
+    page.click("details.new summary")
+    page.select_option("#example", example)
+    page.click("#create")
+    page.wait_for_selector("details.new .msg:has-text('started')")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = set(page.eval_on_selector_all("tr[data-job]", "rows => rows.map(r => r.dataset.job)"))
+        if now - before:
+            [job_id] = now - before
+            return job_id
+        time.sleep(0.2)
+    raise AssertionError("the new job did not appear in the list")
+
+
+def test_start_a_job_and_see_its_result_tile_in_the_expected_colour(
+    alice: Session, tmp_path: Path
+) -> None:
+    job_id = _start_from_jobs_page(alice, "Mean red (GTiff)")
+    _wait_finished(alice, job_id)
+    # The value of one pixel, read from the result file itself.
+    assets = alice.api.get(f"/jobs/{job_id}/results").json()["assets"]
+    [(name, asset)] = assets.items()
+    path = tmp_path / name
+    path.write_bytes(httpx.get(asset["href"]).content)
+    with rasterio.open(path) as ds:
+        row, col = ds.height // 2, ds.width // 3
+        value = float(ds.read(1)[row, col])
+        lo, hi = (float(ds.tags(1)[f"STATISTICS_{k}"]) for k in ("MINIMUM", "MAXIMUM"))
+        x, y = Transformer.from_crs(ds.crs, 3857, always_xy=True).transform(*ds.xy(row, col))
+    expected = np.asarray(matplotlib.colormaps["viridis"]((value - lo) / (hi - lo))[:3]) * 255
+
+    page = alice.page
+    page.click(f'tr[data-job="{job_id}"] a[href="#/results/{job_id}"]')
+    page.wait_for_selector("#result-map canvas")
+    page.wait_for_function(
+        "() => { const l = window.eostationMap.getAllLayers().find(l => l.get('name') === 'result');"
+        " return l && l.getSource() && l.getSource().getState() === 'ready'"
+        " && !window.eostationMap.getView().getAnimating(); }"
+    )
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    px, py = page.evaluate(f"window.eostationMap.getPixelFromCoordinate([{x}, {y}])")
+    box = page.locator("#result-map").bounding_box()
+    shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
+    got = shot[round(box["y"] + py), round(box["x"] + px)].astype(float)
+    assert np.abs(got - expected).max() <= 6, (got, expected)
+
+
+def test_a_failed_job_shows_its_failing_node(alice: Session) -> None:
+    graph = {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "SENTINEL2_L2A",
+                "spatial_extent": {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.01},
+                "temporal_extent": ["2022-06-01", "2022-06-05"],
+                "bands": ["B04"],
+            },
+        },
+        "oops": {
+            "process_id": "no_such_process",
+            "arguments": {"data": {"from_node": "load"}},
+            "result": True,
+        },
+    }
+    r = alice.api.post("/jobs", json={"title": "broken", "process": {"process_graph": graph}})
+    job_id = r.headers["OpenEO-Identifier"]
+    alice.api.post(f"/jobs/{job_id}/results")
+    alice.go(f"#/jobs/{job_id}")
+    page = alice.page
+    page.wait_for_selector('g.node.failing[data-node="oops"]', timeout=120_000)
+    assert page.eval_on_selector_all("g.node.failing", "n => n.map(x => x.dataset.node)") == [
+        "oops"
+    ]
+    assert page.locator('g.node[data-node="load"]').count() == 1
+    page.wait_for_selector("#log tr.log-error")  # the log refreshes on its own
+    page.select_option("#log-level", "error")
+    page.wait_for_function("document.querySelectorAll('#log tr.log-info').length === 0")
+    assert "no_such_process" in page.inner_text("#log")
+
+
+def test_draw_a_box_on_the_collections_map_and_get_a_quicklook(alice: Session) -> None:
+    page = alice.page
+    alice.go("#/collections")
+    page.click('a[data-collection="SENTINEL2_L2A"]')
+    page.wait_for_selector("#draw-bbox")
+    page.evaluate("window.eostationFit([10.99, 45.99, 11.03, 46.03])")
+    page.wait_for_timeout(500)
+    to_px = (
+        "([lon, lat]) => window.eostationMap.getPixelFromCoordinate("
+        "[lon * 20037508.342789244 / 180, Math.log(Math.tan((90 + lat) * Math.PI / 360)) * 6378137])"
+    )
+    page.click("#draw-bbox")
+    page.locator("#collections-map").scroll_into_view_if_needed()
+    box = page.locator("#collections-map").bounding_box()
+    for corner in ([11.0, 46.0], [11.01, 46.01]):
+        x, y = page.evaluate(to_px, corner)
+        page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_selector("#quicklook img, #quicklook .error", timeout=120_000)
+    assert page.locator("#quicklook .error").count() == 0, page.inner_text("#quicklook")
+    img = page.wait_for_selector("#quicklook-img")
+    width = page.evaluate("el => el.naturalWidth", img)
+    assert 50 < width < 200  # 0.01° at 10 m
+
+
+def test_aggregate_spatial_result_chart_shows_the_values(alice: Session) -> None:
+    job_id = _start_from_jobs_page(alice, "Time series of two fields (JSON)")
+    _wait_finished(alice, job_id)
+    [asset] = alice.api.get(f"/jobs/{job_id}/results").json()["assets"].values()
+    series = httpx.get(asset["href"]).json()
+    first = sorted(series)[0]
+    expected = series[first][1][0]  # second polygon ("south"), its one band
+    page = alice.page
+    alice.go(f"#/results/{job_id}")
+    page.click('a[data-polygon="1"]')
+    page.wait_for_selector("#chart h3:has-text('south')")
+    cell = page.inner_text(f'#chart tr[data-date="{first}"] td.value')
+    assert float(cell) == pytest.approx(expected)
+    assert page.locator("#chart canvas").count() == 1
+    # The polygons are on the map, coloured by value.
+    n = page.evaluate(
+        "window.eostationMap.getAllLayers().find(l => l.get('name') === 'polygons')"
+        ".getSource().getFeatures().length"
+    )
+    assert n == 2
+
+
+def test_a_second_user_sees_none_of_the_first_users_jobs(
+    alice: Session, browser: Any, server: LiveServer
+) -> None:
+    alice_jobs = [j["id"] for j in alice.api.get("/jobs").json()["jobs"]]
+    assert alice_jobs
+    bob = Session(browser, server, "bob", "builder")
+    try:
+        page = bob.page
+        assert page.locator("tr[data-job]").count() == 0
+        bob.go("#/results")
+        page.wait_for_selector("text=No finished jobs yet.")
+        bob.go(f"#/jobs/{alice_jobs[0]}")
+        page.wait_for_selector("p.error")
+        assert "does not exist" in page.inner_text("p.error")
+        bob.go("#/account")
+        page.wait_for_selector("#user-id")
+        assert page.inner_text("#user-id") == "bob"
+        assert bob.foreign_requests() == []
+    finally:
+        bob.close()
+
+
+def test_no_page_loads_anything_from_outside_the_server(alice: Session) -> None:
+    alice.go("#/account")
+    alice.page.wait_for_selector("#user-id")
+    assert alice.page.inner_text("#user-id") == "alice"
+    assert alice.requests, "the request log is empty"
+    assert alice.foreign_requests() == []
