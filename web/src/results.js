@@ -11,7 +11,8 @@ import { call } from "./api.js";
 import { createMap, fitLonLat } from "./basemap.js";
 import { h, table } from "./dom.js";
 
-const RAMP = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"];
+// viridis at 0, ¼, ½, ¾ and 1, interpolated linearly in between.
+const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 
 export async function resultsList(app) {
   const { jobs } = await call("/jobs?limit=100");
@@ -45,8 +46,10 @@ function features(geometries) {
 
 function colour(v, lo, hi) {
   if (v === null || v === undefined || Number.isNaN(v)) return "rgba(0,0,0,0)";
-  const t = hi > lo ? (v - lo) / (hi - lo) : 0;
-  return RAMP[Math.min(RAMP.length - 1, Math.max(0, Math.round(t * (RAMP.length - 1))))];
+  const t = Math.min(1, Math.max(0, hi > lo ? (v - lo) / (hi - lo) : 0)) * (RAMP.length - 1);
+  const i = Math.min(RAMP.length - 2, Math.floor(t));
+  const rgb = RAMP[i].map((c, k) => Math.round(c + (RAMP[i + 1][k] - c) * (t - i)));
+  return `rgba(${rgb.join(",")},0.85)`;
 }
 
 function chart(box, name, dates, values) {
@@ -97,21 +100,27 @@ export async function resultPage(app, _timers, id) {
     const lo = Math.min(...all), hi = Math.max(...all);
     const source = new VectorSource({ features: new GeoJSON().readFeatures({ type: "FeatureCollection", features: feats }, { featureProjection: "EPSG:3857" }) });
     const chartBox = h("div#chart");
+    let day = 0; // polygons are coloured by their value on this date
     const vector = new VectorLayer({
       source,
       properties: { name: "polygons" },
       style: (f) => {
-        const vals = perGeometry(f.get("index")).filter((v) => v !== null);
-        const mean = vals.reduce((a, b) => a + b, 0) / (vals.length || 1);
-        return new Style({ fill: new Fill({ color: colour(mean, lo, hi) }), stroke: new Stroke({ color: "#222", width: 1.5 }) });
+        const value = perGeometry(f.get("index"))[day];
+        return new Style({ fill: new Fill({ color: colour(value, lo, hi) }), stroke: new Stroke({ color: "#222", width: 1.5 }) });
       },
     });
+    const dayLabel = h("span#polygon-date", {}, dates[0] ?? "");
+    const daySlider = h("input#polygon-slider", { type: "range", min: 0, max: Math.max(0, dates.length - 1), value: 0, oninput: () => {
+      day = Number(daySlider.value);
+      dayLabel.textContent = dates[day];
+      vector.changed();
+    } });
     map.addLayer(vector);
     const select = (i) => chart(chartBox, feats[i].properties.name ?? i, dates, perGeometry(i));
     map.on("singleclick", (e) => map.forEachFeatureAtPixel(e.pixel, (f) => { select(f.get("index")); return true; }, { layerFilter: (l) => l === vector }));
-    side.append(h("h2", {}, "Polygons"), h("ul", {}, feats.map((f, i) => h("li", {}, h("a", { href: "#", "data-polygon": i, onclick: (e) => { e.preventDefault(); select(i); } }, `polygon ${f.properties.name ?? i}`)))), chartBox);
-    if (!doc.extent?.spatial?.bbox?.[0] && source.getFeatures().length) map.getView().fit(source.getExtent(), { padding: [20, 20, 20, 20] });
-    else if (source.getFeatures().length) map.getView().fit(source.getExtent(), { padding: [20, 20, 20, 20] });
+    side.append(h("h2", {}, "Polygons"), dates.length > 1 ? h("p", {}, "Colour by the value on ", dayLabel, h("br"), daySlider) : "",
+      h("p.legend", {}, `${lo.toFixed(1)} `, h("span.ramp"), ` ${hi.toFixed(1)}`), h("ul", {}, feats.map((f, i) => h("li", {}, h("a", { href: "#", "data-polygon": i, onclick: (e) => { e.preventDefault(); select(i); } }, `polygon ${f.properties.name ?? i}`)))), chartBox);
+    if (source.getFeatures().length) map.getView().fit(source.getExtent(), { padding: [20, 20, 20, 20] });
     if (feats.length) select(0);
   }
 }
