@@ -242,6 +242,48 @@ def test_aggregate_spatial_result_chart_shows_the_values(alice: Session) -> None
     assert n == 2
 
 
+def test_per_date_results_have_a_date_slider_that_switches_the_tiles(alice: Session) -> None:
+    graph = {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "SENTINEL2_L2A",
+                "spatial_extent": {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.01},
+                "temporal_extent": ["2022-06-01", "2022-06-11"],
+                "bands": ["B04"],
+            },
+        },
+        "save": {
+            "process_id": "save_result",
+            "arguments": {"data": {"from_node": "load"}, "format": "GTiff"},
+            "result": True,
+        },
+    }
+    r = alice.api.post("/jobs", json={"title": "per date", "process": {"process_graph": graph}})
+    job_id = r.headers["OpenEO-Identifier"]
+    alice.api.post(f"/jobs/{job_id}/results")
+    alice.go("#/jobs")
+    _wait_finished(alice, job_id)
+    assets = alice.api.get(f"/jobs/{job_id}/results").json()["assets"]
+    dated = sorted((a["datetime"], name) for name, a in assets.items())
+    assert len(dated) >= 2
+    page = alice.page
+    alice.go(f"#/results/{job_id}")
+    page.wait_for_selector("#date-slider")
+    assert page.get_attribute("#date-slider", "max") == str(len(dated) - 1)
+    assert page.inner_text("#date-label") == dated[0][0]
+    page.wait_for_function(
+        f"() => performance.getEntriesByType('resource').some(e => e.name.includes('/{dated[0][1]}/'))"
+    )
+    page.eval_on_selector(
+        "#date-slider", "s => { s.value = 1; s.dispatchEvent(new Event('input')); }"
+    )
+    assert page.inner_text("#date-label") == dated[1][0]
+    page.wait_for_function(
+        f"() => performance.getEntriesByType('resource').some(e => e.name.includes('/{dated[1][1]}/'))"
+    )
+
+
 def test_a_second_user_sees_none_of_the_first_users_jobs(
     alice: Session, browser: Any, server: LiveServer
 ) -> None:
