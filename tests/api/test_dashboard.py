@@ -7,7 +7,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from eostation.api.app import create_app
 from eostation.api.routes.dashboard import wants_html
+from eostation.config import DashboardSettings, Settings
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 
@@ -34,6 +36,9 @@ def test_browsers_get_the_dashboard(client: TestClient, accept: str) -> None:
     assert r.headers["content-type"].startswith("text/html")
     assert "Accept" in r.headers["vary"]
     assert "<title>eostation</title>" in r.text
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "connect-src 'self'" in csp
+    assert "img-src 'self' data: blob:;" in csp  # no online base map unless configured
 
 
 def test_the_page_loads_only_files_the_server_serves(client: TestClient) -> None:
@@ -58,6 +63,22 @@ def test_dashboard_settings_offer_no_online_map_unless_configured(client: TestCl
         "base_map_url": None,
         "base_map_attribution": "",
     }
+
+
+def test_a_configured_base_map_is_the_one_foreign_image_source(settings: Settings) -> None:
+    settings = settings.model_copy(
+        update={
+            "dashboard": DashboardSettings(base_map_url="https://tile.example.org/{z}/{x}/{y}.png")
+        }
+    )
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/", headers={"Accept": BROWSER})
+        assert (
+            "img-src 'self' data: blob: https://tile.example.org;"
+            in r.headers["content-security-policy"]
+        )
+        conf = client.get("/dashboard/settings.json").json()
+        assert conf["base_map_url"] == "https://tile.example.org/{z}/{x}/{y}.png"
 
 
 def test_a_missing_dashboard_file_is_a_404(client: TestClient) -> None:

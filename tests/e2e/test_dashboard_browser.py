@@ -75,6 +75,11 @@ class Session:
         self.page.set_default_timeout(60_000)
         self.requests: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
+        self.console_errors: list[str] = []
+        self.page.on(
+            "console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None
+        )
+        self.page.on("pageerror", lambda e: self.console_errors.append(str(e)))
         self.page.goto(server.url + "/")
         self.page.fill("#user", user)
         self.page.fill("#password", password)
@@ -154,12 +159,16 @@ def test_start_a_job_and_see_its_result_tile_in_the_expected_colour(
         " return l && l.getSource() && l.getSource().getState() === 'ready'"
         " && !window.eostationMap.getView().getAnimating(); }"
     )
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(500)
     px, py = page.evaluate(f"window.eostationMap.getPixelFromCoordinate([{x}, {y}])")
     box = page.locator("#result-map").bounding_box()
-    shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
-    got = shot[round(box["y"] + py), round(box["x"] + px)].astype(float)
+    # Tiles arrive one by one: look again until this one is drawn (or give up after 30 s).
+    deadline = time.monotonic() + 30
+    while True:
+        shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
+        got = shot[round(box["y"] + py), round(box["x"] + px)].astype(float)
+        if np.abs(got - expected).max() <= 6 or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(300)
     assert np.abs(got - expected).max() <= 6, (got, expected)
 
 
@@ -192,7 +201,7 @@ def test_a_failed_job_shows_its_failing_node(alice: Session) -> None:
     assert page.locator('g.node[data-node="load"]').count() == 1
     page.wait_for_selector("#log tr.log-error")  # the log refreshes on its own
     page.select_option("#log-level", "error")
-    page.wait_for_function("document.querySelectorAll('#log tr.log-info').length === 0")
+    page.wait_for_function("() => document.querySelectorAll('#log tr.log-info').length === 0")
     assert "no_such_process" in page.inner_text("#log")
 
 
@@ -312,3 +321,8 @@ def test_no_page_loads_anything_from_outside_the_server(alice: Session) -> None:
     assert alice.page.inner_text("#user-id") == "alice"
     assert alice.requests, "the request log is empty"
     assert alice.foreign_requests() == []
+    # The page's Content-Security-Policy blocked nothing it needs, and no script failed.
+    blocked = [e for e in alice.console_errors if "Content Security Policy" in e]
+    assert blocked == [] and not [e for e in alice.console_errors if "Error" in e], (
+        alice.console_errors
+    )

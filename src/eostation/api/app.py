@@ -138,7 +138,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     def index(request: Request) -> Response:
         # Browsers opening the server get the dashboard; clients keep the JSON.
         if dashboard.wants_html(request.headers.get("accept")):
-            response: Response = dashboard.index_response()
+            response: Response = dashboard.index_response(settings)
         else:
             response = JSONResponse(
                 {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.responses import FileResponse
@@ -18,7 +19,14 @@ from starlette.staticfiles import StaticFiles
 
 from eostation.config import Settings
 
-__all__ = ["DIST", "PREFIX", "install", "wants_html"]
+__all__ = [
+    "DIST",
+    "PREFIX",
+    "content_security_policy",
+    "index_response",
+    "install",
+    "wants_html",
+]
 
 PREFIX = "/dashboard"
 DIST = Path(str(resources.files("eostation") / "web" / "dist"))
@@ -50,9 +58,30 @@ def wants_html(accept: str | None) -> bool:
     return html > 0 and html >= ranked.get("application/json", 0.0)
 
 
-def index_response() -> FileResponse:
+def content_security_policy(settings: Settings) -> str:
+    """What the page may load: only this server, plus the configured online base map's tiles.
+
+    Browsers then refuse anything else (a CDN, a font, an injected script's beacon), which
+    is what "works offline, loads nothing from elsewhere" means for the dashboard.
+    """
+    images = "'self' data: blob:"
+    if settings.dashboard.base_map_url:
+        parts = urlsplit(settings.dashboard.base_map_url.replace("{", "").replace("}", ""))
+        images += f" {parts.scheme}://{parts.netloc}"
+    return (
+        "default-src 'self'; script-src 'self'; connect-src 'self'; "
+        f"img-src {images}; style-src 'self' 'unsafe-inline'; "  # OpenLayers sets inline styles
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+def index_response(settings: Settings) -> FileResponse:
     """The dashboard's HTML page (never cached: it names the hashed scripts of this build)."""
-    return FileResponse(DIST / "index.html", headers={"Cache-Control": "no-cache"})
+    headers = {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": content_security_policy(settings),
+    }
+    return FileResponse(DIST / "index.html", headers=headers)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
