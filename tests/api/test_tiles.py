@@ -18,43 +18,16 @@ from pyproj import Transformer
 
 from eostation.config import JobSettings, Settings
 from tests.api.test_jobs import API, Harness
+from tests.graphs import load_s2, reduce_mean, save
 
 HALF = math.pi * 6378137.0
 AOI = {"west": 11.0, "south": 46.0, "east": 11.02, "north": 46.02}
 
 
 def mean_red(fmt: str = "GTiff") -> dict[str, Any]:
-    mean = {
-        "process_graph": {
-            "m": {
-                "process_id": "mean",
-                "arguments": {"data": {"from_parameter": "data"}},
-                "result": True,
-            }
-        }
-    }
-    return {
-        "process_graph": {
-            "load": {
-                "process_id": "load_collection",
-                "arguments": {
-                    "id": "SENTINEL2_L2A",
-                    "spatial_extent": AOI,
-                    "temporal_extent": ["2022-06-01", "2022-06-11"],
-                    "bands": ["B04"],
-                },
-            },
-            "mean": {
-                "process_id": "reduce_dimension",
-                "arguments": {"data": {"from_node": "load"}, "dimension": "t", "reducer": mean},
-            },
-            "save": {
-                "process_id": "save_result",
-                "arguments": {"data": {"from_node": "mean"}, "format": fmt},
-                "result": True,
-            },
-        }
-    }
+    load = load_s2(AOI, ["2022-06-01", "2022-06-11"])
+    mean = reduce_mean({"from_node": "load"})
+    return {"process_graph": {"load": load, "mean": mean, "save": save("mean", fmt)}}
 
 
 def auth(client: Any, user: str, password: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from PIL import Image
 from pyproj import Transformer
 
 from tests.conftest import LiveServer
+from tests.graphs import load_s2, save
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +34,7 @@ CHROMIUM = "/usr/bin/chromium"
 FAST = {"EOSTATION_JOBS__HEARTBEAT_SECONDS": "0.2", "EOSTATION_JOBS__POLL_SECONDS": "0.05"}
 HALF = math.pi * 6378137.0
 API = "/openeo/1.2"
+SMALL = {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.01}
 
 
 def _chromium() -> str:
@@ -174,15 +176,7 @@ def test_start_a_job_and_see_its_result_tile_in_the_expected_colour(
 
 def test_a_failed_job_shows_its_failing_node(alice: Session) -> None:
     graph = {
-        "load": {
-            "process_id": "load_collection",
-            "arguments": {
-                "id": "SENTINEL2_L2A",
-                "spatial_extent": {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.01},
-                "temporal_extent": ["2022-06-01", "2022-06-05"],
-                "bands": ["B04"],
-            },
-        },
+        "load": load_s2(SMALL, ["2022-06-01", "2022-06-05"]),
         "oops": {
             "process_id": "no_such_process",
             "arguments": {"data": {"from_node": "load"}},
@@ -252,22 +246,7 @@ def test_aggregate_spatial_result_chart_shows_the_values(alice: Session) -> None
 
 
 def test_per_date_results_have_a_date_slider_that_switches_the_tiles(alice: Session) -> None:
-    graph = {
-        "load": {
-            "process_id": "load_collection",
-            "arguments": {
-                "id": "SENTINEL2_L2A",
-                "spatial_extent": {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.01},
-                "temporal_extent": ["2022-06-01", "2022-06-11"],
-                "bands": ["B04"],
-            },
-        },
-        "save": {
-            "process_id": "save_result",
-            "arguments": {"data": {"from_node": "load"}, "format": "GTiff"},
-            "result": True,
-        },
-    }
+    graph = {"load": load_s2(SMALL, ["2022-06-01", "2022-06-11"]), "save": save("load", "GTiff")}
     r = alice.api.post("/jobs", json={"title": "per date", "process": {"process_graph": graph}})
     job_id = r.headers["OpenEO-Identifier"]
     alice.api.post(f"/jobs/{job_id}/results")

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.node_support import node_and_npm, npm_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 DIST = ROOT / "src" / "eostation" / "web" / "dist"
-
-
-def _npm() -> str:
-    npm = shutil.which("npm")
-    if npm and shutil.which("node"):
-        return npm
-    if os.environ.get("CI") == "true":
-        pytest.fail("Node.js and npm are required in CI (.ci/run installs them with apt-get)")
-    pytest.skip("Node.js/npm are not installed: the dashboard build check needs them")
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -28,17 +18,8 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def test_committed_build_matches_a_fresh_build(tmp_path: Path) -> None:
-    npm = _npm()
-    marker = WEB / "node_modules" / ".package-lock.json"
-    lock = WEB / "package-lock.json"
-    if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=WEB,
-            check=True,
-            timeout=600,
-            capture_output=True,
-        )
+    _node, npm = node_and_npm("the dashboard build check")
+    npm_ci(npm, WEB)
     out = tmp_path / "dist"
     proc = subprocess.run(
         [npm, "exec", "--offline", "--", "vite", "build", "--logLevel", "error"],
