@@ -45,6 +45,22 @@ def _chromium() -> str:
     return CHROMIUM
 
 
+def _archive(data_dir: Path) -> None:
+    """An archive collection: bands a, b near Trento on 1 June, near Salzburg on 6 June."""
+    from eostation.archive import Archive
+    from tests.unit.archive.conftest import make_cube
+
+    archive = Archive(data_dir / "arch.zarr")
+    for bbox, day, value in [
+        ((11.0, 46.0, 11.04, 46.03), "2023-06-01", 5.0),
+        ((13.0, 47.7, 13.04, 47.73), "2023-06-06", 9.0),
+    ]:
+        archive.ingest(make_cube(bbox, 0.0002, [day], lambda x, y, k, v=value: v + 0 * x * y))
+    (data_dir / "collections.toml").write_text(
+        '[[collections]]\ntype = "archive"\nid = "ARCH"\npath = "arch.zarr"\nresolution = 0.0005\n'
+    )
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     _chromium()
@@ -52,6 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server.data_dir.mkdir(parents=True)
     server.users("add", "alice", "--password", "wonderland")
     server.users("add", "bob", "--password", "builder")
+    _archive(server.data_dir)
     yield server.start()
     server.stop()
 
@@ -270,6 +287,59 @@ def test_per_date_results_have_a_date_slider_that_switches_the_tiles(alice: Sess
     page.wait_for_function(
         f"() => performance.getEntriesByType('resource').some(e => e.name.includes('/{dated[1][1]}/'))"
     )
+
+
+def test_archive_coverage_per_date_and_a_query_to_png_and_netcdf(alice: Session) -> None:
+    import xarray as xr
+
+    page = alice.page
+    alice.go("#/archive")
+    page.wait_for_selector("#archive-count:has-text('cells'), p.error, #no-archive")
+    assert page.locator("p.error, #no-archive").count() == 0, page.inner_text("main")
+    archives = alice.api.get(alice.server.url + "/archive/coverage").json()
+    [arch] = [a for a in archives if a["id"] == "ARCH"]
+    page.select_option("#archive-id", "ARCH")
+    first, second = arch["dates"]
+    cells = len(arch["shards"]["features"])
+    held_first = len(arch["coverage"]["a"][first])
+    assert page.inner_text("#archive-count") == f"{held_first} of {cells} cells hold data", [
+        a["id"] for a in archives
+    ]
+    held_cells = (
+        "() => { const l = window.eostationMap.getAllLayers().find(l => l.get('name') === 'coverage');"
+        " return l.getSource().getFeatures().filter(f => l.getStyle()(f).getFill().getColor()"
+        " !== 'rgba(0,0,0,0)').map(f => f.getGeometry().getExtent()); }"
+    )
+    to_lonlat = Transformer.from_crs(3857, 4326, always_xy=True)
+    # On 1 June only cells around Trento hold data; on 6 June only cells around Salzburg.
+    for extent in page.evaluate(held_cells):
+        west, south, east, north = to_lonlat.transform_bounds(*extent)
+        assert west < 11.04 and east > 11.0 and south < 46.03 and north > 46.0
+    page.evaluate("window.eostationMap.getView().fit([1224514, 5780000, 1229000, 5784000])")
+    page.wait_for_timeout(300)
+    page.click("#archive-draw")
+    box = page.locator("#archive-map").bounding_box()
+    to_px = (
+        "([lon, lat]) => window.eostationMap.getPixelFromCoordinate("
+        "[lon * 20037508.342789244 / 180, Math.log(Math.tan((90 + lat) * Math.PI / 360)) * 6378137])"
+    )
+    for corner in ([11.005, 46.005], [11.02, 46.02]):
+        x, y = page.evaluate(to_px, corner)
+        page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_selector("#archive-query img, #archive-query .error", timeout=120_000)
+    assert page.locator("#archive-query .error").count() == 0, page.inner_text("#archive-query")
+    with page.expect_download() as download:
+        page.click("#archive-nc-link")
+    path = download.value.path()
+    with xr.open_dataset(path) as ds:
+        values = ds["a"].values
+    assert np.nanmin(values) == pytest.approx(5.0) and np.nanmax(values) == pytest.approx(5.0)
+    page.select_option("#archive-date", index=1)
+    held_second = len(arch["coverage"]["a"][second])
+    assert page.inner_text("#archive-count") == f"{held_second} of {cells} cells hold data"
+    for extent in page.evaluate(held_cells):
+        west, south, east, north = to_lonlat.transform_bounds(*extent)
+        assert west < 13.04 and east > 13.0 and south < 47.73 and north > 47.7
 
 
 def test_a_second_user_sees_none_of_the_first_users_jobs(

@@ -23,7 +23,7 @@ export async function call(path, { method = "GET", body, raw = false } = {}) {
   const headers = { Authorization: "Bearer " + token() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   // API paths are relative to the openEO root; the dashboard's own images are not.
-  const own = ["/tiles/", "/quicklooks/", API + "/"].some((p) => path.startsWith(p));
+  const own = ["/tiles/", "/quicklooks/", "/archive/", API + "/"].some((p) => path.startsWith(p));
   const url = path.startsWith("/") && !own ? API + path : path;
   const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (r.status === 401 || r.status === 403) {

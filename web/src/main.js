@@ -3,6 +3,7 @@ import "ol/ol.css";
 import "./style.css";
 import { call, login, logout, token } from "./api.js";
 import { accountPage } from "./account.js";
+import { archivePage } from "./archive.js";
 import { collectionsPage } from "./collections.js";
 import { h } from "./dom.js";
 import { jobPage, jobsPage } from "./jobs.js";
@@ -45,6 +46,7 @@ async function route() {
     else if (page === "results" && id) await resultPage(app, timers, id);
     else if (page === "results") await resultsList(app);
     else if (page === "collections") await collectionsPage(app);
+    else if (page === "archive") await archivePage(app);
     else if (page === "account") await accountPage(app);
     else await jobsPage(app, timers);
   } catch (err) {

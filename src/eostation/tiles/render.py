@@ -25,7 +25,6 @@ from rasterio.transform import from_bounds
 from rasterio.vrt import WarpedVRT
 
 from eostation.errors import RequestInvalid
-from eostation.formats.png import to_8bit
 
 __all__ = [
     "COLORMAPS",
@@ -142,6 +141,10 @@ def render_tile(path: Path, z: int, x: int, y: int, style: Style) -> bytes:
             dtype="float64",
         ) as vrt:
             values = vrt.read(list(style.bands)).astype("float64")
+    # Imported here: the PNG writer's module pulls in odc-geo and dask, which the API
+    # process must not load at import time (tests/test_imports.py).
+    from eostation.formats.png import to_8bit
+
     valid = np.isfinite(values).all(axis=0)
     scaled = to_8bit(values, lows, highs)
     if len(style.bands) == 1:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
@@ -110,3 +110,11 @@ async def quicklook(
     return FileResponse(
         path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
     )
+
+
+@router.get("/archive/coverage", summary="What the archive-backed collections hold")
+def archive_coverage(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
+    """Per archive collection: dates, and per band and date the shard cells holding data."""
+    from eostation.tiles.coverage import archive_coverage as coverage
+
+    return coverage(services.collections)
