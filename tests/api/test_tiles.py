@@ -172,3 +172,10 @@ def test_quicklook_of_an_unknown_collection(world: dict[str, Any]) -> None:
         headers=world["alice"],
     )
     assert r.status_code == 404 and r.json()["code"] == "CollectionNotFound"
+
+
+def test_archive_coverage_needs_a_login(world: dict[str, Any]) -> None:
+    h = world["h"]
+    assert h.client.get("/archive/coverage", headers=world["alice"]).json() == []
+    r = h.client.get("/archive/coverage", headers={"Origin": "http://evil.example"})
+    assert r.status_code == 401 and r.json()["code"] == "AuthenticationRequired"
