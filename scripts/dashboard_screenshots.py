@@ -1,6 +1,7 @@
 """Take the dashboard screenshots in ``docs/img/dashboard-*.png`` (needs Debian's chromium).
 
-Starts a server on a temporary data dir with the account alice, runs three jobs (a
+Starts a server on a temporary data dir with the account alice and a small archive
+collection, runs three jobs (a
 GeoTIFF, an ``aggregate_spatial`` time series and one that fails), opens every page in
 headless Chromium and saves a palette PNG of each. Run from the repository root:
 ``.venv/bin/python scripts/dashboard_screenshots.py``.
@@ -21,6 +22,7 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.conftest import LiveServer  # noqa: E402
+from tests.e2e.test_dashboard_browser import _archive  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
 FAST = {"EOSTATION_JOBS__HEARTBEAT_SECONDS": "0.2", "EOSTATION_JOBS__POLL_SECONDS": "0.05"}
@@ -57,6 +59,7 @@ def main() -> None:
         server = LiveServer(Path(tmp) / "data", env=FAST)
         server.data_dir.mkdir(parents=True)
         server.users("add", "alice", "--password", "wonderland")
+        _archive(server.data_dir)
         server.start()
         try:
             with sync_playwright() as p:
@@ -139,6 +142,24 @@ def main() -> None:
                 page.wait_for_selector("#quicklook-img")
                 page.wait_for_timeout(800)
                 save(page, "collections")
+                page.evaluate("location.hash = '#/archive'")
+                page.wait_for_selector("#archive-count:has-text('cells')")
+                page.evaluate(
+                    "window.eostationMap.getView().fit([1224514, 5780000, 1229000, 5784000])"
+                )
+                page.wait_for_timeout(500)
+                page.click("#archive-draw")
+                box = page.locator("#archive-map").bounding_box()
+                assert box is not None
+                for corner in ([11.005, 46.005], [11.02, 46.02]):
+                    x, y = page.evaluate(to_px, corner)
+                    page.mouse.click(box["x"] + x, box["y"] + y)
+                page.wait_for_selector("#archive-png")
+                page.evaluate(
+                    "window.eostationMap.getView().fit([1110000, 5700000, 1560000, 6100000])"
+                )
+                page.wait_for_timeout(800)
+                save(page, "archive")
                 page.evaluate("location.hash = '#/account'")
                 page.wait_for_selector("#user-id")
                 page.evaluate("document.getElementById('token').value = 'basic//eyJhbGciOi…'")
