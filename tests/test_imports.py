@@ -49,6 +49,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     ),
     "eostation.archive": ("eostation.api", "eostation.engine", "eostation.jobs", *_WEB),
     "eostation.errors": ("eostation", *_WEB),
+    # Tiles and quicklooks for the dashboard: rendering and the job/sync services, no HTTP.
+    "eostation.tiles": ("eostation.api", "eostation.cli", "sqlalchemy", *_WEB),
 }
 # Nothing imports the API but the CLI (and the API itself).
 API_IMPORTERS = ("eostation.api", "eostation.cli")

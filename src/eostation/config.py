@@ -117,6 +117,15 @@ class CatalogSettings(BaseModel):
     asset_cache_bytes: int = 2 * 1024**3
 
 
+class DashboardSettings(BaseModel):
+    """The web dashboard at ``/``: ``EOSTATION_DASHBOARD__BASE_MAP_URL=…`` (``docs/dashboard.md``)."""
+
+    #: XYZ template of an online base map (``https://…/{z}/{x}/{y}.png``); None: only the
+    #: shipped offline world layer, so the page loads nothing from outside the server.
+    base_map_url: str | None = None
+    base_map_attribution: str = ""
+
+
 class LimitSettings(BaseModel):
     """Engine limits: ``EOSTATION_LIMITS__GRAPH_MAX_NODES=20000`` and so on (``docs/security.md``)."""
 
@@ -181,6 +190,7 @@ class Settings(BaseSettings):
     # Host names (besides loopback names and the public URL's) that requests may address.
     allowed_hosts: list[str] = []
     issuer: IssuerSettings = IssuerSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
     @property
     def db_url(self) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import LiveServer
+from tests.node_support import node_and_npm, npm_ci
 
 pytestmark = pytest.mark.e2e
 
@@ -18,33 +17,9 @@ HERE = Path(__file__).resolve().parent
 FAST = {"EOSTATION_JOBS__HEARTBEAT_SECONDS": "0.2", "EOSTATION_JOBS__POLL_SECONDS": "0.05"}
 
 
-def _node_and_npm() -> tuple[str, str]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node and npm:
-        return node, npm
-    if os.environ.get("CI") == "true":
-        pytest.fail("Node.js and npm are required in CI (.ci/run installs them with apt-get)")
-    pytest.skip("Node.js/npm are not installed: the JS client test needs them")
-
-
-def _install(npm: str) -> None:
-    """``npm ci`` from the committed lock file, unless node_modules already matches it."""
-    marker = HERE / "node_modules" / ".package-lock.json"
-    lock = HERE / "package-lock.json"
-    if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=HERE,
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
-
-
 def test_js_client_connects_logs_in_and_runs_graphs(tmp_path: Path) -> None:
-    node, npm = _node_and_npm()
-    _install(npm)
+    node, npm = node_and_npm("the JS client test")
+    npm_ci(npm, HERE)
     server = LiveServer(tmp_path / "data", env=FAST).start()
     try:
         secret = (server.data_dir / "local.secret").read_text().strip()

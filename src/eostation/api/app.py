@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
 
 from eostation import __version__
 from eostation.api.deps import API_PREFIX, Services, api_url
@@ -25,6 +25,7 @@ from eostation.api.routes import (
     account,
     capabilities,
     collections,
+    dashboard,
     issuer,
     jobs,
     odata,
@@ -32,6 +33,7 @@ from eostation.api.routes import (
     processes,
     result,
     stac_setup,
+    tiles,
 )
 from eostation.api.slashes import MergeSlashesMiddleware
 from eostation.auth import Authenticator
@@ -129,13 +131,27 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         )
     app.include_router(odata.router, prefix=ODATA_PREFIX)  # CDSE's OData catalogue
 
+    dashboard.install(app, settings)
+    app.include_router(tiles.router)
+
     @app.get("/", include_in_schema=False)
-    def index(request: Request) -> dict[str, Any]:
-        return {
-            "service": "eostation",
-            "version": __version__,
-            "openeo": api_url(request, services, "/"),
-            "connect": f"openeo.connect({str(request.base_url).rstrip('/')!r})",
-        }
+    def index(request: Request) -> Response:
+        # Browsers opening the server get the dashboard; clients keep the JSON.
+        if dashboard.wants_html(request.headers.get("accept")):
+            response: Response = dashboard.index_response(settings)
+        else:
+            response = JSONResponse(
+                {
+                    "service": "eostation",
+                    "version": __version__,
+                    "openeo": api_url(request, services, "/"),
+                    "connect": f"openeo.connect({str(request.base_url).rstrip('/')!r})",
+                    "dashboard": api_url(request, services).removesuffix(API_PREFIX)
+                    + dashboard.PREFIX
+                    + "/",
+                }
+            )
+        response.headers["Vary"] = "Accept"
+        return response
 
     return app
