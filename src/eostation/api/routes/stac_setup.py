@@ -66,7 +66,7 @@ def install(app: FastAPI, services: Services) -> None:
     index = SqliteItemIndex(data_dir / "items.db")
 
     upstream = {
-        s.id: UpstreamSearch(s.id, s.config.url, s.config.collection, s._headers)
+        s.id: UpstreamSearch(s.id, s.config.url, s.config.collection, s._headers, outbound=s.guard)
         for s in sources
         if isinstance(s, StacCollection)
     }
