@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 # part -> module prefixes it must never import (ARCHITECTURE.md, "Parts and arrows").
@@ -235,6 +237,7 @@ def test_the_checker_catches_a_wrong_arrow_even_inside_a_function(tmp_path: Path
     assert loops == [["eostation.engine.evaluate", "eostation.jobs.store"]]
 
 
+@pytest.mark.slow
 def test_importing_the_api_does_not_import_dask() -> None:
     """The API process starts fast and stays small until a graph runs."""
     code = (

@@ -99,6 +99,7 @@ def test_sync_processing_limit(make_api: Any) -> None:
     assert_429(api.post(f"{API}/result", json={"process": GRAPH}, headers=alice), "synchronous")
 
 
+@pytest.mark.slow
 def test_failed_logins_back_off_per_account(make_api: Any) -> None:
     api = make_api(login_failures=3)
     for _ in range(3):

@@ -234,6 +234,7 @@ def _udf_graph() -> dict:  # type: ignore[type-arg]
     return graph(nodes)
 
 
+@pytest.mark.slow
 def test_udfs_run_for_a_single_user_and_are_off_with_several(client: TestClient) -> None:
     ok = client.post(API + "/result", json=_udf_graph())
     assert ok.status_code == 200, ok.text

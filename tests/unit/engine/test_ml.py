@@ -179,6 +179,7 @@ def test_predict_with_the_wrong_number_of_bands_is_refused() -> None:
         evaluate(graph, EvalContext(REGISTRY, EngineLimits()), {"cube": cube, "m": model})
 
 
+@pytest.mark.slow
 def test_save_writes_a_skops_asset_that_loads_back(tmp_path: Path) -> None:
     context = EvalContext(REGISTRY, EngineLimits())
     graph = {"process_graph": {

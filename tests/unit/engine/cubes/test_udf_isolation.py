@@ -28,9 +28,13 @@ from eostation.errors import OpenEOError
 
 REGISTRY = default_registry()
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="UDF uid separation and hidden paths need the server to run as root"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        os.geteuid() != 0,
+        reason="UDF uid separation and hidden paths need the server to run as root",
+    ),
+    pytest.mark.slow,  # each test starts sandboxed UDF processes: seconds apiece
+]
 
 HEAD = textwrap.dedent(
     """
