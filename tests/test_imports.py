@@ -189,6 +189,7 @@ def _package_imports() -> tuple[Import, ...]:
     return tuple(all_imports())
 
 
+@pytest.mark.slow
 def test_the_package_follows_the_arrows() -> None:
     imports = list(_package_imports())
     assert len({i.importer for i in imports}) > 100  # the walk found the package

@@ -133,6 +133,7 @@ def test_signed_link_dies_when_the_job_is_run_again(running: Server) -> None:
     assert r.status_code == 404 and r.json()["code"] == "FileNotFound"
 
 
+@pytest.mark.slow
 def test_signed_link_dies_with_the_account(running: Server) -> None:
     alice, bob = running.login("alice", "a-pw"), running.login("bob", "b-pw")
     mine, his = running.queued_job(alice), running.queued_job(bob)

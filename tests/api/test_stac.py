@@ -251,6 +251,7 @@ def test_every_demo_collection_has_valid_items_with_cog_assets(
     assert part.headers["content-range"] == f"bytes 0-15/{head.headers['content-length']}"
 
 
+@pytest.mark.slow
 def test_bad_ranges_and_unknown_assets(client: TestClient) -> None:
     item = _search(client, bbox=BBOX, datetime=MAY, collections="sentinel-2-l2a", limit=1)[
         "features"

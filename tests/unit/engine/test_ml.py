@@ -232,6 +232,7 @@ def _load_and_predict(url: str) -> Any:
     return evaluate(graph, EvalContext(REGISTRY, limits), {"cube": _pixels()})
 
 
+@pytest.mark.slow
 def test_load_from_a_stac_item_url_predicts_as_trained(file_server: tuple[str, Path]) -> None:
     base, root = file_server
     model = _fit(num_trees=10, seed=1)
