@@ -66,7 +66,7 @@ def archive_items(source: Any) -> list[dict[str, Any]]:
     for (t, shard), bands in sorted(held.items()):
         day = np.datetime64(times[t], "s")
         stamp = str(np.datetime_as_string(day)) + "Z"
-        next_day = str(np.datetime64(day, "D") + np.timedelta64(1, "D"))
+        next_day = str(day.astype("datetime64[D]") + np.timedelta64(1, "D"))
         ring, (w, s, e, n) = _footprint(shard, grid.shard_level)
         items.append(
             {

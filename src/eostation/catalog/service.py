@@ -46,7 +46,7 @@ class CatalogService:
         index: ItemIndex,
         upstream: Mapping[str, Callable[[ItemQuery], ItemPage]] | None = None,
         sync_user: Callable[[str], None] | None = None,
-        sync_shared: Callable[[], None] | None = None,
+        sync_shared: Callable[[], object] | None = None,
     ) -> None:
         self.index = index
         #: Called before a user's private items are read (mirrors their job results).
