@@ -122,7 +122,9 @@ def pg_server() -> Iterator[PostgresServer]:
     server.remove()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# The PostgreSQL cases are `slow`: the session's server takes seconds to start and stop,
+# and the unit tier stays on SQLite (the README test command runs both).
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a SQLite file, or a new database on the session's PostgreSQL."""
     if request.param == "sqlite":

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 # part -> module prefixes it must never import (ARCHITECTURE.md, "Parts and arrows").
@@ -189,6 +191,7 @@ def _package_imports() -> tuple[Import, ...]:
     return tuple(all_imports())
 
 
+@pytest.mark.slow
 def test_the_package_follows_the_arrows() -> None:
     imports = list(_package_imports())
     assert len({i.importer for i in imports}) > 100  # the walk found the package
@@ -237,6 +240,7 @@ def test_the_checker_catches_a_wrong_arrow_even_inside_a_function(tmp_path: Path
     assert loops == [["eostation.engine.evaluate", "eostation.jobs.store"]]
 
 
+@pytest.mark.slow
 def test_importing_the_api_does_not_import_dask() -> None:
     """The API process starts fast and stays small until a graph runs."""
     code = (

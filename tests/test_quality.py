@@ -37,6 +37,7 @@ def test_ruff_format() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_mypy_strict() -> None:
     # The whole package takes ~15 s from a cold cache (~3 s warm), so it all runs here.
     done = _run("mypy", "-p", "eostation")

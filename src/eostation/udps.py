@@ -59,6 +59,8 @@ def _check_parameters(parameters: Any) -> set[str]:
 def check_definition(process_id: str, definition: Mapping[str, Any]) -> set[str]:
     """Check a user-defined process against the openEO process shape; returns its parameter names.
 
+    An ``id`` in the body is not checked: the API replaces it with the URL's (``PUT
+    /process_graphs/{id}``), so a process exchanged under another name can be stored.
     Raises :class:`RequestInvalid` naming the first field that is wrong (id pattern,
     ``parameters`` list, ``returns`` object, text and flag types) and
     :class:`ProcessGraphMissing` without a non-empty ``process_graph`` object. The graph's
@@ -67,10 +69,6 @@ def check_definition(process_id: str, definition: Mapping[str, Any]) -> set[str]
     if not PROCESS_ID_PATTERN.match(process_id):
         raise RequestInvalid(
             reason=f"process id '{process_id}' may only contain letters, digits and '_'"
-        )
-    if "id" in definition and definition["id"] != process_id:
-        raise RequestInvalid(
-            reason=f"'id' in the body ({definition['id']!r}) differs from the URL ('{process_id}')"
         )
     graph = definition.get("process_graph")
     if not isinstance(graph, Mapping) or not graph:

@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 from eostation.api.app import create_app
 from eostation.config import RateLimitSettings, Settings
 
+# 150 hypothesis examples through the whole app: seconds, not milliseconds.
+pytestmark = pytest.mark.slow
+
 API = "/openeo/1.2"
 
 scalars = st.one_of(

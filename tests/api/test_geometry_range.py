@@ -62,3 +62,31 @@ def test_far_outside_gets_no_swap_hint(client: TestClient) -> None:
     r = client.post(API + "/result", json=graph("aggregate_spatial", None, far))
     assert r.status_code == 400 and "outside the valid" in r.json()["message"]
     assert "swapped" not in r.json()["message"]
+
+
+@pytest.mark.parametrize("process", ["aggregate_spatial", "filter_spatial", "mask_polygon"])
+def test_validation_reports_swapped_coordinates(client: TestClient, process: str) -> None:
+    r = client.post(API + "/validation", json=graph(process, None, SWAPPED))
+    assert r.status_code == 200, r.text
+    [error] = r.json()["errors"]
+    assert error["code"] == "ProcessParameterInvalid"
+    assert process in error["message"] and "swapped" in error["message"]
+    assert "(39, 110, 39.3, 110.3)" in error["message"]
+
+
+def test_validation_reports_a_point_far_outside(
+    client: TestClient,
+) -> None:
+    far = {"type": "MultiPoint", "coordinates": [[10.0, 45.0], [500.0, 10.0]]}
+    body = graph("aggregate_spatial", None, far)
+    r = client.post(API + "/validation", json=body)
+    [error] = r.json()["errors"]
+    assert "(10, 10, 500, 45)" in error["message"] and "swapped" not in error["message"]
+
+
+def test_validation_accepts_geometries_on_earth(client: TestClient) -> None:
+    inside = {"type": "Polygon",
+              "coordinates": [[[10.0, 45.0], [10.1, 45.0], [10.1, 45.1], [10.0, 45.0]]]}  # fmt: skip
+    for process in ("aggregate_spatial", "filter_spatial", "mask_polygon"):
+        r = client.post(API + "/validation", json=graph(process, None, inside))
+        assert r.json() == {"errors": []}, (process, r.text)

@@ -222,6 +222,7 @@ def test_run_to_finished_with_results_logs_usage_and_costs(harness: Harness, spe
     assert [e["id"] for e in after] == [e["id"] for e in logs[2:]]
 
 
+@pytest.mark.slow
 def test_expired_link_gives_410(harness: Harness) -> None:
     job_id = harness.create()
     harness.client.post(f"{API}/jobs/{job_id}/results")

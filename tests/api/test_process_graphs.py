@@ -130,3 +130,20 @@ def test_official_payloads_are_accepted(client: TestClient) -> None:
     for path in sorted((folder / "post_validation").glob("*.json")):
         r = client.post(API + "/validation", json=json.loads(path.read_text()))
         assert r.status_code == 200 and r.json()["errors"] == [], (path.name, r.text)
+
+
+def test_body_id_is_replaced_by_the_url_id(client: TestClient) -> None:
+    # The API spec: "If the values don't match, the value for `id` gets replaced with the
+    # value from the `process_graph_id` parameter in the path" (the official suite's
+    # PUT payload is the spec's `evi` example stored under another id).
+    r = client.put(API + "/process_graphs/my_evi", json={**SCALE, "id": "evi"})
+    assert r.status_code == 200, r.text
+    assert client.get(API + "/process_graphs/my_evi").json()["id"] == "my_evi"
+    assert client.get(API + "/process_graphs/evi").status_code == 404
+
+
+def test_url_id_outside_the_spec_pattern_is_400(client: TestClient) -> None:
+    # process_id is `^\w+$` in the API spec: the suite's uuid4 ids (with '-') are refused.
+    r = client.put(API + "/process_graphs/0b4e-77aa", json=SCALE)
+    assert (r.status_code, r.json()["code"]) == (400, "RequestInvalid")
+    assert "0b4e-77aa" in r.json()["message"] and "letters, digits and '_'" in r.json()["message"]

@@ -234,6 +234,7 @@ def _udf_graph() -> dict:  # type: ignore[type-arg]
     return graph(nodes)
 
 
+@pytest.mark.slow
 def test_udfs_run_for_every_user_in_the_sandbox_and_are_off_when_set_off(
     client: TestClient,
 ) -> None:

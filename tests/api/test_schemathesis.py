@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,9 @@ from eostation.api.app import create_app
 from eostation.api.deps import API_PREFIX
 from eostation.config import Settings
 from tests.conftest import shared_path
+
+# Hundreds of generated requests: a minute on a busy machine (CI and `-m slow` run it).
+pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = 40
 

@@ -97,6 +97,7 @@ def test_the_local_user_exists_only_in_local_mode(client: TestClient, settings: 
     assert (r.status_code, r.json()["code"]) == (403, "CredentialsInvalid")
 
 
+@pytest.mark.slow
 def test_a_computing_get_is_treated_like_a_post(client: TestClient, settings: Settings) -> None:
     job_id = client.post(API + "/jobs", json=ADD).headers["OpenEO-Identifier"]
     estimate = f"{API}/jobs/{job_id}/estimate"

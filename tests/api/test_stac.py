@@ -251,6 +251,7 @@ def test_every_demo_collection_has_valid_items_with_cog_assets(
     assert part.headers["content-range"] == f"bytes 0-15/{head.headers['content-length']}"
 
 
+@pytest.mark.slow
 def test_bad_ranges_and_unknown_assets(client: TestClient) -> None:
     item = _search(client, bbox=BBOX, datetime=MAY, collections="sentinel-2-l2a", limit=1)[
         "features"
@@ -265,3 +266,18 @@ def test_bad_ranges_and_unknown_assets(client: TestClient) -> None:
     assert tail.status_code == 206 and len(tail.content) == 10
     r = client.get(href.replace("B04_10m", "B99_10m"))
     assert r.status_code == 404 and r.json()["code"] == "ItemNotFound"
+
+
+def test_demo_search_without_a_spatial_filter_is_a_400_naming_it(client: TestClient) -> None:
+    for r in (
+        client.get("/stac/v1/search", params={"collections": "sentinel-2-l2a"}),
+        client.post("/stac/v1/search", json={"collections": ["sentinel-5p-l2"]}),
+        client.get("/stac/v1/collections/cop-dem-glo-30-dged-cog/items"),
+    ):
+        assert r.status_code == 400, r.text
+        description = r.json()["description"]
+        assert (
+            "bbox/intersects: the demo collections" in description and "give a bbox" in description
+        )
+    named = client.get("/stac/v1/search", params={"collections": "sentinel-2-l2a"}).json()
+    assert "sentinel-2-l2a" in named["description"]

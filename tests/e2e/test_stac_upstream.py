@@ -42,6 +42,13 @@ bands = [{{ name = "B04" }}]
     settings = Settings(
         allowed_hosts=["testserver"], data_dir=data, dask_workers=0, secret_key="test-secret"
     )
+    # The upstream is on loopback: refused until the admin allows it (EOSTATION_OUTBOUND_ALLOW).
+    with TestClient(create_app(settings)) as client:
+        refused = client.get("/stac/v1/search", params={"bbox": BBOX, "collections": "UP_S2"})
+        assert refused.status_code == 400, refused.text
+        assert "internal address" in refused.json()["description"]
+        assert "EOSTATION_OUTBOUND_ALLOW" in refused.json()["description"]
+    settings = settings.model_copy(update={"outbound_allow": "127.0.0.0/8"})
     with TestClient(create_app(settings)) as client:
         params = {"bbox": BBOX, "datetime": MAY, "sortby": "-eo:cloud_cover"}
         direct = httpx.get(f"{live_server}/stac/v1/search",

@@ -42,6 +42,7 @@ from eostation.jobs.service import JobService
 from eostation.jobs.store import JobStore
 from eostation.jobs.synclogs import SyncLogs
 from eostation.migrations import open_database
+from eostation.outbound import OutboundPolicy
 from eostation.udps import UdpStore
 from eostation.users import UserStore
 
@@ -65,7 +66,7 @@ def build_services(settings: Settings) -> Services:
         db=db,
         users=users,
         auth=Authenticator(settings, users),
-        collections=build_registry(settings.data_dir),
+        collections=build_registry(settings.data_dir, OutboundPolicy.from_settings(settings)),
         processes=default_registry(),
         formats=default_formats(),
         jobs=JobService(settings, JobStore(db)),

@@ -7,6 +7,8 @@ functions, so every source of items agrees on what a query means.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -58,13 +60,25 @@ def item_interval(item: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
     return lo, hi
 
 
+@functools.lru_cache(maxsize=1024)
+def _validate(canonical: str) -> None:
+    """Validate a CQL2-JSON text against the CQL2 schema (raises when it does not hold).
+
+    cql2's ``validate`` compiles the schema on every call: about 100 ms idle against
+    0.1 ms for parsing, most of an OData search. A search validates its filter once per
+    collection it touches and every page repeats it, so a valid expression is
+    remembered by its canonical text (a pure result; failures are not cached).
+    """
+    cql2.Expr(json.loads(canonical)).validate()
+
+
 def compile_filter(expression: dict[str, Any] | None) -> cql2.Expr | None:
     """A CQL2-JSON expression ready to test items; ``RequestInvalid`` naming ``filter``."""
     if expression is None:
         return None
     try:
+        _validate(json.dumps(expression, sort_keys=True))
         expr = cql2.Expr(expression)
-        expr.validate()
     except Exception as exc:  # cql2 raises a bare Exception for JSON of the wrong shape
         raise RequestInvalid(reason=f"filter: not a valid CQL2 expression: {exc}") from None
     return expr

@@ -46,10 +46,13 @@ class CatalogService:
         index: ItemIndex,
         upstream: Mapping[str, Callable[[ItemQuery], ItemPage]] | None = None,
         sync_user: Callable[[str], None] | None = None,
+        sync_shared: Callable[[], object] | None = None,
     ) -> None:
         self.index = index
         #: Called before a user's private items are read (mirrors their job results).
         self.sync_user = sync_user
+        #: Called before indexed items are read by anyone (mirrors the archives' holdings).
+        self.sync_shared = sync_shared
         self.demo: dict[str, DemoCollection] = {}
         self.indexed: dict[str, Any] = {}
         for source in sources:
@@ -61,6 +64,8 @@ class CatalogService:
         self.upstream = dict(upstream or {})
 
     def _sync(self, user_id: str | None) -> None:
+        if self.sync_shared is not None:
+            self.sync_shared()
         if user_id is not None and self.sync_user is not None:
             self.sync_user(user_id)
 

@@ -10,6 +10,7 @@ outbound-request guard can be applied in one place.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx
 from shapely.geometry import mapping
 
 from eostation.errors import RequestInvalid
+from eostation.outbound import OutboundPolicy
 
 from .match import compile_filter, matches, page
 from .query import ItemPage, ItemQuery
@@ -26,9 +28,19 @@ __all__ = ["UpstreamSearch", "post_json"]
 _SEARCH = ("item-search", "/item-search")
 
 
-def post_json(url: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
-    """POST a JSON body and decode the JSON answer (the one outbound call of this module)."""
-    response = httpx.post(url, json=dict(body), headers=dict(headers), timeout=60)
+def post_json(
+    url: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    outbound: OutboundPolicy | None = None,
+) -> dict[str, Any]:
+    """POST a JSON body and decode the JSON answer (the one outbound call of this module),
+    through ``outbound`` when given."""
+    if outbound is None:
+        response = httpx.post(url, json=dict(body), headers=dict(headers), timeout=60)
+    else:
+        with outbound.client(timeout=60) as http:
+            response = http.post(url, json=dict(body), headers=dict(headers))
     response.raise_for_status()
     doc: dict[str, Any] = response.json()
     return doc
@@ -43,20 +55,26 @@ class UpstreamSearch:
         url: str,
         upstream_collection: str | None,
         headers: Callable[[], dict[str, str]],
-        post: Callable[[str, Mapping[str, Any], Mapping[str, str]], dict[str, Any]] = post_json,
+        post: Callable[[str, Mapping[str, Any], Mapping[str, str]], dict[str, Any]] | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.collection_id = collection_id
         self.url = url
         self.upstream_collection = upstream_collection or collection_id
         self.headers = headers
-        self.post = post
+        # The collection's own guard (None: a local catalogue, the admin's file).
+        self.outbound = outbound
+        self.post = post or functools.partial(post_json, outbound=outbound)
 
     def __call__(self, query: ItemQuery) -> ItemPage:
         """Items of the upstream collection matching the query (one page of it)."""
+        from eostation.data.stac.guarded import GuardedStacIO
         from eostation.data.stac.items import fetch_json
 
+        headers = self.headers()
+        io = GuardedStacIO(self.outbound, headers) if self.outbound is not None else None
         try:
-            doc = fetch_json(self.url, self.headers())
+            doc = fetch_json(self.url, headers, io)
             if any(str(c).endswith(_SEARCH) for c in doc.get("conformsTo", [])):
                 return self._api(query)
             return self._static(query)
@@ -95,7 +113,12 @@ class UpstreamSearch:
         from eostation.data.stac.items import find_items
 
         found = find_items(
-            self.url, SourceQuery(None, None, None), collection=None, headers=self.headers()
+            self.url,
+            SourceQuery(None, None, None),
+            collection=None,
+            headers=self.headers(),
+            outbound=self.outbound,
+            admin_assets=True,
         )
         expr = compile_filter(query.filter)
         local = dataclasses.replace(query, collections=None)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pathlib
 import tomllib
+from typing import TYPE_CHECKING
 
 from eostation.errors import CollectionNotFound
 
 from .base import CollectionSource
 from .config import CollectionConfigError, FilesEntry, StacEntry, entry_model
+
+if TYPE_CHECKING:
+    from eostation.outbound import OutboundPolicy
 
 __all__ = ["CollectionRegistry", "build_registry"]
 
@@ -47,8 +51,13 @@ class CollectionRegistry:
         return len(self._sources)
 
 
-def build_registry(data_dir: pathlib.Path | None = None) -> CollectionRegistry:
+def build_registry(
+    data_dir: pathlib.Path | None = None, outbound: OutboundPolicy | None = None
+) -> CollectionRegistry:
     """The demo collections, then the collections configured in ``data_dir``.
+
+    ``outbound`` guards the http(s) requests of STAC collections (``OutboundPolicy.
+    from_settings``; None refuses internal addresses).
 
     A ``collections.toml`` in ``data_dir`` declares local-file and STAC collections
     (``eostation.data.files`` / ``eostation.data.stac``); they are added after the demo
@@ -60,12 +69,14 @@ def build_registry(data_dir: pathlib.Path | None = None) -> CollectionRegistry:
 
     registry = CollectionRegistry(demo_sources())
     if data_dir is not None and (data_dir / "collections.toml").is_file():
-        for source in _configured_sources(data_dir / "collections.toml"):
+        for source in _configured_sources(data_dir / "collections.toml", outbound):
             registry.add(source)
     return registry
 
 
-def _configured_sources(config: pathlib.Path) -> list[CollectionSource]:
+def _configured_sources(
+    config: pathlib.Path, outbound: OutboundPolicy | None = None
+) -> list[CollectionSource]:
     """Sources declared as ``[[collections]]`` in a TOML file.
 
     ``type = "files"`` (the default) registers local GeoTIFF/COG, netCDF or Zarr files,
@@ -91,7 +102,7 @@ def _configured_sources(config: pathlib.Path) -> list[CollectionSource]:
         if model is FilesEntry:
             sources.append(file_collection(entry, config.parent))
         elif model is StacEntry:
-            sources.append(stac_collection(entry, config.parent))
+            sources.append(stac_collection(entry, config.parent, outbound))
         else:
             sources.append(archive_collection(entry, config.parent))
     return sources

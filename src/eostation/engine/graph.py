@@ -16,6 +16,7 @@ from typing import Any
 
 from eostation.engine import rfc3339
 from eostation.engine.limits import EngineLimits
+from eostation.engine.lonlat import geojson_problem
 from eostation.engine.registry import ProcessRegistry
 from eostation.engine.schema import JsonSchema
 from eostation.errors import (
@@ -418,6 +419,8 @@ def _validate_node(
                             reason=_mismatch(value, param.schema, node.id),
                         )
                     )
+                elif (far := geojson_problem(value, node.process_id, param.name)) is not None:
+                    problems.append(far)
                 for child in _callbacks(value):
                     names = callback_parameters(param.schema)
                     inner = None if names is None or scope is None else scope | names

@@ -15,7 +15,7 @@ from typing import Final
 
 import pandas as pd
 
-__all__ = ["EXPECTED", "is_date", "is_date_time", "timestamp"]
+__all__ = ["EXPECTED", "is_date", "is_date_time", "parse", "timestamp"]
 
 EXPECTED: Final = (
     "an RFC 3339 date 'YYYY-MM-DD' or date-time 'YYYY-MM-DDThh:mm:ssZ' "
@@ -43,14 +43,22 @@ def is_date_time(value: object) -> bool:
     return isinstance(value, str) and bool(_DATE_TIME.fullmatch(value)) and _parses(value)
 
 
+def parse(value: object) -> pd.Timestamp:
+    """``value`` (a date or date-time) as a timestamp that keeps its UTC offset, if any.
+
+    Raises ``ValueError`` naming the expected format for anything else.
+    """
+    if not isinstance(value, str) or not (is_date(value) or is_date_time(value)):
+        raise ValueError(f"{value!r} is not {EXPECTED}.")
+    return pd.Timestamp(value)
+
+
 def timestamp(value: str) -> pd.Timestamp:
     """``value`` (a date or date-time) as a UTC-naive timestamp.
 
     Raises ``ValueError`` naming the expected format for anything else.
     """
-    if not (is_date(value) or is_date_time(value)):
-        raise ValueError(f"'{value}' is not {EXPECTED}.")
-    stamp = pd.Timestamp(value)
+    stamp = parse(value)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp

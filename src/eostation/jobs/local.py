@@ -15,6 +15,7 @@ from eostation.engine.graph import flat_graph
 from eostation.engine.limits import EngineLimits
 from eostation.errors import ProcessGraphMissing
 from eostation.jobs.execute import Output, evaluate_lazily, write_outputs
+from eostation.outbound import OutboundPolicy
 
 __all__ = ["FORMAT_BY_SUFFIX", "read_process", "run_local"]
 
@@ -78,7 +79,7 @@ def run_local(
         process,
         registry=default_registry(),
         formats=formats,
-        collections=build_registry(settings.data_dir),
+        collections=build_registry(settings.data_dir, OutboundPolicy.from_settings(settings)),
         log=log,
         cancelled=lambda: False,
         user_id="local",

@@ -35,6 +35,7 @@ from eostation.jobs.joblog import JobLogger, describe_failure
 from eostation.jobs.model import Job, JobStatus
 from eostation.jobs.results import ResultLayout, asset_records, zip_stores
 from eostation.jobs.store import JobStore, utcnow
+from eostation.outbound import OutboundPolicy
 from eostation.users import UserStore
 
 if TYPE_CHECKING:
@@ -122,7 +123,9 @@ class Runner:
         self.id = ident or runner_id()
         self.registry = registry if registry is not None else default_registry()
         self.collections = (
-            collections if collections is not None else build_registry(settings.data_dir)
+            collections
+            if collections is not None
+            else build_registry(settings.data_dir, OutboundPolicy.from_settings(settings))
         )
         self.formats = formats if formats is not None else default_formats()
         self.client = client

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 from shapely.geometry import box
 
@@ -94,6 +95,7 @@ def test_asset_pixels_equal_load_collection_exactly(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got.astype(np.float32), expected)
 
 
+@pytest.mark.slow
 def test_cache_stays_under_its_limit(tmp_path: Path) -> None:
     demo = demo_collection(Sentinel2L2A())
     assert demo is not None

@@ -13,6 +13,7 @@ import xarray as xr
 from eostation.catalog.odata.entity import PackageInfo, product_entity, product_id
 from eostation.catalog.odata.package import ProductPackages
 from eostation.catalog.odata.package.olci import RADIANCE_SCALE
+from eostation.catalog.odata.package.syn import REFLECTANCE_SCALE
 from eostation.data.base import LoadRequest
 from eostation.data.registry import build_registry
 
@@ -355,3 +356,55 @@ def test_s2_safe_opens_with_gdals_sentinel2_driver_with_load_collections_dn(
     text = mtd.read_text(encoding="utf-8")
     assert "<PROCESSING_BASELINE>04.00</PROCESSING_BASELINE>" in text
     assert text.count("-1000</BOA_ADD_OFFSET>") == 13
+
+
+SYN_ID = (
+    "S3A_SY_2_SYN____20180601T151419_20180601T151719_20180601T171419_0180_032_020_0118_LN2_O_NT_002"
+)
+
+
+def test_s3_syn_zip_opens_in_xarray_and_matches_load_collection(
+    packages: ProductPackages, tmp_path: Path
+) -> None:
+    item = s3_item()
+    item["id"] = SYN_ID
+    item["collection"] = "sentinel-3-syn-2-syn"
+    item["properties"].update({"product:type": "SY_2_SYN___", "processing:level": "L2",
+                               "instruments": ["olci", "slstr"],
+                               "eostation:collection": "SENTINEL3_SYN_L2_SYN"})  # fmt: skip
+    announced = packages.info(item).content_length
+    path = packages.path(item)
+    assert path.stat().st_size == announced  # ContentLength was right before the build
+    root = _extract(path, tmp_path) / f"{SYN_ID}.SEN3"
+    assert {p.name for p in root.iterdir()} == {
+        "xfdumanifest.xml", "geolocation.nc", "time.nc", "flags.nc",
+        *(f"Syn_Oa{i:02d}_reflectance.nc" for i in (*range(1, 13), 16, 17, 18, 21)),
+    }  # fmt: skip
+    assert (
+        "<sentinel3:productType>SY_2_SYN___</sentinel3:productType>"
+        in (root / "xfdumanifest.xml").read_text()
+    )
+    geo = xr.open_dataset(root / "geolocation.nc")
+    sdr = xr.open_dataset(root / "Syn_Oa17_reflectance.nc")["SDR_Oa17"]
+    flags = xr.open_dataset(root / "flags.nc")["CLOUD_flags"]
+    lat, lon = geo["lat"].values, geo["lon"].values
+    assert sdr.shape == lat.shape == flags.shape and sdr.shape[0] > 4
+    source = build_registry(None).get("SENTINEL3_SYN_L2_SYN")
+    half = float(source.metadata()["cube:dimensions"]["x"]["step"]) / 4
+    cube = source.load(
+        LoadRequest(
+            bbox=(lon.min() - half, lat.min() - half, lon.max() + half, lat.max() + half),
+            temporal=("2018-06-01", "2018-06-02"),
+            bands=["Syn_Oa17_reflectance", "CLOUD_flags"],
+        )
+    ).compute()
+    expected = cube.sel(bands="Syn_Oa17_reflectance").isel(t=0).values
+    assert expected.shape == sdr.shape
+    np.testing.assert_allclose(cube["y"].values, lat[:, 0], atol=1e-6)
+    np.testing.assert_allclose(cube["x"].values, lon[0], atol=1e-6)
+    ok = np.isfinite(expected)
+    assert ok.mean() > 0.5 and np.array_equal(ok, np.isfinite(sdr.values))
+    assert float(np.max(np.abs(sdr.values[ok] - expected[ok]))) <= REFLECTANCE_SCALE / 2 + 1e-6
+    assert 0.0 < float(np.nanmean(sdr.values)) < 1.0  # a surface reflectance
+    want_flags = np.nan_to_num(cube.sel(bands="CLOUD_flags").isel(t=0).values).astype("u1")
+    np.testing.assert_array_equal(flags.values, want_flags)

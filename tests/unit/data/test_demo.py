@@ -112,6 +112,7 @@ def test_temporal_extent_is_half_open(registry: CollectionRegistry) -> None:
     assert [str(t)[:10] for t in cube.t.values] == ["2022-05-01", "2022-05-02", "2022-05-03"]
 
 
+@pytest.mark.slow
 def test_value_ranges(registry: CollectionRegistry) -> None:
     s2 = load(registry, "SENTINEL2_L2A", bbox=AOI, temporal=("2022-04-01", "2022-06-01")).compute()
     refl = s2.sel(bands=["B02", "B04", "B08", "B11", "B12"]).values
@@ -140,6 +141,7 @@ def test_value_ranges(registry: CollectionRegistry) -> None:
     assert float(dem.min()) > -50 and float(dem.max()) < 9000
 
 
+@pytest.mark.slow
 def test_scl_is_consistent_with_reflectance(registry: CollectionRegistry) -> None:
     cube = load(
         registry,
@@ -196,6 +198,7 @@ def test_official_suites_boolean_mask_site_has_ndvi_above_075(
     assert cube.sizes["t"] == 1 and 0.01 < mask.mean() < 0.99
 
 
+@pytest.mark.slow
 def test_ndvi_has_a_seasonal_cycle_over_vegetation(registry: CollectionRegistry) -> None:
     cube = load(
         registry,
@@ -318,6 +321,7 @@ def test_sentinel5p_methane_seed_workflow(registry: CollectionRegistry) -> None:
         assert valid.min() > 1700 and valid.max() < 2100
 
 
+@pytest.mark.slow
 def test_sentinel5p_has_quality_gaps(registry: CollectionRegistry) -> None:
     cube = load(
         registry,

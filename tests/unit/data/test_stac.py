@@ -20,7 +20,8 @@ from eostation.data.base import LoadRequest
 from eostation.data.files import CollectionConfigError
 from eostation.data.registry import build_registry
 from eostation.data.stac import LoadOptions, load_stac, stac_collection
-from eostation.errors import ProcessParameterInvalid
+from eostation.errors import OutboundRefused, ProcessParameterInvalid
+from eostation.outbound import OutboundPolicy
 from tests.conftest import shared_path
 from tests.stac_check import assert_valid_collection
 
@@ -158,6 +159,7 @@ class _Api:
     def __init__(self, conformance: list[str]) -> None:
         self.conformance = conformance
         self.searches: list[dict[str, Any]] = []
+        self.requests: list[str] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -173,6 +175,7 @@ class _Api:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
+                api.requests.append(self.path)
                 url = urlparse(self.path)
                 if url.path == "/search":
                     query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -252,6 +255,10 @@ def api(request: pytest.FixtureRequest) -> Iterator[_Api]:
         yield server
 
 
+# The test API runs on loopback, which the outbound guard refuses unless the admin allows it.
+LOOPBACK = OutboundPolicy.parse("127.0.0.0/8")
+
+
 def _entry(api: _Api) -> dict[str, Any]:
     return {"id": "MOL_API", "type": "stac", "url": api.url, "collection": "mol", "bands": BANDS}
 
@@ -262,7 +269,7 @@ def _entry(api: _Api) -> dict[str, Any]:
     indirect=["api"],
 )
 def test_api_collection_pushes_property_filter(api: _Api, pushed: str | None) -> None:
-    source = stac_collection(_entry(api), Path("."))
+    source = stac_collection(_entry(api), Path("."), LOOPBACK)
     request = LoadRequest(
         bbox=(5.0, 51.0, 5.2, 51.3),
         temporal=("2023-06-01", "2023-07-01"),
@@ -301,7 +308,7 @@ resolution = 10
 bands = [{{ name = "B04", common_name = "red", wavelength = 0.665 }}, {{ name = "B02" }}]
 """
     )
-    source = build_registry(tmp_path).get("MOL_API")
+    source = build_registry(tmp_path, LOOPBACK).get("MOL_API")
     doc = source.metadata()
     assert_valid_collection(doc)
     assert doc["title"] == "Mol from the API"
@@ -311,6 +318,24 @@ bands = [{{ name = "B04", common_name = "red", wavelength = 0.665 }}, {{ name = 
     assert "eo:cloud_cover" in source.queryables()["properties"]
     cube = source.load(LoadRequest(bands=["B02"], temporal=("2023-06-04", "2023-06-05")))
     np.testing.assert_array_equal(cube.values[0, 0], _read("2023-06-04")[2])
+
+
+def test_admin_collection_on_loopback_is_refused_by_default(api: _Api, tmp_path: Path) -> None:
+    (tmp_path / "collections.toml").write_text(
+        f'[[collections]]\nid = "MOL_API"\ntype = "stac"\nurl = "{api.url}"\n'
+        'collection = "mol"\ncrs = "EPSG:32631"\nresolution = 10\nbands = [{ name = "B04" }]\n'
+    )
+    refused = build_registry(tmp_path).get("MOL_API")  # the default policy
+    # The collection document is not fetched: the listing falls back to the configuration.
+    assert refused.metadata()["title"] == "MOL_API"
+    with pytest.raises(OutboundRefused, match=r"internal address.*EOSTATION_OUTBOUND_ALLOW"):
+        refused.load(LoadRequest(bands=["B04"], temporal=("2023-06-04", "2023-06-05")))
+    assert api.searches == [] and api.requests == []
+    allowed = build_registry(tmp_path, LOOPBACK).get("MOL_API")
+    assert allowed.metadata()["title"] == "Mol from the API"
+    cube = allowed.load(LoadRequest(bands=["B04"], temporal=("2023-06-04", "2023-06-05")))
+    np.testing.assert_array_equal(cube.values[0, 0], _read("2023-06-04")[0])
+    assert len(api.searches) == 1
 
 
 def test_load_stac_on_api_collection_url(api: _Api) -> None:

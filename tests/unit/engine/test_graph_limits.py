@@ -175,6 +175,7 @@ def _udps(levels: int, fan_out: int) -> dict[str, dict[str, Any]]:
     return table
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(levels=st.integers(1, 30), fan_out=st.integers(1, 3), x=st.integers(-5, 5))
 def test_shared_user_defined_processes_are_evaluated_once(

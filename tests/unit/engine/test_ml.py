@@ -179,6 +179,7 @@ def test_predict_with_the_wrong_number_of_bands_is_refused() -> None:
         evaluate(graph, EvalContext(REGISTRY, EngineLimits()), {"cube": cube, "m": model})
 
 
+@pytest.mark.slow
 def test_save_writes_a_skops_asset_that_loads_back(tmp_path: Path) -> None:
     context = EvalContext(REGISTRY, EngineLimits())
     graph = {"process_graph": {
@@ -231,6 +232,7 @@ def _load_and_predict(url: str) -> Any:
     return evaluate(graph, EvalContext(REGISTRY, limits), {"cube": _pixels()})
 
 
+@pytest.mark.slow
 def test_load_from_a_stac_item_url_predicts_as_trained(file_server: tuple[str, Path]) -> None:
     base, root = file_server
     model = _fit(num_trees=10, seed=1)

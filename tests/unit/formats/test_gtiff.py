@@ -104,6 +104,7 @@ def test_dask_chunks_are_written_in_place(tmp_path: Path) -> None:
         np.testing.assert_array_equal(ds.read(), raster().isel(t=1).values)
 
 
+@pytest.mark.slow
 def test_large_lazy_cube_streams_with_overviews(tmp_path: Path) -> None:
     geobox = GeoBox.from_bbox((0, 0, 3000, 2000), "epsg:3857", resolution=1)
     rows = da.arange(2000, chunks=500, dtype="float32")[:, None]

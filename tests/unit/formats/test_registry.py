@@ -74,6 +74,7 @@ def test_describe_lists_formats(registry: FormatRegistry) -> None:
     assert gtiff["parameters"]["compress"]["default"] == "DEFLATE"
 
 
+@pytest.mark.slow
 def test_describe_validates_against_openapi(registry: FormatRegistry) -> None:
     from openapi_core import OpenAPI
     from openapi_core.testing import MockRequest, MockResponse

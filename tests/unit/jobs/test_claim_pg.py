@@ -14,6 +14,9 @@ from eostation.jobs.tables import jobs
 from eostation.migrations import open_database
 from tests.pg_server import PostgresServer
 
+# Needs the session's PostgreSQL server (seconds to start).
+pytestmark = pytest.mark.slow
+
 GRAPH = {
     "process_graph": {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}
 }

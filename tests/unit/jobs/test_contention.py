@@ -25,6 +25,9 @@ from eostation.migrations import open_database
 from eostation.udps import UdpStore
 from eostation.users import UserStore
 
+# Locks held for seconds and subprocess workers: each test waits out a busy budget.
+pytestmark = pytest.mark.slow
+
 API = "/openeo/1.2"
 GRAPH = {
     "process_graph": {"n1": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}

@@ -55,8 +55,10 @@ def install(app: FastAPI, services: Services) -> None:
     """Mount the STAC API on ``app`` and build its catalogue from the services."""
     # The renderer draws the demo world (dask): imported when the app is built, not with
     # the API package (tests/test_imports.py).
+    from eostation.catalog.archive_items import ArchiveIndexer
     from eostation.catalog.assets import AssetRenderer
     from eostation.catalog.service import CatalogService, results_collection_id
+    from eostation.data.archive_source import ArchiveSource
     from eostation.data.files.source import FileCollection
     from eostation.data.stac.source import StacCollection
 
@@ -66,7 +68,7 @@ def install(app: FastAPI, services: Services) -> None:
     index = SqliteItemIndex(data_dir / "items.db")
 
     upstream = {
-        s.id: UpstreamSearch(s.id, s.config.url, s.config.collection, s._headers)
+        s.id: UpstreamSearch(s.id, s.config.url, s.config.collection, s._headers, outbound=s.guard)
         for s in sources
         if isinstance(s, StacCollection)
     }
@@ -84,7 +86,10 @@ def install(app: FastAPI, services: Services) -> None:
         settings.jobs.link_ttl_seconds,
     )
     files = FilesIndexer(index, [s for s in sources if isinstance(s, FileCollection)])
-    app.state.catalog = CatalogService(sources, index, upstream, sync_user=results.sync)
+    archives = ArchiveIndexer(index, [s for s in sources if isinstance(s, ArchiveSource)])
+    app.state.catalog = CatalogService(
+        sources, index, upstream, sync_user=results.sync, sync_shared=archives.sync
+    )
     app.state.files_indexer = files
     app.state.asset_renderer = AssetRenderer(
         data_dir / "asset-cache", settings.catalog.asset_cache_bytes

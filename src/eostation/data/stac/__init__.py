@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .load import LoadOptions, load_items, load_stac
 from .source import StacCollection, StacCollectionConfig, parse_stac_collection
+
+if TYPE_CHECKING:
+    from eostation.outbound import OutboundPolicy
 
 __all__ = [
     "LoadOptions",
@@ -20,6 +23,12 @@ __all__ = [
 ]
 
 
-def stac_collection(entry: Mapping[str, Any], root: Path) -> StacCollection:
-    """Validate a ``collections.toml`` entry of ``type = "stac"`` (nothing is fetched yet)."""
-    return StacCollection(parse_stac_collection(entry, root))
+def stac_collection(
+    entry: Mapping[str, Any], root: Path, outbound: OutboundPolicy | None = None
+) -> StacCollection:
+    """Validate a ``collections.toml`` entry of ``type = "stac"`` (nothing is fetched yet).
+
+    Its http(s) requests go through ``outbound`` (the server's policy; None: the default,
+    which refuses internal addresses).
+    """
+    return StacCollection(parse_stac_collection(entry, root), outbound)

@@ -35,8 +35,25 @@ class GuardedStacIO(StacApiIO):
         self.static = _StaticIO(self)
 
     def read_text(self, source: Any, *args: Any, **kwargs: Any) -> str:
-        """The text at ``source`` (http(s) only)."""
-        return self.request(str(source))
+        """The text at ``source`` (http(s) only).
+
+        pystac-client's search passes its ``method`` and ``parameters`` (bbox, datetime,
+        filter) here, and a next-page link may carry its own method and body: dropping
+        them would send a search without its filters.
+        """
+        if isinstance(source, pystac.Link):
+            link = source.to_dict()
+            method = str(link.get("method", "GET")).upper()
+            body = dict(link.get("body") or {})
+            if link.get("merge"):
+                body = {**(kwargs.get("parameters") or {}), **body}
+            return self.request(
+                str(link["href"]),
+                method=method,
+                headers=link.get("headers"),
+                parameters=body if method == "POST" else None,
+            )
+        return self.request(str(source), *args, **kwargs)
 
     def request(
         self,

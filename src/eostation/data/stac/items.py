@@ -158,13 +158,15 @@ def find_items(
     collection: str | None = None,
     headers: Mapping[str, str] | None = None,
     outbound: OutboundPolicy | None = None,
+    admin_assets: bool = False,
 ) -> list[pystac.Item]:
     """Items of a STAC API collection (``url`` = API root with ``collection``, or the
     collection's own URL in an API) or of a static catalogue/collection/item collection.
 
-    With ``outbound`` (user-supplied URLs) every request, link and asset href passes the
-    outbound guard and must be http(s); without it (admin-configured collections) local
-    catalogues are read too."""
+    With ``outbound`` every request and link passes the outbound guard and must be
+    http(s), and so must every asset href unless ``admin_assets`` (an admin-configured
+    collection may name local files; GDAL's remote reads pass the guarding proxy anyway).
+    Without it (an admin's local catalogue) local files are read too."""
     headers = headers or {}
     io = GuardedStacIO(outbound, dict(headers)) if outbound is not None else None
     doc = fetch_json(url, headers, io)
@@ -180,7 +182,7 @@ def find_items(
         found = _search_api(root, str(name), query, headers, io)
     else:
         found = _walk_static(url, doc, query, io)
-    if outbound is not None:
+    if outbound is not None and not admin_assets:
         check_assets(found, outbound)
     return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -26,14 +27,17 @@ from eostation.data.config import (
 from eostation.data.document import collection_document, grid_dimensions, queryables_document
 from eostation.data.request import request_area, request_interval
 from eostation.errors import ProcessParameterInvalid
+from eostation.outbound import OutboundPolicy
 
 from .filters import conditions
+from .guarded import GuardedStacIO
 from .items import ItemQuery, fetch_json, find_items, prepare_items
 from .load import LoadOptions, load_items
 
 __all__ = ["StacCollection", "StacCollectionConfig", "parse_stac_collection"]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+log = logging.getLogger("eostation.data.stac")
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,13 @@ def parse_stac_collection(entry: Mapping[str, Any], root: Path) -> StacCollectio
 class StacCollection:
     """Searches items per load and reads pixels with odc-stac."""
 
-    def __init__(self, config: StacCollectionConfig) -> None:
+    def __init__(
+        self, config: StacCollectionConfig, outbound: OutboundPolicy | None = None
+    ) -> None:
         self.config = config
+        # Admin-configured URLs pass the same guard as a user's load_stac: a collection
+        # document must not make the server reach a host the admin did not allow.
+        self.outbound = outbound if outbound is not None else OutboundPolicy()
 
     @property
     def id(self) -> str:
@@ -115,12 +124,24 @@ class StacCollection:
             return f"{cfg.url.rstrip('/')}/collections/{cfg.collection}"
         return cfg.url
 
+    @property
+    def guard(self) -> OutboundPolicy | None:
+        """The outbound policy for this collection's URL; None for a local catalogue,
+        which is the admin's own file."""
+        return self.outbound if self.config.url.startswith(("http://", "https://")) else None
+
+    def _fetch(self, url: str) -> dict[str, Any]:
+        headers = self._headers()
+        io = GuardedStacIO(self.guard, headers) if self.guard is not None else None
+        return fetch_json(url, headers, io)
+
     @cached_property
     def _remote(self) -> dict[str, Any]:
         """The remote collection document ({} when it cannot be fetched)."""
         try:
-            return fetch_json(self._collection_url, self._headers())
-        except Exception:  # unreachable/invalid remote: the listing must not fail on an outage
+            return self._fetch(self._collection_url)
+        except Exception as exc:  # unreachable/refused remote: the listing must not fail
+            log.warning("collection %s: %s cannot be read: %s", self.id, self._collection_url, exc)
             return {}
 
     def metadata(self) -> dict[str, Any]:
@@ -160,9 +181,7 @@ class StacCollection:
         props: dict[str, Any] = {}
         if self.config.url.startswith(("http://", "https://")):
             try:
-                props = fetch_json(self._collection_url + "/queryables", self._headers()).get(
-                    "properties", {}
-                )
+                props = self._fetch(self._collection_url + "/queryables").get("properties", {})
             except Exception:  # not every API offers queryables
                 props = {}
         if not props:
@@ -191,7 +210,12 @@ class StacCollection:
         )
         headers = self._headers()
         found = find_items(
-            self.config.url, query, collection=self.config.collection, headers=headers
+            self.config.url,
+            query,
+            collection=self.config.collection,
+            headers=headers,
+            outbound=self.guard,
+            admin_assets=True,
         )
         if not found:
             raise ProcessParameterInvalid(

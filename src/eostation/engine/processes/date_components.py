@@ -100,10 +100,7 @@ def date_replace_component(
             process="date_replace_component", parameter="date", reason="expected a date."
         )
     date_only = bool(_DATE.match(date))
-    try:
-        stamp = _timestamp(date) if not date_only else pd.Timestamp(date)
-    except ValueError as exc:
-        raise ProcessParameterInvalid(
-            process="date_replace_component", parameter="date", reason=f"'{date}' is no date."
-        ) from exc
+    stamp = _timestamp(date, "date_replace_component", "date")
+    if date_only:
+        stamp = stamp.tz_localize(None)
     return _format(_replace(stamp, value, component), date_only)

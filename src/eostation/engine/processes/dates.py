@@ -11,8 +11,10 @@ from typing import Annotated, Any
 
 import pandas as pd
 
+from eostation.engine import rfc3339
 from eostation.engine.registry import process
 from eostation.engine.schema import DATE_OR_DATETIME, DATE_TIME_OR_TIME, Param
+from eostation.errors import ProcessParameterInvalid
 
 _DATES = ("date & time",)
 _UNITS = ["millisecond", "second", "minute", "hour", "day", "week", "month", "year"]
@@ -22,8 +24,18 @@ _TIME = re.compile(r"^\d{2}:\d{2}:\d{2}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _timestamp(value: str) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
+def _timestamp(value: Any, process: str, parameter: str) -> pd.Timestamp:
+    """``value`` read strictly (RFC 3339, as every other temporal argument), UTC when naive.
+
+    Run-time values (from a callback parameter or another node) skip the graph's schema
+    check, so pandas' guessing ("01/06/2022" as 6 January) must not happen here either.
+    """
+    try:
+        stamp = rfc3339.parse(value)
+    except ValueError as exc:
+        raise ProcessParameterInvalid(
+            process=process, parameter=parameter, reason=str(exc)
+        ) from exc
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
 
 
@@ -59,7 +71,9 @@ def date_between(
     if all(isinstance(v, str) and _TIME.match(v) for v in (x, min, max)):
         low, high, value = min, max, x
     else:
-        low, high, value = _timestamp(min), _timestamp(max), _timestamp(x)
+        low = _timestamp(min, "date_between", "min")
+        high = _timestamp(max, "date_between", "max")
+        value = _timestamp(x, "date_between", "x")
     return bool(low <= value and (value < high if exclude_max else value <= high))
 
 
@@ -80,8 +94,8 @@ def date_shift(
     Returns:
         The shifted date, in the format of `date`.
     """
+    stamp = _timestamp(date, "date_shift", "date")
     date_only = bool(_DATE.match(date))
-    stamp = pd.Timestamp(date)
     if unit == "month":
         shifted = stamp + pd.DateOffset(months=value)
     elif unit == "year":
@@ -89,8 +103,6 @@ def date_shift(
     else:
         plural = {"millisecond": "milliseconds", "week": "weeks"}.get(unit, unit + "s")
         shifted = stamp + pd.Timedelta(**{plural: value})
-    if stamp.tzinfo is None and not date_only:
-        shifted = shifted.tz_localize("UTC")
     return _format(shifted, date_only)
 
 
@@ -120,7 +132,8 @@ def date_difference(
     Returns:
         The difference `date2 - date1`.
     """
-    start, end = _timestamp(date1), _timestamp(date2)
+    start = _timestamp(date1, "date_difference", "date1")
+    end = _timestamp(date2, "date_difference", "date2")
     if unit in _SECONDS:
         return float((end - start).total_seconds() / _SECONDS[unit])
     sign = 1 if end >= start else -1

@@ -76,6 +76,7 @@ def _run(
     return evaluate(graph, env, {"cube": _cube()}), logs
 
 
+@pytest.mark.slow
 def test_apply_datacube_doubles_and_prints_into_the_log() -> None:
     out, logs = _run(DOUBLE, context={"factor": 2})
     assert isinstance(out, xr.DataArray) and out.dims == ("t", "y", "x")
@@ -84,6 +85,7 @@ def test_apply_datacube_doubles_and_prints_into_the_log() -> None:
     assert ("info", "UDF (node 'u'): doubling (2, 2, 3) factor 2") in logs
 
 
+@pytest.mark.slow
 def test_logging_is_forwarded_with_its_level_and_the_node_id() -> None:
     code = HEAD + (
         "    logging.getLogger('mine').warning('careful %d', 7)\n"
@@ -102,6 +104,7 @@ def test_infinite_loop_times_out() -> None:
         _run(code, replace(LIMITS, udf_timeout_seconds=2))
 
 
+@pytest.mark.slow
 def test_sockets_are_refused() -> None:
     code = (
         HEAD + "    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
@@ -111,6 +114,7 @@ def test_sockets_are_refused() -> None:
         _run(code)
 
 
+@pytest.mark.slow
 def test_errors_in_the_udf_are_reported() -> None:
     code = HEAD + "    raise ValueError('bad input')\n"
     with pytest.raises(OpenEOError, match="ValueError: bad input"):

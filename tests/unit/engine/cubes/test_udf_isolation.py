@@ -34,6 +34,8 @@ from eostation.errors import OpenEOError
 
 REGISTRY = default_registry()
 
+pytestmark = pytest.mark.slow  # each test starts sandboxed UDF processes: seconds apiece
+
 HEAD = textwrap.dedent(
     """
     import ctypes, os, sys, subprocess, time

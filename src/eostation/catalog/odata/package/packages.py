@@ -32,6 +32,7 @@ from .plan import ProductPlan, plan_of
 from .s1 import write_s1
 from .s2 import RESOLUTIONS, write_s2
 from .s5p import bands_of, write_s5p
+from .syn import FLAGS, SYN_BANDS, write_syn
 from .zipped import digests, stored_zip_size, zip_files, zip_folder
 
 __all__ = ["ProductPackages"]
@@ -44,6 +45,7 @@ Writer = Callable[[Path, ProductPlan, Any, tuple[int, int]], None]
 _WRITERS: dict[str, Writer] = {
     "s5p": write_s5p,
     "olci": write_olci,
+    "syn": write_syn,
     "s1": write_s1,
     "s2": write_s2,
 }
@@ -51,6 +53,7 @@ _WRITERS: dict[str, Writer] = {
 _BANDS: dict[str, list[str]] = {
     "olci": [f"B{i:02d}" for i in range(1, 22)],
     "s1": ["VV", "VH"],
+    "syn": [*SYN_BANDS, FLAGS],
 }
 
 

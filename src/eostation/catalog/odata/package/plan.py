@@ -18,6 +18,7 @@ __all__ = ["KINDS", "ProductPlan", "plan_of"]
 KINDS: Final = {
     "SENTINEL_5P_L2": "s5p",
     "SENTINEL3_OLCI_L1B": "olci",
+    "SENTINEL3_SYN_L2_SYN": "syn",
     "SENTINEL1_GRD": "s1",
     "SENTINEL2_L2A": "s2",
 }

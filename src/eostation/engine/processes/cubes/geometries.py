@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from eostation.engine.grid import clip_to_bounds, inside_mask
 from eostation.engine.grid import crs as grid_crs
+from eostation.engine.lonlat import check_lonlat
 from eostation.errors import ProcessParameterInvalid
 
 __all__ = [
@@ -130,32 +131,15 @@ def _from_geojson(value: Mapping[str, Any], process: str, parameter: str) -> Geo
 
 
 def _in_range(geometries: GeometrySet, process: str, parameter: str) -> GeometrySet:
-    """``geometries``, refused when longitude/latitude coordinates leave the Earth.
-
-    Without this check, polygons with swapped coordinates (latitude 110°) select no
-    pixel and give all-null results, while a bbox with the same numbers is refused.
-    """
+    """``geometries``, refused when longitude/latitude coordinates leave the Earth."""
     if not geometries.crs.is_geographic or len(geometries) == 0:
         return geometries
     geoms = geometries.geometries[~shapely.is_empty(geometries.geometries)]
     if len(geoms) == 0:
         return geometries
     w, s, e, n = (float(v) for v in shapely.total_bounds(geoms))
-    if not all(np.isfinite((w, s, e, n))):
-        raise _invalid(process, parameter, "the geometries have non-finite coordinates.")
-    if -180.0 <= w <= e <= 180.0 and -90.0 <= s <= n <= 90.0:
-        return geometries
-    hint = (
-        " Longitude comes first in GeoJSON: are longitude and latitude swapped?"
-        if -90.0 <= w <= e <= 90.0 and -180.0 <= s <= n <= 180.0
-        else ""
-    )
-    raise _invalid(
-        process,
-        parameter,
-        f"the geometries span ({w:g}, {s:g}, {e:g}, {n:g}), outside the valid "
-        f"longitude/latitude range (-180, -90, 180, 90).{hint}",
-    )
+    check_lonlat((w, s, e, n), process, parameter)
+    return geometries
 
 
 def object_array(values: Sequence[Any]) -> NDArray[np.object_]:
