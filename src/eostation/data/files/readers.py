@@ -17,7 +17,7 @@ from .config import BandSpec, FileCollectionConfig
 from .granules import Granule, open_gridded
 from .swath import bin_swath
 
-__all__ = ["read_native"]
+__all__ = ["read_native", "read_stack"]
 
 Array = NDArray[np.float32]
 _LOCK = threading.Lock()
@@ -50,10 +50,17 @@ def _mask(values: Array, nodata: float | None) -> Array:
 def _tiff(granule: Granule, bands: Sequence[BandSpec], rows: slice, cols: slice) -> Array:
     window = Window.from_slices(rows, cols)
     with rasterio.open(granule.path) as ds:
-        names = [d or ds.tags(i + 1).get("DESCRIPTION", "") for i, d in enumerate(ds.descriptions)]
-        indexes = [
-            b.source if isinstance(b.source, int) else names.index(b.source) + 1 for b in bands
-        ]
+        if granule.band is not None:
+            indexes = [1] * len(bands)  # a single-band file: its band is the one asked for
+        elif all(isinstance(b.source, int) for b in bands):
+            indexes = [int(b.source) for b in bands]
+        else:
+            names = [
+                d or ds.tags(i + 1).get("DESCRIPTION", "") for i, d in enumerate(ds.descriptions)
+            ]
+            indexes = [
+                b.source if isinstance(b.source, int) else names.index(b.source) + 1 for b in bands
+            ]
         raw = ds.read(indexes, window=window)
     out: Array = np.asarray(raw, dtype=np.float32)
     for j, spec in enumerate(bands):
@@ -101,6 +108,42 @@ def _swath(
     return out
 
 
+def read_stack(
+    cfg: FileCollectionConfig,
+    granules: Sequence[Granule],
+    bands: Sequence[BandSpec],
+    rows: slice,
+    cols: slice,
+) -> Array:
+    """``(len(granules), len(bands), rows, cols)`` of time steps of one netCDF/Zarr file,
+    read with one request per band: a stored chunk that holds several of these dates is
+    decompressed once, not once per date."""
+    ds = _dataset(granules[0].path, cfg.group)
+    steps = [g.index or 0 for g in granules]
+    if any(ds[str(b.source)].ndim != 3 for b in bands):
+        return np.stack([read_native(cfg, g, bands, rows, cols) for g in granules])
+    shape = (len(steps), len(bands), rows.stop - rows.start, cols.stop - cols.start)
+    out: Array = np.empty(shape, np.float32)
+    consecutive = steps == list(range(steps[0], steps[0] + len(steps)))
+    taken: slice | list[int] = slice(steps[0], steps[-1] + 1) if consecutive else steps
+    for j, spec in enumerate(bands):
+        var = ds[str(spec.source)]
+        tdim, ydim, xdim = var.dims
+        window = var.isel({tdim: taken, ydim: rows, xdim: cols})
+        out[:, j] = _mask(np.asarray(window.values, dtype=np.float32), spec.nodata)
+    return _scaled(cfg, bands, out)
+
+
+def _scaled(cfg: FileCollectionConfig, bands: Sequence[BandSpec], out: Array) -> Array:
+    """``scale``/``offset`` applied (bands on axis -3) when the collection asks for it."""
+    if cfg.apply_scale:
+        for j, spec in enumerate(bands):
+            scale = spec.band.scale if spec.band.scale is not None else 1.0
+            offset = spec.band.offset if spec.band.offset is not None else 0.0
+            out[..., j, :, :] = out[..., j, :, :] * np.float32(scale) + np.float32(offset)
+    return out
+
+
 def read_native(
     cfg: FileCollectionConfig, granule: Granule, bands: Sequence[BandSpec], rows: slice, cols: slice
 ) -> Array:
@@ -112,9 +155,4 @@ def read_native(
         out = _swath(cfg, granule, bands, rows, cols)
     else:
         out = _gridded(cfg, granule, bands, rows, cols)
-    if cfg.apply_scale:
-        for j, spec in enumerate(bands):
-            scale = spec.band.scale if spec.band.scale is not None else 1.0
-            offset = spec.band.offset if spec.band.offset is not None else 0.0
-            out[j] = out[j] * np.float32(scale) + np.float32(offset)
-    return out
+    return _scaled(cfg, bands, out)
