@@ -177,15 +177,19 @@ def _fill_stack(
     band: BandSpec,
     chunk: GeoBox,
 ) -> None:
-    """Time steps of one file into the (still empty) dates ``dates`` of ``out`` (t, y, x)."""
+    """Time steps of one file into the dates ``dates`` of ``out`` (t, y, x)."""
     window = _native_window(granules[0].geobox, chunk)
     if window is None:
+        out[dates] = np.nan
         return
     (rows, cols), (dy, dx) = window
-    stack = read_stack(cfg, granules, [band], rows, cols)[:, 0]
+    if (dy.stop - dy.start, dx.stop - dx.start) != out.shape[1:]:
+        out[dates] = np.nan  # the file covers part of the chunk
     if dates == list(range(dates[0], dates[0] + len(dates))):
-        out[dates[0] : dates[-1] + 1, dy, dx] = stack
+        read_stack(cfg, granules, band, rows, cols, out[dates[0] : dates[-1] + 1, dy, dx])
     else:
+        stack = np.empty((len(dates), rows.stop - rows.start, cols.stop - cols.start), np.float32)
+        read_stack(cfg, granules, band, rows, cols, stack)
         out[dates, dy, dx] = stack
 
 
@@ -196,7 +200,8 @@ def _fill_band(
     band: BandSpec,
     chunk: GeoBox,
 ) -> None:
-    """One band of a block, ``out`` (t, y, x): each date the mosaic of its granules.
+    """One band of a block, ``out`` (t, y, x, not yet initialised): each date the mosaic
+    of its granules, NaN where none has data.
 
     Dates that are single time steps of the same netCDF/Zarr file are read together, so
     that a chunk holding many dates is read and decompressed once per block.
@@ -214,6 +219,7 @@ def _fill_band(
                 flush()
             run.append((i, members[0]))
             continue
+        out[i] = np.nan
         for k, granule in enumerate(members):
             _fill(cfg, out[i : i + 1], granule, [band], chunk, fresh=k == 0)
             if not np.isnan(out[i]).any():
@@ -245,7 +251,7 @@ def assemble(
         assert block_info is not None
         (t0, t1), (b0, b1), (y0, y1), (x0, x1) = block_info[None]["array-location"]
         chunk = grid[y0:y1, x0:x1]
-        out = np.full((t1 - t0, b1 - b0, y1 - y0, x1 - x0), np.nan, np.float32)
+        out = np.empty((t1 - t0, b1 - b0, y1 - y0, x1 - x0), np.float32)
         for j, band in enumerate(bands[b0:b1]):
             dates = [[g for g in members if _holds(g, band)] for _, members in groups[t0:t1]]
             _fill_band(cfg, out[:, j], dates, band, chunk)

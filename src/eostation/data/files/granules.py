@@ -7,6 +7,7 @@ netCDF/Zarr); swath products also read their lat/lon arrays to know their footpr
 
 from __future__ import annotations
 
+import functools
 import glob
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +47,15 @@ class Granule:
     @property
     def bbox4326(self) -> tuple[float, float, float, float]:
         """Footprint bounds in EPSG:4326."""
-        w, s, e, n = self.geobox.geographic_extent.boundingbox
-        return (float(w), float(s), float(e), float(n))
+        return _bbox4326(self.geobox)
+
+
+@functools.lru_cache(maxsize=1024)
+def _bbox4326(geobox: GeoBox) -> tuple[float, float, float, float]:
+    # The dates of a netCDF/Zarr file (or files on one tiling) share their grid: the
+    # footprint is projected once, not once per date and request.
+    w, s, e, n = geobox.geographic_extent.boundingbox
+    return (float(w), float(s), float(e), float(n))
 
 
 def open_gridded(path: Path, group: str | None) -> xr.Dataset:

@@ -111,27 +111,30 @@ def _swath(
 def read_stack(
     cfg: FileCollectionConfig,
     granules: Sequence[Granule],
-    bands: Sequence[BandSpec],
+    band: BandSpec,
     rows: slice,
     cols: slice,
-) -> Array:
-    """``(len(granules), len(bands), rows, cols)`` of time steps of one netCDF/Zarr file,
-    read with one request per band: a stored chunk that holds several of these dates is
-    decompressed once, not once per date."""
+    out: Array,
+) -> None:
+    """Time steps of one netCDF/Zarr file into ``out`` (``len(granules)``, rows, cols),
+    float32 with NaN for nodata, read with one request: a stored chunk that holds several
+    of these dates is decompressed once, not once per date."""
     ds = _dataset(granules[0].path, cfg.group)
+    var = ds[str(band.source)]
+    if var.ndim != 3:
+        for k, granule in enumerate(granules):
+            out[k] = read_native(cfg, granule, [band], rows, cols)[0]
+        return
     steps = [g.index or 0 for g in granules]
-    if any(ds[str(b.source)].ndim != 3 for b in bands):
-        return np.stack([read_native(cfg, g, bands, rows, cols) for g in granules])
-    shape = (len(steps), len(bands), rows.stop - rows.start, cols.stop - cols.start)
-    out: Array = np.empty(shape, np.float32)
     consecutive = steps == list(range(steps[0], steps[0] + len(steps)))
     taken: slice | list[int] = slice(steps[0], steps[-1] + 1) if consecutive else steps
-    for j, spec in enumerate(bands):
-        var = ds[str(spec.source)]
-        tdim, ydim, xdim = var.dims
-        window = var.isel({tdim: taken, ydim: rows, xdim: cols})
-        out[:, j] = _mask(np.asarray(window.values, dtype=np.float32), spec.nodata)
-    return _scaled(cfg, bands, out)
+    tdim, ydim, xdim = var.dims
+    raw = np.asarray(var.isel({tdim: taken, ydim: rows, xdim: cols}).values)
+    # Straight into the block, masked in place: one pass over the data, not three.
+    np.copyto(out, raw, casting="unsafe")
+    if band.nodata is not None and not np.isnan(band.nodata):
+        np.copyto(out, np.float32(np.nan), where=raw == band.nodata)
+    _scaled(cfg, [band], out[:, None])
 
 
 def _scaled(cfg: FileCollectionConfig, bands: Sequence[BandSpec], out: Array) -> Array:
@@ -140,7 +143,8 @@ def _scaled(cfg: FileCollectionConfig, bands: Sequence[BandSpec], out: Array) ->
         for j, spec in enumerate(bands):
             scale = spec.band.scale if spec.band.scale is not None else 1.0
             offset = spec.band.offset if spec.band.offset is not None else 0.0
-            out[..., j, :, :] = out[..., j, :, :] * np.float32(scale) + np.float32(offset)
+            out[..., j, :, :] *= np.float32(scale)
+            out[..., j, :, :] += np.float32(offset)
     return out
 
 
