@@ -121,10 +121,12 @@ def _fill(
     fresh: bool = False,
 ) -> None:
     """Write a granule's valid pixels into the still-empty (NaN) pixels of ``out``
-    (``fresh``: all of ``out`` is still empty, so the pixels are simply copied)."""
+    (``fresh``: ``out`` is not initialised yet: the pixels are copied, NaN elsewhere)."""
     if _aligned(granule.geobox, chunk):
         window = _native_window(granule.geobox, chunk)
         if window is None:
+            if fresh:
+                out[...] = np.nan
             return
         (rows, cols), (dy, dx) = window
         src = read_native(cfg, granule, bands, rows, cols)
@@ -133,6 +135,8 @@ def _fill(
         roi = compute_reproject_roi(granule.geobox, chunk, padding=2)
         rows, cols = (slice(int(s.start), int(s.stop)) for s in roi.roi_src)
         if rows.stop <= rows.start or cols.stop <= cols.start or roi_is_empty(roi.roi_dst):
+            if fresh:
+                out[...] = np.nan
             return
         native = read_native(cfg, granule, bands, rows, cols)
         dst_box = chunk[roi.roi_dst]
@@ -144,6 +148,8 @@ def _fill(
             )  # fmt: skip
         dst = out[(slice(None), *roi.roi_dst)]  # type: ignore[index]
     if fresh:
+        if dst.shape != out.shape:  # the granule covers part of the chunk
+            out[...] = np.nan
         dst[...] = src
     else:
         empty = np.isnan(dst)
@@ -219,7 +225,8 @@ def _fill_band(
                 flush()
             run.append((i, members[0]))
             continue
-        out[i] = np.nan
+        if not members:
+            out[i] = np.nan
         for k, granule in enumerate(members):
             _fill(cfg, out[i : i + 1], granule, [band], chunk, fresh=k == 0)
             if not np.isnan(out[i]).any():

@@ -61,12 +61,12 @@ def _tiff(granule: Granule, bands: Sequence[BandSpec], rows: slice, cols: slice)
             indexes = [
                 b.source if isinstance(b.source, int) else names.index(b.source) + 1 for b in bands
             ]
-        raw = ds.read(indexes, window=window)
-    out: Array = np.asarray(raw, dtype=np.float32)
+        # GDAL converts to float32 while it reads: no second pass over the window.
+        out: Array = ds.read(indexes, window=window, out_dtype=np.float32)
     for j, spec in enumerate(bands):
         nodata = spec.nodata if spec.nodata is not None else granule.nodata
-        if nodata is not None:
-            out[j][raw[j] == nodata] = np.nan
+        if nodata is not None and not np.isnan(nodata):
+            np.copyto(out[j], np.float32(np.nan), where=out[j] == np.float32(nodata))
     return out
 
 
