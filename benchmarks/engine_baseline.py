@@ -217,7 +217,7 @@ def w3_zonal(store: Path, out: Path, geojson: dict[str, Any]) -> None:
 
 
 def w4_monthly(store: Path, out: Path) -> None:
-    """NDVI, ``aggregate_temporal_period`` month mean → netCDF (CF, zlib level 4)."""
+    """NDVI, ``aggregate_temporal_period`` month mean → netCDF (CF, uncompressed)."""
     import xarray as xr
     from odc.geo.xr import xr_coords
 
@@ -244,9 +244,7 @@ def w4_monthly(store: Path, out: Path) -> None:
         coords={"t": labels, **coords, "crs": ((), 0, grid.crs.proj.to_cf())},  # type: ignore[union-attr]
     )
     del crs
-    ds.to_netcdf(
-        out / "openEO.nc", engine="h5netcdf", encoding={"NDVI": {"zlib": True, "complevel": 4}}
-    )
+    ds.to_netcdf(out / "openEO.nc", engine="h5netcdf")
 
 
 WORKLOADS: dict[str, Callable[..., None]] = {
