@@ -4,8 +4,8 @@ Each workload reads one layout of :mod:`engine_data` tile by tile (every date of
 at once, each stored chunk read once: one Zarr request per band and tile, or one
 windowed read per COG), computes with plain numpy in a 2-thread pool (numpy, zstd and
 GDAL release the GIL), and writes the same format and layout as eostation's writers:
-a COG with the default GTiff options, the ``aggregate_spatial`` JSON time series, a
-CF netCDF with zlib level 4. No-data (0) is skipped, as NaN is in the engine.
+a COG with the default GTiff options, the ``aggregate_spatial`` JSON time series, an
+uncompressed CF netCDF (the netCDF writer's default). No-data (0) is skipped, as NaN is in the engine.
 """
 
 from __future__ import annotations
