@@ -1,11 +1,14 @@
-"""Process-engine benchmark: four canonical workloads, eostation vs hand-written numpy.
+"""Process-engine benchmark: four canonical workloads on three data layouts, eostation vs
+hand-written numpy.
 
-Run: ``.venv/bin/python benchmarks/bench_engine.py [--small] [--only W1,W3] [--repeat 3]``.
-Not part of the test suite.
+Run: ``.venv/bin/python benchmarks/bench_engine.py [--size 1024 | --small] [--only W1,W3]
+[--layouts zarr-t1,cog] [--repeat 3]``. Not part of the test suite.
 
-The input, an S2-like cube of 2048 × 2048 px × 60 dates (``--small``: 512² × 12),
-is generated once into ``benchmarks/_data/`` (Zarr, chunks of all dates × 512²;
-see :mod:`engine_data`). Workloads:
+The input, an S2-like cube of 2048 × 2048 px × 60 dates (``--size N``: N² × 60;
+``--small``: 512² × 12), is generated once into ``benchmarks/_data/`` in three layouts
+(Zarr with ``t=1`` chunks, one COG per band and date, Zarr with all dates in one chunk;
+see :mod:`engine_data`), each registered as the files collection ``BENCH_S2`` by its own
+``collections.toml``, as a user would. Workloads:
 
 - W1: mean over ``t`` of B02, B03, B04, B08 → GTiff;
 - W2: NDVI, masked where SCL ∈ {3, 8, 9, 10}, median over ``t`` → GTiff;
@@ -13,14 +16,15 @@ see :mod:`engine_data`). Workloads:
 - W4: NDVI ``aggregate_temporal_period`` month mean → netCDF.
 
 For each, (1) eostation runs the process graph that the official ``openeo`` client
-builds, through ``jobs.execute.evaluate_lazily`` + ``write_outputs`` (dask threads),
-loading the store through a small collection source; (2) the hand-written baseline
-(:mod:`engine_baseline`) streams numpy over 512² tiles × all dates on all cores and
-writes the same format. Each side runs in a fresh process: wall time of the work
-(imports excluded) and peak RSS of that process (``VmHWM``), also shown as the
-increase over the RSS after imports. On a shared machine ``--repeat N`` alternates the
-sides N times and keeps the best wall time (and the largest peak). The outputs are then compared. The table is
-printed and written to ``benchmarks/results/engine.md``.
+builds through ``jobs.local.run_local`` (what ``eostation run`` does, imports excluded:
+collections.toml, file scan, evaluation, writing); (2) the hand-written baseline
+(:mod:`engine_baseline`) streams numpy over 512² tiles × all dates in a 2-thread pool and
+writes the same format. Before every run the input files are dropped from the page
+cache (``posix_fadvise(DONTNEED)``), and each side runs in a fresh process: wall time of
+the work and peak RSS of that process (``VmHWM``), also shown as the increase over the RSS
+after imports. ``--repeat N`` alternates the sides N times and keeps the median wall time
+(and the largest peak). The outputs are compared; the table is printed and written to
+``benchmarks/results/engine.md`` with the machine's load average.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -42,7 +47,17 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
 
-from engine_data import EPSG, RES, X0, Y0, Size, fields_geojson, generate  # noqa: E402
+from engine_data import (  # noqa: E402
+    EPSG,
+    LAYOUTS,
+    RES,
+    X0,
+    Y0,
+    Size,
+    fields_geojson,
+    generate,
+    input_files,
+)  # fmt: skip
 
 DATA = HERE / "_data"
 RESULTS = HERE / "results"
@@ -108,51 +123,45 @@ def _rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-def worker(side: str, workload: str, store: Path, out: Path, size: Size) -> dict[str, float]:
+def worker(side: str, workload: str, folder: Path, out: Path, size: Size) -> dict[str, float]:
     """Run one side of one workload; wall seconds, RSS after imports and peak RSS."""
     out.mkdir(parents=True, exist_ok=True)
     if side == "eostation":
-        import dask
-        from engine_data import ZarrS2
+        from eostation.config import Settings
+        from eostation.jobs.local import run_local
 
-        from eostation.engine.context import no_log
-        from eostation.engine.limits import EngineLimits
-        from eostation.engine.registry import default_registry
-        from eostation.formats.registry import default_formats
-        from eostation.jobs.execute import evaluate_lazily, write_outputs
-
-        dask.config.set(scheduler="threads")
-        registry, formats = default_registry(), default_formats()
         process = graph(workload, size)
+        settings = Settings(data_dir=folder)
         start_rss = _rss()
         t0 = time.perf_counter()
-        source = ZarrS2(store)
-        run = evaluate_lazily(
-            process,
-            registry=registry,
-            limits=EngineLimits(),
-            collections=type("One", (), {"get": staticmethod(lambda _id: source)})(),
-            log=no_log,
-            cancelled=lambda: False,
-            user_id=None,
-        )
-        write_outputs(run, out, formats=formats, progress=lambda _p: None, cancelled=lambda: False)
+        run_local(process, out, settings, log=lambda *_: None, progress=lambda _p: None)
     else:
         from engine_baseline import WORKLOADS as BASELINES
 
         extra = (fields_geojson(size),) if workload == "W3" else ()
         start_rss = _rss()
         t0 = time.perf_counter()
-        BASELINES[workload](store, out, *extra)
+        BASELINES[workload](folder, out, *extra)
     wall = time.perf_counter() - t0
     return {"wall": wall, "start": start_rss, "peak": _peak_rss()}
 
 
-def run_side(side: str, workload: str, store: Path, out: Path, small: bool) -> dict[str, float]:
-    """``worker`` in a fresh interpreter (peak memory is then the workload's own)."""
+def drop_cache(folder: Path) -> None:
+    """Evict the layout's files from the page cache: every run reads from disk."""
+    for path in input_files(folder):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def run_side(side: str, workload: str, folder: Path, out: Path, size: Size) -> dict[str, float]:
+    """``worker`` in a fresh interpreter, cold cache (peak memory is the workload's own)."""
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, __file__, "--worker", side, workload, str(store), str(out)]
-    cmd += ["--small"] if small else []
+    drop_cache(folder)
+    cmd = [sys.executable, __file__, "--worker", side, workload, str(folder), str(out)]
+    cmd += ["--size", str(size.side), "--dates", str(size.dates)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{side} {workload} failed:\n{done.stderr[-4000:]}")
@@ -204,70 +213,92 @@ def compare(workload: str, mine: Path, theirs: Path) -> str:
 # -- the table -------------------------------------------------------------------------
 
 
-def table(rows: list[dict[str, Any]], size: Size, repeat: int = 1) -> str:
+def table(rows: list[dict[str, Any]], size: Size, repeat: int, load: str) -> str:
     """Markdown table of the results."""
     mb = 2**20
     lines = [
-        f"Input: {size.side} × {size.side} px × {size.dates} dates, 5 bands (Zarr, zstd), "
-        f"best of {repeat} run(s) per side, "
-        f"{os.cpu_count()} cores, {platform.python_version()}. Memory: peak RSS of the "
+        f"Input: {size.side} × {size.side} px × {size.dates} dates, 5 bands, median of "
+        f"{repeat} run(s) per side, cold page cache, {os.cpu_count()} cores, "
+        f"{platform.python_version()}, load average {load}. Memory: peak RSS of the "
         "process (in brackets: increase over the RSS after imports).",
         "",
-        "| workload | eostation | hand-written | wall ratio | eostation peak | "
+        "| layout | workload | eostation | hand-written | wall ratio | eostation peak | "
         "hand-written peak | memory ratio | outputs equal |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         e, b = r["eostation"], r["baseline"]
         de, db = e["peak"] - e["start"], b["peak"] - b["start"]
         lines.append(
-            f"| {r['workload']} {TITLES[r['workload']]} | {e['wall']:.1f} s | {b['wall']:.1f} s "
-            f"| {e['wall'] / b['wall']:.2f}× | {e['peak'] / mb:.0f} MB ({de / mb:.0f}) "
-            f"| {b['peak'] / mb:.0f} MB ({db / mb:.0f}) | {e['peak'] / b['peak']:.2f}× "
-            f"({de / max(db, 1):.2f}×) | {r['equal']} |"
+            f"| {r['layout']} | {r['workload']} {TITLES[r['workload']]} | {e['wall']:.1f} s "
+            f"| {b['wall']:.1f} s | {e['wall'] / b['wall']:.2f}× | {e['peak'] / mb:.0f} MB "
+            f"({de / mb:.0f}) | {b['peak'] / mb:.0f} MB ({db / mb:.0f}) "
+            f"| {e['peak'] / b['peak']:.2f}× ({de / max(db, 1):.2f}×) | {r['equal']} |"
         )
     return "\n".join(lines)
 
 
+def _load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def measure(
+    layout: str, workload: str, folder: Path, size: Size, repeat: int, sides: str
+) -> dict[str, Any]:
+    """Both sides of one workload on one layout, alternating, ``repeat`` times."""
+    row: dict[str, Any] = {"layout": layout, "workload": workload}
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "eostation": []}
+    for _ in range(repeat):
+        for side in runs:
+            if sides in ("both", side):
+                out = DATA / "out" / f"{layout}-{workload}-{side}"
+                got = run_side(side, workload, folder, out, size)
+                print(f"{layout} {workload} {side}: {got['wall']:.2f} s", flush=True)
+                runs[side].append(got)
+    for side, got in runs.items():
+        if got:
+            row[side] = {
+                "wall": statistics.median(g["wall"] for g in got),
+                "peak": max(g["peak"] for g in got),
+                "start": min(g["start"] for g in got),
+            }
+    if sides == "both":
+        mine = DATA / "out" / f"{layout}-{workload}-eostation"
+        row["equal"] = compare(workload, mine, DATA / "out" / f"{layout}-{workload}-baseline")
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=FULL.side, help="side in pixels (60 dates)")
+    parser.add_argument("--dates", type=int, default=FULL.dates, help=argparse.SUPPRESS)
     parser.add_argument("--small", action="store_true", help="512² × 12 dates, a quick check")
     parser.add_argument("--only", default=",".join(WORKLOADS), help="e.g. W1,W3")
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="runs per side (best wall time is kept)"
-    )
+    parser.add_argument("--layouts", default=",".join(LAYOUTS), help="e.g. zarr-t1,cog")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per side (median kept)")
     parser.add_argument("--side", choices=["both", "eostation", "baseline"], default="both")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    size = SMALL if args.small else FULL
+    size = SMALL if args.small else Size(args.size, args.dates)
     if args.worker:
-        side, workload, store, out = args.worker
-        print(json.dumps(worker(side, workload, Path(store), Path(out), size)))
+        side, workload, folder, out = args.worker
+        print(json.dumps(worker(side, workload, Path(folder), Path(out), size)))
         return
     t0 = time.perf_counter()
-    store = generate(DATA, size)
-    print(f"input {store.name} ready in {time.perf_counter() - t0:.1f} s", flush=True)
-    rows = []
-    for workload in args.only.split(","):
-        row: dict[str, Any] = {"workload": workload}
-        for _ in range(args.repeat):  # sides alternate; best wall, largest peak kept
-            for side in ("baseline", "eostation"):
-                if args.side in ("both", side):
-                    out = DATA / "out" / f"{workload}-{side}"
-                    got = run_side(side, workload, store, out, args.small)
-                    print(f"{workload} {side}: {got['wall']:.2f} s", flush=True)
-                    if side in row:
-                        got["wall"] = min(got["wall"], row[side]["wall"])
-                        got["peak"] = max(got["peak"], row[side]["peak"])
-                    row[side] = got
-        if args.side != "both":
-            continue
-        mine, theirs = DATA / "out" / f"{workload}-eostation", DATA / "out" / f"{workload}-baseline"
-        row["equal"] = compare(workload, mine, theirs)
-        rows.append(row)
-        print(table([row], size).splitlines()[-1], flush=True)
+    folders = generate(DATA, size)
+    os.sync()  # written pages must be clean before they can be dropped from the cache
+    print(f"input ready in {time.perf_counter() - t0:.1f} s", flush=True)
+    rows, loads = [], []
+    for layout in args.layouts.split(","):
+        for workload in args.only.split(","):
+            loads.append(os.getloadavg()[0])
+            row = measure(layout, workload, folders[layout], size, args.repeat, args.side)
+            if args.side == "both":
+                rows.append(row)
+                print(table([row], size, args.repeat, _load()).splitlines()[-1], flush=True)
     if rows:
-        text = table(rows, size, args.repeat)
+        load = f"{min(loads):.1f}–{max(loads):.1f} (1-min, during the run)"
+        text = table(rows, size, args.repeat, load)
         print("\n" + text)
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "engine.md").write_text(f"# Engine benchmark\n\n{text}\n")

@@ -1,21 +1,27 @@
-"""Input of the engine benchmark: an S2-like Zarr cube, field polygons, and a source.
+"""Input of the engine benchmark: one S2-like cube in three layouts, and field polygons.
 
-The cube is generated once per size into ``benchmarks/_data/`` and read by both sides of
-the benchmark, so that they read the same bytes: one Zarr array per band (``B02``,
-``B03``, ``B04``, ``B08`` as uint16 reflectance DN, ``SCL`` as uint8 classes), shape
-``(t, y, x)``, chunks of all dates × 512 × 512, zstd level 1. Value 0 is no-data in
-every band (an orbit edge cuts a corner off some dates). Pixels follow fields with a
-seasonal NDVI curve; clouds, their shadows and cirrus come and go per date.
+The cube (``B02``, ``B03``, ``B04``, ``B08`` as uint16 reflectance DN, ``SCL`` as uint8
+classes, 0 = no-data in every band: an orbit edge cuts a corner off some dates; pixels
+follow fields with a seasonal NDVI curve; clouds, shadows and cirrus come and go) is
+generated once per size under ``benchmarks/_data/<side>px_<dates>d/`` in three layouts,
+each registered as the ``files`` collection ``BENCH_S2`` by its own ``collections.toml``,
+exactly as a user would register it:
 
-:class:`ZarrS2` is a minimal :class:`~eostation.data.base.CollectionSource` over that
-store: a lazy float32 ``(t, bands, y, x)`` cube with NaN for no-data, clipped to the
-requested bbox and interval (pixel-centre rule, as the engine's sources do).
+- ``zarr-t1``: Zarr, one array per band, chunks ``t=1, y=512, x=512`` (a store written
+  date by date), zstd level 1;
+- ``cog``: one COG per band and date (``B04_20230103.tif``: deflate, 512² blocks,
+  overviews), the layout of STAC items;
+- ``zarr-all``: Zarr with all dates of a 512² tile in one chunk.
+
+``layout.json`` next to them describes the grid and dates for the hand-written baseline,
+which reads the files without eostation.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +31,25 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 import pyproj
+import rasterio
+import rasterio.shutil
 import shapely
 import xarray as xr
 import zarr
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 
-from eostation.data.base import LoadRequest
-from eostation.engine.cube import with_band_info
-from eostation.engine.grid import bbox_in_crs, clip_to_bounds
-
-__all__ = ["BANDS", "EPSG", "TILE", "Size", "ZarrS2", "fields_geojson", "generate"]
+__all__ = [
+    "BANDS",
+    "EPSG",
+    "LAYOUTS",
+    "TILE",
+    "Size",
+    "fields_geojson",
+    "generate",
+    "input_files",
+    "layout_dir",
+]
 
 EPSG = 32631
 X0, Y0, RES = 600_000.0, 5_700_000.0, 10.0  # upper-left corner, UTM 31N, 10 m pixels
@@ -117,26 +131,94 @@ def _tile(size: Size, ty: int, tx: int) -> dict[str, np.ndarray]:
     return data
 
 
-def generate(root: Path, size: Size) -> Path:
-    """The Zarr store for ``size`` under ``root``, generated unless it is complete."""
-    path = root / size.name
-    if (path / "complete").exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    group = zarr.open_group(str(path), mode="w")
+LAYOUTS = ("zarr-t1", "cog", "zarr-all")
+"""The three stores of the same cube: Zarr with one date per chunk, one COG per band and
+date, Zarr with all dates in one chunk."""
+
+_BAND_TOML = "".join(
+    f'[[collections.bands]]\nname = "{n}"\nsource = "{n}"\nnodata = 0\n'
+    + (f'common_name = "{c}"\n' if c else "")
+    for n, c in [*BANDS.items(), ("SCL", None)]
+)
+_TOML = {
+    "zarr": 'paths = "s2.zarr"\ndate = {{ coordinate = "t" }}\n',
+    "cog": 'paths = "*.tif"\n'
+    "date = {{ regex = '^(?P<band>[A-Z0-9]+)_(?P<date>\\d{{8}})\\.tif$', format = \"%Y%m%d\" }}\n",
+}
+
+
+def layout_dir(root: Path, size: Size, layout: str) -> Path:
+    """Where one layout of ``size`` lives (its ``collections.toml`` is in it)."""
+    return root / f"{size.side}px_{size.dates}d" / layout
+
+
+def input_files(folder: Path) -> list[Path]:
+    """Every data file of a layout (to drop from the page cache before a run)."""
+    return [p for p in folder.rglob("*") if p.is_file() and p.name != "collections.toml"]
+
+
+def _zarr_store(path: Path, size: Size, t_chunk: int) -> dict[str, zarr.Array]:
+    """An xarray-readable Zarr (``t``/``y``/``x`` coordinates, ``spatial_ref``) whose
+    band arrays are then filled region by region."""
+    grid = size.geobox()
     shape = (size.dates, size.side, size.side)
-    chunks = (size.dates, min(TILE, size.side), min(TILE, size.side))
-    codec = zarr.codecs.ZstdCodec(level=1)
-    arrays = {
-        name: group.create_array(
-            name, shape=shape, chunks=chunks, dtype=np.uint8 if name == "SCL" else np.uint16,
-            compressors=codec, fill_value=0,
+    chunks = (t_chunk, min(TILE, size.side), min(TILE, size.side))
+    names = [*BANDS, "SCL"]
+    data = {
+        n: (
+            ("t", "y", "x"),
+            da.zeros(shape, chunks=chunks, dtype=np.uint8 if n == "SCL" else np.uint16),
         )
-        for name in [*BANDS, "SCL"]
+        for n in names
+    }
+    ds = xr.Dataset(data, coords={"t": size.times().to_numpy(), **xr_coords(grid)})
+    codec = zarr.codecs.ZstdCodec(level=1)
+    encoding = {n: {"chunks": chunks, "compressors": codec, "_FillValue": None} for n in names}
+    ds.to_zarr(str(path), mode="w", compute=False, encoding=encoding)
+    group = zarr.open_group(str(path), mode="r+")
+    return {n: group[n] for n in names}  # type: ignore[misc]
+
+
+def _write_cogs(folder: Path, size: Size, source: dict[str, zarr.Array]) -> None:
+    grid = size.geobox()
+    profile = {
+        "driver": "GTiff", "width": size.side, "height": size.side, "count": 1,
+        "crs": f"EPSG:{EPSG}", "transform": grid.affine, "nodata": 0,
     }  # fmt: skip
-    group.attrs.update(
-        epsg=EPSG, x0=X0, y0=Y0, res=RES, times=[t.isoformat() for t in size.times()]
-    )
+    days = [t.strftime("%Y%m%d") for t in size.times()]
+    for name, array in source.items():
+        planes = array[:]  # one band, all dates: read once from the all-dates store
+
+        def write(i: int, planes: np.ndarray = planes, name: str = name) -> None:
+            with rasterio.MemoryFile() as mem, mem.open(**profile, dtype=planes.dtype.name) as ds:
+                ds.write(planes[i], 1)
+                rasterio.shutil.copy(
+                    ds, folder / f"{name}_{days[i]}.tif", driver="COG", COMPRESS="DEFLATE",
+                    PREDICTOR="2", BLOCKSIZE=TILE,
+                )  # fmt: skip
+
+        with ThreadPoolExecutor(os.cpu_count()) as pool:
+            list(pool.map(write, range(size.dates)))
+
+
+def generate(root: Path, size: Size) -> dict[str, Path]:
+    """The three layouts of ``size`` under ``root`` (generated unless complete), each a
+    folder with a ``collections.toml`` registering it as the files collection ``BENCH_S2``."""
+    folders = {layout: layout_dir(root, size, layout) for layout in LAYOUTS}
+    done = folders["zarr-t1"].parent / "complete"
+    if done.exists():
+        return folders
+    for layout, folder in folders.items():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        kind = "cog" if layout == "cog" else "zarr"
+        (folder / "collections.toml").write_text(
+            f'[[collections]]\nid = "BENCH_S2"\n{_TOML[kind].format()}{_BAND_TOML}'
+        )
+    stores = [
+        _zarr_store(folders["zarr-t1"] / "s2.zarr", size, 1),
+        _zarr_store(folders["zarr-all"] / "s2.zarr", size, size.dates),
+    ]
     n = (size.side + TILE - 1) // TILE
 
     def write(index: tuple[int, int]) -> None:
@@ -144,12 +226,20 @@ def generate(root: Path, size: Size) -> Path:
         rows = slice(ty * TILE, min((ty + 1) * TILE, size.side))
         cols = slice(tx * TILE, min((tx + 1) * TILE, size.side))
         for name, values in _tile(size, ty, tx).items():
-            arrays[name][:, rows, cols] = values
+            for arrays in stores:
+                arrays[name][:, rows, cols] = values
 
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         list(pool.map(write, [(ty, tx) for ty in range(n) for tx in range(n)]))
-    (path / "complete").write_text("ok")
-    return path
+    _write_cogs(folders["cog"], size, stores[1])
+    (folders["zarr-t1"].parent / "layout.json").write_text(
+        json.dumps(
+            {"epsg": EPSG, "x0": X0, "y0": Y0, "res": RES, "side": size.side,
+             "bands": [*BANDS, "SCL"], "times": [t.isoformat() for t in size.times()]}
+        )
+    )  # fmt: skip
+    done.write_text("ok")
+    return folders
 
 
 def fields_geojson(size: Size) -> dict[str, Any]:
@@ -184,59 +274,3 @@ def fields_geojson(size: Size) -> dict[str, Any]:
             }
         )
     return {"type": "FeatureCollection", "features": features}
-
-
-def _as_float(values: np.ndarray) -> np.ndarray:
-    """DN as float32, no-data (0) as NaN, in one pass per chunk."""
-    out = values.astype(np.float32)
-    out[values == 0] = np.nan
-    return out
-
-
-class ZarrS2:
-    """The generated store as a collection (id ``BENCH_S2``)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.group = zarr.open_group(str(path), mode="r")
-        attrs = dict(self.group.attrs)
-        self.times = pd.DatetimeIndex(attrs["times"])
-        side = self.group["B02"].shape[1]
-        x0, y0, res = attrs["x0"], attrs["y0"], attrs["res"]
-        self.grid = GeoBox.from_bbox(
-            (x0, y0 - side * res, x0 + side * res, y0), f"EPSG:{attrs['epsg']}", resolution=res
-        )
-
-    @property
-    def id(self) -> str:
-        """The collection id."""
-        return "BENCH_S2"
-
-    def metadata(self) -> dict[str, Any]:
-        """A minimal STAC collection (the benchmark never lists collections)."""
-        return {"type": "Collection", "id": self.id, "cube:dimensions": {}}
-
-    def queryables(self) -> dict[str, Any]:
-        """No queryable properties."""
-        return {"type": "object", "properties": {}}
-
-    def load(self, request: LoadRequest) -> xr.DataArray:
-        """A lazy float32 ``(t, bands, y, x)`` cube, no-data (0) as NaN."""
-        names = request.bands or [*BANDS, "SCL"]
-        stacked = da.stack([da.from_zarr(self.group[n]) for n in names], axis=1)
-        values = stacked.map_blocks(_as_float, dtype=np.float32)
-        cube = xr.DataArray(
-            values,
-            dims=("t", "bands", "y", "x"),
-            coords={"t": self.times.to_numpy(), "bands": names, **xr_coords(self.grid)},
-            name="BENCH_S2",
-        )
-        cube = with_band_info(
-            cube, [{"name": n, "common_name": BANDS[n]} for n in names if n in BANDS]
-        )
-        if request.temporal is not None:
-            start, end = (None if v is None else pd.Timestamp(v) for v in request.temporal)
-            cube = cube.sel(t=slice(start, None if end is None else end - pd.Timedelta(1)))
-        if request.bbox is not None:
-            cube = clip_to_bounds(cube, bbox_in_crs(request.bbox, request.crs, self.grid.crs))
-        return cube

@@ -59,7 +59,14 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"server-{self.port}.log"
-        self._env = {**os.environ, "EOSTATION_DASK_WORKERS": "0", **(env or {})}
+        # No runner warm-up (tests/unit/jobs/test_warmup.py covers it): each of the suite's
+        # servers would spend seconds of CPU on it.
+        self._env = {
+            **os.environ,
+            "EOSTATION_DASK_WORKERS": "0",
+            "EOSTATION_JOBS__WARM_UP": "false",
+            **(env or {}),
+        }
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> LiveServer:

@@ -263,6 +263,10 @@ def worker(
     signal.signal(signal.SIGINT, _terminate)
     if parent_pid is not None:
         watch_parent(parent_pid, stop)
+    if settings.jobs.warm_up:
+        from eostation.jobs.warmup import warm_up
+
+        warm_up(runner)
     logging.getLogger("eostation.jobs").info("runner %s started", runner.id)
     # The loop runs in a thread so that signals are handled at once in the main thread.
     thread = threading.Thread(target=runner.run_forever, name="runner")

@@ -47,6 +47,9 @@ class JobSettings(BaseModel):
     max_attempts: int = 3
     poll_seconds: float = 0.1
     link_ttl_seconds: int = 7 * 24 * 3600
+    warm_up: bool = True
+    """Compute a tiny graph when a runner starts, so that the first job is as fast as later
+    ones (imports, GDAL, Dask workers warmed: eostation.jobs.warmup)."""
 
 
 class RateLimitSettings(BaseModel):

@@ -93,7 +93,13 @@ def run_local(
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".eostation-run-", dir=target_dir))
     try:
-        write_outputs(run, tmp, formats=formats, progress=progress, cancelled=lambda: False)
+        # The threaded scheduler named as a function: without one, dask imports
+        # dask.distributed (a second of imports) only to find that no client is running.
+        import dask
+        import dask.threaded
+
+        with dask.config.set(scheduler=dask.threaded.get):
+            write_outputs(run, tmp, formats=formats, progress=progress, cancelled=lambda: False)
         written = [f.path for f in run.files]
         if output is not None and len(written) == 1 and not output.is_dir():
             destinations = [output]

@@ -118,14 +118,18 @@ def parse_file_collection(entry: Mapping[str, Any], root: Path) -> FileCollectio
     if e.swath is not None:
         swath = SwathSpec(e.swath.lon, e.swath.lat, e.swath.resolution)
     gridded = any(p.rstrip("/").endswith((".nc", ".nc4", ".zarr", ".h5")) for p in paths)
+    date = _date_rule(e.date, e.id)
+    # One file per band and date (a ``band`` group in the regex): a band's ``source`` is
+    # the text that group matches, its name by default.
+    per_band = date.regex is not None and "band" in date.regex.groupindex
     return FileCollectionConfig(
         id=e.id,
         title=e.title if e.title is not None else e.id,
         description=e.description if e.description is not None else f"Local files of {e.id}.",
         paths=tuple(paths),
         root=root,
-        date=_date_rule(e.date, e.id),
-        bands=band_specs(e, numbered=not gridded),
+        date=date,
+        bands=band_specs(e, numbered=not (gridded or per_band)),
         keywords=tuple(e.keywords),
         license=e.license,
         crs=_crs_text(e.crs, e.id),

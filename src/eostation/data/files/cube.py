@@ -27,7 +27,7 @@ from rasterio.transform import Affine
 
 from .config import BandSpec, FileCollectionConfig
 from .granules import Granule
-from .readers import read_native
+from .readers import read_native, read_stack
 
 __all__ = ["assemble", "target_grid"]
 
@@ -118,21 +118,25 @@ def _fill(
     granule: Granule,
     bands: Sequence[BandSpec],
     chunk: GeoBox,
+    fresh: bool = False,
 ) -> None:
-    """Write a granule's valid pixels into the still-empty (NaN) pixels of ``out``."""
+    """Write a granule's valid pixels into the still-empty (NaN) pixels of ``out``
+    (``fresh``: ``out`` is not initialised yet: the pixels are copied, NaN elsewhere)."""
     if _aligned(granule.geobox, chunk):
-        r, c = _offset(granule.geobox, chunk)
-        gh, gw = granule.geobox.shape
-        r0, r1 = max(r, 0), min(r + chunk.height, gh)
-        c0, c1 = max(c, 0), min(c + chunk.width, gw)
-        if r1 <= r0 or c1 <= c0:
+        window = _native_window(granule.geobox, chunk)
+        if window is None:
+            if fresh:
+                out[...] = np.nan
             return
-        src = read_native(cfg, granule, bands, slice(r0, r1), slice(c0, c1))
-        dst = out[:, r0 - r : r1 - r, c0 - c : c1 - c]
+        (rows, cols), (dy, dx) = window
+        src = read_native(cfg, granule, bands, rows, cols)
+        dst = out[:, dy, dx]
     else:
         roi = compute_reproject_roi(granule.geobox, chunk, padding=2)
         rows, cols = (slice(int(s.start), int(s.stop)) for s in roi.roi_src)
         if rows.stop <= rows.start or cols.stop <= cols.start or roi_is_empty(roi.roi_dst):
+            if fresh:
+                out[...] = np.nan
             return
         native = read_native(cfg, granule, bands, rows, cols)
         dst_box = chunk[roi.roi_dst]
@@ -143,8 +147,95 @@ def _fill(
                 cfg.resampling, src_nodata=np.nan, dst_nodata=np.nan,
             )  # fmt: skip
         dst = out[(slice(None), *roi.roi_dst)]  # type: ignore[index]
-    empty = np.isnan(dst)
-    dst[empty] = src[empty]
+    if fresh:
+        if dst.shape != out.shape:  # the granule covers part of the chunk
+            out[...] = np.nan
+        dst[...] = src
+    else:
+        empty = np.isnan(dst)
+        dst[empty] = src[empty]
+
+
+def _native_window(native: GeoBox, chunk: GeoBox) -> tuple[tuple[slice, slice], ...] | None:
+    """For a granule on the chunk's lattice: its rows/cols under the chunk and where they
+    land in the chunk; None when they do not meet."""
+    r, c = _offset(native, chunk)
+    r0, r1 = max(r, 0), min(r + chunk.height, native.height)
+    c0, c1 = max(c, 0), min(c + chunk.width, native.width)
+    if r1 <= r0 or c1 <= c0:
+        return None
+    return (slice(r0, r1), slice(c0, c1)), (slice(r0 - r, r1 - r), slice(c0 - c, c1 - c))
+
+
+def _stackable(granule: Granule, chunk: GeoBox) -> bool:
+    """A time step of a netCDF/Zarr file on the chunk's lattice: readable with its
+    neighbours in one request."""
+    return (
+        granule.kind == "gridded" and granule.index is not None and _aligned(granule.geobox, chunk)
+    )
+
+
+def _fill_stack(
+    cfg: FileCollectionConfig,
+    out: np.ndarray,
+    dates: list[int],
+    granules: list[Granule],
+    band: BandSpec,
+    chunk: GeoBox,
+) -> None:
+    """Time steps of one file into the dates ``dates`` of ``out`` (t, y, x)."""
+    window = _native_window(granules[0].geobox, chunk)
+    if window is None:
+        out[dates] = np.nan
+        return
+    (rows, cols), (dy, dx) = window
+    if (dy.stop - dy.start, dx.stop - dx.start) != out.shape[1:]:
+        out[dates] = np.nan  # the file covers part of the chunk
+    if dates == list(range(dates[0], dates[0] + len(dates))):
+        read_stack(cfg, granules, band, rows, cols, out[dates[0] : dates[-1] + 1, dy, dx])
+    else:
+        stack = np.empty((len(dates), rows.stop - rows.start, cols.stop - cols.start), np.float32)
+        read_stack(cfg, granules, band, rows, cols, stack)
+        out[dates, dy, dx] = stack
+
+
+def _fill_band(
+    cfg: FileCollectionConfig,
+    out: np.ndarray,
+    dates: Sequence[list[Granule]],
+    band: BandSpec,
+    chunk: GeoBox,
+) -> None:
+    """One band of a block, ``out`` (t, y, x, not yet initialised): each date the mosaic
+    of its granules, NaN where none has data.
+
+    Dates that are single time steps of the same netCDF/Zarr file are read together, so
+    that a chunk holding many dates is read and decompressed once per block.
+    """
+    run: list[tuple[int, Granule]] = []
+
+    def flush() -> None:
+        if run:
+            _fill_stack(cfg, out, [i for i, _ in run], [g for _, g in run], band, chunk)
+            run.clear()
+
+    for i, members in enumerate(dates):
+        if len(members) == 1 and _stackable(members[0], chunk):
+            if run and run[-1][1].path != members[0].path:
+                flush()
+            run.append((i, members[0]))
+            continue
+        if not members:
+            out[i] = np.nan
+        for k, granule in enumerate(members):
+            _fill(cfg, out[i : i + 1], granule, [band], chunk, fresh=k == 0)
+            if not np.isnan(out[i]).any():
+                break
+    flush()
+
+
+def _holds(granule: Granule, band: BandSpec) -> bool:
+    return granule.band is None or granule.band == str(band.source)
 
 
 def assemble(
@@ -167,12 +258,10 @@ def assemble(
         assert block_info is not None
         (t0, t1), (b0, b1), (y0, y1), (x0, x1) = block_info[None]["array-location"]
         chunk = grid[y0:y1, x0:x1]
-        out = np.full((t1 - t0, b1 - b0, y1 - y0, x1 - x0), np.nan, np.float32)
-        for i, (_, members) in enumerate(groups[t0:t1]):
-            for granule in members:
-                _fill(cfg, out[i], granule, bands[b0:b1], chunk)
-                if not np.isnan(out[i]).any():
-                    break
+        out = np.empty((t1 - t0, b1 - b0, y1 - y0, x1 - x0), np.float32)
+        for j, band in enumerate(bands[b0:b1]):
+            dates = [[g for g in members if _holds(g, band)] for _, members in groups[t0:t1]]
+            _fill_band(cfg, out[:, j], dates, band, chunk)
         return out
 
     name = "files-" + tokenize(

@@ -7,6 +7,7 @@ netCDF/Zarr); swath products also read their lat/lon arrays to know their footpr
 
 from __future__ import annotations
 
+import functools
 import glob
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,8 @@ _GRIDDED = (".nc", ".nc4", ".h5", ".zarr")
 @dataclass(frozen=True)
 class Granule:
     """One readable layer: ``index`` is the position on the file's time axis (None when
-    the file has none), ``geobox`` the native grid (the binning grid for swaths)."""
+    the file has none), ``geobox`` the native grid (the binning grid for swaths),
+    ``band`` the one band a single-band file holds (None: the file holds all bands)."""
 
     path: Path
     kind: Kind
@@ -40,12 +42,20 @@ class Granule:
     geobox: GeoBox
     index: int | None = None
     nodata: float | None = None
+    band: str | None = None
 
     @property
     def bbox4326(self) -> tuple[float, float, float, float]:
         """Footprint bounds in EPSG:4326."""
-        w, s, e, n = self.geobox.geographic_extent.boundingbox
-        return (float(w), float(s), float(e), float(n))
+        return _bbox4326(self.geobox)
+
+
+@functools.lru_cache(maxsize=1024)
+def _bbox4326(geobox: GeoBox) -> tuple[float, float, float, float]:
+    # The dates of a netCDF/Zarr file (or files on one tiling) share their grid: the
+    # footprint is projected once, not once per date and request.
+    w, s, e, n = geobox.geographic_extent.boundingbox
+    return (float(w), float(s), float(e), float(n))
 
 
 def open_gridded(path: Path, group: str | None) -> xr.Dataset:
@@ -104,11 +114,24 @@ def _crs(cfg: FileCollectionConfig, found: Any, path: Path) -> CRS:
     )
 
 
+def band_of_file(cfg: FileCollectionConfig, path: Path) -> str | None:
+    """The band a file holds when ``date.regex`` has a ``band`` group (one file per band
+    and date, as STAC items keep them); None when files hold all bands."""
+    regex = cfg.date.regex
+    if regex is None or "band" not in regex.groupindex:
+        return None
+    match = regex.search(path.name)
+    return None if match is None else match.group("band")
+
+
 def _tiff(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
+    band = band_of_file(cfg, path)
+    if band is not None and band not in {str(s.source) for s in cfg.bands}:
+        return []  # a band the collection does not serve (e.g. B01 next to B02 … B12)
     with rasterio.open(path) as ds:
         crs = _crs(cfg, ds.crs, path)
         tags = ds.tags()
-        for spec in cfg.bands:
+        for spec in cfg.bands if band is None else ():
             if isinstance(spec.source, int) and spec.source > ds.count:
                 raise CollectionConfigError(
                     cfg.id, "bands.source", f"{path.name} has {ds.count} bands, not {spec.source}."
@@ -127,7 +150,7 @@ def _tiff(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
         raise CollectionConfigError(
             cfg.id, "date", f"{path.name}: GeoTIFFs need 'regex' or an 'attribute' the file has."
         )
-    return [Granule(path, "tiff", time, geobox, None, nodata)]
+    return [Granule(path, "tiff", time, geobox, None, nodata, band)]
 
 
 def _tiff_band_names(ds: Any) -> list[str]:
@@ -207,4 +230,8 @@ def discover(cfg: FileCollectionConfig) -> list[Granule]:
     for path in _paths(cfg):
         gridded = path.suffix in _GRIDDED or path.is_dir()
         granules.extend(_gridded(cfg, path) if gridded else _tiff(cfg, path))
+    if not granules:
+        raise CollectionConfigError(
+            cfg.id, "date.regex", "no file holds one of the bands of this collection."
+        )
     return sorted(granules, key=lambda g: (g.time, str(g.path), g.index or 0))

@@ -17,7 +17,7 @@ from .config import BandSpec, FileCollectionConfig
 from .granules import Granule, open_gridded
 from .swath import bin_swath
 
-__all__ = ["read_native"]
+__all__ = ["read_native", "read_stack"]
 
 Array = NDArray[np.float32]
 _LOCK = threading.Lock()
@@ -50,16 +50,23 @@ def _mask(values: Array, nodata: float | None) -> Array:
 def _tiff(granule: Granule, bands: Sequence[BandSpec], rows: slice, cols: slice) -> Array:
     window = Window.from_slices(rows, cols)
     with rasterio.open(granule.path) as ds:
-        names = [d or ds.tags(i + 1).get("DESCRIPTION", "") for i, d in enumerate(ds.descriptions)]
-        indexes = [
-            b.source if isinstance(b.source, int) else names.index(b.source) + 1 for b in bands
-        ]
-        raw = ds.read(indexes, window=window)
-    out: Array = np.asarray(raw, dtype=np.float32)
+        if granule.band is not None:
+            indexes = [1] * len(bands)  # a single-band file: its band is the one asked for
+        elif all(isinstance(b.source, int) for b in bands):
+            indexes = [int(b.source) for b in bands]
+        else:
+            names = [
+                d or ds.tags(i + 1).get("DESCRIPTION", "") for i, d in enumerate(ds.descriptions)
+            ]
+            indexes = [
+                b.source if isinstance(b.source, int) else names.index(b.source) + 1 for b in bands
+            ]
+        # GDAL converts to float32 while it reads: no second pass over the window.
+        out: Array = ds.read(indexes, window=window, out_dtype=np.float32)
     for j, spec in enumerate(bands):
         nodata = spec.nodata if spec.nodata is not None else granule.nodata
-        if nodata is not None:
-            out[j][raw[j] == nodata] = np.nan
+        if nodata is not None and not np.isnan(nodata):
+            np.copyto(out[j], np.float32(np.nan), where=out[j] == np.float32(nodata))
     return out
 
 
@@ -101,6 +108,46 @@ def _swath(
     return out
 
 
+def read_stack(
+    cfg: FileCollectionConfig,
+    granules: Sequence[Granule],
+    band: BandSpec,
+    rows: slice,
+    cols: slice,
+    out: Array,
+) -> None:
+    """Time steps of one netCDF/Zarr file into ``out`` (``len(granules)``, rows, cols),
+    float32 with NaN for nodata, read with one request: a stored chunk that holds several
+    of these dates is decompressed once, not once per date."""
+    ds = _dataset(granules[0].path, cfg.group)
+    var = ds[str(band.source)]
+    if var.ndim != 3:
+        for k, granule in enumerate(granules):
+            out[k] = read_native(cfg, granule, [band], rows, cols)[0]
+        return
+    steps = [g.index or 0 for g in granules]
+    consecutive = steps == list(range(steps[0], steps[0] + len(steps)))
+    taken: slice | list[int] = slice(steps[0], steps[-1] + 1) if consecutive else steps
+    tdim, ydim, xdim = var.dims
+    raw = np.asarray(var.isel({tdim: taken, ydim: rows, xdim: cols}).values)
+    # Straight into the block, masked in place: one pass over the data, not three.
+    np.copyto(out, raw, casting="unsafe")
+    if band.nodata is not None and not np.isnan(band.nodata):
+        np.copyto(out, np.float32(np.nan), where=raw == band.nodata)
+    _scaled(cfg, [band], out[:, None])
+
+
+def _scaled(cfg: FileCollectionConfig, bands: Sequence[BandSpec], out: Array) -> Array:
+    """``scale``/``offset`` applied (bands on axis -3) when the collection asks for it."""
+    if cfg.apply_scale:
+        for j, spec in enumerate(bands):
+            scale = spec.band.scale if spec.band.scale is not None else 1.0
+            offset = spec.band.offset if spec.band.offset is not None else 0.0
+            out[..., j, :, :] *= np.float32(scale)
+            out[..., j, :, :] += np.float32(offset)
+    return out
+
+
 def read_native(
     cfg: FileCollectionConfig, granule: Granule, bands: Sequence[BandSpec], rows: slice, cols: slice
 ) -> Array:
@@ -112,9 +159,4 @@ def read_native(
         out = _swath(cfg, granule, bands, rows, cols)
     else:
         out = _gridded(cfg, granule, bands, rows, cols)
-    if cfg.apply_scale:
-        for j, spec in enumerate(bands):
-            scale = spec.band.scale if spec.band.scale is not None else 1.0
-            offset = spec.band.offset if spec.band.offset is not None else 0.0
-            out[j] = out[j] * np.float32(scale) + np.float32(offset)
-    return out
+    return _scaled(cfg, bands, out)

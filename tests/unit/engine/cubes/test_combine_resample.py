@@ -201,3 +201,38 @@ def test_filter_spatial_masks_outside_the_polygon() -> None:
     assert out.sizes["x"] == 4 and out.sizes["y"] == 4
     inside = ~np.isnan(out.values[1, 1])
     assert inside[0, 0] and inside[0, 2] and not inside[3, 3] and not inside[2, 2]
+
+
+def test_resample_cube_spatial_small_onto_large_grid_nearest_values_and_few_tasks() -> None:
+    """A 9 × 12 px cube onto a 251 × 329 px grid (the EFAST case): every output pixel takes
+    the source pixel under its centre, and the warp is one task per band and date (it was
+    one per source-chunk-sized output tile: 728 GDAL calls per band and date)."""
+    rng = np.random.default_rng(3)
+    coarse = xr.DataArray(
+        rng.uniform(0, 1, (2, 1, 9, 12)).astype(np.float32),
+        dims=("t", "bands", "y", "x"),
+        coords={
+            "t": pd.to_datetime(["2022-01-01", "2022-01-11"]).to_numpy(),
+            "bands": ["LST"],
+            "y": 5_080_000.0 - 150 - 300 * np.arange(9),
+            "x": 465_000.0 + 150 + 300 * np.arange(12),
+        },
+    )
+    coarse = assign_crs(coarse, "EPSG:32633").chunk({"t": 1, "y": 9, "x": 12})
+    fine = xr.DataArray(
+        np.zeros((251, 329), np.float32),
+        dims=("y", "x"),
+        coords={
+            "y": 5_080_000.0 - 5 - 10 * np.arange(251),
+            "x": 465_000.0 + 5 + 10 * np.arange(329),
+        },
+    )
+    fine = assign_crs(fine, "EPSG:32633")
+    out = run({"r": node("resample_cube_spatial", True, data=param("d"), target=param("t"))},
+              d=coarse, t=fine)  # fmt: skip
+    assert out.odc.geobox == fine.odc.geobox and out.sizes["t"] == 2
+    assert out.data.npartitions == 2  # one output block per band and date
+    rows = (np.arange(251) * 10 + 5) // 300
+    cols = (np.arange(329) * 10 + 5) // 300
+    expected = coarse.values[:, :, rows][:, :, :, cols]
+    np.testing.assert_array_equal(out.values, expected)
