@@ -74,10 +74,20 @@ def _source(udf: str, env: EvalContext) -> str:
 def _as_input(data: Any) -> tuple[Any, str | None]:
     """The value sent to the child (computed) and the labeled dimension to restore."""
     if isinstance(data, LabeledArray):
-        return data.data.compute(), data.dim
+        return _text_labels(data.data.compute()), data.dim
     if isinstance(data, xr.DataArray):
-        return data.compute(), None
+        return _text_labels(data.compute()), None
     return data, None
+
+
+def _text_labels(cube: xr.DataArray) -> xr.DataArray:
+    """``cube`` with labels held as Python strings (e.g. merged band names) as a text array."""
+    text = {
+        name: coord.values.astype(str)
+        for name, coord in cube.coords.items()
+        if coord.dtype.hasobject and all(isinstance(v, str) for v in coord.values.ravel())
+    }
+    return cube.assign_coords({k: (cube.coords[k].dims, v) for k, v in text.items()})
 
 
 def _forward(env: EvalContext, text: str, level: str) -> None:
@@ -183,5 +193,5 @@ def run_udf(
         source = data.data if isinstance(data, LabeledArray) else data
         result = result.assign_attrs({**source.attrs, **result.attrs})
         if dim is not None and dim in result.dims:
-            return LabeledArray(result, dim)
+            return LabeledArray(result, dim, own_labels=dim in result.coords)
     return result
