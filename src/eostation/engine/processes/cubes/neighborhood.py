@@ -309,7 +309,9 @@ def apply_neighborhood(
                 reason="the process must return a cube of the neighbourhood's shape",
                 exception="DataCubePropertiesImmutable",
             )
-        missing = {d: tile.coords[d] for d in tile.dims if d in tile.coords and d not in result.coords}
+        missing = {
+            d: tile.coords[d] for d in tile.dims if d in tile.coords and d not in result.coords
+        }
         grid[index] = result.assign_coords(missing).transpose(*tile.dims).isel(inner)
     if not tiled:
         out = cast(xr.DataArray, grid[()])

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
+import numpy as np
 import xarray as xr
 
 from eostation.engine.context import EvalContext
@@ -81,7 +82,11 @@ def _as_input(data: Any) -> tuple[Any, str | None]:
 
 
 def _text_labels(cube: xr.DataArray) -> xr.DataArray:
-    """``cube`` with labels held as Python strings (e.g. merged band names) as a text array."""
+    """``cube`` with labels held as Python strings (e.g. merged band names) as a text array,
+    and booleans as 0/1 float32: UDFs write NaN or infinity into arrays shaped like their
+    input (the published EFAST graph's ``np.full_like(array, np.inf)``)."""
+    if cube.dtype.kind == "b":
+        cube = cube.astype(np.float32)
     text = {
         name: coord.values.astype(str)
         for name, coord in cube.coords.items()
