@@ -258,5 +258,7 @@ def _with_own_labels(out: xr.DataArray, cube: xr.DataArray, dimension: str) -> x
         times = pd.DatetimeIndex(pd.to_datetime(values, utc=True)).tz_localize(None)
         out = out.assign_coords({dimension: times.to_numpy()})
     order = [d for d in cube.dims if d in out.dims] + [d for d in out.dims if d not in cube.dims]
-    out = with_dimension_type(out.transpose(*order), dimension, kind)
+    # The grid (odc-geo's scalar spatial_ref) stays the cube's when the UDF drops it.
+    grid = {k: v for k, v in cube.coords.items() if v.ndim == 0 and k not in out.coords}
+    out = with_dimension_type(out.transpose(*order).assign_coords(grid), dimension, kind)
     return carry_metadata(out, cube)

@@ -309,9 +309,8 @@ def apply_neighborhood(
                 reason="the process must return a cube of the neighbourhood's shape",
                 exception="DataCubePropertiesImmutable",
             )
-        missing = {
-            d: tile.coords[d] for d in tile.dims if d in tile.coords and d not in result.coords
-        }
+        # A UDF may return a bare array: labels and the grid (spatial_ref) are the tile's.
+        missing = {k: v for k, v in tile.coords.items() if k not in result.coords}
         grid[index] = result.assign_coords(missing).transpose(*tile.dims).isel(inner)
     if not tiled:
         out = cast(xr.DataArray, grid[()])
