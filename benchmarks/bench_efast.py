@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -71,17 +70,19 @@ def _arguments(km: float, days: int) -> dict[str, object]:
 def _measure(variant: str, args: dict[str, object], folder: Path) -> dict[str, float]:
     path = folder / f"{variant}.npy"
     code = _CHILD.format(root=str(ROOT), args=args, variant=variant, path=str(path))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
+    child = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
+    # wait4: this child's own rusage (its UDF processes included), not the session's maximum.
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    # ru_maxrss of children is the largest single child so far (KiB on Linux).
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{variant} failed with exit code {child.returncode}")
+    cpu = usage.ru_utime + usage.ru_stime
     return {
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),
-        "peak_rss_mib": after.ru_maxrss / 1024,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
     }
 
 
