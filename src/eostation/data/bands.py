@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eostation.errors import ProcessParameterInvalid
@@ -17,7 +17,9 @@ class Band:
 
     ``wavelength`` is the centre wavelength in µm (None for non-optical bands),
     ``gsd`` the native resolution in metres; ``scale``/``offset`` turn stored values
-    into physical ones (``physical = stored * scale + offset``).
+    into physical ones (``physical = stored * scale + offset``). ``aliases`` are other
+    names a request may use (e.g. the variable names inside the product files); the cube
+    then labels the band with the name the request used.
     """
 
     name: str
@@ -30,6 +32,7 @@ class Band:
     scale: float | None = None
     offset: float | None = None
     data_type: str = "float32"
+    aliases: tuple[str, ...] = ()
 
     def eo(self) -> dict[str, Any]:
         """The ``eo:bands`` entry."""
@@ -54,7 +57,11 @@ class Band:
 
 
 def select_bands(available: Sequence[Band], requested: Sequence[str] | None) -> list[Band]:
-    """Resolve requested band names or (unambiguous) common names, keeping the request order."""
+    """Resolve requested band names, aliases or (unambiguous) common names, in request order.
+
+    A band requested by an alias comes back under that alias, so that the cube's band
+    labels are the names the request used (as CDSE answers ``SDR_Oa08`` for SYN).
+    """
     if requested is None:
         return list(available)
     if not requested:
@@ -63,9 +70,13 @@ def select_bands(available: Sequence[Band], requested: Sequence[str] | None) -> 
         )
     by_name = {b.name: b for b in available}
     by_name_ci = {b.name.lower(): b for b in available}
+    by_alias = {a.lower(): b for b in available for a in b.aliases}
     chosen: list[Band] = []
     for wanted in requested:
         band = by_name.get(wanted) or by_name_ci.get(wanted.lower())
+        if band is None:
+            band = by_alias.get(wanted.lower())
+            band = replace(band, name=wanted) if band is not None else None
         if band is None:
             matches = [b for b in available if b.common_name == wanted]
             if len(matches) > 1:

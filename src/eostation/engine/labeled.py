@@ -46,11 +46,16 @@ class LabeledArray:
     pixel's whole array at once). Picking a single element from it selects a chunk as
     it is instead of copying that element out of the merged chunk, and when nothing
     else reads ``data`` dask never computes the merge.
+
+    ``own_labels`` marks an array whose labels along ``dim`` were chosen by the code
+    that made it (a UDF returning new time labels or band names): ``apply_dimension``
+    keeps them instead of numbering the results.
     """
 
     data: xr.DataArray
     dim: str
     unmerged: xr.DataArray | None = None
+    own_labels: bool = False
 
     @classmethod
     def from_values(

@@ -51,3 +51,16 @@ def test_unknown_option_names_the_accepted_ones() -> None:
 def test_both_spellings_with_different_values_are_refused() -> None:
     with pytest.raises(ProcessParameterInvalid, match="same option with two values"):
         load(supersampling=2, super_sampling=3)
+
+
+def test_syn_bands_answer_to_their_sdr_names_and_keep_them_as_labels() -> None:
+    source = REGISTRY.get("SENTINEL3_SYN_L2_SYN")
+    flags = {"reprojection_type": "binning", "super_sampling": 2, "flag_band": "CLOUD_flags"}
+    request = {**REQUEST, "options": flags}
+    by_alias = source.load(LoadRequest(**{**request, "bands": ["SDR_Oa08", "SDR_Oa17"]}))  # type: ignore[arg-type]
+    by_name = source.load(
+        LoadRequest(**{**request, "bands": ["Syn_Oa08_reflectance", "Syn_Oa17_reflectance"]})  # type: ignore[arg-type]
+    )
+    assert list(by_alias.bands.values) == ["SDR_Oa08", "SDR_Oa17"]
+    np.testing.assert_array_equal(by_alias.values, by_name.values)
+    assert np.isfinite(by_alias.values).any()

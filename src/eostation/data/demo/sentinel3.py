@@ -6,7 +6,9 @@
 - ``SENTINEL3_SYN_L2_SYN``: ``Syn_OaNN_reflectance`` surface reflectance (0–1) for the
   OLCI bands that the real SYN product carries (no Oa13–Oa15, Oa19, Oa20: gaseous
   absorption) and ``CLOUD_flags`` (bit 0 cloud, bit 1 ambiguous cloud, bit 2 cloud
-  margin), 300 m.
+  margin), 300 m. The reflectance bands can also be requested as ``SDR_OaNN`` (their
+  variable names in the product files, as CDSE accepts them); the cube then labels them
+  so.
 
 Grid: EPSG:4326 with 1/360° (~300 m), 1/240° (~500 m) or 1/120° (~1 km) steps; one
 grid per load, the finest of the requested bands (coarser bands repeat their native
@@ -262,6 +264,8 @@ class SynL2(_Sentinel3):
                 _OLCI[i - 1][0] / 1000,
                 _OLCI[i - 1][1] / 1000,
                 300.0,
+                # The variable name inside the SYN product files, which CDSE accepts too.
+                aliases=(f"SDR_Oa{i:02d}",),
             )
             for i in _SYN_BANDS
         ),

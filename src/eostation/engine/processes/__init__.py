@@ -24,7 +24,7 @@ The callback runs once for the whole cube: array/statistics processes reduce alo
 ``EvalContext``; list unpublished extra arguments with ``hidden=(...)``.
 """
 
-__all__ = ["CDSE_EXTRA_PROCESSES"]
+__all__ = ["CDSE_EXTRA_PROCESSES", "EOSTATION_PROCESSES"]
 
 CDSE_EXTRA_PROCESSES: frozenset[str] = frozenset(
     {
@@ -43,3 +43,6 @@ CDSE_EXTRA_PROCESSES: frozenset[str] = frozenset(
 Their metadata is the project's own; every other process must match its official spec
 (``tests/unit/engine/test_metadata.py``).
 """
+
+EOSTATION_PROCESSES: frozenset[str] = frozenset({"efast"})
+"""eostation's own processes: in neither the openEO specs nor CDSE (see docs/efast.md)."""

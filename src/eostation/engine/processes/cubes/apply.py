@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from eostation.engine.context import Callback
@@ -202,6 +203,8 @@ def apply_dimension(
     require_dimension(cube, dimension)
     cube = keep_all_dates_together(cube, [dimension])
     value = process_(data=LabeledArray(cube, dimension), context=context)
+    if isinstance(value, LabeledArray) and value.own_labels and target_dimension is None:
+        return _with_own_labels(value.data, cube, dimension)
     template = cube.isel({dimension: 0}, drop=True)
     if isinstance(value, list):
         out = _stack(value, dimension, template)
@@ -243,4 +246,19 @@ def apply_dimension(
         out = with_dimension_type(out, target_dimension, target_type)
     elif not keep_labels and source_type != "other":
         out = with_dimension_type(out, dimension, source_type)
+    return carry_metadata(out, cube)
+
+
+def _with_own_labels(out: xr.DataArray, cube: xr.DataArray, dimension: str) -> xr.DataArray:
+    """A UDF's result along ``dimension`` with the labels it chose (other dims may change too)."""
+    kind = dimension_type(cube, dimension)
+    values = np.asarray(out.coords[dimension].values)
+    if kind == "temporal" and values.dtype.kind not in "M":
+        # Labels given as text (ISO dates): the temporal dimension holds datetimes.
+        times = pd.DatetimeIndex(pd.to_datetime(values, utc=True)).tz_localize(None)
+        out = out.assign_coords({dimension: times.to_numpy()})
+    order = [d for d in cube.dims if d in out.dims] + [d for d in out.dims if d not in cube.dims]
+    # The grid (odc-geo's scalar spatial_ref) stays the cube's when the UDF drops it.
+    grid = {k: v for k, v in cube.coords.items() if v.ndim == 0 and k not in out.coords}
+    out = with_dimension_type(out.transpose(*order).assign_coords(grid), dimension, kind)
     return carry_metadata(out, cube)

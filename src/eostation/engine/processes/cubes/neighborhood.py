@@ -1,12 +1,11 @@
-"""Focal processes: ``apply_kernel``, ``apply_neighborhood``, ``aggregate_spatial_window``.
+"""Focal processes: ``apply_kernel`` and ``apply_neighborhood``.
 
 ``apply_kernel`` is a weighted sum over each pixel's neighbourhood (scipy.ndimage,
 correlation: kernel weights meet the pixels at the same offsets), run per dask chunk
 with ``map_overlap`` so that chunk edges see their neighbours; the outer border is
 extended as the ``border`` mode asks. ``apply_neighborhood`` hands the callback one
 window (plus overlap) at a time as a lazy sub cube and stitches the window interiors
-back together. ``aggregate_spatial_window`` reduces non-overlapping pixel blocks with
-one vectorised callback call over a window axis.
+back together (``aggregate_spatial_window`` lives in :mod:`.window`).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from typing import Annotated, Any, cast
 
 import dask.array as da
 import numpy as np
+import pandas as pd
 import scipy.ndimage
 import xarray as xr
 
@@ -27,7 +27,7 @@ from eostation.engine.registry import process
 from eostation.engine.schema import Context, Param, callback_schema, cb_param
 from eostation.errors import DimensionNotAvailable, ProcessParameterInvalid
 
-__all__ = ["aggregate_spatial_window", "apply_kernel", "apply_neighborhood"]
+__all__ = ["apply_kernel", "apply_neighborhood"]
 
 _MODES = {"replicate": "nearest", "reflect": "reflect", "reflect_pixel": "mirror", "wrap": "wrap"}
 _KERNEL = Annotated[
@@ -166,6 +166,53 @@ _NEIGHBOURHOOD_PROCESS = Annotated[
 ]
 
 
+def _duration(value: str) -> pd.DateOffset | None:
+    """An ISO 8601 duration (``P1D``, ``P1M``, ``PT12H``) as a calendar offset."""
+    match = re.match(_DURATION, value)
+    if match is None or match.group(1):
+        return None
+    years, months, count, unit, hours, minutes, seconds = match.groups()[1:]
+    days = int(count or 0) * (7 if unit == "W" else 1)
+    return pd.DateOffset(
+        years=int(years or 0), months=int(months or 0), days=days, hours=int(hours or 0),
+        minutes=int(minutes or 0), seconds=float(seconds or 0),
+    )  # fmt: skip
+
+
+def _periods(cube: xr.DataArray, dim: str, offset: pd.DateOffset) -> list[tuple[int, int]]:
+    """Index ranges of the labels of ``dim`` that fall into consecutive periods of ``offset``.
+
+    A period starts at the first label not yet covered, so ``P1D`` on daily labels gives
+    one label per neighbourhood and empty periods are skipped.
+    """
+    times = pd.DatetimeIndex(label_values(cube, dim))
+    ranges: list[tuple[int, int]] = []
+    begin = 0
+    while begin < len(times):
+        end = int(times.searchsorted(times[begin] + offset, side="left"))
+        end = max(end, begin + 1)
+        ranges.append((begin, end))
+        begin = end
+    return ranges
+
+
+def _ranges(cube: xr.DataArray, entry: dict[str, Any]) -> list[tuple[int, int]] | None:
+    """The tiles of one ``size`` entry as index ranges (None: the whole dimension)."""
+    dim = str(entry["dimension"])
+    value = entry.get("value")
+    if isinstance(value, str) and dim in dims_of_type(cube, "temporal"):
+        offset = _duration(value)
+        if offset is None:
+            raise ProcessParameterInvalid(
+                process="apply_neighborhood", parameter="size", reason=f"bad value {value!r}"
+            )
+        return _periods(cube, dim, offset)
+    step = _pixels(cube, entry, "size")
+    if step is None or step >= cube.sizes[dim]:
+        return None
+    return [(b, min(b + step, cube.sizes[dim])) for b in range(0, cube.sizes[dim], step)]
+
+
 def _pixels(cube: xr.DataArray, entry: dict[str, Any], what: str) -> int | None:
     """A size or overlap entry in pixels of its dimension (None: the whole dimension)."""
     dim = str(entry.get("dimension"))
@@ -179,8 +226,8 @@ def _pixels(cube: xr.DataArray, entry: dict[str, Any], what: str) -> int | None:
             raise ProcessParameterInvalid(
                 process="apply_neighborhood",
                 parameter=what,
-                reason="durations along the temporal dimension are not supported; "
-                "give a number of labels",
+                reason="durations along the temporal dimension are supported for the size "
+                "only; give the overlap as a number of labels",
             )
         raise ProcessParameterInvalid(
             process="apply_neighborhood", parameter=what, reason=f"bad value {value!r}"
@@ -212,35 +259,42 @@ def apply_neighborhood(
 
     The cube is cut into tiles of `size` along the named dimensions (whole along the
     others); each tile is extended by `overlap` on both sides (no-data beyond the cube's
-    edges) and given to the process as a cube. The process returns a cube of the same
-    shape; only the tile's interior (without overlap) is kept.
+    edges, false for a boolean cube) and given to the process as a cube. Along the
+    temporal dimension the size may be a duration (`P1D`: the labels of each day
+    separately). The process returns a cube of the same shape; only the tile's interior
+    (without overlap) is kept. Labels the process leaves out (a UDF returning a bare
+    array) are those of the tile.
 
     Args:
         data: A raster cube.
         process: Applied to each neighbourhood; returns a cube of the same shape.
-        size: Per dimension, the tile size in pixels (`px`) or metres (`m`); null for
-            the whole dimension.
+        size: Per dimension, the tile size in pixels (`px`) or metres (`m`), or a
+            duration along the temporal dimension; null for the whole dimension.
         overlap: Per dimension, how many pixels (or metres) to add on each side.
         context: Passed on to the process.
 
     Returns:
         A cube with the dimensions of `data`.
     """
-    steps = {str(e["dimension"]): _pixels(data, e, "size") for e in size}
+    ranges = {str(e["dimension"]): _ranges(data, e) for e in size}
     pads = {str(e["dimension"]): _pixels(data, e, "overlap") or 0 for e in (overlap or [])}
-    tiled = [d for d in data.dims if steps.get(str(d)) and steps[str(d)] < data.sizes[d]]
-    padded = data.pad({d: (pads.get(str(d), 0),) * 2 for d in tiled}) if pads else data
-    for d in tiled:
-        if pads.get(str(d)) and d in data.coords:
+    tiled = [d for d in data.dims if ranges.get(str(d))]
+    padded = data
+    widths = {d: (pads.get(str(d), 0),) * 2 for d in tiled if pads.get(str(d))}
+    if widths:
+        # A boolean cube has no no-data value: pad with false (as CDSE pads with zeros).
+        fill = {"constant_values": False} if data.dtype.kind == "b" else {}
+        padded = data.pad(widths, **fill)  # type: ignore[arg-type]
+    for d in widths:
+        if d in data.coords:
             padded = padded.assign_coords({d: _extended(data, str(d), pads[str(d)])})
-    starts = [range(0, data.sizes[d], int(steps[str(d)])) for d in tiled]  # type: ignore[arg-type]
-    grid = np.empty([len(s) for s in starts], dtype=object)
+    grid = np.empty([len(ranges[str(d)] or ()) for d in tiled], dtype=object)
     for index in np.ndindex(*grid.shape):
         sel = {}
         inner = {}
-        for d, begin in zip(tiled, (s[i] for s, i in zip(starts, index, strict=True)), strict=True):
-            step, pad = int(steps[str(d)]), pads.get(str(d), 0)  # type: ignore[arg-type]
-            end = min(begin + step, data.sizes[d])
+        for d, i in zip(tiled, index, strict=True):
+            begin, end = (ranges[str(d)] or [])[i]
+            pad = pads.get(str(d), 0)
             sel[d] = slice(begin, end + 2 * pad)
             inner[d] = slice(pad, pad + end - begin)
         tile = padded.isel(sel)
@@ -254,7 +308,9 @@ def apply_neighborhood(
                 reason="the process must return a cube of the neighbourhood's shape",
                 exception="DataCubePropertiesImmutable",
             )
-        grid[index] = result.transpose(*tile.dims).isel(inner)
+        # A UDF may return a bare array: labels and the grid (spatial_ref) are the tile's.
+        missing = {k: v for k, v in tile.coords.items() if k not in result.coords}
+        grid[index] = result.assign_coords(missing).transpose(*tile.dims).isel(inner)
     if not tiled:
         out = cast(xr.DataArray, grid[()])
     else:
@@ -275,98 +331,3 @@ def _extended(cube: xr.DataArray, dim: str, pad: int) -> np.ndarray:
     before = values[0] - step * np.arange(pad, 0, -1)
     after = values[-1] + step * np.arange(1, pad + 1)
     return np.concatenate([before, values, after])
-
-
-_WINDOW_REDUCER = Annotated[
-    Callback,
-    Param(
-        callback_schema(
-            [
-                cb_param("data", "The values of one window.", {"type": "array", "items": {}}),
-                cb_param("context", "The `context` argument.", {}, default=None),
-            ],
-            {},
-            "The value for the window.",
-        )
-    ),
-]
-
-
-@process("aggregate_spatial_window", categories=("cubes", "aggregate"), experimental=True)
-def aggregate_spatial_window(
-    data: RasterCube,
-    reducer: _WINDOW_REDUCER,
-    size: Annotated[
-        list[int],
-        Param(
-            {
-                "type": "array",
-                "minItems": 2,
-                "maxItems": 2,
-                "items": {"type": "integer", "minimum": 1},
-            }
-        ),
-    ],
-    boundary: Annotated[str, Param({"type": "string", "enum": ["pad", "trim"]})] = "pad",
-    align: Annotated[
-        str,
-        Param(
-            {"type": "string", "enum": ["lower-left", "upper-left", "lower-right", "upper-right"]}
-        ),
-    ] = "upper-left",
-    context: Context = None,
-) -> RasterCube:
-    """Reduce non-overlapping windows of pixels to one value each (block statistics).
-
-    Windows are anchored at the corner named by `align`; at the opposite edges the cube
-    is padded with no-data (`pad`) or the incomplete windows are dropped (`trim`). The
-    new pixel coordinates are the window centres.
-
-    Args:
-        data: A raster cube.
-        reducer: Reduces the values of one window to one value, e.g. `mean`.
-        size: Window size in pixels: along `x`, then along `y`.
-        boundary: `pad` incomplete windows with no-data, or `trim` them away.
-        align: The corner the windows start from.
-        context: Passed on to the reducer.
-
-    Returns:
-        The cube on the coarser grid.
-    """
-    ydim, xdim = spatial_dims(data)
-    sx, sy = int(size[0]), int(size[1])
-    side_x = "right" if align.endswith("right") else "left"
-    side_y = "right" if align.startswith("lower") else "left"
-    ys, xs = label_values(data, ydim).astype(float), label_values(data, xdim).astype(float)
-    windows = (
-        data.drop_vars([ydim, xdim], errors="ignore")
-        .coarsen({ydim: sy, xdim: sx}, boundary=boundary, side={ydim: side_y, xdim: side_x})
-        .construct({ydim: (ydim, "__wy"), xdim: (xdim, "__wx")})
-    )
-    stacked = windows.stack(__window=("__wy", "__wx")).drop_vars(
-        ["__window", "__wy", "__wx"], errors="ignore"
-    )
-    value = reducer(data=LabeledArray(stacked, "__window"), context=context)
-    if isinstance(value, LabeledArray):
-        value = value.data
-    return (
-        value.assign_coords(
-            {
-                ydim: _centres(ys, sy, windows.sizes[ydim], side_y, boundary),
-                xdim: _centres(xs, sx, windows.sizes[xdim], side_x, boundary),
-            }
-        )
-        .transpose(*data.dims)
-        .assign_attrs(data.attrs)
-    )
-
-
-def _centres(coords: np.ndarray, size: int, count: int, side: str, boundary: str) -> np.ndarray:
-    """Window centres; windows align with the ``side`` end, the other end is cut/padded."""
-    step = coords[1] - coords[0] if coords.size > 1 else 1.0
-    rest = coords.size % size
-    first = coords[0]
-    if side == "right" and rest:
-        first = coords[rest] if boundary == "trim" else coords[0] - step * (size - rest)
-    centres: np.ndarray = first + step * (np.arange(count) * size + (size - 1) / 2)
-    return centres

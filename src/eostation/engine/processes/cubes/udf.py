@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import httpx
+import numpy as np
 import xarray as xr
 
 from eostation.engine.context import EvalContext
@@ -72,10 +73,24 @@ def _source(udf: str, env: EvalContext) -> str:
 def _as_input(data: Any) -> tuple[Any, str | None]:
     """The value sent to the child (computed) and the labeled dimension to restore."""
     if isinstance(data, LabeledArray):
-        return data.data.compute(), data.dim
+        return _text_labels(data.data.compute()), data.dim
     if isinstance(data, xr.DataArray):
-        return data.compute(), None
+        return _text_labels(data.compute()), None
     return data, None
+
+
+def _text_labels(cube: xr.DataArray) -> xr.DataArray:
+    """``cube`` with labels held as Python strings (e.g. merged band names) as a text array,
+    and booleans as 0/1 float32: UDFs write NaN or infinity into arrays shaped like their
+    input (the published EFAST graph's ``np.full_like(array, np.inf)``)."""
+    if cube.dtype.kind == "b":
+        cube = cube.astype(np.float32)
+    text = {
+        name: coord.values.astype(str)
+        for name, coord in cube.coords.items()
+        if coord.dtype.hasobject and all(isinstance(v, str) for v in coord.values.ravel())
+    }
+    return cube.assign_coords({k: (cube.coords[k].dims, v) for k, v in text.items()})
 
 
 _LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warning", "ERROR": "error"}
@@ -225,5 +240,5 @@ def run_udf(
         source = data.data if isinstance(data, LabeledArray) else data
         result = result.assign_attrs({**source.attrs, **result.attrs})
         if dim is not None and dim in result.dims:
-            return LabeledArray(result, dim)
+            return LabeledArray(result, dim, own_labels=dim in result.coords)
     return result

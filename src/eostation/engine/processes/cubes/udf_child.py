@@ -65,11 +65,24 @@ def _run(request: dict[str, Any]) -> Any:
     result = run_udf_code(code=request["code"], data=udf_data)
     cubes = result.get_datacube_list() or []
     if cubes:
-        return cubes[0].get_array()
+        return _text_labels(cubes[0].get_array())
     structured = result.get_structured_data_list() or []
     if structured:
         return structured[0].data
     return None
+
+
+def _text_labels(cube: Any) -> Any:
+    """Labels a UDF set as Python strings (``expand_dims(bands=["ndvi"])``) as a text array.
+
+    The protocol refuses object arrays; this script cannot import the server's helper.
+    """
+    text = {
+        name: (coord.dims, coord.values.astype(str))
+        for name, coord in cube.coords.items()
+        if coord.dtype.hasobject and all(isinstance(v, str) for v in coord.values.ravel())
+    }
+    return cube.assign_coords(text)
 
 
 def _load(name: str) -> Any:

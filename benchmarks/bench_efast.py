@@ -1,0 +1,114 @@
+"""Native ``efast`` vs the EFAST-shaped UDP (UDFs in the sandbox): wall, CPU, peak memory.
+
+Run: ``.venv/bin/python benchmarks/bench_efast.py`` (10 × 10 km, 2 months, as issue #15
+asks; ``--km 1 --days 30`` for a quick look). Each variant is evaluated in its own child
+process on the demo world (NDVI of B04/B8A with SDR_Oa08/SDR_Oa17, targets every 5 days)
+so that CPU time and peak resident memory are its own (UDF processes included, as
+children of the child). Prints a JSON report: each figure and the UDP/native ratios,
+plus the largest difference between the two results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_CHILD = """
+import sys, numpy as np
+sys.path.insert(0, {root!r})
+from tests.efast_udp import efast_udp_graph
+from eostation.data.load import load_collection
+from eostation.data.registry import build_registry
+from eostation.engine.context import EvalContext
+from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
+from eostation.engine.registry import default_registry
+collections = build_registry()
+env = EvalContext(default_registry(), EngineLimits(udf_enabled=True),
+                  load_collection=lambda c, r: load_collection(collections, c, r))
+args = {args!r}
+if {variant!r} == "native":
+    graph = {{"process_graph": {{"e": {{"process_id": "efast", "arguments": args, "result": True}}}}}}
+    out = evaluate(graph, env)
+else:
+    out = evaluate({{"process_graph": efast_udp_graph()}}, env, args)
+np.save({path!r}, out.compute().values)
+"""
+
+
+def _arguments(km: float, days: int) -> dict[str, object]:
+    # ~0.009° per km at 15.7° N (west-east a little more; close enough for a benchmark).
+    step = km / 111.0
+    first = date(2023, 9, 1)
+    start, stop = str(first), str(first + timedelta(days=days))
+    return {
+        "spatial_extent": {
+            "west": -15.9,
+            "south": 15.67,
+            "east": -15.9 + step,
+            "north": 15.67 + step,
+        },
+        "temporal_extent": [start, stop],
+        "temporal_extent_target": [start, stop],
+        "interval_days": 5,
+        "temporal_score_stddev": 20,
+        "s2_data_bands": ["B04", "B8A"],
+        "s3_data_bands": ["SDR_Oa08", "SDR_Oa17"],
+        "output_ndvi": True,
+    }
+
+
+def _measure(variant: str, args: dict[str, object], folder: Path) -> dict[str, float]:
+    path = folder / f"{variant}.npy"
+    code = _CHILD.format(root=str(ROOT), args=args, variant=variant, path=str(path))
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
+    # wait4: this child's own rusage (its UDF processes included), not the session's maximum.
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{variant} failed with exit code {child.returncode}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    """Measure both variants and print the report."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--km", type=float, default=10.0)
+    parser.add_argument("--days", type=int, default=60)
+    options = parser.parse_args()
+    args = _arguments(options.km, options.days)
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        native = _measure("native", args, folder)
+        udp = _measure("udp", args, folder)
+        a, b = np.load(folder / "native.npy"), np.load(folder / "udp.npy")
+    report = {
+        "case": {"km": options.km, "days": options.days, "load_average": os.getloadavg()},
+        "native": native,
+        "udp": udp,
+        "udp_over_native": {k: round(udp[k] / native[k], 1) for k in ("wall_s", "cpu_s")},
+        "max_abs_difference": float(np.nanmax(np.abs(a - b))) if a.shape == b.shape else None,
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

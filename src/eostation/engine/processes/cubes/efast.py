@@ -1,0 +1,233 @@
+"""``efast``: Sentinel-2/Sentinel-3 fusion (EFAST, Senty et al. 2024) as one native process.
+
+Same parameters and the same steps as the published EFAST process graph (the openEO UDP
+of ESA's APEx catalogue), run on dask without UDFs; :mod:`.efast_kernels` holds the
+numeric steps. An eostation process (predefined, experimental): not in the openEO specs
+and not offered by CDSE, which runs EFAST as the UDP. See docs/efast.md.
+
+1. Sentinel-2 L2A bands (DN × 0.0001), masked where the scene classification says
+   no data, cloud shadow or cloud/cirrus/snow (SCL 0, 3, > 7);
+2. that cloud mask averaged onto a 300 m grid (upper-left aligned), cloudy where ≥ 5 %,
+   and turned into the distance-to-cloud score;
+3. Sentinel-3 SYN bands binned onto their grid (``super_sampling`` 2, pixels with any
+   ``CLOUD_flags`` bit left out), their own distance-to-cloud score (distance to missing
+   pixels), composites at the target dates (temporal σ 10 days), smoothed by a 5×5
+   Gaussian (σ 1 pixel);
+4. the smoothed S3 composites interpolated linearly to the S2 dates, then S2 and those
+   S3 values composited with the S2 scores at the target dates (σ =
+   ``temporal_score_stddev``);
+5. the fused value ``S2 composite + S3 at the target date - S3 composite``, or its NDVI.
+
+Coarse layers reach the 10 m grid by nearest neighbour, as ``merge_cubes`` puts them
+there in the graph (:mod:`.efast_grid`: one warp per grid pair instead of one per block).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from eostation.engine.context import EvalContext
+from eostation.engine.cube import carry_metadata, with_dimension_type
+from eostation.engine.processes.cubes.combine import mask
+from eostation.engine.processes.cubes.efast_grid import nearest_onto
+from eostation.engine.processes.cubes.efast_kernels import (
+    composite,
+    distance_score,
+    fuse,
+    temporal_score,
+)
+from eostation.engine.processes.cubes.io import load_collection
+from eostation.engine.processes.cubes.neighborhood import apply_kernel
+from eostation.engine.processes.cubes.resample import resample_spatial
+from eostation.engine.processes.cubes.schemas import RASTER
+from eostation.engine.registry import process
+from eostation.engine.schema import Param
+from eostation.errors import ProcessParameterInvalid
+
+__all__ = ["efast"]
+
+S2_COLLECTION, S3_COLLECTION = "SENTINEL2_L2A", "SENTINEL3_SYN_L2_SYN"
+S3_FLAGS = "CLOUD_flags"
+S3_BINNING = {
+    "reprojection_type": "binning",
+    "super_sampling": 2,
+    "flag_band": S3_FLAGS,
+    "flag_bitmask": 255,
+}
+S3_SIGMA_DAYS = 10.0
+_OFFSETS = np.arange(-2, 3)
+SMOOTHING_KERNEL = np.exp(-(_OFFSETS[:, None] ** 2 + _OFFSETS[None, :] ** 2) / 2.0)
+SMOOTHING_KERNEL /= SMOOTHING_KERNEL.sum()
+_INTERVAL = {"type": "array", "subtype": "temporal-interval", "minItems": 2, "maxItems": 2}
+_BANDS = {"type": "array", "items": {"type": "string"}}
+
+
+def target_dates(extent: Any, fallback: Any, interval_days: int) -> pd.DatetimeIndex:
+    """Every ``interval_days`` from the start of ``extent`` (else ``fallback``), end excluded."""
+    chosen = extent if extent else fallback
+    start, end = (_naive(pd.Timestamp(v)) for v in chosen)
+    return pd.date_range(start, end, freq=f"{int(interval_days)}D", inclusive="left")
+
+
+def _naive(moment: pd.Timestamp) -> pd.Timestamp:
+    return moment.tz_convert(None) if moment.tz is not None else moment
+
+
+def _days(times: Any) -> np.ndarray:
+    """Whole days since the epoch (the date, as the graph's ``datetime64[D]``)."""
+    return np.asarray(pd.DatetimeIndex(times).values.astype("datetime64[D]").astype(np.int64))
+
+
+def _composites(
+    score: xr.DataArray, bands: xr.DataArray, weights: np.ndarray, targets: pd.DatetimeIndex
+) -> xr.DataArray:
+    """:func:`composite` per spatial block: ``(t, y, x)`` scores, ``(t, bands, y, x)`` values."""
+    bands = bands.transpose("t", "bands", "y", "x")
+    values = bands.data
+    if not isinstance(values, da.Array):
+        values = da.from_array(np.asarray(values), chunks=(-1, -1, 512, 512))
+    values = values.rechunk({0: -1, 1: -1})
+    scores = da.asarray(score.transpose("t", "y", "x").data).rechunk(
+        (-1, values.chunks[2], values.chunks[3])
+    )
+    out = da.map_blocks(
+        lambda s, v: composite(s[:, 0], weights, v),
+        scores[:, None],
+        values,
+        dtype=np.float64,
+        chunks=((len(targets),), values.chunks[1], values.chunks[2], values.chunks[3]),
+    )
+    coords = {"t": targets.to_numpy(), "bands": bands.bands.values}
+    coords |= {d: bands.coords[d] for d in ("y", "x") if d in bands.coords}
+    result = xr.DataArray(out, dims=("t", "bands", "y", "x"), coords=coords)
+    return carry_metadata(result, bands)
+
+
+def _distance(cloudy: xr.DataArray) -> xr.DataArray:
+    """The distance-to-cloud score of ``(t, y, x)`` flags, one date per block."""
+    flags = cloudy.transpose("t", "y", "x")
+    data = da.asarray(flags.data).rechunk((1, -1, -1))
+    return flags.copy(data=data.map_blocks(distance_score, dtype=np.float64))
+
+
+def _s3_targets(s3: xr.DataArray, targets: pd.DatetimeIndex) -> tuple[xr.DataArray, xr.DataArray]:
+    """Smoothed S3 composites at the target dates, and the same interpolated to no date yet."""
+    s3 = s3.transpose("t", "bands", "y", "x")
+    score = _distance(s3.isel(bands=0, drop=True).isnull())
+    weights = temporal_score(_days(s3.t.values), _days(targets), S3_SIGMA_DAYS)
+    composited = _composites(score, s3, weights, targets)
+    smoothed: xr.DataArray = apply_kernel(
+        data=composited, kernel=SMOOTHING_KERNEL.tolist(), factor=1.0, border=0, replace_invalid=0
+    )
+    return smoothed, composited
+
+
+@process("efast", categories=("cubes", "fusion"), experimental=True)
+def efast(
+    temporal_extent: Annotated[Any, Param(_INTERVAL)],
+    temporal_extent_target: Annotated[Any, Param([_INTERVAL, {"type": "null"}])],
+    interval_days: Annotated[int, Param({"type": "integer", "minimum": 1})],
+    spatial_extent: Annotated[Any, Param({"type": "object"})],
+    temporal_score_stddev: Annotated[float, Param({"type": "number", "exclusiveMinimum": 0})] = 20,
+    s2_data_bands: Annotated[list[str], Param(_BANDS)] = ["B02", "B03", "B04", "B8A"],  # noqa: B006
+    s3_data_bands: Annotated[list[str], Param(_BANDS)] = [  # noqa: B006 - the UDP's default
+        "Syn_Oa04_reflectance",
+        "Syn_Oa06_reflectance",
+        "Syn_Oa08_reflectance",
+        "Syn_Oa17_reflectance",
+        "CLOUD_flags",
+    ],
+    output_ndvi: Annotated[bool, Param({"type": "boolean"})] = False,
+    *,
+    env: EvalContext,
+) -> Annotated[Any, Param(RASTER)]:
+    """Fuse Sentinel-2 and Sentinel-3 into a 10 m time series (EFAST), natively.
+
+    Computes what the published EFAST process graph computes, with its parameters, but
+    without UDFs: S2 and S3 composites weighted by distance to cloud and by time, the S3
+    change between them added to the S2 composite at every target date.
+
+    Args:
+        temporal_extent: The input interval `[start, end)`.
+        temporal_extent_target: The output interval (inside the input); null uses the
+            input interval.
+        interval_days: Days between output dates.
+        spatial_extent: A bounding box (or GeoJSON) of inputs and output.
+        temporal_score_stddev: Standard deviation, in days, of the temporal weights of
+            the S2 composites.
+        s2_data_bands: `SENTINEL2_L2A` bands to fuse.
+        s3_data_bands: `SENTINEL3_SYN_L2_SYN` bands matching `s2_data_bands` in order
+            (`CLOUD_flags` is left out).
+        output_ndvi: Return the NDVI of `B8A` and `B04` instead of the bands.
+
+    Returns:
+        A cube `(t, bands, y, x)` at the target dates on the Sentinel-2 grid.
+    """
+    lr_bands = [b for b in s3_data_bands if b != S3_FLAGS][: len(s2_data_bands)]
+    if len(lr_bands) != len(s2_data_bands):
+        raise ProcessParameterInvalid(
+            process="efast",
+            parameter="s3_data_bands",
+            reason=f"{len(s2_data_bands)} Sentinel-3 bands are needed, one per Sentinel-2 band",
+        )
+    if output_ndvi and not {"B04", "B8A"} <= set(s2_data_bands):
+        raise ProcessParameterInvalid(
+            process="efast", parameter="output_ndvi", reason="the NDVI needs B04 and B8A"
+        )
+    targets = target_dates(temporal_extent_target, temporal_extent, interval_days)
+    if targets.empty:
+        raise ProcessParameterInvalid(
+            process="efast", parameter="temporal_extent_target", reason="it holds no date"
+        )
+    s2 = load_collection(
+        S2_COLLECTION, spatial_extent, temporal_extent, bands=s2_data_bands, env=env
+    )
+    scl = load_collection(
+        S2_COLLECTION, spatial_extent, temporal_extent, bands=["SCL"], env=env
+    ).isel(bands=0, drop=True)
+    cloud = ((scl == 0) | (scl == 3) | (scl > 7)).astype(np.float64).where(scl.notnull())
+    s2 = mask(data=s2 * 0.0001, mask=cloud)
+    coarse = resample_spatial(data=cloud, resolution=300, method="average", align="upper-left")
+    s2_score = nearest_onto(_distance(coarse >= 0.05), s2)
+
+    s3 = load_collection(
+        S3_COLLECTION,
+        spatial_extent,
+        temporal_extent,
+        bands=lr_bands,
+        featureflags=S3_BINNING,
+        env=env,
+    )
+    lr_target, _ = _s3_targets(s3, targets)
+    lr_at_s2 = lr_target.interp(t=s2.t.values).transpose("t", "bands", "y", "x")
+    lr_at_s2 = nearest_onto(lr_at_s2, s2)
+    hr_inputs = xr.concat([s2, lr_at_s2.assign_coords(y=s2.y, x=s2.x)], dim="bands")
+    weights = temporal_score(_days(s2.t.values), _days(targets), float(temporal_score_stddev))
+    composites = _composites(s2_score, hr_inputs, weights, targets)
+    lr_now = nearest_onto(lr_target, s2).assign_coords(y=s2.y, x=s2.x)
+    fused = xr.concat(
+        [
+            xr.apply_ufunc(
+                fuse,
+                composites.sel(bands=hr),
+                composites.sel(bands=lr),
+                lr_now.sel(bands=lr),
+                dask="parallelized",
+                output_dtypes=[np.float64],
+            ).assign_coords(bands=hr)
+            for hr, lr in zip(s2_data_bands, lr_bands, strict=True)
+        ],
+        dim="bands",
+    )
+    if output_ndvi:
+        nir, red = fused.sel(bands="B8A"), fused.sel(bands="B04")
+        fused = ((nir - red) / (nir + red)).expand_dims(bands=["ndvi"], axis=1)
+    out = with_dimension_type(fused.transpose("t", "bands", "y", "x"), "t", "temporal")
+    out = carry_metadata(out, s2)
+    out.attrs.pop("raster:bands", None)
+    return out

@@ -1,0 +1,60 @@
+"""Coarse EFAST layers onto the 10 m grid by nearest neighbour, one warp per grid pair.
+
+``merge_cubes`` warps every (date, band) block separately; EFAST's coarse layers (300 m
+scores, S3 composites) are small, so the nearest source pixel of every target pixel is
+found once, by warping an image of source pixel numbers with GDAL's nearest resampling
+(the same choice ``merge_cubes`` makes), and every date and band is then gathered with
+that index map.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
+
+from eostation.engine.cube import carry_metadata
+from eostation.engine.grid import geobox
+from eostation.engine.processes.cubes.resample import onto_grid
+
+__all__ = ["nearest_onto"]
+
+
+def _index_map(source: GeoBox, target: GeoBox) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row, column of the nearest source pixel per target pixel, and where there is one."""
+    numbers = np.arange(source.shape[0] * source.shape[1], dtype=np.float64)
+    image = xr.DataArray(
+        numbers.reshape(source.shape), dims=("y", "x"), coords=xr_coords(source, dims=("y", "x"))
+    )
+    mapped = np.asarray(onto_grid(image, target, "near").values)
+    valid = np.isfinite(mapped)
+    rows, cols = np.divmod(np.where(valid, mapped, 0).astype(np.int64), source.shape[1])
+    return rows, cols, valid
+
+
+def nearest_onto(coarse: xr.DataArray, fine: xr.DataArray) -> xr.DataArray:
+    """``coarse`` ``(..., y, x)`` on the grid of ``fine`` (lazy; null outside ``coarse``)."""
+    want, have = geobox(fine), geobox(coarse)
+    if want is None or have is None or want == have:
+        return coarse
+    rows, cols, valid = _index_map(have, want)
+    lead = [d for d in coarse.dims if d not in ("y", "x")]
+    ordered = coarse.transpose(*lead, "y", "x")
+    source = da.asarray(ordered.data).rechunk({ordered.ndim - 2: -1, ordered.ndim - 1: -1})
+
+    def gather(block: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        out = block[..., rows, cols].astype(np.float64)
+        out[..., ~valid] = np.nan
+        return out
+
+    chunks = (*source.chunks[:-2], (want.shape[0],), (want.shape[1],))
+    data = source.map_blocks(gather, dtype=np.float64, chunks=chunks)
+    coords = {d: ordered.coords[d] for d in lead if d in ordered.coords}
+    out = xr.DataArray(
+        data, dims=(*lead, "y", "x"), coords={**coords, **xr_coords(want, dims=("y", "x"))}
+    )
+    return carry_metadata(out, coarse)
