@@ -87,6 +87,20 @@ class _Session:
     calls: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     keep: list[Any] = field(default_factory=list)
     evaluations: list[int] = field(default_factory=lambda: [0])
+    own: dict[str, bool] = field(default_factory=dict)
+
+    def user_defines(self, process_id: str) -> bool:
+        """Whether the user stored a process ``process_id`` that a null namespace prefers.
+
+        The API prefers user-defined over predefined processes when the namespace is
+        null; inside that very process the id means the predefined one again (a UDP
+        that wraps ``efast`` or adds a missing process for portability).
+        """
+        if process_id in self.udp_stack:
+            return False
+        if process_id not in self.own:
+            self.own[process_id] = self.env.udp(process_id) is not None
+        return self.own[process_id]
 
     def parse(self, graph: Mapping[str, Any]) -> ProcessGraph:
         """``graph`` parsed, once per evaluation."""
@@ -249,7 +263,10 @@ class _Run:
         arguments = {name: self._resolve(value) for name, value in node.arguments.items()}
         env = self.session.env
         namespace = node.namespace
-        if namespace is None or namespace in PREDEFINED_NAMESPACES:
+        predefined = namespace in PREDEFINED_NAMESPACES or (
+            namespace is None and not self.session.user_defines(node.process_id)
+        )
+        if predefined:
             if node.process_id in env.registry:
                 definition = env.registry.get(node.process_id)
                 _check_arguments(definition.id, arguments, definition)

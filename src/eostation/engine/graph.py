@@ -361,7 +361,21 @@ def validate(
             for p in (declared if isinstance(declared, list) else [])
             if isinstance(p, Mapping) and isinstance(p.get("name"), str)
         }
-    return _validate(flat_graph(graph), registry, parameters, udp)
+    return _validate(flat_graph(graph), registry, parameters, _remembered(udp))
+
+
+def _remembered(udp: UdpLookup | None) -> UdpLookup | None:
+    """``udp`` asked once per process id: a graph names the same process many times."""
+    if udp is None:
+        return None
+    seen: dict[str, dict[str, Any] | None] = {}
+
+    def lookup(process_id: str) -> dict[str, Any] | None:
+        if process_id not in seen:
+            seen[process_id] = udp(process_id)
+        return seen[process_id]
+
+    return lookup
 
 
 def _validate(
@@ -397,7 +411,8 @@ def _validate_node(
     namespace = node.namespace
     if namespace is not None and namespace not in PREDEFINED_NAMESPACES | {"user"}:
         return problems  # a remote process: checked when it is fetched at run time
-    if namespace != "user" and node.process_id in registry:
+    own = udp(node.process_id) if namespace is None and udp is not None else None
+    if namespace != "user" and own is None and node.process_id in registry:
         definition = registry.get(node.process_id)
         for name in arguments:
             if not definition.accepts(name):

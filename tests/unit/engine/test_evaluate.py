@@ -294,6 +294,42 @@ def test_recursive_user_defined_process_is_refused() -> None:
         evaluate(_graph(s={"process_id": "loop", "arguments": {}, "result": True}), env)
 
 
+# A user-defined ``add`` that adds 100 more, calling the predefined ``add`` inside.
+UDP_ADD = {
+    "id": "add",
+    "parameters": [
+        {"name": "x", "description": "x", "schema": {}},
+        {"name": "y", "description": "y", "schema": {}},
+    ],
+    "process_graph": {
+        "a": {"process_id": "add", "arguments": {"x": {"from_parameter": "x"}, "y": 100}},
+        "b": {
+            "process_id": "add",
+            "arguments": {"x": {"from_node": "a"}, "y": {"from_parameter": "y"}},
+            "result": True,
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(("namespace", "expected"), [(None, 103), ("backend", 3), ("user", 103)])
+def test_a_null_namespace_prefers_the_users_process(namespace: str | None, expected: int) -> None:
+    """API 1.2: a null namespace checks both and prefers the user-defined process; inside it,
+    the same id is the predefined process again (no recursion)."""
+    env = EvalContext(default_registry(), LIMITS, udp={"add": UDP_ADD}.get)
+    node = {"process_id": "add", "namespace": namespace, "arguments": {"x": 1, "y": 2}}
+    graph = _graph(s={**node, "result": True})
+    assert validate(graph, env.registry, udp=env.udp) == []
+    assert evaluate(graph, env) == expected
+
+
+def test_a_users_process_is_validated_against_its_own_parameters() -> None:
+    env = EvalContext(default_registry(), LIMITS, udp={"scale": UDP_SCALE, "add": UDP_SCALE}.get)
+    graph = _graph(s={"process_id": "add", "arguments": {"v": 2}, "result": True})
+    assert validate(graph, env.registry, udp=env.udp) == []
+    assert evaluate(graph, env) == 4
+
+
 def test_unknown_process(env: EvalContext) -> None:
     with pytest.raises(ProcessUnsupported):
         evaluate(
