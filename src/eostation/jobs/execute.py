@@ -235,8 +235,10 @@ def _persist_on_cluster(
     """
     from distributed import futures_of
 
+    from eostation.jobs.cluster import SchedulerLost, job_priority, lost_scheduler
+
     keys = list(data.__dask_graph__().keys())
-    persisted = client.persist(data, optimize_graph=False)
+    persisted = client.persist(data, optimize_graph=False, priority=job_priority(len(keys)))
     futures = futures_of(persisted)
     seen: set[int] = set()
     done: set[int] = set()
@@ -244,6 +246,8 @@ def _persist_on_cluster(
         if cancelled():
             client.cancel(futures)
             raise Cancelled()
+        if lost_scheduler(client):  # its futures are gone: asking the scheduler would hang
+            raise SchedulerLost()
         finished = all(f.done() for f in futures)
         try:
             states = client.run_on_scheduler(_task_states, keys=keys)
@@ -261,6 +265,8 @@ def _persist_on_cluster(
     for f in futures:
         if f.status == "error":
             f.result()  # raises the task's exception
+        if f.status == "cancelled":  # not by us: the client lost the scheduler
+            raise SchedulerLost()
     return persisted
 
 
