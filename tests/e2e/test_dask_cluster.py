@@ -159,13 +159,14 @@ def test_small_job_of_another_user_is_not_starved(deployment: Deployment) -> Non
     big = deployment.connect("alice").create_job(slow_graph(n=300, seconds=0.1))
     big.start()
     wait_for(big, lambda i: i["status"] == "running" and i.get("progress", 0) > 0)
-    # ... bob's has 4. In Dask's first-come-first-served order they would wait for every
+    # ... bob's has 12: more than twice the threads, so Dask queues them on the scheduler
+    # like alice's, and in its first-come-first-served order they would wait for every
     # queued task of alice's job (bob's job would end when alice's is nearly done).
-    small = deployment.connect("bob").create_job(slow_graph(n=4, seconds=0.1))
+    small = deployment.connect("bob").create_job(slow_graph(n=12, seconds=0.1))
     small.start()
     info = wait_for(small, ended)
     alice = big.describe()
-    assert info["status"] == "finished" and small.get_results().get_assets()[0].load_json() == 4
+    assert info["status"] == "finished" and small.get_results().get_assets()[0].load_json() == 12
     assert alice["status"] == "running" and alice["progress"] < 70, alice
     big.stop()
 

@@ -238,7 +238,11 @@ def _persist_on_cluster(
     from eostation.jobs.cluster import SchedulerLost, job_priority, lost_scheduler
 
     keys = list(data.__dask_graph__().keys())
-    persisted = client.persist(data, optimize_graph=False, priority=job_priority(len(keys)))
+    # fifo_timeout=0: each job is a new Dask generation, so jobs of one size class run
+    # first come first served (Dask would otherwise interleave graphs submitted within 60 s).
+    persisted = client.persist(
+        data, optimize_graph=False, priority=job_priority(len(keys)), fifo_timeout=0
+    )
     futures = futures_of(persisted)
     seen: set[int] = set()
     done: set[int] = set()
