@@ -147,7 +147,9 @@ def main() -> None:
     small_store = generate(DATA, SMALL)
     load = os.getloadavg()[0]
     rows = []
-    remote = DaskCluster(DATA / "cluster").start_scheduler()
+    # The scheduler and workers unpickle the benchmark's collection source (engine_data).
+    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
+    remote = DaskCluster(DATA / "cluster", env={"PYTHONPATH": path}).start_scheduler()
     for _ in range(WORKERS):
         remote.add_worker(memory="2GiB", threads=1)
     try:

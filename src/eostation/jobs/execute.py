@@ -299,7 +299,8 @@ def write_outputs(
         data = out.data
         if client is not None and _task_count(data):
             data = _persist_on_cluster(data, client, progress, cancelled)
-            files = writer.write(data, directory, out.options)
+            with client.as_current():  # the writer's compute() gathers through this client
+                files = writer.write(data, directory, out.options)
         else:
             # Imported here: dask stays out of the API process until a graph is written.
             from eostation.jobs.progress import TaskCounter
