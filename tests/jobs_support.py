@@ -16,6 +16,7 @@ import xarray as xr
 from eostation.engine.registry import ProcessRegistry, _build, process
 
 SLOW_ID = "eostation_test_slow_sum"
+BUSY_ID = "eostation_test_busy_sum"
 
 
 def slow_sum(n: int, seconds: float) -> xr.DataArray:
@@ -37,26 +38,51 @@ def slow_sum(n: int, seconds: float) -> xr.DataArray:
     return xr.DataArray(ones.sum())
 
 
+def busy_sum(n: int, seconds: float) -> xr.DataArray:
+    """Like :func:`slow_sum`, but each chunk keeps its thread busy (CPU) for ``seconds``.
+
+    Args:
+        n: Number of chunks.
+        seconds: CPU time per chunk.
+
+    Returns:
+        The sum, lazily.
+    """
+
+    def work(block: np.ndarray) -> np.ndarray:
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+        return block
+
+    ones = da.ones(int(n), chunks=1).map_blocks(work, dtype=float)
+    return xr.DataArray(ones.sum())
+
+
 def with_slow(registry: ProcessRegistry) -> ProcessRegistry:
-    """``registry`` plus the slow process."""
-    registry.add(
-        _build(
-            SLOW_ID, slow_sum, categories=(), exceptions={}, hidden=frozenset(), experimental=False
+    """``registry`` plus the slow and the busy process."""
+    for pid, function in ((SLOW_ID, slow_sum), (BUSY_ID, busy_sum)):
+        registry.add(
+            _build(
+                pid, function, categories=(), exceptions={}, hidden=frozenset(), experimental=False
+            )
         )
-    )
     return registry
 
 
-def slow_graph(n: int = 20, seconds: float = 0.2) -> dict[str, object]:
+def slow_graph(n: int = 20, seconds: float = 0.2, busy: bool = False) -> dict[str, object]:
+    """A graph of the slow process (``busy``: the CPU-bound one) with ``n`` chunks."""
+    pid = BUSY_ID if busy else SLOW_ID
     return {
         "process_graph": {
-            "s": {"process_id": SLOW_ID, "arguments": {"n": n, "seconds": seconds}, "result": True}
+            "s": {"process_id": pid, "arguments": {"n": n, "seconds": seconds}, "result": True}
         }
     }
 
 
 if __name__ == "__main__":
     process(SLOW_ID)(slow_sum)
+    process(BUSY_ID)(busy_sum)
     from eostation.cli import main
 
     main()

@@ -15,6 +15,7 @@ from rich.console import Console
 from eostation import __version__
 from eostation.archive.cli import archive_app
 from eostation.config import Settings
+from eostation.jobs.worker_cli import dask_worker
 
 __all__ = ["app", "main"]
 
@@ -26,6 +27,7 @@ users_app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 app.add_typer(archive_app, name="archive")
+app.command("dask-worker")(dask_worker)
 console = Console(stderr=True)
 
 SHUTDOWN_GRACE_SECONDS = 3
@@ -117,6 +119,13 @@ def serve(
         int | None,
         typer.Option(help="Workers of the local Dask cluster (0: run in-process threads)."),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler to run jobs on, e.g. tcp://10.0.0.5:8786, instead of a "
+            "local cluster [env: EOSTATION_DASK_SCHEDULER]."
+        ),
+    ] = None,
 ) -> None:
     """Start the openEO API server with the demo collections."""
     import uvicorn
@@ -124,7 +133,14 @@ def serve(
     from eostation.api.app import build_services, create_app
     from eostation.auth import bind_refusal
 
-    settings = _settings(data_dir, host=host, port=port, runners=runners, dask_workers=dask_workers)
+    settings = _settings(
+        data_dir,
+        host=host,
+        port=port,
+        runners=runners,
+        dask_workers=dask_workers,
+        dask_scheduler=scheduler,
+    )
     _private_files()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "CatalogSettings",
+    "DaskSettings",
     "IssuerSettings",
     "JobSettings",
     "LimitSettings",
@@ -129,6 +130,21 @@ class DashboardSettings(BaseModel):
     base_map_attribution: str = ""
 
 
+class DaskSettings(BaseModel):
+    """Dask workers (``eostation dask-worker`` and the local cluster of ``eostation serve``):
+    ``EOSTATION_DASK__MEMORY_LIMIT=8GiB`` and so on (``docs/deployment.md``)."""
+
+    memory_limit: str = "auto"
+    """Memory of each worker process (``4GiB``, ``0.5`` of the machine, ``auto``: an equal
+    share); Dask spills to disk from 60 %, pauses at 80 % and restarts the worker at 95 %."""
+    spill_dir: Path | None = None
+    """Where workers spill (default: ``<data dir>/dask-worker-space``); a local disk."""
+    threads: int | None = None
+    """Threads per worker process (None: Dask's default, the cores divided by the processes)."""
+    processes: int = 1
+    """Worker processes one ``eostation dask-worker`` starts."""
+
+
 class LimitSettings(BaseModel):
     """Engine limits: ``EOSTATION_LIMITS__GRAPH_MAX_NODES=20000`` and so on (``docs/security.md``)."""
 
@@ -194,6 +210,7 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = []
     issuer: IssuerSettings = IssuerSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    dask: DaskSettings = DaskSettings()
 
     @property
     def db_url(self) -> str:

@@ -235,8 +235,14 @@ def _persist_on_cluster(
     """
     from distributed import futures_of
 
+    from eostation.jobs.cluster import SchedulerLost, job_priority, lost_scheduler
+
     keys = list(data.__dask_graph__().keys())
-    persisted = client.persist(data, optimize_graph=False)
+    # fifo_timeout=0: each job is a new Dask generation, so jobs of one size class run
+    # first come first served (Dask would otherwise interleave graphs submitted within 60 s).
+    persisted = client.persist(
+        data, optimize_graph=False, priority=job_priority(len(keys)), fifo_timeout=0
+    )
     futures = futures_of(persisted)
     seen: set[int] = set()
     done: set[int] = set()
@@ -244,6 +250,8 @@ def _persist_on_cluster(
         if cancelled():
             client.cancel(futures)
             raise Cancelled()
+        if lost_scheduler(client):  # its futures are gone: asking the scheduler would hang
+            raise SchedulerLost()
         finished = all(f.done() for f in futures)
         try:
             states = client.run_on_scheduler(_task_states, keys=keys)
@@ -261,6 +269,8 @@ def _persist_on_cluster(
     for f in futures:
         if f.status == "error":
             f.result()  # raises the task's exception
+        if f.status == "cancelled":  # not by us: the client lost the scheduler
+            raise SchedulerLost()
     return persisted
 
 
@@ -289,7 +299,8 @@ def write_outputs(
         data = out.data
         if client is not None and _task_count(data):
             data = _persist_on_cluster(data, client, progress, cancelled)
-            files = writer.write(data, directory, out.options)
+            with client.as_current():  # the writer's compute() gathers through this client
+                files = writer.write(data, directory, out.options)
         else:
             # Imported here: dask stays out of the API process until a graph is written.
             from eostation.jobs.progress import TaskCounter

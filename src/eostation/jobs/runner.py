@@ -16,13 +16,10 @@ no longer exists). Such a job is requeued up to ``jobs.max_attempts`` runs, then
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +27,17 @@ from eostation.config import Settings
 from eostation.engine.limits import EngineLimits
 from eostation.errors import ServiceUnavailable
 from eostation.jobs import execute
+from eostation.jobs.cluster import (
+    ClusterUsage,
+    SchedulerLost,
+    lost_scheduler,
+    scheduler_answers,
+)
 from eostation.jobs.costs import Usage, costs_of
 from eostation.jobs.joblog import JobLogger, describe_failure
 from eostation.jobs.model import Job, JobStatus
 from eostation.jobs.results import ResultLayout, asset_records, zip_stores
+from eostation.jobs.runwatch import RunWatch, process_gone, rss_mb, runner_id
 from eostation.jobs.store import JobStore, utcnow
 from eostation.outbound import OutboundPolicy
 from eostation.users import UserStore
@@ -50,53 +54,6 @@ log = logging.getLogger("eostation.jobs.runner")
 
 RUNNING, QUEUED = JobStatus.RUNNING, JobStatus.QUEUED
 FINISHED, ERROR = JobStatus.FINISHED, JobStatus.ERROR
-
-
-def runner_id() -> str:
-    """``host/pid/random``: unique, and tells a runner on the same host whether it is alive."""
-    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
-
-
-def _process_gone(runner: str | None) -> bool:
-    """Whether ``runner`` ran on this host in a process that no longer exists."""
-    if not runner:
-        return False
-    host, _, rest = runner.partition("/")
-    pid_text = rest.partition("/")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _rss_mb() -> float:
-    try:
-        import psutil
-
-        return float(psutil.Process().memory_info().rss) / 1e6
-    except Exception:  # psutil missing or unsupported platform
-        return 0.0
-
-
-@dataclass
-class _Watch:
-    """Shared state between a running job and its heartbeat thread."""
-
-    cancel: threading.Event = field(default_factory=threading.Event)
-    lost: threading.Event = field(default_factory=threading.Event)
-    over_budget: threading.Event = field(default_factory=threading.Event)
-    progress: float = 0.0
-    peak_mb: float = 0.0
-    input_pixels: int = 0
-    cpu0: float = field(default_factory=time.process_time)
-
-    def cpu(self) -> float:
-        return time.process_time() - self.cpu0
 
 
 class Runner:
@@ -147,6 +104,10 @@ class Runner:
         cfg = self.settings.jobs
         failures = 0
         while not stop.is_set() and not self.shutdown.is_set():
+            if self.client is not None and self.client.status in ("closed", "failed"):
+                # The client gave up reconnecting: exit, to be started again with a new one.
+                log.error("runner %s lost its Dask scheduler for good; stopping", self.id)
+                return
             try:
                 if time.monotonic() - self._last_maintenance > max(1.0, cfg.heartbeat_seconds):
                     self.maintain()
@@ -176,8 +137,23 @@ class Runner:
 
     def run_once(self) -> str | None:
         """Claim one queued job and run it to its end; returns its id, or None if none waited."""
+        if lost_scheduler(self.client):
+            return None  # no job is claimed while the Dask scheduler is unreachable
         job = self.store.claim(self.id, self.settings.concurrent_jobs)
         if job is None:
+            return None
+        if self.client is not None and not scheduler_answers(self.client):
+            # Claimed in the moment the scheduler died, before the client noticed: give the
+            # job back, without counting the run, rather than fail it on the lost cluster.
+            self.store.transition(
+                job.id,
+                QUEUED,
+                current=RUNNING,
+                holder=self.id,
+                runner=None,
+                attempts=job.attempts - 1,
+                queued_at=job.queued_at,
+            )
             return None
         self._current = job.id
         try:
@@ -200,7 +176,7 @@ class Runner:
             # A runner runs one job at a time: one of ours that is not current was left behind
             # when its outcome could not be recorded (the database was unreachable).
             orphan = job.runner == self.id
-            if not (orphan or stale or _process_gone(job.runner)):
+            if not (orphan or stale or process_gone(job.runner)):
                 continue
             why = (
                 "its outcome could not be recorded (the database was unreachable)"
@@ -246,10 +222,10 @@ class Runner:
 
     # -- one job ------------------------------------------------------------------------
 
-    def _heartbeat(self, job: Job, watch: _Watch, done: threading.Event) -> None:
+    def _heartbeat(self, job: Job, watch: RunWatch, done: threading.Event) -> None:
         interval = self.settings.jobs.heartbeat_seconds
         while not done.wait(interval):
-            watch.peak_mb = max(watch.peak_mb, _rss_mb())
+            watch.peak_mb = max(watch.peak_mb, rss_mb())
             try:
                 held = self.store.heartbeat(job.id, self.id, round(watch.progress, 1))
             except Exception:
@@ -269,7 +245,7 @@ class Runner:
 
     def _run(self, job: Job) -> None:
         jlog = JobLogger(self.store, job.id)
-        watch = _Watch(peak_mb=_rss_mb())
+        watch = RunWatch(peak_mb=rss_mb())
         started = time.monotonic()
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(job, watch, done), daemon=True)
@@ -316,7 +292,7 @@ class Runner:
             usage=usage.to_api(),
         )
 
-    def _compute(self, job: Job, tmp: Any, watch: _Watch, jlog: JobLogger) -> dict[str, Any]:
+    def _compute(self, job: Job, tmp: Any, watch: RunWatch, jlog: JobLogger) -> dict[str, Any]:
         def progress(value: float) -> None:
             watch.progress = max(watch.progress, value)
 
@@ -352,28 +328,31 @@ class Runner:
         if job.budget is not None and estimate > job.budget:
             watch.over_budget.set()
             raise execute.Cancelled()
-        execute.write_outputs(
-            run,
-            tmp,
-            formats=self.formats,
-            progress=progress,
-            cancelled=cancelled,
-            client=self.client,
-            on_file=lambda f: jlog.info(f"Wrote {f.name} ({f.media_type})."),
-        )
+        if self.client is not None:
+            watch.cluster = ClusterUsage(self.client, job.id, self.settings.jobs.heartbeat_seconds)
+        with watch.cluster.tracking() if watch.cluster else contextlib.nullcontext():
+            execute.write_outputs(
+                run,
+                tmp,
+                formats=self.formats,
+                progress=progress,
+                cancelled=cancelled,
+                client=self.client,
+                on_file=lambda f: jlog.info(f"Wrote {f.name} ({f.media_type})."),
+            )
         return asset_records(zip_stores(run.files))
 
-    def _usage(self, watch: _Watch, started: float, output_bytes: int) -> Usage:
+    def _usage(self, watch: RunWatch, started: float, output_bytes: int) -> Usage:
         return Usage(
-            cpu_seconds=watch.cpu(),
-            peak_memory_mb=max(watch.peak_mb, _rss_mb()),
+            cpu_seconds=watch.cpu(fresh=True),
+            peak_memory_mb=max(watch.peak_mb, rss_mb()),
             duration_seconds=time.monotonic() - started,
             input_pixels=watch.input_pixels,
             output_bytes=output_bytes,
         )
 
     def _stopped(
-        self, job: Job, exc: BaseException, watch: _Watch, usage: Usage, jlog: JobLogger
+        self, job: Job, exc: BaseException, watch: RunWatch, usage: Usage, jlog: JobLogger
     ) -> None:
         """Record how a run that did not finish ended."""
         costs = costs_of(usage.cpu_seconds, usage.input_pixels, 0)
@@ -389,6 +368,8 @@ class Runner:
         elif watch.lost.is_set():
             # Stopped or deleted through the API, which already set the status.
             jlog.info(f"Run stopped after {usage.duration_seconds:.1f} s (the job was canceled).")
+        elif isinstance(exc, SchedulerLost) or lost_scheduler(self.client):
+            self._scheduler_lost(job, common, jlog)
         elif isinstance(exc, ServiceUnavailable):
             # The database stayed locked: not the job's fault, so it runs again later.
             jlog.warning(f"{exc.message} The job was queued again.", code="JobRequeued")
@@ -403,4 +384,25 @@ class Runner:
         else:
             message, code, path = describe_failure(exc)
             jlog.error(message, code=code, path=path)
+            self.store.transition(job.id, ERROR, current=RUNNING, holder=self.id, **common)
+
+    def _scheduler_lost(self, job: Job, common: dict[str, Any], jlog: JobLogger) -> None:
+        """The Dask scheduler went away mid-run: queue the job again, within the attempt limit."""
+        limit = self.settings.jobs.max_attempts
+        why = f"Run {job.attempts} lost its Dask scheduler (stopped, restarted or unreachable)"
+        if job.attempts < limit:
+            jlog.warning(
+                f"{why}. The job was queued again (run {job.attempts + 1} of at most {limit}); "
+                "it starts once the scheduler is back.",
+                code="JobRequeued",
+            )
+            self.store.transition(
+                job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0
+            )
+        else:
+            jlog.error(
+                f"{why}, and the job has run {limit} times; it is not retried again. "
+                "Start it again once the Dask cluster is stable.",
+                code="JobInterrupted",
+            )
             self.store.transition(job.id, ERROR, current=RUNNING, holder=self.id, **common)

@@ -38,11 +38,15 @@ def start_dask(settings: Settings) -> tuple[str | None, Any]:
         return None, None
     from distributed import LocalCluster
 
+    from eostation.jobs.cluster import spill_dir
+
     cluster = LocalCluster(
         n_workers=settings.dask_workers,
+        threads_per_worker=settings.dask.threads,
+        memory_limit=settings.dask.memory_limit,
         processes=True,
         dashboard_address=None,
-        local_directory=str(settings.ensure_data_dir() / "dask-worker-space"),
+        local_directory=str(spill_dir(settings)),
     )
     return str(cluster.scheduler_address), cluster
 

@@ -77,3 +77,34 @@ def test_stop_cancels_the_futures(tmp_path: Path, client: Any) -> None:
     assert not thread.is_alive() and time.monotonic() - t0 < 3
     job = runner.store.find(job_id)
     assert job is not None and job.status is JobStatus.CANCELED and job.result_dir is None
+
+
+def test_lost_scheduler_on_the_last_attempt_fails_the_job_with_a_reason(tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    own = Client(cluster, timeout=2)
+    try:
+        runner = _runner(tmp_path, own)
+        runner.settings = runner.settings.model_copy(
+            update={"jobs": JobSettings(heartbeat_seconds=0.1, poll_seconds=0.05, max_attempts=1)}
+        )
+        job_id, thread = _run_in_thread(runner, slow_graph(n=200, seconds=0.05))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = runner.store.find(job_id)
+            if job is not None and job.progress:
+                break
+            time.sleep(0.05)
+        cluster.close()  # the scheduler goes away mid-job
+        thread.join(30)
+        assert not thread.is_alive()
+        job = runner.store.find(job_id)
+        assert job is not None and job.status is JobStatus.ERROR and job.result_dir is None
+        [entry] = runner.store.logs(job_id, min_level="error")[0]
+        assert "lost its Dask scheduler" in entry.message and "not retried" in entry.message
+        assert runner.run_once() is None  # claims nothing while the scheduler is gone
+    finally:
+        own.close()
