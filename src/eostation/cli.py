@@ -117,6 +117,13 @@ def serve(
         int | None,
         typer.Option(help="Workers of the local Dask cluster (0: run in-process threads)."),
     ] = None,
+    no_runners: Annotated[
+        bool,
+        typer.Option(
+            "--no-runners",
+            help="API only: batch jobs run on `eostation worker` processes (an API replica).",
+        ),
+    ] = False,
 ) -> None:
     """Start the openEO API server with the demo collections."""
     import uvicorn
@@ -124,6 +131,8 @@ def serve(
     from eostation.api.app import build_services, create_app
     from eostation.auth import bind_refusal
 
+    if no_runners:  # nothing here computes batch jobs: no runners and no local Dask cluster
+        runners, dask_workers = 0, 0 if dask_workers is None else dask_workers
     settings = _settings(data_dir, host=host, port=port, runners=runners, dask_workers=dask_workers)
     _private_files()
     logging.basicConfig(
