@@ -188,3 +188,52 @@ def test_a_longer_outage_fails_with_the_reason_and_leaves_nothing(
     assert caught.value.status == 503
     assert storage.clean_unpublished("job1", keep=None) == [str(tmp)]
     assert storage.fs.find(storage.root.split("/")[0]) == []
+
+
+def test_a_job_whose_results_cannot_be_stored_fails_with_the_reason(
+    tmp_path: Path,
+    s3_emulator: S3Emulator,  # noqa: F811
+) -> None:
+    from eostation.config import JobSettings
+    from eostation.engine.registry import default_registry
+    from eostation.jobs.runner import Runner
+    from eostation.jobs.store import JobStore
+    from eostation.migrations import open_database
+    from tests.jobs_support import slow_graph, with_slow
+
+    bucket = s3_emulator.bucket()
+    settings = Settings(
+        data_dir=tmp_path,
+        secret_key="k",
+        jobs=JobSettings(heartbeat_seconds=0.1, poll_seconds=0.05),
+        storage=StorageSettings(
+            results_url=f"s3://{bucket}/results", options=s3_emulator.options, retry_seconds=1
+        ),
+    )
+    runner = Runner(
+        settings, JobStore(open_database(settings.db_url)), registry=with_slow(default_registry())
+    )
+    job = runner.store.create("u", slow_graph(n=2, seconds=0.01))
+    runner.store.transition(job.id, JobStatus.QUEUED)
+    with s3_emulator.outage():
+        assert runner.run_once() == job.id
+    failed = runner.store.find(job.id)
+    assert failed is not None and failed.status is JobStatus.ERROR
+    assert failed.result_dir is None and failed.results is None
+    [entry] = runner.store.logs(job.id, min_level="error", limit=10)[0]
+    assert entry.code == "StorageUnavailable"
+    assert "result storage is unavailable (upload of openEO.json failed for 1 s" in entry.message
+    assert storage_objects(s3_emulator, bucket) == []
+    assert not list((tmp_path / "jobs" / job.id).iterdir())  # the staged run is gone too
+    # Once the store is back, the same job runs again and publishes.
+    runner.store.transition(job.id, JobStatus.QUEUED, current=JobStatus.ERROR)
+    assert runner.run_once() == job.id
+    done = runner.store.find(job.id)
+    assert done is not None and done.status is JobStatus.FINISHED
+    assert (runner.layout.local_dir(done) / "openEO.json").read_text() == "2.0"
+
+
+def storage_objects(s3: S3Emulator, bucket: str) -> list[str]:
+    import s3fs
+
+    return sorted(s3fs.S3FileSystem(**s3.options).find(bucket))
