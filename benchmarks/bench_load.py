@@ -34,8 +34,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_jobs import TINY, baseline, percentile
 from tests.conftest import LiveServer
