@@ -77,8 +77,12 @@ def replicas(
     with (root / "worker.log").open("wb") as out:
         worker = subprocess.Popen(cmd, cwd=ROOT, env=worker_env, stdout=out, stderr=out)
     yield Replicas(a, b, env, root, bucket, s3_emulator)
-    worker.terminate()
-    worker.wait(10)
+    worker.terminate()  # requeues a running job, which may take a moment under load
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(10)
     a.stop()
     b.stop()
 
@@ -197,3 +201,25 @@ def test_an_object_store_down_for_ten_seconds_delays_but_never_corrupts(
     assert not any("interrupted" in w for w in warnings)  # not mistaken for a dead runner
     stored = [o for o in replicas.objects() if o.startswith(job.job_id)]
     assert len(stored) == 2 and sum(o.endswith("/job-results.json") for o in stored) == 1
+
+
+def test_a_postgresql_restart_mid_job_loses_nothing(
+    replicas: Replicas, request: pytest.FixtureRequest
+) -> None:
+    if "postgresql" not in replicas.env["EOSTATION_DATABASE_URL"]:
+        pytest.skip("restarts the PostgreSQL server")
+    pg = request.getfixturevalue("pg_server")
+    con_a, con_b = openeo.connect(replicas.a.url), openeo.connect(replicas.b.url)
+    running = con_a.create_job(slow_graph(n=30, seconds=0.1), title="running")
+    queued = con_a.create_job(slow_graph(n=4, seconds=0.05), title="queued")
+    running.start()
+    _wait(con_b, running.job_id, {"running"})
+    queued.start()
+    pg.restart()  # drops every connection of both replicas and the runner
+    statuses = [_wait(con_b, j.job_id, {"finished", "error"})["status"] for j in (running, queued)]
+    for job, status in zip((running, queued), statuses, strict=True):
+        if status == "error":  # allowed, but never silently
+            assert con_b.job(job.job_id).logs(level="error"), f"{job.job_id} failed silently"
+    assert statuses == ["finished", "finished"]
+    assert con_a.job(running.job_id).get_results().get_assets()[0].load_json() == 30.0
+    assert con_b.job(queued.job_id).get_results().get_assets()[0].load_json() == 4.0
