@@ -12,8 +12,10 @@ A monitor samples the database every 50 ms for running jobs per user.
 
 Reported per database: jobs lost (created but missing or not finished) and duplicated (run
 more than once), the most jobs one user had running at once (limit 1), 429 answers and
-whether each carried ``Retry-After``, job creation and status-poll p50/p99 during the burst
-(target p99 < 100 ms), and the ``GET /.well-known/openeo`` baseline of the idle replica.
+whether each carried ``Retry-After`` (and, after the burst, one user creating jobs on one
+replica as fast as it can until the per-user limit answers 429), job creation and
+status-poll p50/p99 during the burst (target p99 < 100 ms), and the ``GET
+/.well-known/openeo`` baseline of the idle replica.
 """
 
 from __future__ import annotations
@@ -187,6 +189,22 @@ class Burst:
         }
 
 
+def rate_limit_probe(url: str, token: str, tries: int = 400) -> dict[str, Any]:
+    """One user creating jobs on one replica as fast as it can, until the first 429."""
+    headers = {"Authorization": f"Bearer basic//{token}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+        for accepted in range(tries):
+            response = http.post(API + "/jobs", json=TINY)
+            if response.status_code == 429:
+                return {
+                    "accepted_before_429": accepted,
+                    "code": response.json()["code"],
+                    "retry_after": response.headers.get("Retry-After"),
+                }
+            response.raise_for_status()
+    return {"accepted_before_429": tries, "code": None, "retry_after": None}
+
+
 def one_database(kind: str, jobs: int, timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as db_url:
         root = Path(tmp)
@@ -230,6 +248,7 @@ def one_database(kind: str, jobs: int, timeout: float) -> dict[str, Any]:
                 base = baseline(http)
             report = Burst([r.url for r in replicas], tokens, jobs, db_url).run(timeout)
             report["baseline_well_known"] = ms(base)
+            report["rate_limit_probe"] = rate_limit_probe(replicas[0].url, tokens["user0"])
             return report
         finally:
             for p in runners:

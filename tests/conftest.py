@@ -80,7 +80,7 @@ class LiveServer:
         ]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=self._env)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a shared, loaded machine starts slowly
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
