@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from tests.e2e.test_jobs import mean_cube
 from tests.jobs_support import slow_graph
 from tests.s3_server import S3Emulator, s3_emulator  # noqa: F401
 
-pytestmark = pytest.mark.e2e
+# Three servers and a runner per database: on a loaded machine starting them alone can take
+# minutes, which the default 300 s per test (setup included) does not allow for.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,8 +72,9 @@ def replicas(
         "EOSTATION_JOBS__POLL_SECONDS": "0.05",
         **s3_emulator.env(f"s3://{bucket}/results"),
     }
-    a = LiveServer(root / "a", env=env, args=("--no-runners",)).start()
-    b = LiveServer(root / "b", env=env, args=("--no-runners",)).start()
+    a, b = (LiveServer(root / name, env=env, args=("--no-runners",)) for name in "ab")
+    with ThreadPoolExecutor(2) as pool:  # both replicas start at once: half the wait
+        list(pool.map(LiveServer.start, (a, b)))
     # The runner-only process; it knows the slow test process of tests.jobs_support.
     worker_env = {**os.environ, "EOSTATION_DASK_WORKERS": "0", **env}
     cmd = [sys.executable, "-m", "tests.jobs_support", "worker", "--data-dir", str(root / "w")]
