@@ -126,6 +126,13 @@ def serve(
             "local cluster [env: EOSTATION_DASK_SCHEDULER]."
         ),
     ] = None,
+    no_runners: Annotated[
+        bool,
+        typer.Option(
+            "--no-runners",
+            help="API only: batch jobs run on `eostation worker` processes (an API replica).",
+        ),
+    ] = False,
 ) -> None:
     """Start the openEO API server with the demo collections."""
     import uvicorn
@@ -133,6 +140,8 @@ def serve(
     from eostation.api.app import build_services, create_app
     from eostation.auth import bind_refusal
 
+    if no_runners:  # nothing here computes batch jobs: no runners and no local Dask cluster
+        runners, dask_workers = 0, 0 if dask_workers is None else dask_workers
     settings = _settings(
         data_dir,
         host=host,

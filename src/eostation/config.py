@@ -7,7 +7,7 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field
@@ -23,6 +23,7 @@ __all__ = [
     "OidcProvider",
     "RateLimitSettings",
     "Settings",
+    "StorageSettings",
     "read_or_create_secret",
 ]
 
@@ -145,6 +146,17 @@ class DaskSettings(BaseModel):
     """Worker processes one ``eostation dask-worker`` starts."""
 
 
+class StorageSettings(BaseModel):
+    """Where job results live: ``EOSTATION_STORAGE__RESULTS_URL=s3://bucket/prefix`` and so on."""
+
+    results_url: str | None = None
+    """An fsspec URL (``s3://bucket/prefix``, ``file:///shared/results``); None: ``<data dir>/jobs``."""
+    options: dict[str, Any] = {}
+    """fsspec storage options as JSON, e.g. ``{"endpoint_url": "http://minio:9000", "key": "…", "secret": "…"}``."""
+    retry_seconds: Annotated[float, Field(ge=0)] = 30.0
+    """How long a failing upload or delete is retried before the job fails with the reason."""
+
+
 class LimitSettings(BaseModel):
     """Engine limits: ``EOSTATION_LIMITS__GRAPH_MAX_NODES=20000`` and so on (``docs/security.md``)."""
 
@@ -197,6 +209,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimitSettings = RateLimitSettings()
     db_busy_seconds: float = 10.0
     """How long a database write retries while other writers hold the lock, before 503."""
+    storage: StorageSettings = StorageSettings()
 
     @property
     def runner_count(self) -> int:

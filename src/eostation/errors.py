@@ -90,6 +90,7 @@ __all__ = [
     "ServiceUnsupported",
     "StorageFailure",
     "StorageQuotaExceeded",
+    "StorageUnavailable",
     "TargetDimensionExists",
     "TemporalExtentEmpty",
     "TokenInvalid",
@@ -201,6 +202,13 @@ class ServiceUnavailable(_RetryLater):
 
     code, status = "ServiceUnavailable", 503
     template = "The service is busy ({reason}). Try again in {retry_after} s."
+
+
+class StorageUnavailable(_RetryLater):
+    """eostation-specific: the object store holding job results refused a read or write."""
+
+    code, status = "StorageUnavailable", 503
+    template = "The result storage is unavailable ({reason}). Try again in {retry_after} s."
 
 
 class TooManyRequests(_RetryLater):

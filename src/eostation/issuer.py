@@ -101,7 +101,8 @@ class TokenIssuer:
         self._lock = threading.Lock()
         # A configured key is checked at start; a generated one is made on first use,
         # because that takes a noticeable fraction of a second and most runs never need it.
-        pem = self._settings.private_key
+        # Empty counts as unset: a Compose file passes `${VAR}` through even when it is blank.
+        pem = self._settings.private_key or None
         self._loaded = None if pem is None else _load_key(pem)
 
     def _key(self) -> tuple[rsa.RSAPrivateKey, dict[str, Any]]:

@@ -356,3 +356,14 @@ def test_a_configured_key_that_is_not_an_rsa_pem_stops_the_start(settings: Setti
     )
     with pytest.raises(ValueError, match="not a readable PEM"):
         create_app(bad)
+
+
+def test_an_empty_configured_key_counts_as_unset(settings: Settings) -> None:
+    from eostation.api.app import create_app
+
+    blank = settings.model_copy(
+        update={"issuer": settings.issuer.model_copy(update={"private_key": ""})}
+    )
+    with TestClient(create_app(blank)) as c:
+        assert c.get(REALM + "/protocol/openid-connect/certs").json()["keys"][0]["kid"]
+    assert (settings.data_dir / "issuer-key.pem").exists()

@@ -22,6 +22,7 @@ EOSTATION_SPECIFIC = {
     "HostNotAllowed": "a Host header naming no name of this server (403, DNS rebinding)",
     "PayloadTooLarge": "a request body over EOSTATION_MAX_REQUEST_BYTES (413)",
     "ServiceUnavailable": "the database stayed locked past its busy budget (503, Retry-After)",
+    "StorageUnavailable": "the object store of job results refused a read or write (503)",
     "TooManyRequests": "a rate limit was hit (429, Retry-After)",
     "ItemNotFound": "a catalogue item (STAC API, OData product) that is not there (404)",
     "QueryInvalid": "an OData query option CDSE would refuse (422, FastAPI's shape)",

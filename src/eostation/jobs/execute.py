@@ -157,20 +157,33 @@ def _finished(store: JobStore, user_id: str, job_id: str) -> Job:
     return job
 
 
+def _recorded_dir(job: Job) -> Path:
+    return Path(job.result_dir or "")
+
+
 def load_finished_job(
-    store: JobStore, formats: FormatRegistry, user_id: str, job_id: str
+    store: JobStore,
+    formats: FormatRegistry,
+    user_id: str,
+    job_id: str,
+    *,
+    local_dir: Callable[[Job], Path] = _recorded_dir,
 ) -> xr.DataArray:
-    """``load_result``: a finished job of ``user_id`` as a lazy cube (:func:`open_job_result`)."""
+    """``load_result``: a finished job of ``user_id`` as a lazy cube (:func:`open_job_result`).
+
+    ``local_dir(job)`` gives a local directory of its files (object storage copies them).
+    """
     job = _finished(store, user_id, job_id)
-    assert job.result_dir is not None  # _finished checked it
-    return open_job_result(Path(job.result_dir), job.results or {}, formats)
+    return open_job_result(local_dir(job), job.results or {}, formats)
 
 
-def finished_job_files(store: JobStore, user_id: str, job_id: str) -> dict[str, Path]:
+def finished_job_files(
+    store: JobStore, user_id: str, job_id: str, *, local_dir: Callable[[Job], Path] = _recorded_dir
+) -> dict[str, Path]:
     """``job_files``: the result files of a finished job of ``user_id``, by asset name."""
     job = _finished(store, user_id, job_id)
-    assert job.result_dir is not None  # _finished checked it
-    return {str(name): Path(job.result_dir) / str(name) for name in job.results or {}}
+    base = local_dir(job)
+    return {str(name): base / str(name) for name in job.results or {}}
 
 
 def open_job_result(

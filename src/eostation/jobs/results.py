@@ -118,6 +118,10 @@ class ResultLayout:
             return None
         return path
 
+    def local_dir(self, job: Job) -> Path:
+        """The directory of the published files of ``job`` (for ``load_result``)."""
+        return Path(job.result_dir or "")
+
 
 def zip_stores(files: Iterable[OutputFile]) -> list[OutputFile]:
     """``files`` with every directory (a Zarr store) replaced by one ZIP file.

@@ -36,7 +36,8 @@ from eostation.jobs.cluster import (
 from eostation.jobs.costs import Usage, costs_of
 from eostation.jobs.joblog import JobLogger, describe_failure
 from eostation.jobs.model import Job, JobStatus
-from eostation.jobs.results import ResultLayout, asset_records, zip_stores
+from eostation.jobs.objstore import result_storage
+from eostation.jobs.results import asset_records, zip_stores
 from eostation.jobs.runwatch import RunWatch, process_gone, rss_mb, runner_id
 from eostation.jobs.store import JobStore, utcnow
 from eostation.outbound import OutboundPolicy
@@ -91,7 +92,7 @@ class Runner:
 
             udps = UdpStore(store.engine)
         self.udps = udps
-        self.layout = ResultLayout(settings.data_dir / "jobs")
+        self.layout = result_storage(settings)
         self.shutdown = threading.Event()
         self._last_maintenance = 0.0
         self._current: str | None = None
@@ -254,6 +255,17 @@ class Runner:
         try:
             jlog.info(f"Job started on runner {self.id} (run {job.attempts}).")
             outcome = self._compute(job, tmp, watch, jlog)
+            usage = self._usage(watch, started, sum(a["file:size"] for a in outcome.values()))
+            costs = costs_of(usage.cpu_seconds, usage.input_pixels, usage.output_bytes)
+            metadata = {
+                "job_id": job.id,
+                "assets": outcome,
+                "usage": usage.to_api(),
+                "costs": costs,
+            }
+            # Still inside the heartbeat: an upload retrying through a storage outage must
+            # not look like a dead runner to the others.
+            final = self.layout.publish(tmp, metadata)
         except BaseException as exc:
             done.set()
             self.layout.remove(tmp)
@@ -265,10 +277,6 @@ class Runner:
         finally:
             done.set()
             beat.join()
-        usage = self._usage(watch, started, sum(a["file:size"] for a in outcome.values()))
-        costs = costs_of(usage.cpu_seconds, usage.input_pixels, usage.output_bytes)
-        metadata = {"job_id": job.id, "assets": outcome, "usage": usage.to_api(), "costs": costs}
-        final = self.layout.publish(tmp, metadata)
         finished = self.store.transition(
             job.id,
             FINISHED,
@@ -309,12 +317,14 @@ class Runner:
             user_id=job.user_id,
             udp=lambda pid: self.udps.get(job.user_id, pid),
             load_result=lambda other: execute.load_finished_job(
-                self.store, self.formats, job.user_id, other
+                self.store, self.formats, job.user_id, other, local_dir=self.layout.local_dir
             ),
             limits=EngineLimits.from_settings(
                 self.settings, accounts=UserStore(self.store.engine).count()
             ),
-            job_files=lambda other: execute.finished_job_files(self.store, job.user_id, other),
+            job_files=lambda other: execute.finished_job_files(
+                self.store, job.user_id, other, local_dir=self.layout.local_dir
+            ),
         )
         watch.input_pixels = run.input_pixels
         estimate = costs_of(run.input_pixels / 20e6, run.input_pixels, run.output_nbytes)

@@ -33,7 +33,8 @@ from eostation.errors import (
 from eostation.formats.registry import FormatRegistry
 from eostation.jobs.costs import PIXELS_PER_CPU_SECOND, costs_of, iso_duration
 from eostation.jobs.model import ACTIVE, LOG_LEVELS, Job, JobStatus, LogEntry
-from eostation.jobs.results import ResultLayout, Signer
+from eostation.jobs.objstore import result_storage
+from eostation.jobs.results import Signer
 from eostation.jobs.store import JobStore, utcnow
 from eostation.users import UserStore
 
@@ -85,7 +86,7 @@ class JobService:
     def __init__(self, settings: Settings, store: JobStore) -> None:
         self.settings = settings
         self.store = store
-        self.layout = ResultLayout(settings.data_dir / "jobs")
+        self.layout = result_storage(settings)
         self.signer = Signer(settings.signing_key(), settings.jobs.link_ttl_seconds)
         self.users = UserStore(store.engine)
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine, Row
 
 from eostation.db import write_attempts
 from eostation.errors import JobLocked, JobNotFound
-from eostation.jobs.claim import claim_statement
+from eostation.jobs.claim import claim_lock, claim_statement
 from eostation.jobs.model import (
     ACTIVE,
     LOG_LEVELS,
@@ -221,9 +221,13 @@ class JobStore:
         queued job; users already at ``concurrent_per_user`` running jobs wait. Concurrent
         runners get different jobs (:mod:`eostation.jobs.claim`).
         """
-        stmt = claim_statement(self._engine.dialect.name, runner, concurrent_per_user, utcnow())
+        dialect = self._engine.dialect.name
+        stmt = claim_statement(dialect, runner, concurrent_per_user, utcnow())
+        lock = claim_lock(dialect)
         for attempt in write_attempts(self._engine):
             with attempt as conn:
+                if lock is not None:
+                    conn.execute(lock)  # held until commit: see eostation.jobs.claim
                 job_id = conn.execute(stmt).scalar()
         return None if job_id is None else self.find(job_id)
 

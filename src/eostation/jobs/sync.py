@@ -39,6 +39,7 @@ from eostation.jobs.execute import (
     write_outputs,
 )
 from eostation.jobs.joblog import describe_failure, json_data
+from eostation.jobs.objstore import result_storage
 from eostation.jobs.service import billing_plan
 from eostation.jobs.store import JobStore
 from eostation.jobs.synclogs import SyncLogs
@@ -99,6 +100,7 @@ class SyncService:
         self.store = store
         self.udps = udps
         self.logs = logs
+        self.results = result_storage(settings)
 
     def process(
         self,
@@ -154,9 +156,15 @@ class SyncService:
                     user_id=user_id,
                     udp=lambda pid: self.udps.get(user_id, pid),
                     load_result=lambda job_id: load_finished_job(
-                        self.store, self.formats, user_id, job_id
+                        self.store,
+                        self.formats,
+                        user_id,
+                        job_id,
+                        local_dir=self.results.local_dir,
                     ),
-                    job_files=lambda job_id: finished_job_files(self.store, user_id, job_id),
+                    job_files=lambda job_id: finished_job_files(
+                        self.store, user_id, job_id, local_dir=self.results.local_dir
+                    ),
                 )
                 if run.input_pixels > settings.sync_max_pixels:
                     raise ProcessGraphComplexity(
