@@ -125,10 +125,11 @@ class CatalogSettings(BaseModel):
 class DashboardSettings(BaseModel):
     """The web dashboard at ``/``: ``EOSTATION_DASHBOARD__BASE_MAP_URL=…`` (``docs/dashboard.md``)."""
 
-    #: XYZ template of an online base map (``https://…/{z}/{x}/{y}.png``); None: only the
-    #: shipped offline world layer, so the page loads nothing from outside the server.
     base_map_url: str | None = None
+    """XYZ template of an online base map (``https://…/{z}/{x}/{y}.png``); None: only the
+    shipped offline world layer, so the page loads nothing from outside the server."""
     base_map_attribution: str = ""
+    """Attribution shown under that online base map."""
 
 
 class DaskSettings(BaseModel):
