@@ -44,9 +44,9 @@ from eostation.engine.graph import (
     flat_graph,
     parse,
     references,
-    validate,
 )
 from eostation.engine.pushdown import push_down
+from eostation.engine.validation import validate
 from eostation.errors import (
     Internal,
     OpenEOError,

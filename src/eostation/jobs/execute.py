@@ -29,9 +29,9 @@ from eostation.data.base import LoadRequest
 from eostation.data.registry import CollectionRegistry
 from eostation.engine.context import Cancelled, EvalContext, LogSink
 from eostation.engine.evaluate import evaluate
-from eostation.engine.graph import validate
 from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import ProcessRegistry
+from eostation.engine.validation import validate
 from eostation.errors import CollectionNotFound, FeatureUnsupported, JobNotFinished, OpenEOError
 from eostation.formats.output import OutputFile
 from eostation.formats.registry import FormatRegistry

@@ -17,9 +17,9 @@ import xarray as xr
 from eostation.engine import EvalContext, LabeledArray, default_registry, process
 from eostation.engine.context import Cancelled
 from eostation.engine.evaluate import evaluate
-from eostation.engine.graph import validate
 from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import ProcessRegistry
+from eostation.engine.validation import validate
 from eostation.errors import (
     OpenEOError,
     OutboundRefused,

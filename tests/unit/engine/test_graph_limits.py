@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from eostation.config import Settings
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
-from eostation.engine.graph import check_complexity, validate
+from eostation.engine.graph import check_complexity
 from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
+from eostation.engine.validation import validate
 from eostation.errors import ProcessGraphComplexity
 
 REGISTRY = default_registry()
@@ -200,9 +201,15 @@ def test_shared_user_defined_processes_are_evaluated_once(
     }
     env = EvalContext(REGISTRY, LIMITS, udp=udp)
     assert evaluate(top, env, check=False) == fan_out**levels * (x + 1)
-    # Each process is looked up and run once: cost linear in the number of processes
-    # (fan_out ** levels calls without memoisation: 3 ** 30 would never finish).
-    assert sorted(lookups) == sorted(f"f{i}" for i in range(levels + 1))
+    # Each process id is looked up and run once: cost linear in the number of processes
+    # (fan_out ** levels calls without memoisation: 3 ** 30 would never finish). The
+    # predefined ids the processes call without a namespace are asked too, once each: a
+    # user's own process of that id would take precedence.
+    assert sorted(lookups) == sorted({*lookups})
+    assert {f"f{i}" for i in range(levels + 1)} <= {*lookups} <= {
+        *(f"f{i}" for i in range(levels + 1)),
+        *REGISTRY,
+    }
 
 
 def test_a_graph_that_expands_beyond_the_evaluation_budget_stops() -> None:

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 
 from eostation.api.deps import CurrentUser, ServicesDep, api_url, optional_user
-from eostation.engine.graph import flat_graph, parse, references, validate
+from eostation.engine.graph import flat_graph, parse, references
+from eostation.engine.validation import validate
 from eostation.errors import (
     PredefinedProcessExists,
     ProcessGraphMissing,
