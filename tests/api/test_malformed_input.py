@@ -80,6 +80,20 @@ def test_from_node_that_is_not_a_string_is_400(api: TestClient, reference: Any) 
     assert [e["code"] for e in errors] == ["ProcessGraphInvalid"]
 
 
+@pytest.mark.parametrize("namespace", [True, 5, ["user"], {"a": 1}])
+def test_namespace_that_is_not_a_string_is_400(api: TestClient, namespace: Any) -> None:
+    """Found by schemathesis: a boolean or number namespace was a 500 at run time."""
+    process = graph()
+    process["process_graph"]["n1"]["namespace"] = namespace
+    for r in (
+        api.post(f"{API}/result", json={"process": process}),
+        api.post(f"{API}/jobs", json={"process": process}),
+    ):
+        assert_error(r, 400, "ProcessGraphInvalid", "'namespace' of node 'n1'")
+    errors = api.post(f"{API}/validation", json=process).json()["errors"]
+    assert [e["code"] for e in errors] == ["ProcessGraphInvalid"]
+
+
 def test_from_parameter_list_inside_a_callback_is_400(api: TestClient) -> None:
     callback = {
         "process_graph": {

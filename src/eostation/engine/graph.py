@@ -180,6 +180,12 @@ def _structure(nodes: Mapping[str, Any]) -> tuple[dict[str, Node], list[OpenEOEr
                 ProcessGraphInvalid(reason=f"'arguments' of node '{node_id}' is not an object")
             )
             arguments = {}
+        namespace = node.get("namespace")
+        if namespace is not None and not isinstance(namespace, str):
+            problems.append(
+                ProcessGraphInvalid(reason=f"'namespace' of node '{node_id}' is not a string")
+            )
+            namespace = None
         problems.extend(
             ProcessGraphInvalid(reason=f"node '{node_id}', argument {problem}")
             for name, value in arguments.items()
@@ -189,7 +195,7 @@ def _structure(nodes: Mapping[str, Any]) -> tuple[dict[str, Node], list[OpenEOEr
             node_id,
             node["process_id"],
             arguments,
-            node.get("namespace"),
+            namespace,
             node.get("result") is True,
         )
     results = [n.id for n in parsed.values() if n.result]
