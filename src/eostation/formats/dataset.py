@@ -61,6 +61,9 @@ def _storable(value: Any) -> Any:
 def _split_bands(cube: xr.DataArray) -> xr.Dataset:
     cube = cube.copy(deep=False)
     cube.attrs = {k: _storable(v) for k, v in cube.attrs.items() if v is not None}
+    # How a cube read from a file was stored (its grid_mapping, scale, chunks) is not how
+    # this file stores it; xarray refuses a grid_mapping in both attrs and encoding.
+    cube.encoding = {}
     if "bands" not in cube.dims:
         # openEO cubes have no name; cube.name is an internal one (e.g. a dask key).
         return cube.rename("var").to_dataset()

@@ -91,3 +91,13 @@ def test_uncompressed_by_default_and_zlib_shuffles_bytes(tmp_path: Path) -> None
     for path in (plain.path, packed.path):
         data = as_the_suite_reads(path).transpose("t", "bands", "y", "x")
         np.testing.assert_array_equal(data.values, cube.values)
+
+
+def test_a_cube_read_back_from_a_netcdf_result_writes_again(tmp_path: Path) -> None:
+    """A cube read from a file carries how that file stored it (``grid_mapping`` in its
+    encoding); writing it again must not clash with the writer's own grid mapping."""
+    [f] = REGISTRY.get_writer("netCDF").write(raster(), tmp_path / "first", {})
+    again = as_the_suite_reads(f.path)
+    again.encoding["grid_mapping"] = "crs"  # as load_stac of a netCDF result hands it on
+    [g] = REGISTRY.get_writer("netCDF").write(again, tmp_path / "second", {})
+    np.testing.assert_array_equal(as_the_suite_reads(g.path).values, again.values)
