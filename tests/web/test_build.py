@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.node_support import node_and_npm, npm_ci
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +19,7 @@ def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_committed_build_matches_a_fresh_build(tmp_path: Path) -> None:
     _node, npm = node_and_npm("the dashboard build check")
     npm_ci(npm, WEB)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import rasterio
 
 SCRIPT = """
@@ -24,6 +25,7 @@ print(json.dumps(sorted(m for m in ("distributed", "sqlalchemy", "zarr", "healpi
 """
 
 
+@pytest.mark.slow
 def test_run_computes_without_loading_the_sql_store_or_distributed(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, check=True

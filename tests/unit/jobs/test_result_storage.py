@@ -156,6 +156,7 @@ def test_a_run_without_manifest_is_never_served(
     assert storage.file(_job(final, ["a.tif"]), "a.tif") is None
 
 
+@pytest.mark.slow
 def test_an_outage_shorter_than_the_retry_budget_is_ridden_out(
     tmp_path: Path,
     s3_emulator: S3Emulator,  # noqa: F811
@@ -176,6 +177,7 @@ def test_an_outage_shorter_than_the_retry_budget_is_ridden_out(
     assert not tmp.exists()
 
 
+@pytest.mark.slow
 def test_a_longer_outage_fails_with_the_reason_and_leaves_nothing(
     tmp_path: Path,
     s3_emulator: S3Emulator,  # noqa: F811
@@ -190,6 +192,7 @@ def test_a_longer_outage_fails_with_the_reason_and_leaves_nothing(
     assert storage.fs.find(storage.root.split("/")[0]) == []
 
 
+@pytest.mark.slow
 def test_a_job_whose_results_cannot_be_stored_fails_with_the_reason(
     tmp_path: Path,
     s3_emulator: S3Emulator,  # noqa: F811

@@ -40,6 +40,7 @@ def test_warm_up_computes_a_real_mean_over_time(tmp_path: Path) -> None:
     assert values.shape[1] * values.shape[2] > 1000
 
 
+@pytest.mark.slow
 def test_warm_up_loads_the_engine_on_every_dask_worker(tmp_path: Path) -> None:
     from distributed import Client, LocalCluster
 

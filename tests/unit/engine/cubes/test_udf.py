@@ -98,6 +98,7 @@ def test_logging_is_forwarded_with_its_level_and_the_node_id() -> None:
     assert ("error", "UDF (node 'u'): very bad") in logs
 
 
+@pytest.mark.slow
 def test_infinite_loop_times_out() -> None:
     code = HEAD + "    while True:\n        pass\n"
     with pytest.raises(OpenEOError, match="longer than 2 s"):

@@ -92,6 +92,7 @@ def _run(code: str, data_dir: Path, data: Any, logs: list[str]) -> Any:
     return evaluate(graph, env)
 
 
+@pytest.mark.slow
 def test_a_udf_gets_its_dependency_layered_over_the_servers_environment(tmp_path: Path) -> None:
     _pypi()
     data_dir = tmp_path / "data"

@@ -130,6 +130,7 @@ def test_an_unprivileged_server_builds_the_whole_sandbox(open_tmp: Path) -> None
     assert 1 <= seen["forks"] < 8
 
 
+@pytest.mark.slow
 def test_without_namespaces_udfs_are_off_and_say_why(tmp_path: Path) -> None:
     if shutil.which("unshare") is None:
         pytest.skip("unshare (util-linux) is missing")
