@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import rasterio
 import xarray as xr
 
 from eostation.catalog.odata.package import ProductPackages
@@ -121,3 +122,51 @@ def test_slstr_rbt_zip_opens_in_xarray_and_matches_load_collection(
     fire = xr.open_dataset(root / "F1_BT_fn.nc")["F1_BT_fn"]
     expected_f1 = _load("SENTINEL3_SLSTR", lat_in, lon_in, ["F1"]).isel(t=0, bands=0).values
     np.testing.assert_allclose(fire.values, expected_f1, atol=BT_SCALE / 2 + 1e-4)
+
+
+DEM_ID = "Copernicus_DSM_COG_10_N46_00_E007_00_DEM"
+
+
+def dem_item() -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": DEM_ID,
+        "collection": "cop-dem-glo-30-dged-cog",
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[7.0, 46.0], [8.0, 46.0], [8.0, 47.0], [7.0, 47.0], [7.0, 46.0]]],
+        },
+        "properties": {
+            "datetime": "2011-01-01T00:00:00Z",
+            "product:type": "DGE_30",
+            "eostation:collection": "COPERNICUS_30",
+        },
+    }
+
+
+def test_dem_tile_zip_is_a_geotiff_equal_to_load_collection(
+    packages: ProductPackages, tmp_path: Path
+) -> None:
+    item = dem_item()
+    announced = packages.info(item).content_length
+    path = packages.path(item)
+    assert path.stat().st_size == announced  # ContentLength was right before the build
+    root = _extract(path, tmp_path)
+    tile = "Copernicus_DSM_10_N46_00_E007_00"
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == [
+        f"{tile}/DEM/{tile}_DEM.tif"
+    ]
+    with rasterio.open(root / tile / "DEM" / f"{tile}_DEM.tif") as src:
+        assert src.crs.to_epsg() == 4326 and src.nodata == -32767.0
+        assert src.shape == (24, 24) and src.dtypes == ("float32",)
+        assert abs(src.res[0] - 1 / 3600) < 1e-12 and abs(src.res[1] - 1 / 3600) < 1e-12
+        heights = src.read(1)
+        # Pixel centres of the file, as the grid load_collection must land on.
+        cols, rows = np.arange(src.width) + 0.5, np.arange(src.height) + 0.5
+        lon = np.broadcast_to((src.transform * (cols, np.zeros_like(cols)))[0], src.shape)
+        lat = np.broadcast_to((src.transform * (np.zeros_like(rows), rows))[1][:, None], src.shape)
+    # Centred in the 1° tile, as the window is (24 pixels around 46.5° N, 7.5° E).
+    assert abs(float(lat.mean()) - 46.5) < 1e-3 and abs(float(lon.mean()) - 7.5) < 1e-3
+    cube = _load("COPERNICUS_30", lat, lon, ["DEM"])
+    np.testing.assert_array_equal(heights, cube.isel(t=0, bands=0).values)
+    assert float(heights.min()) > 100  # Alpine terrain, not the sea's 0 m

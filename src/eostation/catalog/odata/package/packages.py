@@ -28,6 +28,7 @@ from eostation.data.base import LoadRequest
 from eostation.errors import FeatureUnsupported
 
 from ..entity import PackageInfo, product_id
+from .dem import write_dem
 from .olci import write_olci
 from .plan import ProductPlan, plan_of
 from .s1 import write_s1
@@ -51,6 +52,7 @@ _WRITERS: dict[str, Writer] = {
     "s1": write_s1,
     "s2": write_s2,
     "slstr": write_slstr,
+    "dem": write_dem,
 }
 #: Bands rendered per kind (S5P: by product type).
 _BANDS: dict[str, list[str]] = {
@@ -58,6 +60,7 @@ _BANDS: dict[str, list[str]] = {
     "s1": ["VV", "VH"],
     "syn": [*SYN_BANDS, FLAGS],
     "slstr": [*SLSTR_AN, *SLSTR_IN],
+    "dem": ["DEM"],
 }
 
 
