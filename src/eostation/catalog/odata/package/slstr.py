@@ -34,9 +34,6 @@ from typing import Any, Final
 import h5netcdf
 import numpy as np
 
-from eostation.data.demo.sentinel3 import solar_cos_zenith
-from eostation.data.demo.source import day_number
-
 from .plan import ProductPlan
 from .sen3 import write_geolocation, write_manifest, write_times
 
@@ -84,6 +81,10 @@ def write_slstr(
     write_times(root / "time_in.nc", plan, in_shape[0], an is None, "time_stamp_i")
 
     if an is not None:
+        # Imported here: the demo world pulls in dask, which importing the API must not.
+        from eostation.data.demo.sentinel3 import solar_cos_zenith
+        from eostation.data.demo.source import day_number
+
         lat = np.broadcast_to(np.asarray(an["y"].values, np.float64)[:, None], shape)
         cos_sza = solar_cos_zenith(lat, float(day_number(date.fromisoformat(plan.day))))
     else:
