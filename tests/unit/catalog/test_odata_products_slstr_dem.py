@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import math
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import rasterio
 import xarray as xr
 
@@ -17,6 +15,7 @@ from eostation.catalog.odata.package import ProductPackages
 from eostation.catalog.odata.package.slstr import BT_SCALE, RADIANCE_SCALE
 from eostation.data.base import LoadRequest
 from eostation.data.registry import build_registry
+from tests.odata_support import extract_zip
 
 SLSTR_ID = (
     "S3A_SL_1_RBT____20180601T151419_20180601T151719_20180601T171419_0180_032_020_0118_LN2_O_NT_004"
@@ -47,16 +46,12 @@ def slstr_item() -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def packages(tmp_path_factory: pytest.TempPathFactory) -> ProductPackages:
-    return ProductPackages(build_registry(None), tmp_path_factory.mktemp("odata"), 24)
-
-
-def _extract(path: Path, into: Path) -> Path:
-    with zipfile.ZipFile(path) as zf:
-        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
-        zf.extractall(into)
-    return into
+def _built(packages: ProductPackages, item: dict[str, Any], into: Path) -> Path:
+    """Build the item's zip, check its announced size, unzip it into ``into``."""
+    announced = packages.info(item).content_length
+    path = packages.path(item)
+    assert path.stat().st_size == announced  # ContentLength was right before the build
+    return extract_zip(path, into)
 
 
 def _load(collection: str, lat: np.ndarray, lon: np.ndarray, bands: list[str]) -> xr.DataArray:
@@ -75,10 +70,7 @@ def test_slstr_rbt_zip_opens_in_xarray_and_matches_load_collection(
     packages: ProductPackages, tmp_path: Path
 ) -> None:
     item = slstr_item()
-    announced = packages.info(item).content_length
-    path = packages.path(item)
-    assert path.stat().st_size == announced  # ContentLength was right before the build
-    root = _extract(path, tmp_path) / f"{SLSTR_ID}.SEN3"
+    root = _built(packages, item, tmp_path) / f"{SLSTR_ID}.SEN3"
     assert {p.name for p in root.iterdir()} == {
         "xfdumanifest.xml", "geodetic_an.nc", "geodetic_in.nc", "geodetic_fn.nc",
         "time_an.nc", "time_in.nc", "geometry_tn.nc",
@@ -148,10 +140,7 @@ def test_dem_tile_zip_is_a_geotiff_equal_to_load_collection(
     packages: ProductPackages, tmp_path: Path
 ) -> None:
     item = dem_item()
-    announced = packages.info(item).content_length
-    path = packages.path(item)
-    assert path.stat().st_size == announced  # ContentLength was right before the build
-    root = _extract(path, tmp_path)
+    root = _built(packages, item, tmp_path)
     tile = "Copernicus_DSM_10_N46_00_E007_00"
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == [
         f"{tile}/DEM/{tile}_DEM.tif"

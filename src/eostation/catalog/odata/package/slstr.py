@@ -92,19 +92,17 @@ def write_slstr(
     sza = np.degrees(np.arccos(np.clip(cos_sza, -1.0, 1.0)))
     _write(root / "geometry_tn.nc", "solar_zenith_tn", sza.astype("f8"), {"units": "degrees"})
     for band, e0 in SOLAR_IRRADIANCE.items():
-        data = np.zeros(shape, "u2")
+        radiance = None
         if an is not None:
             rho = np.asarray(an.sel(bands=band).isel(t=0).values, np.float64)
             radiance = rho * e0 * cos_sza / math.pi
-            counts = np.clip(np.round(radiance / RADIANCE_SCALE), 0, _FILL_U16 - 1)
-            data = np.where(np.isnan(radiance), _FILL_U16, counts).astype("u2")
-        _write(
+        _write_counts(
             root / f"{band}_radiance_an.nc",
             f"{band}_radiance_an",
-            data,
+            (radiance, shape),
+            (np.uint16(_FILL_U16), (0, _FILL_U16 - 1)),
+            (RADIANCE_SCALE, 0.0),
             {"units": "mW.m-2.sr-1.nm-1", "long_name": f"TOA radiance for channel {band}"},
-            fill=np.uint16(_FILL_U16),
-            scale=(RADIANCE_SCALE, 0.0),
         )
         with h5netcdf.File(root / f"{band}_quality_an.nc", "w") as nc:
             nc.dimensions = {"detectors": _DETECTORS}
@@ -116,19 +114,34 @@ def write_slstr(
             )
             irr.attrs["units"] = "mW.m-2.nm-1"
     for band, grid in SLSTR_IN.items():
-        data = np.zeros(in_shape, "i2")
-        if tn is not None:
-            bt = np.asarray(tn.sel(bands=band).isel(t=0).values, np.float64)
-            counts = np.clip(np.round((bt - BT_OFFSET) / BT_SCALE), -32767, 32767)
-            data = np.where(np.isnan(bt), _FILL_I16, counts).astype("i2")
-        _write(
+        bt = None if tn is None else np.asarray(tn.sel(bands=band).isel(t=0).values, np.float64)
+        _write_counts(
             root / f"{band}_BT_{grid}.nc",
             f"{band}_BT_{grid}",
-            data,
+            (bt, in_shape),
+            (np.int16(_FILL_I16), (-32767, 32767)),
+            (BT_SCALE, BT_OFFSET),
             {"units": "K", "long_name": f"Gridded pixel brightness temperature for channel {band}"},
-            fill=np.int16(_FILL_I16),
-            scale=(BT_SCALE, BT_OFFSET),
         )
+
+
+def _write_counts(
+    path: Path,
+    name: str,
+    values: tuple[np.ndarray | None, tuple[int, ...]],
+    fill: tuple[np.integer[Any], tuple[int, int]],
+    scale: tuple[float, float],
+    attrs: dict[str, str],
+) -> None:
+    """Physical ``values`` (None: zeros of that shape, for a template) encoded as integer
+    counts of ``fill``'s type, clipped to the valid range, NaN as the fill value."""
+    physical, shape = values
+    fill_value, (lo, hi) = fill
+    data = np.zeros(shape, fill_value.dtype)
+    if physical is not None:
+        counts = np.clip(np.round((physical - scale[1]) / scale[0]), lo, hi)
+        data = np.where(np.isnan(physical), fill_value, counts).astype(fill_value.dtype)
+    _write(path, name, data, attrs, fill=fill_value, scale=scale)
 
 
 def _write(
