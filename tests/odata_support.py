@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from eostation.catalog.query import ItemPage, ItemQuery
@@ -117,3 +119,12 @@ OPENEO_IDS = {
     "sentinel-3-olci-1-efr": "SENTINEL3_OLCI_L1B",
     "sentinel-5p-l2": "SENTINEL_5P_L2",
 }
+
+
+def extract_zip(path: Path, into: Path) -> Path:
+    """Unzip a product into ``into`` after checking that every entry is stored (the layout
+    that lets ``ContentLength`` be computed before the zip is built)."""
+    with zipfile.ZipFile(path) as zf:
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
+        zf.extractall(into)
+    return into

@@ -13,6 +13,7 @@ from typing import Any
 import jwt
 import numpy as np
 import pytest
+import rasterio
 import requests
 import xarray as xr
 
@@ -156,3 +157,43 @@ def test_s5p_product_opens_with_its_product_group(server: LiveServer, tmp_path: 
     assert np.isfinite(o3).mean() > 0.5  # ozone is retrieved through most clouds
     assert 0.09 < float(np.nanmean(o3)) < 0.2  # mol/m², ~200-450 DU
     assert ds["time"].values[0] == np.datetime64("2021-08-15")
+
+
+def _download(catalogue: str, flt: str, into: Path) -> dict[str, Any]:
+    """The one product the filter finds, downloaded and unzipped into ``into``."""
+    [product] = requests.get(f"{catalogue}/Products", params={"$filter": flt}).json()["value"]
+    zipped = requests.get(f"{catalogue}/Products({product['Id']})/$value")
+    assert zipped.status_code == 200 and len(zipped.content) == product["ContentLength"]
+    into.mkdir()
+    path = into / "p.zip"
+    path.write_bytes(zipped.content)
+    with zipfile.ZipFile(path) as zf:
+        zf.extractall(into)
+    return product
+
+
+def test_slstr_and_dem_products_of_the_demo_catalogue(server: LiveServer, tmp_path: Path) -> None:
+    catalogue = f"{server.url}/odata/v1"
+    point = "OData.CSC.Intersects(area=geography'SRID=4326;POINT(7.5 46.5)')"
+    slstr = (
+        "Collection/Name eq 'SENTINEL-3' and Attributes/OData.CSC.StringAttribute/any("
+        "att:att/Name eq 'productType' and att/OData.CSC.StringAttribute/Value eq 'SL_1_RBT___') "
+        "and ContentDate/Start ge 2022-05-01T00:00:00Z "
+        f"and ContentDate/Start lt 2022-05-01T23:59:59Z and {point}"
+    )
+    product = _download(catalogue, slstr, tmp_path / "slstr")
+    assert "_SL_1_RBT____" in product["Name"] and product["Name"].endswith(".SEN3")
+    sen3 = tmp_path / "slstr" / product["Name"]
+    bt = xr.open_dataset(sen3 / "S8_BT_in.nc")["S8_BT_in"]
+    radiance = xr.open_dataset(sen3 / "S2_radiance_an.nc")["S2_radiance_an"]
+    assert bt.shape == (12, 12) and radiance.shape == (24, 24)  # 1 km and 500 m grids
+    assert 200 < float(np.nanmean(bt.values)) < 330
+    assert 0 < float(np.nanmean(radiance.values)) < 600
+
+    dem = _download(catalogue, f"Collection/Name eq 'COP-DEM' and {point}", tmp_path / "dem")
+    assert dem["Name"] == "Copernicus_DSM_COG_10_N46_00_E007_00_DEM.DEM"
+    tile = "Copernicus_DSM_10_N46_00_E007_00"
+    with rasterio.open(tmp_path / "dem" / tile / "DEM" / f"{tile}_DEM.tif") as src:
+        heights = src.read(1)
+        assert src.shape == (24, 24) and src.crs.to_epsg() == 4326
+    assert float(heights.min()) > 100  # the Alps around 46.5° N, 7.5° E

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import xarray as xr
 
 from eostation.catalog.odata.entity import PackageInfo, product_entity, product_id
@@ -16,6 +15,7 @@ from eostation.catalog.odata.package.olci import RADIANCE_SCALE
 from eostation.catalog.odata.package.syn import REFLECTANCE_SCALE
 from eostation.data.base import LoadRequest
 from eostation.data.registry import build_registry
+from tests.odata_support import extract_zip
 
 ARCTIC = {
     "type": "Polygon",
@@ -97,18 +97,6 @@ def test_select_and_checksums() -> None:
     assert [c["Algorithm"] for c in entity["Checksum"]] == ["MD5", "BLAKE3"]
 
 
-@pytest.fixture(scope="module")
-def packages(tmp_path_factory: pytest.TempPathFactory) -> ProductPackages:
-    return ProductPackages(build_registry(None), tmp_path_factory.mktemp("odata"), 24)
-
-
-def _extract(path: Path, into: Path) -> Path:
-    with zipfile.ZipFile(path) as zf:
-        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
-        zf.extractall(into)
-    return into
-
-
 def test_s3_olci_zip_opens_in_xarray_and_matches_load_collection(
     packages: ProductPackages, tmp_path: Path
 ) -> None:
@@ -118,7 +106,7 @@ def test_s3_olci_zip_opens_in_xarray_and_matches_load_collection(
     assert path.stat().st_size == announced  # ContentLength was right before the build
     info = packages.info(item)
     assert info.md5 and info.blake3 and info.content_length == announced
-    root = _extract(path, tmp_path) / f"{S3_ID}.SEN3"
+    root = extract_zip(path, tmp_path) / f"{S3_ID}.SEN3"
     assert {p.name for p in root.iterdir()} >= {
         "xfdumanifest.xml",
         "geo_coordinates.nc",
@@ -162,7 +150,7 @@ def test_s5p_zip_opens_product_group_and_matches_load_collection(
     announced = packages.info(item).content_length
     path = packages.path(item)
     assert path.stat().st_size == announced
-    extracted = _extract(path, tmp_path)
+    extracted = extract_zip(path, tmp_path)
     assert [p.name for p in extracted.iterdir()] == [S5P_ID + ".nc"]
     ds = xr.open_dataset(extracted / f"{S5P_ID}.nc", group="PRODUCT")
     assert set(ds.data_vars) >= {
@@ -255,7 +243,7 @@ def test_s1_grd_safe_has_gcp_located_measurements_that_calibrate_to_sigma0(
     announced = packages.info(item).content_length
     path = packages.path(item)
     assert path.stat().st_size == announced
-    root = _extract(path, tmp_path / "x") / f"{item['id']}.SAFE"
+    root = extract_zip(path, tmp_path / "x") / f"{item['id']}.SAFE"
     assert (root / "manifest.safe").is_file()
     [vv] = (root / "measurement").glob("s1?-iw-grd-vv-*-001.tiff")
     assert len(list((root / "annotation" / "calibration").glob("calibration-*.xml"))) == 2
@@ -320,7 +308,7 @@ def test_s2_safe_opens_with_gdals_sentinel2_driver_with_load_collections_dn(
     announced = packages.info(item).content_length
     path = packages.path(item)
     assert path.stat().st_size == announced  # JPEG 2000 files padded to a size fixed by shape
-    mtd = _extract(path, tmp_path / "x") / f"{item['id']}.SAFE" / "MTD_MSIL2A.xml"
+    mtd = extract_zip(path, tmp_path / "x") / f"{item['id']}.SAFE" / "MTD_MSIL2A.xml"
     plan = packages.plan(item)
     assert plan is not None
     side, epsg, ulx, uly = (plan.extra[k] for k in ("side", "epsg", "ulx", "uly"))
@@ -375,7 +363,7 @@ def test_s3_syn_zip_opens_in_xarray_and_matches_load_collection(
     announced = packages.info(item).content_length
     path = packages.path(item)
     assert path.stat().st_size == announced  # ContentLength was right before the build
-    root = _extract(path, tmp_path) / f"{SYN_ID}.SEN3"
+    root = extract_zip(path, tmp_path) / f"{SYN_ID}.SEN3"
     assert {p.name for p in root.iterdir()} == {
         "xfdumanifest.xml", "geolocation.nc", "time.nc", "flags.nc",
         *(f"Syn_Oa{i:02d}_reflectance.nc" for i in (*range(1, 13), 16, 17, 18, 21)),

@@ -1,6 +1,6 @@
 """Builds and caches product zips; knows their size before they are built.
 
-Demo-world products are laid out by a writer per kind (:mod:`.olci`, :mod:`.s5p`);
+Demo-world products are laid out by a writer per kind (:mod:`.olci`, :mod:`.s5p`, …);
 other items (``files`` collections, job results) are zips of their files, found by a
 resolver that the API layer hands in.
 
@@ -19,6 +19,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,13 @@ from eostation.data.base import LoadRequest
 from eostation.errors import FeatureUnsupported
 
 from ..entity import PackageInfo, product_id
+from .dem import write_dem
 from .olci import write_olci
 from .plan import ProductPlan, plan_of
 from .s1 import write_s1
 from .s2 import RESOLUTIONS, write_s2
 from .s5p import bands_of, write_s5p
+from .slstr import SLSTR_AN, SLSTR_IN, write_slstr
 from .syn import FLAGS, SYN_BANDS, write_syn
 from .zipped import digests, stored_zip_size, zip_files, zip_folder
 
@@ -48,12 +51,16 @@ _WRITERS: dict[str, Writer] = {
     "syn": write_syn,
     "s1": write_s1,
     "s2": write_s2,
+    "slstr": write_slstr,
+    "dem": write_dem,
 }
 #: Bands rendered per kind (S5P: by product type).
 _BANDS: dict[str, list[str]] = {
     "olci": [f"B{i:02d}" for i in range(1, 22)],
     "s1": ["VV", "VH"],
     "syn": [*SYN_BANDS, FLAGS],
+    "slstr": [*SLSTR_AN, *SLSTR_IN],
+    "dem": ["DEM"],
 }
 
 
@@ -87,7 +94,13 @@ class ProductPackages:
             # Projected per-request grids (UTM at the finest gsd): about that many degrees.
             gsd = min(b.gsd for b in source.bands if b.gsd) / 111_320.0
             step = (gsd, gsd)
-        return plan_of(item, step, self._max_pixels)
+        plan = plan_of(item, step, self._max_pixels)
+        if plan is not None and plan.kind == "slstr":
+            # Two grids: the writer gets the 500 m one as its shape, the 1 km one here.
+            thermal = [b for b in source.bands if b.name in SLSTR_IN]
+            in_shape = tuple(int(n) for n in source.grid(plan.bbox, thermal).shape)
+            plan = replace(plan, extra={**plan.extra, "in_shape": in_shape})
+        return plan
 
     def info(self, item: Mapping[str, Any]) -> PackageInfo:
         """Size (always) and checksums (once built) of the item's package."""
@@ -181,13 +194,20 @@ class ProductPackages:
         if plan.kind == "s2":
             return int(plan.extra["side"]), int(plan.extra["side"])
         source = self._collections.get(plan.collection)
-        bands = [b for b in source.bands if b.name in self._bands(plan)]
+        names = SLSTR_AN if plan.kind == "slstr" else self._bands(plan)
+        bands = [b for b in source.bands if b.name in names]
         ny, nx = source.grid(plan.bbox, bands).shape
         return int(ny), int(nx)
 
     def _template_size(self, plan: ProductPlan) -> int:
         shape = self._shape(plan)
-        key = (plan.kind, shape, len(plan.name), tuple(self._bands(plan)))
+        key = (
+            plan.kind,
+            shape,
+            plan.extra.get("in_shape"),
+            len(plan.name),
+            tuple(self._bands(plan)),
+        )
         with self._lock:
             if key in self._sizes:
                 return self._sizes[key]
@@ -205,17 +225,22 @@ class ProductPackages:
         if plan.kind == "s2":
             return render_s2(source, plan)
         day = date.fromisoformat(plan.day)
-        request = LoadRequest(
-            bbox=plan.bbox,
-            temporal=(day.isoformat(), (day + timedelta(days=1)).isoformat()),
-            bands=self._bands(plan),
-        )
+        temporal = (day.isoformat(), (day + timedelta(days=1)).isoformat())
+        if plan.kind == "slstr":  # one load per grid, as the product keeps them apart
+            return {
+                grid: source.load(
+                    LoadRequest(bbox=plan.bbox, temporal=temporal, bands=list(names))
+                ).compute()
+                for grid, names in (("an", SLSTR_AN), ("in", SLSTR_IN))
+            }
+        request = LoadRequest(bbox=plan.bbox, temporal=temporal, bands=self._bands(plan))
         return source.load(request).compute()  # type: ignore[no-any-return]
 
     def _build(self, plan: ProductPlan, target: Path) -> None:
         self._dir.mkdir(parents=True, exist_ok=True)
         cube = self._render(plan)
-        shape = self._shape(plan) if plan.kind == "s2" else (cube.sizes["y"], cube.sizes["x"])
+        by_grid = plan.kind in ("s2", "slstr")
+        shape = self._shape(plan) if by_grid else (cube.sizes["y"], cube.sizes["x"])
         with tempfile.TemporaryDirectory(prefix="odata-build-", dir=self._dir) as tmp:
             folder = Path(tmp) / "product"
             folder.mkdir()

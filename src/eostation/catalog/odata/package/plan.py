@@ -19,6 +19,8 @@ KINDS: Final = {
     "SENTINEL_5P_L2": "s5p",
     "SENTINEL3_OLCI_L1B": "olci",
     "SENTINEL3_SYN_L2_SYN": "syn",
+    "SENTINEL3_SLSTR": "slstr",
+    "COPERNICUS_30": "dem",
     "SENTINEL1_GRD": "s1",
     "SENTINEL2_L2A": "s2",
 }

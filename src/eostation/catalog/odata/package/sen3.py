@@ -1,6 +1,6 @@
 """The parts every Sentinel-3 ``.SEN3`` folder shares: the manifest, geolocation and times.
 
-The OLCI (:mod:`.olci`) and SYN (:mod:`.syn`) writers lay out their own measurement files
+The OLCI (:mod:`.olci`), SLSTR (:mod:`.slstr`) and SYN (:mod:`.syn`) writers lay out their own measurement files
 and take these from here. Every value is written at a fixed width or in a fixed-size
 netCDF variable, so a product and its zero template (``cube`` None) have the same size.
 """
@@ -100,8 +100,11 @@ def write_geolocation(
             var.attrs["units"] = unit
 
 
-def write_times(path: Path, plan: ProductPlan, rows: int, template: bool) -> None:
-    """The acquisition time of each row (microseconds since 2000-01-01, as S3 writes it)."""
+def write_times(
+    path: Path, plan: ProductPlan, rows: int, template: bool, variable: str = "time_stamp"
+) -> None:
+    """The acquisition time of each row (microseconds since 2000-01-01, as S3 writes it)
+    in the netCDF variable ``variable``."""
     start = datetime.fromisoformat(plan.start.rstrip("Z"))
     end = datetime.fromisoformat(plan.end.rstrip("Z"))
     with h5netcdf.File(path, "w") as nc:
@@ -109,5 +112,5 @@ def write_times(path: Path, plan: ProductPlan, rows: int, template: bool) -> Non
         t0 = (start - _EPOCH_2000).total_seconds() * 1e6
         t1 = (end - _EPOCH_2000).total_seconds() * 1e6
         stamps = np.zeros(rows, "i8") if template else np.linspace(t0, t1, rows).astype("i8")
-        var = nc.create_variable("time_stamp", ("rows",), "i8", data=stamps)
+        var = nc.create_variable(variable, ("rows",), "i8", data=stamps)
         var.attrs["units"] = "microseconds since 2000-01-01 00:00:00"
