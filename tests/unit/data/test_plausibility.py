@@ -17,7 +17,7 @@ from eostation.data.base import LoadRequest
 from eostation.data.demo import geography, optical, world
 from eostation.data.demo.grid import Grid, utm_epsg
 from eostation.data.demo.noise import seed_of
-from eostation.data.demo.parcels import parcels
+from eostation.data.demo.parcels import Parcels, large_farms, parcels
 from eostation.data.demo.source import day_number
 from eostation.data.registry import CollectionRegistry, build_registry
 
@@ -228,18 +228,45 @@ def test_ten_metre_bands_have_ten_metre_detail(registry: CollectionRegistry) -> 
     assert blocks.var() < 0.5 * nir.var()
 
 
-def test_fields_are_half_to_fifty_hectares_with_margins_and_roads() -> None:
+def field_hectares(west: float, north: float) -> tuple[Parcels, np.ndarray]:
+    """Parcels over 0.06° × 0.04° (~10 m pixels) and the area of each field seen there."""
     lon, lat = np.meshgrid(
-        np.linspace(10.60, 10.66, 480), np.linspace(45.09, 45.05, 450), indexing="xy"
+        np.linspace(west, west + 0.06, 480), np.linspace(north, north - 0.04, 450), indexing="xy"
     )
     farm = parcels(lon, lat, seed_of("parcel"), 1)
     _, counts = np.unique(farm.draws[0], return_counts=True)
-    pixel_ha = (0.06 / 480 * 111_320 * np.cos(np.radians(45.07))) * (0.04 / 450 * 111_320) / 1e4
-    hectares = counts * pixel_ha
-    assert counts.size > 100  # ~4.7 × 4.4 km holds hundreds of fields
+    pixel_m2 = (0.06 / 480 * 111_320 * np.cos(np.radians(north - 0.02))) * (0.04 / 450 * 111_320)
+    return farm, counts * pixel_m2 / 1e4
+
+
+def test_fields_are_half_to_fifty_hectares_with_margins_and_roads() -> None:
+    farm, hectares = field_hectares(PO_VALLEY[0], PO_VALLEY[3])
+    assert hectares.size > 100  # ~4.7 × 4.4 km holds hundreds of fields
     assert hectares.max() > 20 and np.median(hectares) < 10 and (hectares > 0.5).mean() > 0.8
     assert 0.05 < farm.margin.mean() < 0.3
     assert 0.003 < farm.road.mean() < 0.05
+
+
+def area_weighted_median(hectares: np.ndarray) -> float:
+    """Field size that half of the farmland lies in fields smaller than."""
+    ordered = np.sort(hectares)
+    cumulative = np.cumsum(ordered) / ordered.sum()
+    return float(ordered[np.searchsorted(cumulative, 0.5)])
+
+
+def test_fields_are_large_in_the_grain_belts_and_small_in_europe() -> None:
+    small = {"Po valley": (10.60, 45.09), "Alpine valley": (10.00, 46.45)}
+    large = {"Iowa": (-93.70, 42.05), "Kursk": (36.10, 51.75), "Pampas": (-61.00, -34.90)}
+    small_sizes = {name: area_weighted_median(field_hectares(*nw)[1]) for name, nw in small.items()}
+    assert all(size < 6.0 for size in small_sizes.values()), small_sizes
+    for name, nw in large.items():
+        farm, hectares = field_hectares(*nw)
+        size = area_weighted_median(hectares)
+        assert 15.0 < size < 50.0 and hectares.size < 200, (name, size, hectares.size)
+        assert size > 4 * max(small_sizes.values()), (name, size, small_sizes)
+        assert 0.003 < farm.road.mean() < 0.05  # the roads between blocks stay
+    # Regions fade into their surroundings over 2°, not at a line.
+    assert large_farms(np.array([-115.0, -120.0]), np.array([45.0, 45.0])).tolist() == [0.5, 0.0]
 
 
 def scene_mean(bbox: Bbox, date: str, field: str) -> float:
