@@ -206,10 +206,14 @@ def test_shared_user_defined_processes_are_evaluated_once(
     # predefined ids the processes call without a namespace are asked too, once each: a
     # user's own process of that id would take precedence.
     assert sorted(lookups) == sorted({*lookups})
-    assert {f"f{i}" for i in range(levels + 1)} <= {*lookups} <= {
-        *(f"f{i}" for i in range(levels + 1)),
-        *REGISTRY,
-    }
+    assert (
+        {f"f{i}" for i in range(levels + 1)}
+        <= {*lookups}
+        <= {
+            *(f"f{i}" for i in range(levels + 1)),
+            *REGISTRY,
+        }
+    )
 
 
 def test_a_graph_that_expands_beyond_the_evaluation_budget_stops() -> None:
