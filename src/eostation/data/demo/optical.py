@@ -106,14 +106,15 @@ def _static(tile: Tile) -> Static:
     iy, ix = tile.pixel_index
     texture = normal(_TEXTURE + tile.grid.epsg, iy, ix).astype(_F32)
     water = tile.interp(potentials.water, _F32) + 0.04 * texture > 0
-    urban = ~water & (tile.interp(potentials.urban, _F32) + 0.25 * texture > 0)
+    # ~40 m patches: uneven growth within fields, gaps and crowns in forests, and
+    # town edges in blocks (per-pixel noise here would speckle them like white noise).
+    patchy = patches(_PATCHES + tile.grid.epsg, iy, ix, 4)
+    urban = ~water & (tile.interp(potentials.urban, _F32) + 0.25 * patchy > 0)
     forest = ~water & ~urban & (tile.interp(potentials.forest, _F32) > 0.35)
     aridity = tile.interp(potentials.aridity, _F32)
     farm = parcels(lon, lat, _PARCEL, 2)
     phase, vigour = farm.draws
     roads = farm.road & ~water
-    # ~40 m patches: uneven growth within fields, gaps and crowns in forests.
-    patchy = patches(_PATCHES + tile.grid.epsg, iy, ix, 4)
     phase -= _F32(0.5)
     phase *= _F32(80.0)
     vigour *= _F32(0.4)

@@ -2,8 +2,11 @@
 
 The land is cut into blocks of about 700 m × 700 m (at 45°; narrower east-west
 towards the poles). Each block is split into 1–7 columns and 1–7 rows of fields,
-so fields range from 1 ha to 49 ha, and long strips occur as often as squares. Fields have their own sowing date
-and vigour; a strip a pixel wide at every field edge is a margin (grass, track), and
+so fields range from 1 ha to 49 ha, and long strips occur as often as squares. Where
+farms are large (the North American plains, the Eurasian steppe, the Pampas, the
+Cerrado, Australia's wheat belt) a block is split into at most 2 × 2 fields of
+12–49 ha; elsewhere (Europe, Asia, Africa) small fields are common. Fields have their
+own sowing date and vigour; a strip a pixel wide at every field edge is a margin (grass, track), and
 some block edges carry a road. These are sharp features at 10 m that a 300 m sensor
 averages away.
 
@@ -14,13 +17,14 @@ once per block in a chunk (a few hundred) and looked up per pixel.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .noise import normal, uniform
 
-__all__ = ["BLOCK_DEG", "Parcels", "parcels", "patches"]
+__all__ = ["BLOCK_DEG", "LARGE_FARM_REGIONS", "Parcels", "large_farms", "parcels", "patches"]
 
 Fields = NDArray[np.float32]
 _F32 = np.float32
@@ -32,6 +36,18 @@ _MAX_SPLIT = 7
 _MARGIN_M = 5.0
 _ROAD_M = 6.0
 _M_PER_DEG = 111_320.0
+#: Most fields per block side where farms are large (fields of 12–49 ha at 45°).
+_LARGE_SPLIT = 2
+#: Regions of large fields (west, south, east, north in degrees): mechanised grain belts.
+LARGE_FARM_REGIONS: dict[str, tuple[float, float, float, float]] = {
+    "North American plains": (-115.0, 30.0, -82.0, 55.0),
+    "Eurasian steppe": (30.0, 45.0, 90.0, 58.0),
+    "Pampas": (-66.0, -40.0, -56.0, -28.0),
+    "Cerrado": (-60.0, -20.0, -44.0, -8.0),
+    "Australian wheat belt": (113.0, -38.0, 152.0, -25.0),
+}
+#: Width in degrees over which a region fades into its surroundings.
+_FADE_DEG = 2.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +78,12 @@ def parcels(lon: NDArray[np.float64], lat: NDArray[np.float64], seed: int, field
     rows = np.arange(r0, int(brow.max()) + 1, dtype=np.int64)
     # Per block: splits along x and y, and whether its west/south edges carry a road.
     layout = _block_tables(seed, cols, rows, 4)
-    splits = 1 + np.floor(layout[..., :2] * _MAX_SPLIT).astype(np.int64)
+    # The cap is decided once per block (at its centre), so every chunk agrees on it.
+    largeness = large_farms(
+        (cols[None, :] + 0.5) * BLOCK_DEG[0], (rows[:, None] + 0.5) * BLOCK_DEG[1]
+    )
+    cap = np.rint(_MAX_SPLIT - (_MAX_SPLIT - _LARGE_SPLIT) * largeness)[..., None]
+    splits = 1 + np.floor(layout[..., :2] * cap).astype(np.int64)
     block = (brow - r0) * cols.size + (bcol - c0)
     ux = (fx - bcol).astype(_F32)
     uy = (fy - brow).astype(_F32)
@@ -91,6 +112,17 @@ def parcels(lon: NDArray[np.float64], lat: NDArray[np.float64], seed: int, field
     block_s = uy * _F32(BLOCK_DEG[1] * _M_PER_DEG)
     road = (road_w & (block_w < _F32(_ROAD_M))) | (road_s & (block_s < _F32(_ROAD_M)))
     return Parcels(draws, margin, road)
+
+
+def large_farms(
+    lon: NDArray[np.floating[Any]], lat: NDArray[np.floating[Any]]
+) -> NDArray[np.float64]:
+    """0 where fields are small … 1 inside a region of large farms, fading over 2°."""
+    out = np.zeros(np.broadcast(lon, lat).shape)
+    for w, s, e, n in LARGE_FARM_REGIONS.values():
+        inside = np.minimum(np.minimum(lon - w, e - lon), np.minimum(lat - s, n - lat))
+        np.maximum(out, np.clip(inside / _FADE_DEG + 0.5, 0.0, 1.0), out=out)
+    return out
 
 
 def patches(seed: int, iy: NDArray[np.int64], ix: NDArray[np.int64], step: int) -> Fields:
