@@ -132,6 +132,15 @@ def _alive(marker: str) -> list[int]:
     return found
 
 
+def _survivors(marker: str, seconds: float = 5.0) -> list[int]:
+    """``_alive(marker)`` once the kernel has had ``seconds`` to deliver the kill: the
+    processes of a killed PID namespace die asynchronously (seen under load in CI)."""
+    deadline = time.monotonic() + seconds
+    while (alive := _alive(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive
+
+
 class _Listener:
     """A TCP server on 127.0.0.1 that counts the connections it accepted."""
 
@@ -280,7 +289,7 @@ def test_a_fork_bomb_is_stopped_and_none_of_its_processes_survives(data_dir: Pat
     assert found is not None
     refused_at = int(found.group(1))
     assert 2 <= refused_at <= 8 and "refused" in errors
-    assert _alive(marker) == []
+    assert _survivors(marker) == []
 
 
 def test_memory_beyond_the_limit_is_refused(data_dir: Path) -> None:
@@ -319,7 +328,7 @@ def test_a_grandchild_neither_outlives_the_limit_nor_holds_the_request(data_dir:
     message, errors = _refused(code, data_dir, {}, udf_timeout_seconds=2.0)
     assert time.monotonic() - started < 15
     assert "longer than 2 s" in message and "longer than 2 s" in errors
-    assert _alive(marker) == []
+    assert _survivors(marker) == []
 
 
 class _Plant:
