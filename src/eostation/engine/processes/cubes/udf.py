@@ -19,6 +19,7 @@ Limits come from ``EvalContext.limits`` (:class:`~eostation.engine.limits.Engine
 
 from __future__ import annotations
 
+import shutil
 import signal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -142,6 +143,8 @@ def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
         "file_bytes": limits.udf_memory_mb * 1024 * 1024,
         "max_processes": limits.udf_max_processes,
         "hidden": list(limits.udf_hidden_paths),
+        # Required in every worker once the probe installed it: no silent downgrade.
+        "seccomp": udf_process.seccomp_problem() is None,
     }
     site = _environment(code, env)
     if site is not None:
@@ -163,7 +166,8 @@ def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
     try:
         if ended.out is None:
             raise udf_protocol.ProtocolError("the UDF process ended")
-        outcome = udf_protocol.read_message(ended.out)
+        # Mapped arrays stay valid once their files are removed.
+        outcome = udf_protocol.read_message(ended.out, max_bytes=launch["memory_bytes"])
     except (udf_protocol.ProtocolError, ValueError, OSError) as exc:
         reason = "the UDF process ended without a valid result"
         if ended.signal in (signal.SIGXCPU, signal.SIGKILL):
@@ -175,6 +179,9 @@ def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
         elif ended.signal:
             reason += f" (killed by signal {ended.signal})"
         _refused(env, f"{reason}: {exc}")
+    finally:
+        if ended.out is not None:
+            shutil.rmtree(ended.out, ignore_errors=True)
     if not isinstance(outcome, dict):
         _refused(env, "the UDF process ended without a valid result")
     if "error" in outcome:

@@ -10,7 +10,12 @@ threads) get separate workers.
 A worker is :mod:`.udf_child` after its sandbox is built: the server writes a call's
 input into ``WORKDIR/calls/<n>/in`` (:mod:`.udf_protocol`: JSON plus ``.npy`` buffers,
 no pickles), sends ``<n>`` on the worker's stdin and reads ``<n> <exit code>`` from a
-result pipe. Each call runs in a fresh fork of the worker (its own CPU-time limit; every
+result pipe. Work directories live on ``/dev/shm`` where it has room (memory, not disk:
+each array is written once and mapped by the other side), else in the temporary
+directory. Once a call has answered, every process it started has ended; the server
+then moves its ``out`` folder beside the work directory, out of the sandbox's sight, so
+no later call can change or shrink a file the server has mapped, and removes the call's
+folder. Each call runs in a fresh fork of the worker (its own CPU-time limit; every
 process it started is killed afterwards). At the wall-clock limit, or when a call does
 not answer, the whole worker is killed and the next call starts a new one. Workers end
 when the pool is closed or garbage-collected, or after ``idle_seconds`` without a call.
@@ -22,6 +27,7 @@ import json
 import os
 import select
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -32,9 +38,23 @@ from typing import Any
 
 from eostation.engine.processes.cubes import udf_process, udf_protocol
 
-__all__ = ["CallEnded", "UdfWorker", "UdfWorkers"]
+__all__ = ["CallEnded", "UdfWorker", "UdfWorkers", "exchange_root"]
 
 _CHILD = Path(__file__).with_name("udf_child.py")
+_SHM = Path("/dev/shm")
+_SHM_ROOM = 1 << 30
+
+
+def exchange_root() -> Path:
+    """Where work directories go: ``/dev/shm`` when writable with 1 GiB free, else the
+    temporary directory (a container's default 64 MB ``/dev/shm`` is too small)."""
+    try:
+        room = os.statvfs(_SHM)
+    except OSError:
+        return Path(tempfile.gettempdir())
+    if os.access(_SHM, os.W_OK) and room.f_bavail * room.f_frsize >= _SHM_ROOM:
+        return _SHM
+    return Path(tempfile.gettempdir())
 
 
 @dataclass(frozen=True)
@@ -54,12 +74,20 @@ class UdfWorker:
     """One sandboxed worker process, serving one call at a time."""
 
     def __init__(self, launch: dict[str, Any], idle_seconds: float) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix="eostation-udf-"))
+        root = exchange_root()
+        self.workdir = Path(tempfile.mkdtemp(prefix="eostation-udf-", dir=root))
+        # Outputs the server reads: beside the work directory, hidden from the sandbox.
+        self.claimed = Path(tempfile.mkdtemp(prefix="eostation-udf-out-", dir=root))
         (self.workdir / "calls").mkdir()
         self.uid = udf_process.run_uid()
         control_read, self._control = os.pipe()
         self._results, results_write = os.pipe()
-        launch = {**launch, "uid": self.uid, "results_fd": results_write}
+        launch = {
+            **launch,
+            "uid": self.uid,
+            "results_fd": results_write,
+            "tmp": [tempfile.gettempdir()],
+        }
         (self.workdir / "launch.json").write_text(
             json.dumps({**launch, "idle_seconds": idle_seconds})
         )
@@ -112,10 +140,23 @@ class UdfWorker:
                 timed_out=timed_out,
                 sandbox_error=error.read_text() if error.exists() else None,
             )
-        out = call / "out"
-        if os.path.realpath(out) != str(self.workdir.resolve() / "calls" / name / "out"):
-            out = self.workdir / "calls" / name / "missing"  # a link planted by the call
+        out = self._claim(call, name)
+        shutil.rmtree(call, ignore_errors=True)
         return CallEnded(out, stdout, stderr, signal=-answer if answer < 0 else None)
+
+    def _claim(self, call: Path, name: str) -> Path:
+        """Move the call's ``out`` folder out of the sandbox's reach; a missing path when
+        the call replaced it or a folder above it with a link. No process of the call is
+        left at this point, so nothing can swap the path between check and move."""
+        missing = self.claimed / "missing"
+        if os.path.realpath(call / "out") != str(self.workdir.resolve() / "calls" / name / "out"):
+            return missing
+        out = self.claimed / name
+        try:
+            os.rename(call / "out", out)
+        except OSError:
+            return missing
+        return out if stat.S_ISDIR(os.lstat(out).st_mode) else missing
 
     def _ask(self, name: str, timeout: float) -> tuple[int | None, bool]:
         """Send the call; ``(exit code, False)``, or ``(None, timed out)`` when no answer came."""
@@ -155,6 +196,7 @@ class UdfWorker:
             os.close(fd)
         udf_process.end_child(self.child, self.uid)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(self.claimed, ignore_errors=True)
 
 
 class UdfWorkers:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import secrets
 import signal
@@ -33,6 +34,7 @@ __all__ = [
     "run_child",
     "run_uid",
     "sandbox_problem",
+    "seccomp_problem",
     "start_child",
     "tail",
 ]
@@ -48,6 +50,7 @@ _ENVIRONMENT = {
     "LANG": "C.UTF-8",
 }
 _TAIL_BYTES = 256 * 1024
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,6 @@ def end_child(child: subprocess.Popen[bytes], uid: int | None) -> None:
     child.wait()
 
 
-@functools.cache
 def sandbox_problem() -> str | None:
     """Why the UDF sandbox cannot be built on this machine, or None when it can.
 
@@ -141,6 +143,19 @@ def sandbox_problem() -> str | None:
     rlimits) and checks that no loopback connection and no hidden file is reachable.
     Cached for the life of the server process: what the kernel allows does not change.
     """
+    return _probe()[0]
+
+
+def seccomp_problem() -> str | None:
+    """Why the sandbox runs without its seccomp filter (:mod:`.udf_seccomp`), or None
+    when the probe installed it (then every worker must install it too)."""
+    problem, seccomp = _probe()
+    return seccomp if problem is None and seccomp != "on" else None
+
+
+@functools.cache
+def _probe() -> tuple[str | None, str]:
+    """``(sandbox problem or None, "on" or why seccomp is off)``, probed once."""
     script = Path(__file__).with_name("udf_sandbox.py")
     with tempfile.TemporaryDirectory(prefix="eostation-udf-probe-") as tmp:
         workdir = Path(tmp)
@@ -153,14 +168,18 @@ def sandbox_problem() -> str | None:
         try:
             ended = run_child(workdir, script, uid, timeout=60)
         except OSError as exc:  # e.g. the run's uid does not exist in this user namespace
-            return f"the sandbox probe could not start: {exc}"
+            return f"the sandbox probe could not start: {exc}", ""
         if (workdir / "out" / "ok").exists():
-            return None
+            seccomp = workdir / "out" / "seccomp"
+            verdict = seccomp.read_text()[:500] if seccomp.exists() else "seccomp: no verdict"
+            if verdict != "on":
+                _log.warning("UDF sandbox without its syscall filter: %s", verdict)
+            return None, verdict
         problem = workdir / "out" / "problem"
         if problem.exists():
-            return problem.read_text()[:500]
+            return problem.read_text()[:500], ""
         detail = tail(workdir / "stderr").strip().splitlines()[-1:] or [""]
-        return f"the sandbox probe ended with status {ended.returncode} {detail[0]}".strip()
+        return f"the sandbox probe ended with status {ended.returncode} {detail[0]}".strip(), ""
 
 
 def kill_uid(uid: int) -> int:

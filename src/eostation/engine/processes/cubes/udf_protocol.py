@@ -1,10 +1,20 @@
 """The ``run_udf`` child protocol: how the server and a UDF process exchange data.
 
 Nothing that crosses the process boundary can carry code: a message is one JSON
-document plus NumPy ``.npy`` files written with ``allow_pickle=False`` and read back the
-same way (object arrays are refused on both sides). The server never unpickles what a
-UDF process produced, so a UDF that overwrites its own output cannot run code in the
-server.
+document plus NumPy ``.npy`` files (a text header and the raw buffer) written with
+``allow_pickle=False``; object arrays are refused on both sides. The server never
+unpickles what a UDF process produced, so a UDF that overwrites its own output cannot
+run code in the server.
+
+Each array is written once (on a tmpfs, ``/dev/shm``, where there is room: see
+:mod:`.udf_pool`) and read without a copy: the reader maps the file privately
+(``MAP_PRIVATE``, copy-on-write: the reader may change its array, the file never
+changes) and views it with ``np.frombuffer``. The header must describe the file exactly
+(no short or trailing bytes) and the arrays of one message may not exceed ``max_bytes``.
+A mapped file that shrinks would crash its reader (``SIGBUS``), so the server maps only
+files no sandboxed process can reach any more (:meth:`.udf_pool.UdfWorker.call` moves
+them out of the worker's directory after every process of the call has ended) and that
+have no other link (``st_nlink == 1``).
 
 A worker (:mod:`.udf_pool`) uses one work directory, owned by the UDF's user and created
 by the server:
@@ -34,10 +44,12 @@ in the child (``python -I``), so it depends on NumPy and xarray only.
 from __future__ import annotations
 
 import json
+import math
+import mmap
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -96,26 +108,30 @@ def write_message(directory: Path, value: Any) -> None:
     (directory / MESSAGE).write_text(document, encoding="utf-8")
 
 
-def read_message(directory: Path) -> Any:
+def read_message(directory: Path, max_bytes: int | None = None) -> Any:
     """The value in ``directory``; :class:`ProtocolError` when it is not a valid message.
 
-    Files are opened without following symbolic links and must be regular files, so a
-    UDF cannot point the server at a file it could not read itself.
+    Files are opened without following symbolic links and must be regular files with a
+    single link, so a UDF cannot point the server at a file it could not read itself.
+    Arrays are mapped, not copied (see the module docs); together they may hold at most
+    ``max_bytes``.
     """
     document = json.loads(_read(directory / MESSAGE, _MAX_JSON_BYTES))
+    total = 0
 
     def array(link: Any) -> np.ndarray[Any, Any]:
+        nonlocal total
         ref = link.get("$array") if isinstance(link, dict) else None
         if not isinstance(ref, int) or isinstance(ref, bool) or ref < 0:
             raise ProtocolError(f"invalid array reference {ref!r}")
         fd = _open(directory / f"{ref}.npy")
-        with os.fdopen(fd, "rb") as f:
-            try:
-                loaded = np.load(f, allow_pickle=False)
-            except ValueError as exc:
-                raise ProtocolError(f"array {ref} is not a plain .npy array: {exc}") from None
-        if not isinstance(loaded, np.ndarray):
-            raise ProtocolError(f"array {ref} is not a .npy array")
+        try:
+            loaded = _map(fd, ref)
+        finally:
+            os.close(fd)
+        total += loaded.nbytes
+        if max_bytes is not None and total > max_bytes:
+            raise ProtocolError(f"the arrays hold more than the limit of {max_bytes // 2**20} MiB")
         return loaded
 
     def decode(item: Any) -> Any:
@@ -167,14 +183,49 @@ def _json_only(attrs: dict[Any, Any]) -> dict[str, Any]:
     return out
 
 
+def _map(fd: int, ref: int) -> np.ndarray[Any, Any]:
+    """The ``.npy`` array in ``fd`` as a private (copy-on-write) mapping of the file."""
+    size = os.fstat(fd).st_size
+    with os.fdopen(os.dup(fd), "rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"format version {version} is not accepted")
+        except ValueError as exc:
+            raise ProtocolError(f"array {ref} is not a plain .npy array: {exc}") from None
+        offset = f.tell()
+    if dtype.hasobject:
+        raise ProtocolError(f"array {ref} holds Python objects ({dtype})")
+    count = math.prod(int(n) for n in shape)
+    if size != offset + count * dtype.itemsize:
+        raise ProtocolError(
+            f"array {ref}: its header announces {count} values of {dtype}, "
+            f"the file holds {size - offset} bytes"
+        )
+    order: Literal["C", "F"] = "F" if fortran else "C"
+    if count == 0:
+        return np.empty(shape, dtype, order=order)
+    mapped = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    values = np.frombuffer(mapped, dtype, count=count, offset=offset)
+    return values.reshape(shape, order=order)
+
+
 def _open(path: Path) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as exc:
         raise ProtocolError(f"{path.name} cannot be opened: {exc.strerror}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise ProtocolError(f"{path.name} is not a regular file")
+    if info.st_nlink != 1:
+        os.close(fd)
+        raise ProtocolError(f"{path.name} has other links")
     return fd
 
 

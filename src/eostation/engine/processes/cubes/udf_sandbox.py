@@ -23,12 +23,15 @@ best-effort mode, so a server that cannot build it keeps UDFs off.
 5. rlimits: address space, file size, processes (counted per uid as root, per user
    namespace otherwise), no core files; CPU seconds (``SIGXCPU``, then ``SIGKILL`` a
    second later) per call, in the fork that runs it (:func:`limit_call`).
+6. The seccomp filter of :mod:`.udf_seccomp` (``launch["seccomp"]``: required once the
+   start-up probe found the kernel offers it; the probe records why not otherwise).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import os
 import pwd
 import resource
@@ -149,8 +152,12 @@ def _needed() -> set[Path]:
     return needed
 
 
-def _covers(workdir: Path, as_root: bool, needed: set[Path]) -> dict[Path, set[Path]]:
-    """The directories to cover, each with the paths below it that must stay visible."""
+def _covers(
+    workdir: Path, as_root: bool, needed: set[Path], temporary: list[str]
+) -> dict[Path, set[Path]]:
+    """The directories to cover, each with the paths below it that must stay visible:
+    homes, the directory holding the work directory (``/dev/shm`` or the temporary
+    directory) and the server's temporary directories."""
     homes: set[Path] = set()
     if as_root:
         homes = {found for p in needed if (found := _closed_ancestor(p))}
@@ -159,6 +166,9 @@ def _covers(workdir: Path, as_root: bool, needed: set[Path]) -> dict[Path, set[P
     covers: dict[Path, set[Path]] = {
         home: {p for p in needed if _below(p, home)} for home in homes if home.is_dir()
     }
+    for tmp in {Path(t).resolve() for t in temporary if Path(t).is_dir()}:
+        if tmp != Path("/"):
+            covers[tmp] = {p for p in needed if _below(p, tmp)}
     tmp = workdir.resolve().parent
     if tmp != Path("/"):
         covers[tmp] = {workdir.resolve(), *(p for p in needed if _below(p, tmp))}
@@ -245,7 +255,7 @@ def enter(launch: dict[str, Any], workdir: Path) -> None:
     as_root = uid is not None
     hidden = [str(p) for p in launch.get("hidden", [])]
     needed = _needed()
-    covers = _covers(workdir, as_root, needed)
+    covers = _covers(workdir, as_root, needed, list(launch.get("tmp", [])))
     flags = _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWPID | _CLONE_NEWIPC
     real_uid, real_gid = os.getuid(), os.getgid()
     try:
@@ -269,7 +279,8 @@ def enter(launch: dict[str, Any], workdir: Path) -> None:
         for directory, keep in sorted(covers.items()):
             _cover(libc, directory, keep)
         os.chdir(workdir)  # the old work directory's parent must not stay reachable via ..
-        _hide(libc, [*hidden, "/dev/shm"], needed)
+        shm = [] if Path("/dev/shm").resolve() in covers else ["/dev/shm"]
+        _hide(libc, [*hidden, *shm], needed)
         if uid is not None:
             os.setgroups([])
             os.setgid(int(uid))
@@ -282,12 +293,25 @@ def enter(launch: dict[str, Any], workdir: Path) -> None:
         # Calls run in forks of this process: none may ptrace it to reach later calls.
         _call(libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(DUMPABLE)")
         _limit(launch)
+        if launch.get("seccomp"):
+            _seccomp().install()
     except (OSError, AttributeError) as exc:  # AttributeError: a libc without unshare/mount
         raise SandboxError(getattr(exc, "errno", None) or 0, str(exc)) from None
 
 
+def _seccomp() -> Any:
+    """:mod:`.udf_seccomp`, loaded by file path like this module."""
+    path = Path(__file__).with_name("udf_seccomp.py")
+    spec = importlib.util.spec_from_file_location("udf_seccomp", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _probe(workdir: Path) -> None:
-    """Build the sandbox and check it: no network, the data directory hidden."""
+    """Build the sandbox and check it: no network, the data directory hidden; then try
+    the seccomp filter and record in ``out/seccomp`` whether it is on, or why not."""
     import json
 
     launch = json.loads((workdir / "launch.json").read_text())
@@ -297,6 +321,17 @@ def _probe(workdir: Path) -> None:
             probe.settimeout(1)
             if probe.connect_ex(("127.0.0.1", int(launch.get("port", 1)))) == 0:
                 raise SandboxError(0, "a loopback connection succeeded inside the sandbox")
+        seccomp = _seccomp()
+        try:
+            seccomp.install()
+            verdict = "on"
+        except seccomp.Unavailable as exc:
+            verdict = f"seccomp is not available: {exc.strerror}"
+        except OSError as exc:
+            raise SandboxError(exc.errno or 0, f"the seccomp filter: {exc}") from None
+        if verdict == "on" and _inet_socket_allowed():
+            raise SandboxError(0, "the seccomp filter let an AF_INET socket through")
+        (workdir / "out" / "seccomp").write_text(verdict)
         for path in launch.get("hidden", []):
             if Path(path).is_dir() and any(Path(path).iterdir()):
                 raise SandboxError(0, f"{path} is still visible inside the sandbox")
@@ -304,6 +339,14 @@ def _probe(workdir: Path) -> None:
         (workdir / "out" / "problem").write_text(str(exc))
         raise SystemExit(3) from None
     (workdir / "out" / "ok").write_text("ok")
+
+
+def _inet_socket_allowed() -> bool:
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+    except PermissionError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

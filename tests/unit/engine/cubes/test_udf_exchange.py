@@ -1,0 +1,151 @@
+"""UDF data through shared memory: arrays mapped, not copied, and what a UDF leaves in
+its output (oversized, linked, malformed buffers) refused with a clear error."""
+
+from __future__ import annotations
+
+import mmap
+import os
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from eostation.config import Settings
+from eostation.engine.context import EvalContext
+from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
+from eostation.engine.processes.cubes.udf_pool import exchange_root
+from tests.unit.engine.cubes.test_udf_isolation import REGISTRY, _refused, _run
+from tests.unit.engine.cubes.test_udf_isolation import data_dir as data_dir
+from tests.unit.engine.cubes.test_udf_isolation import sandbox as sandbox
+
+pytestmark = pytest.mark.slow  # sandboxed UDF processes
+
+# A UDF that writes its own output folder (it knows the layout) and ends at once.
+FORGE = """
+import numpy as np
+
+def probe(context):
+    calls = os.path.join(sys.argv[1], "calls")
+    out = os.path.join(calls, max(os.listdir(calls), key=int), "out")
+    links = []
+    for i, mib in enumerate(context["arrays_mib"]):
+        path = os.path.join(out, f"{i}.npy")
+        with open(path, "wb") as f:
+            header = {"descr": "<f4", "fortran_order": False, "shape": (mib, 256, 1024)}
+            np.lib.format.write_array_header_1_0(f, header)
+            f.truncate(f.tell() + mib * 2**20 - context.get("short", 0))  # sparse
+        links.append({"$array": i})
+        if context.get("link"):
+            os.link(path, os.path.join(os.environ["HOME"], f"kept{i}"))
+    with open(os.path.join(out, "message.json"), "w") as f:
+        f.write('{"ok": %s}' % str(links).replace("'", '"'))
+    os._exit(0)
+"""
+
+
+def test_an_oversized_result_is_refused_with_the_limit(data_dir: Path) -> None:
+    message, errors = _refused(FORGE, data_dir, {"arrays_mib": [600, 600]}, udf_memory_mb=1024)
+    assert "more than the limit of 1024 MiB" in message and "1024 MiB" in errors
+    # Within the limit the same forged folder is a valid result (sparse: zeros).
+    assert [a.shape for a in _run(FORGE, data_dir, {"arrays_mib": [2, 3]})] == [
+        (2, 256, 1024),
+        (3, 256, 1024),
+    ]
+
+
+def test_a_result_buffer_shorter_than_its_header_or_linked_is_refused(data_dir: Path) -> None:
+    message, errors = _refused(FORGE, data_dir, {"arrays_mib": [4], "short": 4})
+    assert "announces 1048576 values of float32, the file holds 4194300 bytes" in message
+    assert "announces" in errors
+    # A link kept in the worker's home would let a later call shrink a file the server
+    # has mapped (SIGBUS): refused.
+    message, errors = _refused(FORGE, data_dir, {"arrays_mib": [1], "link": True})
+    assert "0.npy has other links" in message and "other links" in errors
+
+
+IDENTITY = textwrap.dedent(
+    """
+    import os
+
+    import numpy as np
+    from openeo.udf import XarrayDataCube
+
+    def apply_datacube(cube: XarrayDataCube, context: dict) -> XarrayDataCube:
+        values = cube.get_array().values
+        base = values.base
+        while isinstance(base, np.ndarray):
+            base = base.base
+        mapped = isinstance(base, memoryview) and type(base.obj).__name__ == "mmap"
+        print("input mapped:", mapped, "shm:", os.getcwd().startswith("/dev/shm/"))
+        values[0, 0, 0] += 1  # a private mapping: the UDF may write into its input
+        return cube
+    """
+)
+
+
+def test_chunks_cross_through_mapped_files_that_are_gone_after_each_call(
+    data_dir: Path,
+) -> None:
+    logs: list[tuple[str, str]] = []
+    limits = EngineLimits.from_settings(Settings(data_dir=data_dir, udf="on"))
+    env = EvalContext(REGISTRY, limits, log=lambda level, message, _: logs.append((level, message)))
+    graph: dict[str, Any] = {
+        "process_graph": {
+            "u": {
+                "process_id": "run_udf",
+                "arguments": {
+                    "data": {"from_parameter": "c"},
+                    "udf": IDENTITY,
+                    "runtime": "Python",
+                },
+                "result": True,
+            }
+        }
+    }
+    for seed in range(3):
+        values = np.random.default_rng(seed).random((2, 64, 64), dtype=np.float32)
+        cube = xr.DataArray(values, dims=("bands", "y", "x"), coords={"bands": ["a", "b"]})
+        out = evaluate(graph, env, {"c": cube})
+        expected = values.copy()
+        expected[0, 0, 0] += 1
+        np.testing.assert_array_equal(out.values, expected)
+        base = out.values.base
+        while isinstance(base, np.ndarray):
+            base = base.base
+        assert isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+        assert cube.values[0, 0, 0] == values[0, 0, 0]  # the caller's chunk is untouched
+    (worker,) = env.udf_workers._all
+    assert list((worker.workdir / "calls").iterdir()) == []  # each call's folder removed
+    assert list(worker.claimed.iterdir()) == []  # outputs unlinked once mapped
+    on_shm = exchange_root() == Path("/dev/shm")
+    assert worker.workdir.parent == exchange_root()
+    printed = [m for _, m in logs if "input mapped:" in m]
+    assert printed == [f"UDF (node 'u'): input mapped: True shm: {on_shm}"] * 3
+    env.udf_workers.close()
+    assert not worker.workdir.exists() and not worker.claimed.exists()
+
+
+def test_another_runs_exchange_folder_is_hidden(data_dir: Path) -> None:
+    other = Path(tempfile.mkdtemp(prefix="eostation-udf-", dir=exchange_root()))
+    (other / "calls" / "1" / "in").mkdir(parents=True)
+    np.save(other / "calls" / "1" / "in" / "0.npy", np.full(4, 7.0))
+    code = """
+    def probe(context):
+        path = context["path"]
+        return [os.path.exists(path), sorted(os.listdir(os.path.dirname(context["root"])))]
+    """
+    try:
+        seen = _run(code, data_dir, {"path": str(other / "calls/1/in/0.npy"), "root": str(other)})
+    finally:
+        for path in sorted(other.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        other.rmdir()
+    assert seen[0] is False
+    # Only its own work directory shows in the exchange root.
+    assert len(seen[1]) == 1 and seen[1][0].startswith("eostation-udf-")
+    assert seen[1][0] != other.name and os.path.basename(str(other)) not in seen[1]
