@@ -266,14 +266,13 @@ def test_a_udf_cannot_read_the_database_the_data_dir_or_another_users_result(
 def test_a_udf_cannot_write_into_the_data_dir(data_dir: Path) -> None:
     code = """
     def probe(context):
-        try:
-            open(context["path"], "w").write("planted")
-            return ["written"]
-        except OSError as exc:
-            return [type(exc).__name__]
+        open(context["path"], "w").write("planted")
+        return ["written"]
     """
-    seen = _run(code, data_dir, {"path": str(data_dir / "planted.txt")})
-    assert seen[0] in ("OSError", "PermissionError", "FileNotFoundError")
+    planted = str(data_dir / "planted.txt")
+    message, errors = _refused(code, data_dir, {"path": planted})
+    assert re.search(r"(OSError|PermissionError|FileNotFoundError): \[Errno \d+\]", message)
+    assert planted in errors  # refused, and the job log says where it tried to write
     assert not (data_dir / "planted.txt").exists()
 
 

@@ -92,6 +92,7 @@ _X86_CALLS = [
 ]
 
 
+@pytest.mark.slow  # sandboxed UDF processes
 def test_a_udf_calling_a_denied_syscall_gets_eperm_and_the_run_says_so(data_dir: Path) -> None:
     if platform.machine() != "x86_64":
         pytest.skip("the syscall numbers of this test are x86-64's")
@@ -107,6 +108,7 @@ def test_a_udf_calling_a_denied_syscall_gets_eperm_and_the_run_says_so(data_dir:
     assert "Operation not permitted" in message and "ptrace(PTRACE_TRACEME)" in errors
 
 
+@pytest.mark.slow
 def test_the_probe_reports_the_filter_and_ci_requires_it(data_dir: Path) -> None:
     """Where the sandbox runs, its UDFs run under the filter (``Seccomp: 2``), or the probe
     says why not; with ``CI=true`` the filter is required."""
