@@ -3,7 +3,6 @@ its output (oversized, linked, malformed buffers) refused with a clear error."""
 
 from __future__ import annotations
 
-import mmap
 import os
 import tempfile
 import textwrap
@@ -22,6 +21,7 @@ from eostation.engine.processes.cubes.udf_pool import exchange_root
 from tests.unit.engine.cubes.test_udf_isolation import REGISTRY, _refused, _run
 from tests.unit.engine.cubes.test_udf_isolation import data_dir as data_dir
 from tests.unit.engine.cubes.test_udf_isolation import sandbox as sandbox
+from tests.unit.engine.cubes.test_udf_protocol import _mapped
 
 pytestmark = pytest.mark.slow  # sandboxed UDF processes
 
@@ -114,10 +114,7 @@ def test_chunks_cross_through_mapped_files_that_are_gone_after_each_call(
         expected = values.copy()
         expected[0, 0, 0] += 1
         np.testing.assert_array_equal(out.values, expected)
-        base = out.values.base
-        while isinstance(base, np.ndarray):
-            base = base.base
-        assert isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+        assert _mapped(out.values)
         assert cube.values[0, 0, 0] == values[0, 0, 0]  # the caller's chunk is untouched
     (worker,) = env.udf_workers._all
     assert list((worker.workdir / "calls").iterdir()) == []  # each call's folder removed
