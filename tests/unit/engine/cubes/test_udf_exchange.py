@@ -108,7 +108,9 @@ def test_chunks_cross_through_mapped_files_that_are_gone_after_each_call(
         }
     }
     for seed in range(3):
-        values = np.random.default_rng(seed).random((2, 64, 64), dtype=np.float32)
+        values = np.random.default_rng(seed).random(
+            (2, 128, 128), dtype=np.float32
+        )  # 128 kB: mapped
         cube = xr.DataArray(values, dims=("bands", "y", "x"), coords={"bands": ["a", "b"]})
         out = evaluate(graph, env, {"c": cube})
         expected = values.copy()

@@ -3,6 +3,7 @@ malformed or oversized buffer refused with a ProtocolError (never a crash or a c
 
 from __future__ import annotations
 
+import json
 import mmap
 import os
 from pathlib import Path
@@ -27,18 +28,18 @@ def _mapped(values: np.ndarray) -> bool:
 
 
 def _cube() -> xr.DataArray:
-    values = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    values = np.arange(2 * 3 * 4000, dtype=np.float32).reshape(2, 3, 4000)  # 96 kB: mapped
     return xr.DataArray(
         values,
         dims=("bands", "y", "x"),
-        coords={"bands": ["B04", "B08"], "y": [10.0, 20.0, 30.0], "x": np.arange(4.0)},
+        coords={"bands": ["B04", "B08"], "y": [10.0, 20.0, 30.0], "x": np.arange(4000.0)},
         attrs={"units": "reflectance"},
     )
 
 
 def test_a_cube_round_trips_and_its_values_are_mapped_not_copied(tmp_path: Path) -> None:
     cube = _cube()
-    fortran = np.asfortranarray(np.arange(6, dtype="<i8").reshape(2, 3))
+    fortran = np.asfortranarray(np.arange(20_000, dtype="<i8").reshape(200, 100))
     write_message(tmp_path / "m", {"data": cube, "f": fortran, "n": 3, "s": ["a"]})
     back = read_message(tmp_path / "m")
     xr.testing.assert_identical(back["data"], cube)
@@ -49,10 +50,18 @@ def test_a_cube_round_trips_and_its_values_are_mapped_not_copied(tmp_path: Path)
     # Private mapping: the reader may change its array, the file stays as written.
     back["data"].values[0, 0, 0] = -1.0
     assert read_message(tmp_path / "m")["data"].values[0, 0, 0] == 0.0
+    assert not _mapped(back["data"].coords["y"].values)  # small: read, not mapped
     # Empty and 0-d arrays need no mapping
     write_message(tmp_path / "e", {"e": np.zeros((0, 3)), "z": np.float64(2.5) * np.ones(())})
     empty = read_message(tmp_path / "e")
     assert empty["e"].shape == (0, 3) and float(empty["z"]) == 2.5
+
+
+def test_more_arrays_than_a_message_may_hold_are_refused(tmp_path: Path) -> None:
+    write_message(tmp_path / "m", {"a": np.ones(2)})
+    (tmp_path / "m" / "message.json").write_text(json.dumps({"ok": [{"$array": 0}] * 10_001}))
+    with pytest.raises(ProtocolError, match="at most 10000 arrays"):
+        read_message(tmp_path / "m")
 
 
 def _header(tmp_path: Path, shape: tuple[int, ...], dtype: str = "<f4") -> Path:

@@ -58,6 +58,8 @@ __all__ = ["MESSAGE", "ProtocolError", "read_message", "write_message"]
 
 MESSAGE = "message.json"
 _MAX_JSON_BYTES = 64 * 1024 * 1024
+_MAX_ARRAYS = 10_000  # each mapping is a kernel VMA; a process has about 65,000
+_MAP_FROM = 64 * 1024  # smaller arrays (labels, coordinates) are read: a mapping costs more
 
 
 class ProtocolError(ValueError):
@@ -117,13 +119,16 @@ def read_message(directory: Path, max_bytes: int | None = None) -> Any:
     ``max_bytes``.
     """
     document = json.loads(_read(directory / MESSAGE, _MAX_JSON_BYTES))
-    total = 0
+    total = count = 0
 
     def array(link: Any) -> np.ndarray[Any, Any]:
-        nonlocal total
+        nonlocal total, count
         ref = link.get("$array") if isinstance(link, dict) else None
         if not isinstance(ref, int) or isinstance(ref, bool) or ref < 0:
             raise ProtocolError(f"invalid array reference {ref!r}")
+        count += 1
+        if count > _MAX_ARRAYS:
+            raise ProtocolError(f"a message may hold at most {_MAX_ARRAYS} arrays")
         fd = _open(directory / f"{ref}.npy")
         try:
             loaded = _map(fd, ref)
@@ -209,6 +214,9 @@ def _map(fd: int, ref: int) -> np.ndarray[Any, Any]:
     order: Literal["C", "F"] = "F" if fortran else "C"
     if count == 0:
         return np.empty(shape, dtype, order=order)
+    if size - offset < _MAP_FROM:
+        data = bytearray(os.pread(fd, size - offset, offset))
+        return np.frombuffer(data, dtype, count=count).reshape(shape, order=order)
     mapped = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
     values = np.frombuffer(mapped, dtype, count=count, offset=offset)
     return values.reshape(shape, order=order)
