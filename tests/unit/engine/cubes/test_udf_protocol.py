@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -121,3 +122,16 @@ def test_pickled_object_arrays_links_and_other_formats_are_refused(tmp_path: Pat
     (folder / "0.npy").write_bytes(b"\x93NUMPY\x03\x00" + b"\0" * 60)
     with pytest.raises(ProtocolError, match=r"not a plain \.npy array"):
         read_message(folder)
+
+
+def test_work_directories_go_to_dev_shm_only_with_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eostation.engine.processes.cubes import udf_pool
+
+    monkeypatch.setattr(udf_pool, "_SHM", tmp_path)  # a real, writable directory
+    assert udf_pool.exchange_root() == tmp_path
+    monkeypatch.setattr(udf_pool, "_SHM_ROOM", 1 << 62)  # more than any disk has free
+    assert udf_pool.exchange_root() == Path(tempfile.gettempdir())
+    monkeypatch.setattr(udf_pool, "_SHM", tmp_path / "missing")  # a container without it
+    assert udf_pool.exchange_root() == Path(tempfile.gettempdir())
