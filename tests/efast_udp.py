@@ -21,7 +21,8 @@ DISTANCE_UDF = textwrap.dedent(
         flags = cube.get_array()
         out = np.full(flags.shape, np.inf)
         for i in range(flags.shape[0]):
-            cloudy = np.asarray(flags[i]) > 0
+            # As in the published graph (np.logical_not): no-data counts as cloud.
+            cloudy = np.asarray(flags[i]) != 0
             if cloudy.any():
                 out[i] = ndimage.distance_transform_edt(~cloudy)
         return XarrayDataCube(xr.DataArray(out, dims=flags.dims))

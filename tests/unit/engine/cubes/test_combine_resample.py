@@ -124,6 +124,21 @@ def test_resample_spatial_average_equals_block_mean() -> None:
     assert out.odc.geobox.affine.c == 465181.0 and out.odc.geobox.affine.f == 5080255.0
 
 
+@pytest.mark.parametrize("method", ["average", "max"])
+def test_resample_spatial_edge_pixels_aggregate_the_data_they_cover(method: str) -> None:
+    # 8 × 6 px of 10 m onto 30 m, aligned upper-left: the last column and row of the new
+    # grid cover 2 × 3 and 3 × 2 source pixels and the corner 2 × 2 (GDAL left them null).
+    cube = small_cube().fillna(0.5)
+    out = run({"r": node("resample_spatial", True, data=param("d"), resolution=30,
+                         method=method, align="upper-left")}, d=cube)  # fmt: skip
+    assert out.sizes["y"] == 2 and out.sizes["x"] == 3
+    blocks = getattr(
+        cube.coarsen(y=3, x=3, boundary="pad"), "mean" if method == "average" else "max"
+    )()
+    np.testing.assert_allclose(out.values, blocks.values, rtol=1e-6)
+    assert np.isfinite(out.values).all()
+
+
 def test_resample_spatial_reprojects_and_cube_spatial_follows() -> None:
     cube = small_cube()
     out = run({"r": node("resample_spatial", True, data=param("d"), projection=4326)}, d=cube)

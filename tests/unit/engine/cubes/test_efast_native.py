@@ -6,7 +6,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
+import xarray as xr
 
+from eostation.engine.processes.cubes.efast import _linear_in_time
 from eostation.engine.processes.cubes.efast_kernels import (
     composite,
     distance_score,
@@ -71,3 +74,20 @@ def test_composite_and_fusion_follow_the_weighted_sums() -> None:
     usable = np.isfinite(lr)
     np.testing.assert_allclose(fused[usable], (hr + now - lr)[usable])
     np.testing.assert_array_equal(np.isnan(fused), np.isnan(hr))
+
+
+def test_linear_in_time_equals_xarray_interp_with_its_nulls() -> None:
+    rng = np.random.default_rng(2)
+    values = rng.uniform(0, 1, (5, 2, 4, 3))
+    values[2, 0, 1, 1] = np.nan  # nulls the dates bracketed by it
+    times = pd.date_range("2023-09-03", periods=5, freq="5D")
+    cube = xr.DataArray(values, dims=("t", "bands", "y", "x"), coords={"t": times}).chunk({"y": 2})
+    wanted = pd.to_datetime(
+        ["2023-09-01", "2023-09-03", "2023-09-05T10:00", "2023-09-13", "2023-09-15", "2023-09-25"],
+        format="ISO8601",
+    ).to_numpy()
+    expected = cube.interp(t=wanted).compute()
+    out = _linear_in_time(cube, wanted).compute()
+    np.testing.assert_allclose(out.values, expected.values, rtol=1e-12, equal_nan=True)
+    assert np.isnan(out.values[0]).all() and np.isnan(out.values[-1]).all()
+    assert np.isnan(out.values[3, 0, 1, 1]) and list(out.t.values) == list(wanted)

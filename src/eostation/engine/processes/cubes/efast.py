@@ -108,6 +108,27 @@ def _composites(
     return carry_metadata(result, bands)
 
 
+def _linear_in_time(cube: xr.DataArray, times: np.ndarray) -> xr.DataArray:
+    """``cube`` interpolated linearly along ``t`` to ``times`` (null outside its dates).
+
+    What ``DataArray.interp`` computes (the same bracketing dates, so a null neighbour
+    makes a null), without importing ``scipy.interpolate`` (seconds of a short run).
+    """
+    known, wanted = (
+        np.asarray(pd.DatetimeIndex(v).asi8, dtype=np.float64) for v in (cube.t.values, times)
+    )
+    if known.size < 2:
+        return cube.interp(t=times)
+    hi = np.clip(np.searchsorted(known, wanted), 1, known.size - 1)
+    lo = hi - 1
+    fraction = xr.DataArray((wanted - known[lo]) / (known[hi] - known[lo]), dims="t")
+    plain = cube.drop_vars("t")
+    below, above = plain.isel(t=lo), plain.isel(t=hi)
+    out = below + (above - below) * fraction
+    inside = xr.DataArray((wanted >= known[0]) & (wanted <= known[-1]), dims="t")
+    return out.where(inside).assign_coords(t=times)
+
+
 def _distance(cloudy: xr.DataArray) -> xr.DataArray:
     """The distance-to-cloud score of ``(t, y, x)`` flags, one date per block."""
     flags = cloudy.transpose("t", "y", "x")
@@ -204,7 +225,7 @@ def efast(
         env=env,
     )
     lr_target, _ = _s3_targets(s3, targets)
-    lr_at_s2 = lr_target.interp(t=s2.t.values).transpose("t", "bands", "y", "x")
+    lr_at_s2 = _linear_in_time(lr_target, s2.t.values).transpose("t", "bands", "y", "x")
     lr_at_s2 = nearest_onto(lr_at_s2, s2)
     hr_inputs = xr.concat([s2, lr_at_s2.assign_coords(y=s2.y, x=s2.x)], dim="bands")
     weights = temporal_score(_days(s2.t.values), _days(targets), float(temporal_score_stddev))

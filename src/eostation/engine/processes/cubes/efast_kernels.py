@@ -61,14 +61,15 @@ def composite(score: NDArray[Any], weights: Floats, bands: NDArray[Any]) -> Floa
     has a value; missing values of the other bands count as 0, as in the published graph.
     """
     values = np.asarray(bands, dtype=np.float64)
-    present = ~np.isnan(values[:, 0])
-    combined = weights[:, :, None, None] * np.where(present, score, 0.0)[None]
-    total = combined.sum(axis=1)
+    dates = values.shape[0]
+    counted = np.where(np.isnan(values[:, 0]), 0.0, np.asarray(score, dtype=np.float64))
+    weighted = np.where(np.isfinite(values), values, 0.0) * counted[:, None]
+    # Sums over the dates as matrix products (BLAS): the weighted sum divided by the sum
+    # of weights equals the sum with normalised weights, without a (target, t, y, x) array.
+    total = (weights @ counted.reshape(dates, -1)).reshape((-1, *counted.shape[1:]))
+    sums = (weights @ weighted.reshape(dates, -1)).reshape((-1, *values.shape[1:]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        normalised = combined / total[:, None]
-        out: Floats = np.einsum(
-            "Ttyx,tbyx->Tbyx", normalised, np.where(np.isfinite(values), values, 0.0)
-        )
+        out: Floats = sums / total[:, None]
     missing = (total == 0)[:, None] | ~(out > 0)
     out[missing] = np.nan
     return out

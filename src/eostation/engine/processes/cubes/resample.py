@@ -40,6 +40,7 @@ _REPROJECT = ("cubes", "reproject")
 Method = Annotated[str, Param({"type": "string", "enum": RESAMPLING_METHODS})]
 RasterOut = Annotated[Any, Param(RASTER)]
 _GDAL_NAMES = {"near": "nearest", "cubicspline": "cubic_spline"}
+_AGGREGATING = frozenset({"average", "max", "med", "min", "mode", "q1", "q3", "rms", "sum"})
 _MIN_CHUNK = 512
 """Smallest output chunk side of a warp: odc-geo would otherwise give the output the
 source's chunk size, and a 9 × 12 px cube warped onto 251 × 329 px became 728 GDAL
@@ -53,6 +54,8 @@ def onto_grid(cube: xr.DataArray, target: GeoBox, method: str = "near") -> xr.Da
             process="resample", parameter="method", reason=f"unknown method '{method}'."
         )
     source = cube if cube.dtype.kind in "fc" else cube.astype(np.float32)
+    if method in _AGGREGATING:
+        source = _covering(source, target)
     extra: dict[str, Any] = {}
     if source.chunks is not None:
         iy = source.odc.ydim  # x follows y: odc-geo requires it
@@ -65,6 +68,38 @@ def onto_grid(cube: xr.DataArray, target: GeoBox, method: str = "near") -> xr.Da
         source, target, resampling=_GDAL_NAMES.get(method, method), dst_nodata=np.nan, **extra
     )
     return carry_metadata(out, cube)
+
+
+def _covering(source: xr.DataArray, target: GeoBox) -> xr.DataArray:
+    """``source`` extended with no-data until it covers ``target``'s footprint.
+
+    GDAL leaves a target pixel of an aggregating method (average, min, ...) empty when
+    its window reaches beyond the source raster, even when data fill most of it: a
+    300 m average of a 1,450 m wide 10 m cube lost its last column. Beyond the source
+    there is only no-data, which these methods skip, so each such pixel aggregates the
+    data it covers, as the spec's "non-NODATA contributing pixels" asks.
+    """
+    box = source.odc.geobox
+    if box is None or not box.axis_aligned:
+        return source
+    footprint = target.extent.to_crs(box.crs).boundingbox
+    inverse = ~box.affine
+    cols, rows = zip(*(inverse * corner for corner in footprint.points), strict=True)
+    ny, nx = box.shape
+    # One pixel more on each side than the footprint needs: its edges fall between pixels.
+    before_x, after_x = max(0, 1 - math.floor(min(cols))), max(0, math.ceil(max(cols)) + 1 - nx)
+    before_y, after_y = max(0, 1 - math.floor(min(rows))), max(0, math.ceil(max(rows)) + 1 - ny)
+    if not (before_x or after_x or before_y or after_y):
+        return source
+    ydim, xdim = source.odc.spatial_dims
+    padded = source.pad({ydim: (before_y, after_y), xdim: (before_x, after_x)})
+    a, c, e, f = box.affine.a, box.affine.c, box.affine.e, box.affine.f
+    return padded.assign_coords(
+        {
+            xdim: c + a * (np.arange(-before_x, nx + after_x) + 0.5),
+            ydim: f + e * (np.arange(-before_y, ny + after_y) + 0.5),
+        }
+    )
 
 
 def _grid(

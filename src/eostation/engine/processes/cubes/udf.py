@@ -30,7 +30,7 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.labeled import LabeledArray
-from eostation.engine.processes.cubes import udf_deps, udf_process, udf_protocol
+from eostation.engine.processes.cubes import udf_blocks, udf_deps, udf_process, udf_protocol
 from eostation.engine.registry import process
 from eostation.engine.schema import Param
 from eostation.errors import PermissionsInsufficient, ProcessParameterInvalid
@@ -242,7 +242,11 @@ def run_udf(
         raise _invalid("version", f"runtime version '{version}' is not available", "InvalidVersion")
     code = _source(udf, env)
     value, dim = _as_input(data)
-    result = execute_udf(code, value, context, env)
+    if dim is not None and isinstance(value, xr.DataArray):
+        run = lambda part: execute_udf(code, part, context, env)  # noqa: E731
+        result = udf_blocks.in_blocks(value, dim, env.limits.udf_memory_mb, run)
+    else:
+        result = execute_udf(code, value, context, env)
     if isinstance(result, xr.DataArray) and isinstance(data, (xr.DataArray, LabeledArray)):
         source = data.data if isinstance(data, LabeledArray) else data
         result = result.assign_attrs({**source.attrs, **result.attrs})
