@@ -123,8 +123,14 @@ def _rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
+def _cpu() -> float:
+    """CPU seconds (user + sys) of this process and its threads so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def worker(side: str, workload: str, folder: Path, out: Path, size: Size) -> dict[str, float]:
-    """Run one side of one workload; wall seconds, RSS after imports and peak RSS."""
+    """Run one side of one workload; wall and CPU seconds, RSS after imports, peak RSS."""
     out.mkdir(parents=True, exist_ok=True)
     if side == "eostation":
         from eostation.config import Settings
@@ -133,17 +139,17 @@ def worker(side: str, workload: str, folder: Path, out: Path, size: Size) -> dic
         process = graph(workload, size)
         settings = Settings(data_dir=folder)
         start_rss = _rss()
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         run_local(process, out, settings, log=lambda *_: None, progress=lambda _p: None)
     else:
         from engine_baseline import WORKLOADS as BASELINES
 
         extra = (fields_geojson(size),) if workload == "W3" else ()
         start_rss = _rss()
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         BASELINES[workload](folder, out, *extra)
     wall = time.perf_counter() - t0
-    return {"wall": wall, "start": start_rss, "peak": _peak_rss()}
+    return {"wall": wall, "cpu": _cpu() - c0, "start": start_rss, "peak": _peak_rss()}
 
 
 def drop_cache(folder: Path) -> None:
@@ -219,19 +225,21 @@ def table(rows: list[dict[str, Any]], size: Size, repeat: int, load: str) -> str
     lines = [
         f"Input: {size.side} × {size.side} px × {size.dates} dates, 5 bands, median of "
         f"{repeat} run(s) per side, cold page cache, {os.cpu_count()} cores, "
-        f"{platform.python_version()}, load average {load}. Memory: peak RSS of the "
+        f"{platform.python_version()}, load average {load}. CPU: user + sys seconds of "
+        "the process during the work. Memory: peak RSS of the "
         "process (in brackets: increase over the RSS after imports).",
         "",
-        "| layout | workload | eostation | hand-written | wall ratio | eostation peak | "
-        "hand-written peak | memory ratio | outputs equal |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| layout | workload | eostation | hand-written | wall ratio | CPU ratio | "
+        "eostation peak | hand-written peak | memory ratio | outputs equal |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         e, b = r["eostation"], r["baseline"]
         de, db = e["peak"] - e["start"], b["peak"] - b["start"]
         lines.append(
             f"| {r['layout']} | {r['workload']} {TITLES[r['workload']]} | {e['wall']:.1f} s "
-            f"| {b['wall']:.1f} s | {e['wall'] / b['wall']:.2f}× | {e['peak'] / mb:.0f} MB "
+            f"({e['cpu']:.1f} s CPU) | {b['wall']:.1f} s ({b['cpu']:.1f} s CPU) "
+            f"| {e['wall'] / b['wall']:.2f}× | {e['cpu'] / b['cpu']:.2f}× | {e['peak'] / mb:.0f} MB "
             f"({de / mb:.0f}) | {b['peak'] / mb:.0f} MB ({db / mb:.0f}) "
             f"| {e['peak'] / b['peak']:.2f}× ({de / max(db, 1):.2f}×) | {r['equal']} |"
         )
@@ -253,12 +261,16 @@ def measure(
             if sides in ("both", side):
                 out = DATA / "out" / f"{layout}-{workload}-{side}"
                 got = run_side(side, workload, folder, out, size)
-                print(f"{layout} {workload} {side}: {got['wall']:.2f} s", flush=True)
+                print(
+                    f"{layout} {workload} {side}: {got['wall']:.2f} s, {got['cpu']:.2f} s CPU",
+                    flush=True,
+                )
                 runs[side].append(got)
     for side, got in runs.items():
         if got:
             row[side] = {
                 "wall": statistics.median(g["wall"] for g in got),
+                "cpu": statistics.median(g["cpu"] for g in got),
                 "peak": max(g["peak"] for g in got),
                 "start": min(g["start"] for g in got),
             }

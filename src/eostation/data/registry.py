@@ -92,17 +92,21 @@ def _configured_sources(
     entries = doc.get("collections", [])
     if not isinstance(entries, list):
         raise CollectionConfigError("?", "collections", "use [[collections]] tables.")
-    from .archive_source import archive_collection
-    from .files import file_collection
-    from .stac import stac_collection
-
     sources: list[CollectionSource] = []
     for entry in entries:
+        # Each kind imported when used: odc-stac and the archive cost a files-only
+        # `eostation run` a noticeable part of its start-up.
         model = entry_model(entry)
         if model is FilesEntry:
+            from .files import file_collection
+
             sources.append(file_collection(entry, config.parent))
         elif model is StacEntry:
+            from .stac import stac_collection
+
             sources.append(stac_collection(entry, config.parent, outbound))
         else:
+            from .archive_source import archive_collection
+
             sources.append(archive_collection(entry, config.parent))
     return sources

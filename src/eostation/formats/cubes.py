@@ -72,6 +72,8 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, np.ndarray):
+        if value.ndim and value.dtype.kind in "fiub":
+            return _number_lists(value)
         return [json_safe(v) for v in value.tolist()] if value.ndim else json_safe(value.item())
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
@@ -82,6 +84,18 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, xr.DataArray):
         return json_safe(value.values)
     raise FormatUnsuitable(format="JSON", reason=f"a value of type {type(value).__name__}")
+
+
+def _number_lists(values: np.ndarray) -> Any:
+    """Nested lists of Python numbers, non-finite floats as None, made by numpy in one
+    pass: a time series of 1,000 geometries × 60 dates × 4 bands spent more time in a
+    per-value :func:`json_safe` than in the JSON encoder."""
+    if values.dtype.kind != "f":
+        return values.tolist()
+    # float64 first: float32 values become the same Python floats as .tolist() gives.
+    objects = values.astype(np.float64).astype(object)
+    objects[~np.isfinite(values)] = None
+    return objects.tolist()
 
 
 @dataclass(frozen=True)

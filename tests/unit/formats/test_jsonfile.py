@@ -108,3 +108,19 @@ def test_vector_cube_with_extra_dim_is_unsuitable(tmp_path: Path) -> None:
 def test_unserialisable_value(tmp_path: Path) -> None:
     with pytest.raises(FormatUnsuitable):
         WRITER.write(object(), tmp_path, {})
+
+
+def test_number_arrays_keep_their_values_and_types(tmp_path: Path) -> None:
+    """The vectorised path writes what a per-value conversion would: float32 widened
+    exactly, NaN and ±inf as null, integers and booleans as such."""
+    values = np.array([[0.1, np.nan], [np.inf, -np.inf], [1e-39, 3.0]], dtype=np.float32)
+    [f] = WRITER.write(values, tmp_path, {})
+    assert _read(f.path) == [
+        [float(np.float32(0.1)), None],
+        [None, None],
+        [float(values[2, 0]), 3.0],
+    ]
+    [f] = WRITER.write(np.array([[1, 2], [3, -4]], dtype=np.int16), tmp_path, {})
+    assert f.path.read_text() == "[[1, 2], [3, -4]]"
+    [f] = WRITER.write(np.array([True, False]), tmp_path, {})
+    assert f.path.read_text() == "[true, false]"

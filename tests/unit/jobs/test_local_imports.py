@@ -7,26 +7,41 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import rasterio
+import rasterio.transform
 
 SCRIPT = """
 import json, sys
 from pathlib import Path
 from eostation.cli import app  # every command registers: the archive's modules must stay out
 from eostation.config import Settings
+from eostation.data.registry import build_registry
 from eostation.jobs.local import run_local
 from eostation.jobs.warmup import WARM_UP_PROCESS
 out = Path(sys.argv[1])
 run_local(WARM_UP_PROCESS, out / "mean.tif", Settings(data_dir=out / "data"),
           log=lambda *_: None, progress=lambda _p: None)
-print(json.dumps(sorted(m for m in ("distributed", "sqlalchemy", "zarr", "healpix_geo")
-                        if m in sys.modules)))
+assert "MINE" in build_registry(out / "data")  # a files collection: its loader only
+unwanted = ("distributed", "sqlalchemy", "zarr", "healpix_geo", "eostation.data.stac", "odc.stac")
+print(json.dumps(sorted(m for m in unwanted if m in sys.modules)))
 """
 
 
 @pytest.mark.slow
 def test_run_computes_without_loading_the_sql_store_or_distributed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    profile = {"driver": "GTiff", "width": 4, "height": 4, "count": 1, "dtype": "uint16"}
+    transform = rasterio.transform.from_origin(600000, 5700000, 10, 10)
+    with rasterio.open(data / "img_20230101.tif", "w", crs="EPSG:32631", **profile,
+                       transform=transform) as ds:  # fmt: skip
+        ds.write(np.ones((1, 4, 4), np.uint16))
+    (data / "collections.toml").write_text(
+        '[[collections]]\nid = "MINE"\npaths = ["*.tif"]\nbands = [{ name = "B1" }]\n'
+        "date = { regex = '_(?P<date>\\d{8})', format = \"%Y%m%d\" }\n"
+    )
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, check=True
     )
