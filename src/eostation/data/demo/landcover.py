@@ -37,6 +37,7 @@ __all__ = [
     "WATER",
     "CoverFractions",
     "box_weight",
+    "class_map",
     "fractions",
     "mountain_ranges",
     "tree_line",
@@ -97,6 +98,26 @@ def mountain_ranges(lon: NDArray[np.floating[Any]], lat: NDArray[np.floating[Any
 def tree_line(lat: NDArray[np.floating[Any]]) -> Fields:
     """Height (m) above which no forest grows, by latitude."""
     return np.asarray(np.interp(np.abs(lat), _TREE_LINE_LAT, _TREE_LINE_M), dtype=np.float64)
+
+
+def class_map(
+    water: NDArray[np.bool_],
+    paved: NDArray[np.bool_],
+    forest: NDArray[np.bool_],
+    grass: NDArray[np.bool_],
+    bare: NDArray[np.bool_],
+) -> NDArray[np.uint8]:
+    """Class codes per pixel from the class masks; land that is none of them is crops."""
+    out = np.full(water.shape, CROP, dtype=np.uint8)
+    for mask, code in (
+        (grass, GRASS),
+        (forest, FOREST),
+        (bare, BARE),
+        (paved, URBAN),
+        (water, WATER),
+    ):
+        out[mask] = code
+    return out
 
 
 @dataclass(frozen=True)

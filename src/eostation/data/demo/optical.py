@@ -103,16 +103,7 @@ class Static:
 
     def cover(self) -> NDArray[np.uint8]:
         """Land-cover class per pixel (codes of :mod:`.landcover`; roads count as urban)."""
-        out = np.full(self.water.shape, landcover.CROP, dtype=np.uint8)
-        for mask, code in (
-            (self.grass, landcover.GRASS),
-            (self.forest, landcover.FOREST),
-            (self.bare, landcover.BARE),
-            (self.paved, landcover.URBAN),
-            (self.water, landcover.WATER),
-        ):
-            out[mask] = code
-        return out
+        return landcover.class_map(self.water, self.paved, self.forest, self.grass, self.bare)
 
 
 def _static(tile: Tile) -> Static:
