@@ -183,16 +183,17 @@ FINLAND: Bbox = (26.00, 62.00, 26.40, 62.20)
 
 
 def cover_shares(bbox: Bbox) -> dict[str, float]:
-    """Share of the land (not water) in each land-cover class."""
-    classes = static_cover(bbox)
+    """Share of the land (not water) in each land-cover class (80 m pixels are plenty)."""
+    classes = static_cover(bbox, res=80.0)
     land = classes[classes != landcover.WATER]
-    assert land.size > 100_000
+    assert land.size > 50_000
     return {name: float((land == code).mean()) for name, code in landcover.CLASSES.items()}
 
 
 def test_land_cover_is_plausible_by_region() -> None:
     """The shares of each class that the Earth has there (the forest rule before this
-    made 100 % of the Po test tile forest, 55 % of the plain and 84 % of the Alps tile)."""
+    made 58 % of the Po plain forest, 61 % of Iowa, 84 % of the Alps tile and 48 % of
+    the Amazon)."""
     po = cover_shares(PO_PLAIN)
     assert po["crop"] > 0.5 and po["forest"] < 0.2, po
     for name, bbox in {"Iowa": IOWA, "Paris basin": PARIS_BASIN}.items():
