@@ -19,6 +19,7 @@ PLACES = {
     "coast": ((4.40, 52.25, 4.70, 52.45), 50.0, "North Sea coast at Zandvoort, 50 m"),
     "garda": ((10.45, 45.40, 10.95, 45.90), 100.0, "Lake Garda, 100 m"),
     "po": ((10.60, 45.05, 10.64, 45.08), 10.0, "Po valley fields near Mantua, 10 m"),
+    "alps": ((10.00, 46.30, 10.40, 46.60), 100.0, "Alps: Valtellina and Bernina, 100 m"),
 }
 JUNE = ("2022-06-01", "2022-07-01")
 

@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 
 from eostation.data.base import LoadRequest
-from eostation.data.demo import geography, optical, world
+from eostation.data.demo import geography, landcover, optical, world
 from eostation.data.demo.grid import Grid, utm_epsg
 from eostation.data.demo.noise import seed_of
 from eostation.data.demo.parcels import Parcels, large_farms, parcels
@@ -52,6 +52,13 @@ def static_water(bbox: Bbox, res: float = 40.0) -> tuple[np.ndarray, float]:
     lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
     grid = Grid.covering(bbox, utm_epsg(lon, lat), (res, res), node_step=int(160 / res))
     return optical.static(grid.tile(0, grid.ny, 0, grid.nx)).water, res * res
+
+
+def static_cover(bbox: Bbox, res: float = 40.0) -> np.ndarray:
+    """The world's own land-cover classes over a bbox (the optical collections' UTM grid)."""
+    lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    grid = Grid.covering(bbox, utm_epsg(lon, lat), (res, res), node_step=int(160 / res))
+    return optical.static(grid.tile(0, grid.ny, 0, grid.nx)).cover()
 
 
 def mask_fraction(bbox: Bbox) -> float:
@@ -145,21 +152,79 @@ def test_sentinel1_water_is_dark_and_land_is_not(registry: CollectionRegistry) -
     assert -15 < land_median < -5, land_median
 
 
-def clear_ndvi(registry: CollectionRegistry, bbox: Bbox, temporal: tuple[str, str]) -> np.ndarray:
+def clear_ndvi(
+    registry: CollectionRegistry, bbox: Bbox, temporal: tuple[str, str], cover: int
+) -> np.ndarray:
+    """NDVI of the clear Sentinel-2 pixels of one of the world's land-cover classes."""
     cube = load(
         registry, "SENTINEL2_L2A", bbox=bbox, temporal=temporal, bands=["B04", "B08", "SCL"]
     )
     red, nir, scl = (cube.sel(bands=b).values.astype(np.float64) for b in ("B04", "B08", "SCL"))
+    classes = static_cover(bbox, res=10.0)
+    assert classes.shape == scl.shape[1:]
     ndvi = (nir - red) / (nir + red)
-    return np.asarray(ndvi[np.isin(scl, (4, 5))])
+    return np.asarray(ndvi[np.isin(scl, (4, 5)) & (classes == cover)[None]])
 
 
 def test_june_crops_are_green_and_the_desert_is_not(registry: CollectionRegistry) -> None:
-    crops = clear_ndvi(registry, PO_VALLEY, ("2022-06-01", "2022-07-01"))
-    desert = clear_ndvi(registry, SAHARA, ("2022-06-01", "2022-07-01"))
+    june = ("2022-06-01", "2022-07-01")
+    crops = clear_ndvi(registry, PO_VALLEY, june, landcover.CROP)
+    desert = clear_ndvi(registry, SAHARA, june, landcover.BARE)
     assert crops.size > 100_000 and desert.size > 100_000
     assert np.percentile(crops, 95) > 0.8
     assert np.percentile(desert, 95) < 0.15
+
+
+#: Land tiles (~30 km) for the land-cover shares, besides :data:`TILES`.
+PO_PLAIN: Bbox = (10.40, 44.95, 10.80, 45.20)  # Mantua to the Po, ~31 × 28 km
+IOWA: Bbox = (-93.80, 41.90, -93.40, 42.20)
+PARIS_BASIN: Bbox = (2.00, 48.60, 2.60, 49.00)
+FINLAND: Bbox = (26.00, 62.00, 26.40, 62.20)
+
+
+def cover_shares(bbox: Bbox) -> dict[str, float]:
+    """Share of the land (not water) in each land-cover class (80 m pixels are plenty)."""
+    classes = static_cover(bbox, res=80.0)
+    land = classes[classes != landcover.WATER]
+    assert land.size > 50_000
+    return {name: float((land == code).mean()) for name, code in landcover.CLASSES.items()}
+
+
+def test_land_cover_is_plausible_by_region() -> None:
+    """The shares of each class that the Earth has there (the forest rule before this
+    made 58 % of the Po plain forest, 61 % of Iowa, 84 % of the Alps tile and 48 % of
+    the Amazon)."""
+    po = cover_shares(PO_PLAIN)
+    assert po["crop"] > 0.5 and po["forest"] < 0.2, po
+    for name, bbox in {"Iowa": IOWA, "Paris basin": PARIS_BASIN}.items():
+        shares = cover_shares(bbox)
+        assert shares["crop"] > 0.6 and shares["forest"] < 0.2, (name, shares)
+    assert cover_shares(TILES["amazon"])["forest"] > 0.7
+    assert cover_shares(TILES["sahara"])["bare"] > 0.9
+    assert cover_shares(FINLAND)["forest"] > 0.6  # the boreal belt
+    alps = cover_shares(TILES["alps"])
+    assert 0.2 < alps["forest"] < 0.6 and alps["grass"] > 0.2 and alps["bare"] > 0.05, alps
+    assert alps["crop"] < 0.2, alps  # fields only on the valley floors
+
+
+def test_mountains_have_forest_below_the_tree_line_and_rock_above() -> None:
+    bbox = TILES["alps"]
+    lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    grid = Grid.covering(bbox, utm_epsg(lon, lat), (40.0, 40.0), node_step=4)
+    tile = grid.tile(0, grid.ny, 0, grid.nx)
+    classes = optical.static(tile).cover()
+    height = tile.interp(world.elevation(*tile.node_lonlat))
+    # The real Alps are there: valleys below 1,000 m, peaks above 3,000 m.
+    assert np.percentile(height, 10) < 1000 and np.percentile(height, 90) > 3000
+    line = float(landcover.tree_line(np.array([lat]))[0])
+    assert 2000 < line < 2400
+    assert float((classes[height > line + 100] == landcover.FOREST).mean()) < 0.01
+    assert float((classes[height < line - 300] == landcover.FOREST).mean()) > 0.4
+    assert float((classes[height > line + 1000] == landcover.BARE).mean()) > 0.9
+    # The plain below stays low and flat.
+    po = Grid.covering(PO_PLAIN, utm_epsg(10.6, 45.1), (40.0, 40.0), node_step=4)
+    po_tile = po.tile(0, po.ny, 0, po.nx)
+    assert np.percentile(po_tile.interp(world.elevation(*po_tile.node_lonlat)), 99) < 400
 
 
 def test_no_sentinel2_scene_is_one_value(registry: CollectionRegistry) -> None:

@@ -53,11 +53,15 @@ class NodeStatic:
     forest: NDArray[np.float64]
     aridity: NDArray[np.float64]
     elevation: NDArray[np.float64]
+    bare: NDArray[np.float64]
+    grass: NDArray[np.float64]  # share of the open land, 0–1
 
 
 def _node_static(tile: Tile) -> NodeStatic:
     land = world.landscape(*tile.node_lonlat)
-    return NodeStatic(land.water, land.urban, land.forest, land.aridity, land.elevation)
+    return NodeStatic(
+        land.water, land.urban, land.forest, land.aridity, land.elevation, land.bare, land.grass
+    )
 
 
 def node_static(tile: Tile) -> NodeStatic:

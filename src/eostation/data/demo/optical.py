@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from . import nodes, world
+from . import landcover, nodes, world
 from .cache import ByteCache, nbytes
 from .grid import Tile
 from .nodes import chunk_key, node_static, node_weather
@@ -81,6 +81,8 @@ class Static:
     water: NDArray[np.bool_]
     urban: NDArray[np.bool_]
     forest: NDArray[np.bool_]
+    grass: NDArray[np.bool_]  # meadows and pasture (whole fields), alpine grass, steppe
+    bare: NDArray[np.bool_]  # desert and rock; crops are the land that is none of these
     aridity: Fields
     phase: Fields  # parcel phenology shift, days
     vigour: Fields  # parcel peak greenness, 0–1
@@ -99,6 +101,10 @@ class Static:
     paved: NDArray[np.bool_]  # towns and roads: the urban spectrum
     any_paved: bool
 
+    def cover(self) -> NDArray[np.uint8]:
+        """Land-cover class per pixel (codes of :mod:`.landcover`; roads count as urban)."""
+        return landcover.class_map(self.water, self.paved, self.forest, self.grass, self.bare)
+
 
 def _static(tile: Tile) -> Static:
     potentials = node_static(tile)
@@ -110,15 +116,21 @@ def _static(tile: Tile) -> Static:
     # town edges in blocks (per-pixel noise here would speckle them like white noise).
     patchy = patches(_PATCHES + tile.grid.epsg, iy, ix, 4)
     urban = ~water & (tile.interp(potentials.urban, _F32) + 0.25 * patchy > 0)
-    forest = ~water & ~urban & (tile.interp(potentials.forest, _F32) > 0.35)
+    land = ~water & ~urban
+    # Forest edges fray at 40 m; grassland is decided per field, like a farmer would.
+    forest = land & (tile.interp(potentials.forest, _F32) + _F32(0.15) * patchy > 0)
+    open_land = land & ~forest
+    bare = open_land & (tile.interp(potentials.bare, _F32) > 0)
     aridity = tile.interp(potentials.aridity, _F32)
-    farm = parcels(lon, lat, _PARCEL, 2)
-    phase, vigour = farm.draws
-    roads = farm.road & ~water
+    farm = parcels(lon, lat, _PARCEL, 3)
+    phase, vigour, kind = farm.draws
+    grass = open_land & ~bare & (kind < tile.interp(potentials.grass, _F32))
+    # Roads serve farms and forests, not the open desert or the rock.
+    roads = farm.road & ~water & ~bare
     phase -= _F32(0.5)
     phase *= _F32(80.0)
-    vigour *= _F32(0.4)
-    vigour += _F32(0.6)
+    vigour *= _F32(0.3)
+    vigour += _F32(0.7)
     lat32 = lat.astype(_F32)
     abs_lat = np.abs(lat32)
     humid = _F32(1.0) - aridity
@@ -126,17 +138,22 @@ def _static(tile: Tile) -> Static:
     # Peak cover: near full in humid land and irrigated plains, none in the deserts.
     veg_max = np.clip(_F32(1.25) * humid - _F32(0.25), _F32(0.0), _F32(1.0))
     np.sqrt(veg_max, out=veg_max)
-    veg_max *= np.where(forest, _F32(0.95), _F32(0.98) * vigour)
+    veg_max *= np.where(forest, _F32(0.95), np.where(grass, _F32(0.85), _F32(1.0)) * vigour)
     # Conifers (poleward of ~50° and in patches elsewhere) stay green; deciduous
     # forests keep little canopy in winter.
     evergreen = forest & ((abs_lat - _F32(50.0)) / _F32(8.0) + _F32(0.4) * patchy > 0)
-    veg_min *= np.where(forest, np.where(evergreen, _F32(0.75), _F32(0.2)), _F32(0.05))
+    # Grass keeps some green out of season; bare crop fields do not.
+    veg_min *= np.where(
+        forest,
+        np.where(evergreen, _F32(0.75), _F32(0.2)),
+        np.where(grass, _F32(0.35), _F32(0.05)),
+    )
     # Field margins (grass, tracks) are thinner than the crop beside them.
     veg_max *= np.where(farm.margin & ~forest, _F32(0.55), _F32(1.0))
     veg_max *= np.clip(_F32(1.0) + _F32(0.08) * patchy, _F32(0.6), _F32(1.1))
-    bare = water | urban | roads
-    veg_min[bare] = 0.0
-    veg_max[bare] = 0.0
+    barren = water | urban | roads | bare
+    veg_min[barren] = 0.0
+    veg_max[barren] = 0.0
     veg_max -= veg_min
     lat_n = tile.node_lonlat[1]
     if lat_n.min() >= 0.0 or lat_n.max() < 0.0:  # one hemisphere: a constant peak day
@@ -160,13 +177,15 @@ def _static(tile: Tile) -> Static:
         water=water,
         urban=urban,
         forest=forest,
+        grass=grass,
+        bare=bare,
         aridity=aridity,
         phase=phase,
         vigour=vigour,
         texture=texture,
         green_peak=green_peak,
         green_scale=np.reciprocal(width, out=width),
-        harvest=np.where(forest, _F32(np.inf), _F32(0.9)),
+        harvest=np.where(forest | grass, _F32(np.inf), _F32(0.9)),
         tropical=tropical,
         veg_min=veg_min,
         veg_range=veg_max,
@@ -257,6 +276,9 @@ def _greenness(st: Static, day: float) -> Fields:
     g *= g
     g *= _F32(-0.5)
     np.exp(g, out=g)
+    # A closed canopy stays closed for weeks around the peak, not for a day.
+    g *= _F32(1.25)
+    np.minimum(g, _F32(1.0), out=g)
     np.multiply(g, _F32(0.1), out=g, where=cut)
     if st.any_tropical:
         # tropical × (0.75 + 0.25 × bump) + (1 − tropical) × bump

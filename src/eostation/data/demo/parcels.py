@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .landcover import box_weight
 from .noise import normal, uniform
 
 __all__ = ["BLOCK_DEG", "LARGE_FARM_REGIONS", "Parcels", "large_farms", "parcels", "patches"]
@@ -118,11 +119,7 @@ def large_farms(
     lon: NDArray[np.floating[Any]], lat: NDArray[np.floating[Any]]
 ) -> NDArray[np.float64]:
     """0 where fields are small … 1 inside a region of large farms, fading over 2°."""
-    out = np.zeros(np.broadcast(lon, lat).shape)
-    for w, s, e, n in LARGE_FARM_REGIONS.values():
-        inside = np.minimum(np.minimum(lon - w, e - lon), np.minimum(lat - s, n - lat))
-        np.maximum(out, np.clip(inside / _FADE_DEG + 0.5, 0.0, 1.0), out=out)
-    return out
+    return box_weight(lon, lat, LARGE_FARM_REGIONS, _FADE_DEG)
 
 
 def patches(seed: int, iy: NDArray[np.int64], ix: NDArray[np.int64], step: int) -> Fields:

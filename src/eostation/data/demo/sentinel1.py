@@ -168,7 +168,7 @@ def _gamma0(tile: Tile, st: optical.Static, pol: str, day: float) -> Fields:
     veg = optical.greenness(st.lat, day, st.phase) * st.vigour * (1.0 - st.aridity)
     crop_db = (-12.5 + 4.0 * veg) if k == 0 else (-21.0 + 7.0 * veg)
     db = np.where(st.forest, _GAMMA0_DB["forest"][k], crop_db)
-    db = np.where(st.aridity > 0.7, _GAMMA0_DB["bare"][k], db)
+    db = np.where(st.bare | (st.aridity > 0.7), _GAMMA0_DB["bare"][k], db)
     db = np.where(st.urban, _GAMMA0_DB["urban"][k], db)
     lon_n, lat_n = tile.node_lonlat
     wetness = tile.interp(world.cloudiness(lon_n, lat_n, day))  # recent rain brightens soil

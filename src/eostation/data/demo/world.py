@@ -18,9 +18,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
-from . import geography
+from . import geography, landcover
 from .grid import lonlat_to_xyz
 from .noise import fbm3, fbm3_many, seed_of
+from .parcels import large_farms
 
 __all__ = [
     "FBM_STD",
@@ -47,6 +48,7 @@ _WATER = seed_of("water")
 _URBAN = seed_of("urban")
 _ARID = seed_of("aridity")
 _FOREST = seed_of("forest")
+_BARE = seed_of("bare")
 _CLOUD = seed_of("cloud")
 _CLIMATE = seed_of("cloudiness")
 _WIND = seed_of("wind")
@@ -87,36 +89,65 @@ def elevation(lon: Fields, lat: Fields) -> Fields:
     Exactly 0 over the sea, at least 1 m on land, rising over a few hundred metres inland.
     """
     xyz = lonlat_to_xyz(lon, lat)
-    return _terrain(xyz, surface_water(lon, lat, xyz)[0])
+    return _terrain(lon, lat, xyz, surface_water(lon, lat, xyz)[0])[0]
 
 
-def _terrain(xyz: tuple[Fields, Fields, Fields], sea: Fields) -> Fields:
+def _terrain(
+    lon: Fields, lat: Fields, xyz: tuple[Fields, Fields, Fields], sea: Fields
+) -> tuple[Fields, Fields]:
+    """Height (m) and relief (0 plains … 1 mountains) at points."""
     plains = z_score(fbm3(_TERRAIN, xyz, 3000.0, octaves=4), 4)
     belts = fbm3(_TERRAIN + 7, xyz, 900.0, octaves=3)
     ridge = 1.0 - np.abs(2.0 * fbm3(_TERRAIN + 13, xyz, 120.0, octaves=5) - 1.0)
-    mountain_zone = np.clip((belts - 0.55) / 0.12, 0.0, 1.0)
-    height = 250.0 + 220.0 * plains + 4200.0 * mountain_zone * ridge**3
+    belt = np.clip((belts - 0.55) / 0.12, 0.0, 1.0)
+    height = 250.0 + 220.0 * plains + 4200.0 * belt * ridge**3
+    # The real ranges: ridges and valleys ~10 km apart, peaks near 3,500 m. Their noise
+    # is evaluated only where a range is.
+    ranges = landcover.mountain_ranges(lon, lat)
+    inside = ranges > 0.0
+    if inside.any():
+        x, y, z = (c[inside] for c in xyz)
+        valleys = 1.0 - np.abs(2.0 * fbm3(_TERRAIN + 17, (x, y, z), 10.0, octaves=4) - 1.0)
+        height[inside] = np.maximum(height[inside], 250.0 + 3400.0 * ranges[inside] * valleys**3)
+    relief = np.maximum(belt, ranges)
     inland = np.clip(-sea, 0.0, 1.0)
     land = np.maximum(np.clip(height, 0.0, 8500.0) * inland, 1.0)
-    return np.where(sea > 0.0, 0.0, land)
+    return np.where(sea > 0.0, 0.0, land), relief
 
 
 class Landscape:
-    """Static land-cover potentials at a set of points (z-scores unless noted)."""
+    """Static land-cover potentials at a set of points (z-scores unless noted).
+
+    A potential is > 0 where its class lies; the shares of each class follow
+    :func:`.landcover.fractions`.
+    """
 
     def __init__(self, lon: Fields, lat: Fields) -> None:
         xyz = lonlat_to_xyz(lon, lat)
         self.lon, self.lat = lon, lat
         sea, water = surface_water(lon, lat, xyz)
-        self.elevation = _terrain(xyz, sea)
+        self.elevation, relief = _terrain(lon, lat, xyz, sea)
         #: > 0 on the sea and on lakes (see :func:`surface_water`)
         self.water = water
-        self.urban = z_score(fbm3(_URBAN, xyz, 25.0, octaves=4), 4) - 2.0
         desert_belt = np.exp(-(((np.abs(lat) - 24.0) / 9.0) ** 2))
         arid_noise = z_score(fbm3(_ARID, xyz, 800.0, octaves=3), 3)
         #: 0 humid … 1 hyper-arid
         self.aridity = np.clip(desert_belt * 0.9 + 0.25 * arid_noise, 0.0, 1.0)
-        self.forest = z_score(fbm3(_FOREST, xyz, 15.0, octaves=4), 4) + 0.6 - 1.5 * self.aridity
+        # Few towns in the hyper-arid deserts; elsewhere where they always were.
+        self.urban = (
+            z_score(fbm3(_URBAN, xyz, 25.0, octaves=4), 4)
+            - 2.0
+            - 4.0 * np.clip(self.aridity - 0.6, 0.0, 1.0)
+        )
+        shares = landcover.fractions(
+            lat, self.elevation, self.aridity, relief, large_farms(lon, lat)
+        )
+        x, y, z = (np.broadcast_to(c, (2, *np.shape(c))) for c in xyz)
+        woods, rock = fbm3_many([_FOREST, _BARE], (x, y, z), 6.0, octaves=4)
+        self.forest = z_score(woods, 4) - threshold_for_fraction(shares.forest)
+        self.bare = z_score(rock, 4) - threshold_for_fraction(shares.bare)
+        #: share (0–1) of the open land (neither forest nor bare) that is grassland
+        self.grass = shares.grass
 
 
 def landscape(lon: Fields, lat: Fields) -> Landscape:
