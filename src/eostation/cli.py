@@ -174,6 +174,15 @@ def serve(
         f"  jobs:     {settings.runner_count} runner(s), "
         + (f"Dask scheduler {scheduler}" if scheduler else "in-process Dask threads")
     )
+    if settings.jobs.warm_up and settings.jobs.ready_wait_seconds > 0 and settings.runner_count:
+        # Answer only once a runner is warm: a job submitted at once would otherwise wait
+        # for the runner's imports and warm-up (seconds), unlike every later job.
+        waited = pool.wait_ready(settings.jobs.ready_wait_seconds)
+        console.print(
+            f"  runners:  warm after {waited:.1f} s"
+            if waited is not None
+            else "  runners:  not warm yet; the first job may wait for them"
+        )
     # Engine threads run pure Python between numpy calls; a short GIL switch interval
     # keeps the event loop answering while they do (see docs/security.md, limits).
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
@@ -253,6 +262,10 @@ def worker(
     parent_pid: Annotated[
         int | None, typer.Option(help="Exit when this process (the server) is gone.")
     ] = None,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(help="File to create once warmed up, before the first job.", hidden=True),
+    ] = None,
 ) -> None:
     """Run batch jobs from the database (run more of these on other machines)."""
     import os
@@ -292,6 +305,8 @@ def worker(
         from eostation.jobs.warmup import warm_up
 
         warm_up(runner)
+    if ready_file is not None:
+        ready_file.touch()
     logging.getLogger("eostation.jobs").info("runner %s started", runner.id)
     # The loop runs in a thread so that signals are handled at once in the main thread.
     thread = threading.Thread(target=runner.run_forever, name="runner")

@@ -52,6 +52,10 @@ class JobSettings(BaseModel):
     warm_up: bool = True
     """Compute a tiny graph when a runner starts, so that the first job is as fast as later
     ones (imports, GDAL, Dask workers warmed: eostation.jobs.warmup)."""
+    ready_wait_seconds: float = 120.0
+    """With ``warm_up``, how long ``eostation serve`` waits for its first runner to be warm
+    before it answers requests, so that a job submitted at once does not wait for the
+    runner's start-up; ``0``: answer at once."""
 
 
 class RateLimitSettings(BaseModel):

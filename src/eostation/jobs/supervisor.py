@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -62,6 +64,8 @@ class RunnerPool:
         self.scheduler = scheduler
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen[bytes]] = []
+        # Each runner touches a file of its own here once it is warm (`worker --ready-file`).
+        self._ready_dir = Path(tempfile.mkdtemp(prefix="eostation-runners-"))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._supervise, daemon=True, name="runner-pool")
 
@@ -78,7 +82,7 @@ class RunnerPool:
         ]
         if self.scheduler:
             cmd += ["--scheduler", self.scheduler]
-        return cmd
+        return [*cmd, "--ready-file", str(self._ready_dir / f"runner-{time.monotonic_ns()}")]
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         env = {**os.environ}
@@ -91,6 +95,15 @@ class RunnerPool:
         self.procs = [self._spawn() for _ in range(self.count)]
         self._thread.start()
         return self
+
+    def wait_ready(self, timeout: float) -> float | None:
+        """Wait until one runner is warm; the seconds it took, or None after ``timeout``."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.count == 0 or any(self._ready_dir.iterdir()):
+                return time.monotonic() - started
+            time.sleep(0.1)
+        return None
 
     def _supervise(self) -> None:
         while not self._stop.wait(0.5):
@@ -113,6 +126,7 @@ class RunnerPool:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
+        shutil.rmtree(self._ready_dir, ignore_errors=True)
 
 
 def watch_parent(parent_pid: int, on_gone: threading.Event, interval: float = 0.5) -> None:
