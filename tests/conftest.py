@@ -12,14 +12,18 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from eostation.api.app import create_app
-from eostation.config import Settings
-from eostation.migrations import open_database
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from eostation.config import Settings
+
+# eostation and FastAPI are imported in the fixtures that use them: pytest-xdist's
+# controller process loads this file too, and never runs a test (~2 CPU-s of imports).
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -71,6 +75,8 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     disk); the hundreds of apps the tests build start from a copy instead.
     ``tests/unit/test_migrations.py`` covers migrating new and old databases.
     """
+    from eostation.migrations import open_database
+
     path = tmp_path_factory.mktemp("template") / "eostation.db"
     open_database(f"sqlite:///{path}").dispose()
     return path
@@ -84,6 +90,8 @@ def seed_database(data_dir: Path, template: Path) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path, migrated_database: Path) -> Settings:
+    from eostation.config import Settings
+
     seed_database(tmp_path / "data", migrated_database)
     return Settings(
         data_dir=tmp_path / "data",
@@ -96,6 +104,10 @@ def settings(tmp_path: Path, migrated_database: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
+    from fastapi.testclient import TestClient
+
+    from eostation.api.app import create_app
+
     with TestClient(create_app(settings)) as c:
         yield c
 
