@@ -194,7 +194,10 @@ def snapshot() -> dict[str, Any]:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
         _collections_toml(data_dir)
-        settings = Settings(data_dir=data_dir, dask_workers=0, secret_key="snapshot")
+        # TestClient addresses the app as http://testserver (the Host guard, api/guard.py).
+        settings = Settings(
+            data_dir=data_dir, dask_workers=0, secret_key="snapshot", allowed_hosts=["testserver"]
+        )
         with TestClient(create_app(settings)) as client:
             ids = [c["id"] for c in client.get(API + "/collections").json()["collections"]]
             for n, (method, path, body) in enumerate(requests(ids)):

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from eostation.api.app import create_app
-from eostation.config import Settings
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from eostation.config import Settings
+
+# eostation and FastAPI are imported in the fixtures that use them: pytest-xdist's
+# controller process loads this file too, and never runs a test (~2 CPU-s of imports).
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -28,8 +36,63 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+E2E_DIR = Path(__file__).parent / "e2e"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Do not even import ``tests/e2e`` when ``-m`` deselects every ``e2e`` test.
+
+    Its modules pull in the client stack and helpers (~1 CPU-s per xdist worker) only for
+    their tests to be deselected. Every test there is marked ``e2e``; the expression is
+    tried with ``e2e`` true and every combination of the other markers it names.
+    """
+    expression = config.option.markexpr
+    if not expression or collection_path != E2E_DIR:
+        return None
+    try:  # pytest's own parser of -m: private, so any change just means collecting
+        from _pytest.mark.expression import Expression
+
+        compiled = Expression.compile(expression)
+    except Exception:
+        return None
+    names = sorted(set(re.findall(r"[A-Za-z_]\w*", expression)) - {"and", "or", "not", "e2e"})
+    for values in itertools.product((False, True), repeat=len(names)):
+        marked = {"e2e"} | {name for name, on in zip(names, values, strict=True) if on}
+        if compiled.evaluate(_has_marker(marked)):
+            return None
+    return True
+
+
+def _has_marker(marked: set[str]) -> Callable[..., bool]:
+    return lambda name, **_: name in marked
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the newest revision once per session (a template).
+
+    Migrating a new database costs ~25 ms of CPU and a few fsyncs (0.1-0.2 s on a busy
+    disk); the hundreds of apps the tests build start from a copy instead.
+    ``tests/unit/test_migrations.py`` covers migrating new and old databases.
+    """
+    from eostation.migrations import open_database
+
+    path = tmp_path_factory.mktemp("template") / "eostation.db"
+    open_database(f"sqlite:///{path}").dispose()
+    return path
+
+
+def seed_database(data_dir: Path, template: Path) -> None:
+    """Put a copy of the migrated template where ``Settings(data_dir=...)`` keeps its database."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(template, data_dir / "eostation.db")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, migrated_database: Path) -> Settings:
+    from eostation.config import Settings
+
+    seed_database(tmp_path / "data", migrated_database)
     return Settings(
         data_dir=tmp_path / "data",
         dask_workers=0,
@@ -41,6 +104,10 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
+    from fastapi.testclient import TestClient
+
+    from eostation.api.app import create_app
+
     with TestClient(create_app(settings)) as c:
         yield c
 

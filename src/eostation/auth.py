@@ -156,8 +156,13 @@ class Authenticator:
         self._settings = settings
         self._users = users
         self._key = settings.signing_key()
-        self._http = http or httpx.Client(timeout=10.0)
-        self._oidc = {p.id: _OidcVerifier(p, self._http) for p in settings.oidc_providers}
+        # Only external OIDC providers are contacted over HTTP; without them no client is
+        # made (building one loads the CA bundle, ~30 ms of CPU for every app).
+        self._http = http
+        self._oidc: dict[str, _OidcVerifier] = {}
+        if settings.oidc_providers:
+            client = self._http = http or httpx.Client(timeout=10.0)
+            self._oidc = {p.id: _OidcVerifier(p, client) for p in settings.oidc_providers}
         self.issuer = TokenIssuer(settings, self)
 
     @property
@@ -295,7 +300,8 @@ class Authenticator:
 
     def close(self) -> None:
         """Release the HTTP client."""
-        self._http.close()
+        if self._http is not None:
+            self._http.close()
 
 
 def bind_refusal(host: str, auth: Authenticator) -> str | None:

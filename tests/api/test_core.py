@@ -71,6 +71,25 @@ def test_capabilities_list_exactly_the_implemented_endpoints(client: TestClient)
         assert status == expected, f"{path} is listed but answers {status}"
 
 
+def test_capabilities_endpoints_are_the_openapi_documents_paths(client: TestClient) -> None:
+    # The list is read from the app's routes (cheaper than building the OpenAPI document);
+    # it must stay exactly what the served document says is implemented.
+    listed = client.get(API + "/").json()["endpoints"]
+    expected = sorted(
+        (
+            {
+                "path": path.removeprefix(API),
+                "methods": sorted(m.upper() for m in ops if m.upper() not in ("HEAD", "OPTIONS")),
+            }
+            for path, ops in client.get("/openapi.json").json()["paths"].items()
+            if path.startswith(API) and path not in (API, API + "/")
+        ),
+        key=lambda e: e["path"],
+    )
+    assert listed == expected
+    assert {"path": "/jobs/{job_id}", "methods": ["DELETE", "GET", "PATCH"]} in listed
+
+
 def test_every_get_response_follows_the_openeo_api_document(
     oidc_client: TestClient, issuer: LocalIssuer
 ) -> None:

@@ -117,8 +117,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app.include_router(capabilities.root_router)
     app.include_router(issuer.router)
-    for module in (capabilities, account, collections, processes, process_graphs, result, jobs):
-        app.include_router(module.router, prefix=API_PREFIX)
+    openeo_routers = [
+        m.router
+        for m in (capabilities, account, collections, processes, process_graphs, result, jobs)
+    ]
+    for router in openeo_routers:
+        app.include_router(router, prefix=API_PREFIX)
+    app.state.openeo_endpoints = capabilities.openeo_endpoints(openeo_routers)
     stac_setup.install(app, services)  # the STAC API at /stac/v1 and its catalogue
     if services.odata is None:
         from eostation.catalog.odata.service import build_odata

@@ -27,188 +27,28 @@ otherwise be refused as the whole Earth (CDSE narrows these loads the same way).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
 from eostation.engine.graph import Node, ProcessGraph, is_reference, references
+from eostation.engine.narrowing import (
+    BAND_NEEDS,
+    RULES,
+    Narrowing,
+    Rule,
+    extent_bbox,
+    intersect,
+    later,
+    register_band_needs,
+    register_rule,
+    union,
+)
 
+# The rule API is re-exported: process modules register their rules through this module.
 __all__ = ["Narrowing", "Rule", "push_down", "register_band_needs", "register_rule"]
-
-BBox = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class Narrowing:
-    """What a consumer keeps of a cube; ``None`` fields do not constrain.
-
-    ``bbox`` is ``(west, south, east, north)`` in ``crs`` (EPSG code or WKT);
-    ``temporal`` a half-open ``(start, end)`` pair of ISO strings, either may be None;
-    ``bands`` names or common names.
-    """
-
-    bbox: BBox | None = None
-    crs: int | str = 4326
-    temporal: tuple[str | None, str | None] | None = None
-    bands: tuple[str, ...] | None = None
-    exact: bool = True
-    """False when the bbox may only fill in a load without spatial extent."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How a process narrows its input cube.
-
-    ``narrowing(arguments)`` receives the node's literal arguments and returns what
-    it keeps (None: nothing can be said). ``argument`` names the cube parameter;
-    ``passes_through`` is True when the output is the same cube, narrowed (so the
-    consumers of the output constrain the input too).
-    """
-
-    narrowing: Callable[[Mapping[str, Any]], Narrowing | None]
-    argument: str = "data"
-    passes_through: bool = True
-
-
-_RULES: dict[str, Rule] = {}
-
-
-def register_rule(
-    process_id: str, *, argument: str = "data", passes_through: bool = True
-) -> Callable[[Callable[[Mapping[str, Any]], Narrowing | None]], Any]:
-    """Decorator: ``narrowing(arguments) -> Narrowing | None`` becomes the rule of a process.
-
-    For example a spatial aggregation keeps only the bounding box of its polygons
-    (``passes_through=False``: its output is a vector cube).
-    """
-
-    def register(function: Callable[[Mapping[str, Any]], Narrowing | None]) -> Any:
-        _RULES[process_id] = Rule(function, argument, passes_through)
-        return function
-
-    return register
-
-
-BandNeeds = Callable[[Mapping[str, Any]], tuple[str, ...]]
-_BAND_NEEDS: dict[str, tuple[str, BandNeeds]] = {}
-
-
-def register_band_needs(process_id: str, *, argument: str = "data") -> Callable[[BandNeeds], Any]:
-    """Decorator: ``needs(arguments) -> band names`` a process reads besides those asked for.
-
-    When every use of a ``load_collection`` with a band list is such a process, the
-    missing bands are added to the load (CDSE loads them behind the scenes too): e.g.
-    ``sar_backscatter`` on ``["VV", "VH"]`` needs the incidence-angle bands.
-    """
-
-    def register(function: BandNeeds) -> Any:
-        _BAND_NEEDS[process_id] = (argument, function)
-        return function
-
-    return register
-
-
-def _box(extent: Mapping[str, Any]) -> BBox:
-    """``(west, south, east, north)`` of an openEO bounding box."""
-    return (
-        float(extent["west"]),
-        float(extent["south"]),
-        float(extent["east"]),
-        float(extent["north"]),
-    )
-
-
-@register_rule("filter_bbox")
-def _filter_bbox(arguments: Mapping[str, Any]) -> Narrowing | None:
-    extent = arguments.get("extent")
-    if not isinstance(extent, Mapping) or not {"west", "south", "east", "north"} <= set(extent):
-        return None
-    return Narrowing(bbox=_box(extent), crs=extent.get("crs") or 4326)
-
-
-@register_rule("filter_temporal")
-def _filter_temporal(arguments: Mapping[str, Any]) -> Narrowing | None:
-    extent = arguments.get("extent")
-    if arguments.get("dimension") not in (None, "t") or not isinstance(extent, list):
-        return None
-    if len(extent) != 2 or extent == [None, None]:
-        return None
-    return Narrowing(temporal=(extent[0], extent[1]))
-
-
-@register_rule("filter_bands")
-def _filter_bands(arguments: Mapping[str, Any]) -> Narrowing | None:
-    bands = arguments.get("bands")
-    if arguments.get("wavelengths") or not isinstance(bands, list) or not bands:
-        return None
-    return Narrowing(bands=tuple(str(b) for b in bands))
-
-
-# -- combining constraints -----------------------------------------------------------------
-
-
-def _time(value: str | None) -> pd.Timestamp | None:
-    return None if value is None else pd.Timestamp(value)
-
-
-def _later(a: str | None, b: str | None, pick_later: bool) -> str | None:
-    """The later (or earlier) of two bounds; None counts as unbounded in the intersection."""
-    if a is None or b is None:
-        return b if a is None else a
-    ta, tb = _time(a), _time(b)
-    return a if (ta >= tb) == pick_later else b  # type: ignore[operator]
-
-
-def _intersect(a: Narrowing, b: Narrowing) -> Narrowing:
-    """What a chain of two filters keeps (``a`` is the one closer to the load)."""
-    bbox, crs = a.bbox, a.crs
-    if bbox is None:
-        bbox, crs = b.bbox, b.crs
-    elif b.bbox is not None and b.crs == a.crs:
-        bbox = (
-            max(a.bbox[0], b.bbox[0]),  # type: ignore[index]
-            max(a.bbox[1], b.bbox[1]),  # type: ignore[index]
-            min(a.bbox[2], b.bbox[2]),  # type: ignore[index]
-            min(a.bbox[3], b.bbox[3]),  # type: ignore[index]
-        )
-    temporal = a.temporal or b.temporal
-    if a.temporal and b.temporal:
-        temporal = (
-            _later(a.temporal[0], b.temporal[0], True),
-            _later(a.temporal[1], b.temporal[1], False),
-        )
-    exact = (a.exact or a.bbox is None) and (b.exact or b.bbox is None)
-    return Narrowing(bbox, crs, temporal, a.bands or b.bands, exact)
-
-
-def _union(items: list[Narrowing]) -> Narrowing:
-    """What several consumers keep together (a field is None unless all constrain it)."""
-    bbox: BBox | None = None
-    crs: int | str = 4326
-    boxes = [n for n in items if n.bbox is not None]
-    if len(boxes) == len(items):
-        crs = boxes[0].crs
-        if all(n.crs == crs for n in boxes):
-            bbox = (
-                min(n.bbox[0] for n in boxes),  # type: ignore[index]
-                min(n.bbox[1] for n in boxes),  # type: ignore[index]
-                max(n.bbox[2] for n in boxes),  # type: ignore[index]
-                max(n.bbox[3] for n in boxes),  # type: ignore[index]
-            )
-    temporal: tuple[str | None, str | None] | None = None
-    if all(n.temporal is not None for n in items):
-        starts = [n.temporal[0] for n in items]  # type: ignore[index]
-        ends = [n.temporal[1] for n in items]  # type: ignore[index]
-        temporal = (
-            None if None in starts else min(starts, key=pd.Timestamp),
-            None if None in ends else max(ends, key=pd.Timestamp),
-        )
-    bands: tuple[str, ...] | None = None
-    if all(n.bands is not None for n in items):
-        bands = tuple(dict.fromkeys(b for n in items for b in n.bands or ()))
-    return Narrowing(bbox, crs, temporal, bands, all(n.exact for n in items))
 
 
 # -- the pass ------------------------------------------------------------------------------
@@ -286,7 +126,7 @@ class _Pass:
         kept: list[Narrowing] = []
         for consumer_id, argument in uses:
             consumer = self.graph.nodes[consumer_id]
-            rule = _RULES.get(consumer.process_id)
+            rule = RULES.get(consumer.process_id)
             if rule is None or argument != rule.argument:
                 return Narrowing()
             # A callback's references are its own parameters: rules never read callbacks.
@@ -304,8 +144,8 @@ class _Pass:
             if own is None:
                 return Narrowing()
             downstream = self.need(consumer_id) if rule.passes_through else Narrowing()
-            kept.append(_intersect(own, downstream))
-        return _union(kept)
+            kept.append(intersect(own, downstream))
+        return union(kept)
 
 
 def _narrow_load(node: Node, keep: Narrowing, scope: Mapping[str, Any]) -> Node:
@@ -323,8 +163,8 @@ def _narrow_load(node: Node, keep: Narrowing, scope: Mapping[str, Any]) -> Node:
         and "west" in extent
         and (extent.get("crs") or 4326) == keep.crs
     ):
-        own = Narrowing(bbox=_box(extent), crs=keep.crs)
-        box = _intersect(own, keep).bbox
+        own = Narrowing(bbox=extent_bbox(extent), crs=keep.crs)
+        box = intersect(own, keep).bbox
         if box is not None and box[0] < box[2] and box[1] < box[3]:
             arguments["spatial_extent"] = {
                 **extent,
@@ -335,8 +175,8 @@ def _narrow_load(node: Node, keep: Narrowing, scope: Mapping[str, Any]) -> Node:
         own_t = tuple(temporal) if isinstance(temporal, list) and len(temporal) == 2 else None
         start, end = keep.temporal
         if own_t is not None:
-            start = _later(own_t[0], start, True)
-            end = _later(own_t[1], end, False)
+            start = later(own_t[0], start, True)
+            end = later(own_t[1], end, False)
         if start is None or end is None or pd.Timestamp(start) < pd.Timestamp(end):
             arguments["temporal_extent"] = [start, end]
     bands = arguments.get("bands")
@@ -389,7 +229,7 @@ def _add_needed_bands(node: Node, survey: _Pass) -> Node:
     needed: list[str] = []
     for consumer_id, argument in uses:
         consumer = survey.graph.nodes[consumer_id]
-        entry = _BAND_NEEDS.get(consumer.process_id)
+        entry = BAND_NEEDS.get(consumer.process_id)
         if entry is None or entry[0] != argument:
             return node
         others = _substitute(

@@ -30,8 +30,14 @@ from eostation.errors import OpenEOError
 from eostation.formats.registry import default_formats
 from eostation.outbound import OutboundPolicy
 
-pytest.importorskip("sklearn", reason="the ml extra is not installed")
-pytest.importorskip("skops", reason="the ml extra is not installed")
+
+@pytest.fixture(autouse=True, scope="module")
+def _ml_extra() -> None:
+    # Here, not at import: importing scikit-learn costs ~1 CPU-s, and every xdist worker
+    # imports every test module to collect it.
+    pytest.importorskip("sklearn", reason="the ml extra is not installed")
+    pytest.importorskip("skops", reason="the ml extra is not installed")
+
 
 REGISTRY = default_registry()
 A = [1.0, 2.0, 3.0, 4.0, 6.0, 7.0, 8.0, 9.0]

@@ -16,98 +16,35 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 import dask.array as da
 import numpy as np
-import pandas as pd
 import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from odc.geo.xr import xr_coords
 from shapely.geometry import shape
 
-from eostation.data.base import LoadRequest, load_error, utc_timestamp
+from eostation.data.base import LoadRequest, load_error
 from eostation.errors import NoDataAvailable
 
 from ..bands import Band, select_bands
 from ..document import queryables_document
+from .acquisitions import EPOCH, Acquisition, day_number, first_day_at, orbit_acquisitions
 from .grid import Grid, Tile, bbox_in_4326, utm_epsg
-from .orbits import passes
 from .stac import demo_collection_document, spatial_dimensions
 
+# Acquisition, day_number and orbit_acquisitions are re-exported: every demo collection
+# module imports them from here with the source classes.
 __all__ = ["Acquisition", "DemoSource", "UtmGridSource", "day_number", "orbit_acquisitions"]
 
-_EPOCH = date(1970, 1, 1)
 #: Largest chunk along ``t`` before the time axis is split (one chunk holds all dates up to it).
 MAX_T_CHUNK = 128
 #: Largest cube (in blocks) whose chunks get a shared task for their bands: that graph is
 #: built eagerly (~6 µs and ~300 B a block), unlike the lazy ``map_blocks`` layer.
 MAX_SHARED_BLOCKS = 20_000
-
-
-def day_number(d: date) -> int:
-    """Days since 1970-01-01."""
-    return (d - _EPOCH).days
-
-
-@dataclass(frozen=True)
-class Acquisition:
-    """One time label of a cube: its day (00:00 UTC) and the scene's metadata properties."""
-
-    day: int
-    properties: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def date(self) -> date:
-        """The calendar date."""
-        return _EPOCH + timedelta(days=self.day)
-
-
-def orbit_acquisitions(
-    mission: str,
-    bbox4326: tuple[float, float, float, float],
-    first: int,
-    stop: int,
-    extra: Mapping[str, Any] | None = None,
-) -> list[Acquisition]:
-    """One acquisition per day on which a satellite of ``mission`` sees part of the bbox.
-
-    Days are ``[first, stop)`` (day numbers); of several passes on one day (swaths
-    overlap towards the poles) the one covering most of the bbox wins, the earlier on a
-    tie. Properties: ``platform``, ``datetime`` (when the swath reaches the bbox),
-    ``sat:orbit_state``, ``sat:relative_orbit``, ``sat:absolute_orbit`` and ``extra``.
-    """
-    start = datetime.combine(_EPOCH + timedelta(days=first), datetime.min.time(), UTC)
-    end = datetime.combine(_EPOCH + timedelta(days=stop), datetime.min.time(), UTC)
-    best: dict[int, Any] = {}
-    for p in passes(mission, bbox4326, start, end):
-        day = day_number(p.start.date())
-        if day not in best or p.footprint.area > best[day].footprint.area:
-            best[day] = p
-    return [
-        Acquisition(
-            day,
-            {
-                "platform": p.platform,
-                "datetime": p.start.isoformat(timespec="seconds").replace("+00:00", "Z"),
-                "sat:orbit_state": p.orbit_state,
-                "sat:relative_orbit": p.relative_orbit,
-                "sat:absolute_orbit": p.absolute_orbit,
-                **(extra or {}),
-            },
-        )
-        for day, p in sorted(best.items())
-    ]
-
-
-def _to_day(value: str) -> int:
-    """First day label (00:00Z) at or after an instant (labels are whole days)."""
-    ts = utc_timestamp(value)
-    day = (ts.normalize() - pd.Timestamp("1970-01-01")).days
-    return int(day + (1 if ts != ts.normalize() else 0))
 
 
 class DemoSource(ABC):
@@ -237,7 +174,7 @@ class DemoSource(ABC):
         if not acqs:
             raise NoDataAvailable(
                 reason=f"{self.id} has no acquisition matching the filters over {bbox} between "
-                f"{_EPOCH + timedelta(days=first)} and {_EPOCH + timedelta(days=stop)} "
+                f"{EPOCH + timedelta(days=first)} and {EPOCH + timedelta(days=stop)} "
                 "(exclusive); widen the temporal or spatial extent."
             )
         # The source picks the lattice; the pixels are those whose centres lie in the
@@ -269,8 +206,8 @@ class DemoSource(ABC):
         lo = day_number(self.start)
         hi = day_number(self.end) if self.end else day_number(datetime.now(UTC).date()) + 1
         start, end = temporal if temporal else (None, None)
-        first = _to_day(start) if start else lo
-        stop = _to_day(end) if end else hi
+        first = first_day_at(start) if start else lo
+        stop = first_day_at(end) if end else hi
         period = f"{self.start.isoformat()} to {self.end.isoformat() if self.end else 'today'}"
         if stop <= first:
             raise load_error(
