@@ -10,8 +10,10 @@ job (stopped or deleted through the API), the Dask work is cancelled.
 Crash safety: every runner periodically looks for running jobs whose runner is gone
 (no heartbeat for ``jobs.stale_after_seconds``, or, on the same machine, whose process
 no longer exists). Such a job is requeued up to ``jobs.max_attempts`` runs, then marked
-``error`` with a log entry saying why. Results are published atomically
-(:mod:`eostation.jobs.results`), so an interrupted run leaves nothing to serve.
+``error`` with a log entry saying why (:mod:`eostation.jobs.recovery`). Results are
+published atomically (:mod:`eostation.jobs.results`), so an interrupted run leaves
+nothing to serve; how a run that did not finish is recorded is in
+:mod:`eostation.jobs.outcome`.
 """
 
 from __future__ import annotations
