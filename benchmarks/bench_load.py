@@ -46,6 +46,9 @@ from tests.conftest import LiveServer
 API = "/openeo/1.2"
 USERS = 10
 RUNNERS = 3
+# Below uvicorn's 5 s keep-alive: on a loaded machine a client otherwise reused a connection
+# the server was closing at that moment ("connection reset by peer" ended a user's thread).
+KEEPALIVE = httpx.Limits(keepalive_expiry=2.0)
 
 
 @contextmanager
@@ -106,7 +109,10 @@ class Burst:
 
     def user(self, user: str) -> None:
         headers = {"Authorization": f"Bearer basic//{self.tokens[user]}"}
-        clients = [httpx.Client(base_url=u, headers=headers, timeout=60) for u in self.urls]
+        clients = [
+            httpx.Client(base_url=u, headers=headers, timeout=60, limits=KEEPALIVE)
+            for u in self.urls
+        ]
         for i in range(self.per_user):
             http = clients[i % len(clients)]
             t0 = time.perf_counter()
@@ -120,7 +126,10 @@ class Burst:
 
     def poller(self, user: str) -> None:
         headers = {"Authorization": f"Bearer basic//{self.tokens[user]}"}
-        clients = [httpx.Client(base_url=u, headers=headers, timeout=60) for u in self.urls]
+        clients = [
+            httpx.Client(base_url=u, headers=headers, timeout=60, limits=KEEPALIVE)
+            for u in self.urls
+        ]
         i = 0
         while self.submitting.is_set():
             ids = self.created[user]
@@ -136,7 +145,7 @@ class Burst:
 
     def cheap(self) -> None:
         """The cheapest request (no auth, no database) on both replicas, during the burst."""
-        clients = [httpx.Client(base_url=u, timeout=60) for u in self.urls]
+        clients = [httpx.Client(base_url=u, timeout=60, limits=KEEPALIVE) for u in self.urls]
         i = 0
         while self.submitting.is_set():
             t0 = time.perf_counter()
