@@ -19,12 +19,14 @@ SLOW_ID = "eostation_test_slow_sum"
 BUSY_ID = "eostation_test_busy_sum"
 
 
-def slow_sum(n: int, seconds: float) -> xr.DataArray:
+def slow_sum(n: int, seconds: float, steps: int = 0) -> xr.DataArray:
     """Sum ``n`` chunks of ones, each taking ``seconds`` to compute.
 
     Args:
         n: Number of chunks.
         seconds: Time per chunk.
+        steps: Element-wise steps (each adds 0) after the slow one; dask fuses them into
+            it, so the graph run has fewer tasks than the graph built.
 
     Returns:
         The sum, lazily.
@@ -35,6 +37,8 @@ def slow_sum(n: int, seconds: float) -> xr.DataArray:
         return block
 
     ones = da.ones(int(n), chunks=1).map_blocks(work, dtype=float)
+    for _ in range(int(steps)):
+        ones = ones + 0.0
     return xr.DataArray(ones.sum())
 
 
@@ -70,14 +74,15 @@ def with_slow(registry: ProcessRegistry) -> ProcessRegistry:
     return registry
 
 
-def slow_graph(n: int = 20, seconds: float = 0.2, busy: bool = False) -> dict[str, object]:
+def slow_graph(
+    n: int = 20, seconds: float = 0.2, busy: bool = False, steps: int = 0
+) -> dict[str, object]:
     """A graph of the slow process (``busy``: the CPU-bound one) with ``n`` chunks."""
     pid = BUSY_ID if busy else SLOW_ID
-    return {
-        "process_graph": {
-            "s": {"process_id": pid, "arguments": {"n": n, "seconds": seconds}, "result": True}
-        }
-    }
+    arguments: dict[str, object] = {"n": n, "seconds": seconds}
+    if steps:
+        arguments["steps"] = steps
+    return {"process_graph": {"s": {"process_id": pid, "arguments": arguments, "result": True}}}
 
 
 if __name__ == "__main__":

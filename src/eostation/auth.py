@@ -286,17 +286,21 @@ class Authenticator:
             raise TokenInvalid(
                 reason="the token is malformed or its signature does not match"
             ) from None
-        stamp = self.token_stamp(claims["sub"])
-        if stamp is None:
+        if claims["sub"] == LOCAL_USER.user_id and self.local_mode():
+            self._check_stamp(claims, self.token_stamp(LOCAL_USER.user_id))
+            return LOCAL_USER
+        # The account and its stamp in one query: this runs on every authenticated request.
+        account = self._users.account(claims["sub"])
+        if account is None:
             raise TokenInvalid(reason="the user of this token no longer exists")
+        user, stamp = account
+        self._check_stamp(claims, stamp)
+        return user
+
+    @staticmethod
+    def _check_stamp(claims: dict[str, Any], stamp: str | None) -> None:
         if claims.get("stm") != stamp:
             raise TokenInvalid(reason="the token was revoked (password changed)")
-        if claims["sub"] == LOCAL_USER.user_id and self.local_mode():
-            return LOCAL_USER
-        user = self._users.get(claims["sub"])
-        if user is None:
-            raise TokenInvalid(reason="the user of this token no longer exists")
-        return user
 
     def close(self) -> None:
         """Release the HTTP client."""

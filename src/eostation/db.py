@@ -45,6 +45,8 @@ metadata = sa.MetaData()
 _BUSY_OPTION: Final = "eostation_busy_seconds"
 # SQLite's own wait per attempt; write_attempts retries around it up to the busy budget.
 _SQLITE_WAIT_MS: Final = 1000
+# Connections a pool keeps: one per request thread of the API (anyio's default limit).
+_POOL_SIZE: Final = 40
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _PG_CONTENTION: Final = frozenset({"40001", "40P01", "55P03"})
 # PostgreSQL going away or not yet back: admin/crash shutdown, cannot connect now.
@@ -153,6 +155,24 @@ def write_attempts(engine: Engine) -> Iterator[WriteAttempt]:
         delay = min(delay * 2, 1.0)
 
 
+def _pool_options(url: str) -> dict[str, object]:
+    """Connection pool options: enough connections that readers never queue behind writers.
+
+    A writer waiting for SQLite's lock holds its pooled connection meanwhile; with the
+    default pool (5 + 10 overflow) a burst of job submissions left status polls waiting
+    for a connection, and the overflow connections were closed and opened again (each
+    open runs the PRAGMAs). The API runs up to 40 request threads (anyio's default), so
+    the pool keeps that many. A SQLite file never drops a connection: no ping at checkout.
+    PostgreSQL keeps fewer (replicas and runners share its ``max_connections``, 100 by
+    default) and pings, to replace connections a restart dropped.
+    """
+    if url.startswith("sqlite:///"):
+        return {"pool_size": _POOL_SIZE, "max_overflow": _POOL_SIZE, "pool_pre_ping": False}
+    if url.startswith("sqlite"):
+        return {}  # in-memory: SQLAlchemy's single-connection pools
+    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+
+
 def open_engine(url: str, *, busy_seconds: float = 10.0) -> Engine:
     """A pooled engine for ``url`` without touching the schema (see :func:`eostation.migrations.open_database`).
 
@@ -164,9 +184,8 @@ def open_engine(url: str, *, busy_seconds: float = 10.0) -> Engine:
         # Created 0600 before SQLite opens it: its -wal and -shm files take the same mode.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         path.chmod(0o600)
-    # pre_ping: a connection the server dropped (restart, idle timeout) is replaced at checkout.
     engine = sa.create_engine(
-        url, pool_pre_ping=True, execution_options={_BUSY_OPTION: busy_seconds}
+        url, execution_options={_BUSY_OPTION: busy_seconds}, **_pool_options(url)
     )
     if engine.dialect.name == "sqlite":
         wait_ms = max(50, min(_SQLITE_WAIT_MS, int(busy_seconds * 1000)))

@@ -63,6 +63,10 @@ def safe_user_id(subject: str) -> str:
     return "".join(out) or "~"
 
 
+def _stamp(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 class UserStore:
     """Create, remove, list and verify password users."""
 
@@ -119,6 +123,19 @@ class UserStore:
             ).first()
         return None if row is None else User(user_id=row.user_id, name=row.name, method="basic")
 
+    def account(self, user_id: str) -> tuple[User, str] | None:
+        """The user and its token stamp (:meth:`token_stamp`) in one query, or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(users.c.user_id, users.c.name, users.c.password_hash).where(
+                    users.c.user_id == user_id
+                )
+            ).first()
+        if row is None:
+            return None
+        user = User(user_id=row.user_id, name=row.name, method="basic")
+        return user, _stamp(row.password_hash)
+
     def token_stamp(self, user_id: str) -> str | None:
         """A short hash of the password hash: it changes with every password change.
 
@@ -129,9 +146,7 @@ class UserStore:
             row = conn.execute(
                 sa.select(users.c.password_hash).where(users.c.user_id == user_id)
             ).first()
-        if row is None:
-            return None
-        return hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
+        return None if row is None else _stamp(row.password_hash)
 
     def approve_device(self, user_code: str, user_id: str, expires: float) -> None:
         """Record that ``user_id`` approved the device login ``user_code`` (until ``expires``, epoch s)."""

@@ -376,6 +376,33 @@ def test_progress_moves_and_stop_cancels_the_dask_work(harness: Harness) -> None
     assert list(harness.services.jobs.layout.job_dir(job_id).iterdir()) == []
 
 
+def test_progress_keeps_moving_through_one_long_compute_of_fused_tasks(
+    harness: Harness,
+) -> None:
+    from tests.jobs_support import slow_graph, with_slow
+
+    with_slow(harness.services.processes)
+    c = harness.client
+    # One compute of several seconds whose element-wise steps dask fuses: 240 tasks built,
+    # about 80 run. Counted against the graph built, progress stopped near a third.
+    job_id = harness.create({"process": slow_graph(n=40, seconds=0.1, steps=4)})
+    c.post(f"{API}/jobs/{job_id}/results")
+    seen: list[float] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = c.get(f"{API}/jobs/{job_id}").json()
+        if body["status"] != "running" and seen:
+            break
+        if body["status"] == "running":
+            seen.append(body["progress"])
+        time.sleep(0.05)
+    assert body["status"] == "finished" and body["progress"] == 100
+    intermediate = sorted({p for p in seen if 0 < p < 100})
+    assert len(intermediate) >= 2, seen
+    assert intermediate[-1] > 50, seen
+    assert seen == sorted(seen)
+
+
 def test_jobs_of_a_dead_runner_are_requeued_then_failed(idle: Harness) -> None:
     store = idle.services.jobs.store
     runner = idle.runner

@@ -178,11 +178,11 @@ def test_clients_keep_going_when_a_replica_is_killed(replicas: Replicas) -> None
         assert con_b.job(job.job_id).get_results().get_assets()[0].load_json() == float(k)
 
 
+# The store outage does not depend on the database: run once.
+@pytest.mark.parametrize("replicas", ["sqlite"], indirect=True)
 def test_an_object_store_down_for_ten_seconds_delays_but_never_corrupts(
     replicas: Replicas,
 ) -> None:
-    if "sqlite" not in replicas.env["EOSTATION_DATABASE_URL"]:
-        pytest.skip("the store outage does not depend on the database: run once")
     con_b = openeo.connect(replicas.b.url)
     job = openeo.connect(replicas.a.url).create_job(slow_graph(n=30, seconds=0.1))
     job.start()
@@ -207,11 +207,10 @@ def test_an_object_store_down_for_ten_seconds_delays_but_never_corrupts(
     assert len(stored) == 2 and sum(o.endswith("/job-results.json") for o in stored) == 1
 
 
+@pytest.mark.parametrize("replicas", ["postgresql"], indirect=True)
 def test_a_postgresql_restart_mid_job_loses_nothing(
     replicas: Replicas, request: pytest.FixtureRequest
 ) -> None:
-    if "postgresql" not in replicas.env["EOSTATION_DATABASE_URL"]:
-        pytest.skip("restarts the PostgreSQL server")
     pg = request.getfixturevalue("pg_server")
     con_a, con_b = openeo.connect(replicas.a.url), openeo.connect(replicas.b.url)
     running = con_a.create_job(slow_graph(n=30, seconds=0.1), title="running")

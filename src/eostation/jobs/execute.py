@@ -305,7 +305,12 @@ def write_outputs(
     """
     if cancelled():
         raise Cancelled()
-    expected = sum(_task_count(o.data) for o in run.outputs)
+    expected = 0
+    if client is None:
+        # Imported here: dask stays out of the API process until a graph is written.
+        from eostation.jobs.progress import optimized_task_count
+
+        expected = sum(optimized_task_count(o.data) for o in run.outputs)
     for out in run.outputs:
         writer = formats.get_writer(out.format)
         writer.check_options(out.options)

@@ -11,7 +11,10 @@ never served. Only then is the run recorded in the job row, so readers see eithe
 previous results or the new ones. Writers need local files, so a run is written into a
 local staging directory (``<data dir>/jobs/<job_id>/.tmp-*``) and uploaded when it is
 complete. Uploads and deletes are retried for ``storage.retry_seconds``; after that the
-job fails with the reason and the partial upload is removed.
+job fails with the reason and the partial upload is removed. That budget is ours alone:
+on S3 the filesystem makes one attempt per call (botocore's and s3fs's own retries off,
+connect timeout bounded, :func:`single_attempt_options`), so a 1 s budget ends after
+about 1 s plus one attempt, not after the 20-40 s of the libraries' retries.
 
 Downloads: a replica copies a file once into its cache (``<data dir>/result-cache``,
 keyed by the run's token, so a cached file never goes stale) after checking that the
@@ -39,12 +42,43 @@ from eostation.errors import StorageUnavailable
 from eostation.jobs.model import Job
 from eostation.jobs.results import METADATA_FILE, ResultLayout
 
-__all__ = ["ObjectResultLayout", "ResultStorage", "result_storage"]
+__all__ = ["ObjectResultLayout", "ResultStorage", "result_storage", "single_attempt_options"]
 
 log = logging.getLogger("eostation.jobs.objstore")
 
 T = TypeVar("T")
 _RETRY_AFTER = 10.0
+# Connecting to a store that is up takes milliseconds; one that does not answer within this
+# is treated as down, and the retry budget decides what happens next.
+_CONNECT_SECONDS = 5.0
+# A read waits for the store's answer to one request (a part of an upload at most).
+_READ_SECONDS = 60.0
+
+
+def single_attempt_options(
+    protocol: str, options: dict[str, Any] | None, retry_seconds: float
+) -> dict[str, Any]:
+    """fsspec options making each call one bounded attempt, so that our budget decides.
+
+    Only S3 (s3fs on botocore) is changed; what the operator set explicitly is kept.
+
+    Args:
+        protocol: The URL's protocol (``s3``, ``gs``, ``file`` …).
+        options: The configured storage options.
+        retry_seconds: The retry budget; one connect attempt never exceeds it.
+
+    Returns:
+        The options to open the filesystem with.
+    """
+    merged = dict(options or {})
+    if protocol not in ("s3", "s3a"):
+        return merged
+    config = dict(merged.get("config_kwargs") or {})
+    config.setdefault("retries", {"total_max_attempts": 1})
+    config.setdefault("connect_timeout", max(0.5, min(_CONNECT_SECONDS, retry_seconds)))
+    config.setdefault("read_timeout", _READ_SECONDS)
+    merged["config_kwargs"] = config
+    return merged
 
 
 class ResultStorage(Protocol):
@@ -101,9 +135,14 @@ class ObjectResultLayout:
         cache: Path,
         retry_seconds: float = 30.0,
     ) -> None:
-        self.fs, root = fsspec.core.url_to_fs(url, **(options or {}))
-        self.root = str(root).rstrip("/")
         self.protocol = url.split("://", 1)[0]
+        self.fs, root = fsspec.core.url_to_fs(
+            url, **single_attempt_options(self.protocol, options, retry_seconds)
+        )
+        if self.protocol in ("s3", "s3a"):
+            # s3fs retries each call 5 times on top of botocore (a class default, no option).
+            self.fs.retries = 1
+        self.root = str(root).rstrip("/")
         self.staging = staging
         self.cache = cache
         self.retry_seconds = retry_seconds

@@ -11,13 +11,27 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from dask.base import optimize
 from dask.callbacks import Callback
 
 from eostation.engine.context import Cancelled
 
-__all__ = ["TaskCounter"]
+__all__ = ["TaskCounter", "optimized_task_count"]
 
 ProgressSink = Callable[[float], None]
+
+
+def optimized_task_count(data: Any) -> int:
+    """How many tasks the local scheduler runs to compute ``data`` (0: not a dask collection).
+
+    The local schedulers run the *optimized* graph, in which chains of element-wise tasks
+    are fused: a cube of 72 tasks ran as 41. Counted against the unoptimized graph,
+    progress stopped near 57 % and then jumped to 100 % at the end of the job.
+    """
+    if getattr(data, "__dask_graph__", None) is None or data.__dask_graph__() is None:
+        return 0
+    (optimized,) = optimize(data)  # type: ignore[no-untyped-call]
+    return len(optimized.__dask_graph__())
 
 
 class TaskCounter(Callback):

@@ -10,8 +10,10 @@ job (stopped or deleted through the API), the Dask work is cancelled.
 Crash safety: every runner periodically looks for running jobs whose runner is gone
 (no heartbeat for ``jobs.stale_after_seconds``, or, on the same machine, whose process
 no longer exists). Such a job is requeued up to ``jobs.max_attempts`` runs, then marked
-``error`` with a log entry saying why. Results are published atomically
-(:mod:`eostation.jobs.results`), so an interrupted run leaves nothing to serve.
+``error`` with a log entry saying why (:mod:`eostation.jobs.recovery`). Results are
+published atomically (:mod:`eostation.jobs.results`), so an interrupted run leaves
+nothing to serve; how a run that did not finish is recorded is in
+:mod:`eostation.jobs.outcome`.
 """
 
 from __future__ import annotations
@@ -20,25 +22,20 @@ import contextlib
 import logging
 import threading
 import time
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from eostation.config import Settings
 from eostation.engine.limits import EngineLimits
-from eostation.errors import ServiceUnavailable
 from eostation.jobs import execute
-from eostation.jobs.cluster import (
-    ClusterUsage,
-    SchedulerLost,
-    lost_scheduler,
-    scheduler_answers,
-)
+from eostation.jobs.cluster import ClusterUsage, lost_scheduler, scheduler_answers
 from eostation.jobs.costs import Usage, costs_of
-from eostation.jobs.joblog import JobLogger, describe_failure
+from eostation.jobs.joblog import JobLogger
 from eostation.jobs.model import Job, JobStatus
 from eostation.jobs.objstore import result_storage
+from eostation.jobs.outcome import record_stopped
+from eostation.jobs.recovery import expire_results, recover_jobs
 from eostation.jobs.results import asset_records, zip_stores
-from eostation.jobs.runwatch import RunWatch, process_gone, rss_mb, runner_id
+from eostation.jobs.runwatch import RunWatch, rss_mb, runner_id
 from eostation.jobs.store import JobStore, utcnow
 from eostation.outbound import OutboundPolicy
 from eostation.users import UserStore
@@ -54,7 +51,7 @@ __all__ = ["Runner", "runner_id"]
 log = logging.getLogger("eostation.jobs.runner")
 
 RUNNING, QUEUED = JobStatus.RUNNING, JobStatus.QUEUED
-FINISHED, ERROR = JobStatus.FINISHED, JobStatus.ERROR
+FINISHED = JobStatus.FINISHED
 
 
 class Runner:
@@ -167,59 +164,13 @@ class Runner:
 
     def recover(self) -> list[str]:
         """Requeue (or fail) running jobs whose runner died; returns their ids."""
-        cfg = self.settings.jobs
-        deadline = utcnow() - timedelta(seconds=cfg.stale_after_seconds)
-        handled = []
-        for job in self.store.running():
-            if job.runner == self.id and job.id == self._current:
-                continue
-            stale = job.heartbeat is None or job.heartbeat < deadline
-            # A runner runs one job at a time: one of ours that is not current was left behind
-            # when its outcome could not be recorded (the database was unreachable).
-            orphan = job.runner == self.id
-            if not (orphan or stale or process_gone(job.runner)):
-                continue
-            why = (
-                "its outcome could not be recorded (the database was unreachable)"
-                if orphan
-                else f"its runner {job.runner} stopped responding (killed, out of memory or machine lost)"
-            )
-            # Also a run that crashed between publishing its directory and recording it.
-            self.layout.clean_unpublished(job.id, keep=job.result_dir)
-            if job.attempts < cfg.max_attempts:
-                if self.store.transition(
-                    job.id, QUEUED, current=RUNNING, holder=job.runner, runner=None, progress=0.0
-                ):
-                    self.store.log(
-                        job.id,
-                        "warning",
-                        f"Run {job.attempts} was interrupted because {why}. "
-                        f"The job was queued again (run {job.attempts + 1} of at most {cfg.max_attempts}).",
-                        code="JobRequeued",
-                    )
-                    handled.append(job.id)
-            else:
-                message = (
-                    f"The job was interrupted {job.attempts} times because {why}; it is not retried "
-                    f"again. If it used much memory, make it smaller (area, time range, bands) or "
-                    f"split it into several jobs, then start it again."
-                )
-                self.store.log(job.id, "error", message, code="JobInterrupted")
-                if self.store.transition(
-                    job.id, ERROR, current=RUNNING, holder=job.runner, finished=utcnow()
-                ):
-                    handled.append(job.id)
-        return handled
+        return recover_jobs(
+            self.settings, self.store, self.layout, runner=self.id, current=self._current
+        )
 
     def expire_results(self) -> int:
         """Delete results older than the retention period; returns how many."""
-        cutoff = utcnow() - timedelta(days=self.settings.jobs.retention_days)
-        count = 0
-        for job in self.store.results_older_than(cutoff):
-            if job.result_dir and self.store.drop_results(job.id, job.result_dir, expired=True):
-                self.layout.remove(job.result_dir)
-                count += 1
-        return count
+        return expire_results(self.settings, self.store, self.layout)
 
     # -- one job ------------------------------------------------------------------------
 
@@ -269,8 +220,18 @@ class Runner:
         except BaseException as exc:
             done.set()
             self.layout.remove(tmp)
-            usage = self._usage(watch, started, 0)
-            self._stopped(job, exc, watch, usage, jlog)
+            record_stopped(
+                self.store,
+                job,
+                exc,
+                runner=self.id,
+                watch=watch,
+                usage=self._usage(watch, started, 0),
+                jlog=jlog,
+                client=self.client,
+                shutting_down=self.shutdown.is_set(),
+                max_attempts=self.settings.jobs.max_attempts,
+            )
             if not isinstance(exc, Exception):
                 raise
             return
@@ -360,59 +321,3 @@ class Runner:
             input_pixels=watch.input_pixels,
             output_bytes=output_bytes,
         )
-
-    def _stopped(
-        self, job: Job, exc: BaseException, watch: RunWatch, usage: Usage, jlog: JobLogger
-    ) -> None:
-        """Record how a run that did not finish ended."""
-        costs = costs_of(usage.cpu_seconds, usage.input_pixels, 0)
-        common = {"usage": usage.to_api(), "costs": costs, "finished": utcnow()}
-        if watch.over_budget.is_set():
-            jlog.error(
-                f"Stopped: the costs of this job ({costs} credits so far, or estimated) exceed its "
-                f"budget of {job.budget} credits. Raise the budget (PATCH the job) or make the "
-                f"job smaller, then start it again.",
-                code="BudgetExceeded",
-            )
-            self.store.transition(job.id, ERROR, current=RUNNING, holder=self.id, **common)
-        elif watch.lost.is_set():
-            # Stopped or deleted through the API, which already set the status.
-            jlog.info(f"Run stopped after {usage.duration_seconds:.1f} s (the job was canceled).")
-        elif isinstance(exc, SchedulerLost) or lost_scheduler(self.client):
-            self._scheduler_lost(job, common, jlog)
-        elif isinstance(exc, ServiceUnavailable):
-            # The database stayed locked: not the job's fault, so it runs again later.
-            jlog.warning(f"{exc.message} The job was queued again.", code="JobRequeued")
-            self.store.transition(
-                job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0
-            )
-        elif self.shutdown.is_set():
-            jlog.warning("The runner was shut down; the job was queued again.", code="JobRequeued")
-            self.store.transition(
-                job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0
-            )
-        else:
-            message, code, path = describe_failure(exc)
-            jlog.error(message, code=code, path=path)
-            self.store.transition(job.id, ERROR, current=RUNNING, holder=self.id, **common)
-
-    def _scheduler_lost(self, job: Job, common: dict[str, Any], jlog: JobLogger) -> None:
-        """The Dask scheduler went away mid-run: queue the job again, within the attempt limit."""
-        limit = self.settings.jobs.max_attempts
-        why = f"Run {job.attempts} lost its Dask scheduler (stopped, restarted or unreachable)"
-        if job.attempts < limit:
-            jlog.warning(
-                f"{why}. The job was queued again (run {job.attempts + 1} of at most {limit}); "
-                "it starts once the scheduler is back.",
-                code="JobRequeued",
-            )
-            self.store.transition(
-                job.id, QUEUED, current=RUNNING, holder=self.id, runner=None, progress=0.0
-            )
-        else:
-            jlog.error(
-                f"{why}, and the job has run {limit} times; it is not retried again. "
-                "Start it again once the Dask cluster is stable.",
-                code="JobInterrupted",
-            )
-            self.store.transition(job.id, ERROR, current=RUNNING, holder=self.id, **common)

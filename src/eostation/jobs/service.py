@@ -161,18 +161,19 @@ class JobService:
         """``GET /jobs/{id}``."""
         return self.store.get(user_id, job_id)
 
-    def queue_info(self, job: Job) -> dict[str, Any]:
-        """Where a queued job stands: position and, when it applies, why it waits."""
-        position = self.store.queue_position(job)
-        if position is None:
-            return {}
+    def describe(self, user_id: str, job_id: str) -> tuple[Job, dict[str, Any]]:
+        """``GET /jobs/{id}``: the job and, when queued, where it stands and why it waits."""
+        job, state = self.store.describe(user_id, job_id)
+        if state is None:
+            return job, {}
+        position, running = state
         info: dict[str, Any] = {"queue_position": position}
         limit = self.settings.concurrent_jobs
-        if self.store.running_count(job.user_id) >= limit:
+        if running >= limit:
             info["queue_reason"] = (
                 f"{limit} of your jobs are running (your limit); this one starts when one ends"
             )
-        return info
+        return job, info
 
     def update(self, user_id: str, job_id: str, body: Mapping[str, Any]) -> None:
         """``PATCH /jobs/{id}`` (``JobLocked`` while queued or running)."""

@@ -144,6 +144,18 @@ class JobStore:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).first()
         return None if row is None else _job(row)
 
+    def describe(self, user_id: str, job_id: str) -> tuple[Job, tuple[int, int] | None]:
+        """The job (as :meth:`get`) and, when queued, its :meth:`queue_state`, on one connection.
+
+        ``GET /jobs/{id}`` is what clients poll: one connection instead of three.
+        """
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).first()
+            job = None if row is None else _job(row)
+            if job is None or job.user_id != user_id:
+                raise JobNotFound(identifier=job_id)
+            return job, self._queue_state(conn, job)
+
     def list(self, user_id: str, *, limit: int, offset: int = 0) -> tuple[builtins.list[Job], bool]:
         """A page of the user's jobs, newest first, and whether more follow."""
         query = (
@@ -260,18 +272,33 @@ class JobStore:
         server is with other people's work. Within one user the fair-share claim order
         (fewest running jobs first, then oldest) is simply the queueing order.
         """
+        with self._engine.connect() as conn:
+            state = self._queue_state(conn, job)
+        return None if state is None else state[0]
+
+    def _queue_state(self, conn: sa.Connection, job: Job) -> tuple[int, int] | None:
+        """``(queue position, running jobs of the owner)`` in one query; None unless queued."""
         if job.status is not QUEUED or job.queued_at is None:
             return None
-        ahead = sa.select(sa.func.count()).where(
-            jobs.c.user_id == job.user_id,
-            jobs.c.status == QUEUED.value,
-            sa.or_(
-                jobs.c.queued_at < job.queued_at,
-                sa.and_(jobs.c.queued_at == job.queued_at, jobs.c.id < job.id),
-            ),
+        ahead = (
+            sa.select(sa.func.count())
+            .where(
+                jobs.c.user_id == job.user_id,
+                jobs.c.status == QUEUED.value,
+                sa.or_(
+                    jobs.c.queued_at < job.queued_at,
+                    sa.and_(jobs.c.queued_at == job.queued_at, jobs.c.id < job.id),
+                ),
+            )
+            .scalar_subquery()
         )
-        with self._engine.connect() as conn:
-            return int(conn.execute(ahead).scalar_one()) + 1
+        running = (
+            sa.select(sa.func.count())
+            .where(jobs.c.user_id == job.user_id, jobs.c.status == RUNNING.value)
+            .scalar_subquery()
+        )
+        row = conn.execute(sa.select(ahead, running)).one()
+        return int(row[0]) + 1, int(row[1])
 
     def running_count(self, user_id: str) -> int:
         """How many jobs of the user are running."""

@@ -101,6 +101,19 @@ class JobStoreTests:
         fourth = store.claim("r4", 2)
         assert fourth is not None and fourth.id == a[2]
 
+    def test_describe_gives_the_job_and_its_queue_state_in_one_go(self, store: JobStore) -> None:
+        a = [store.create("alice", GRAPH).id for _ in range(3)]
+        for job_id in a:
+            store.transition(job_id, S.QUEUED)
+        running = store.claim("r1", 5)
+        assert running is not None and running.id == a[0]
+        job, state = store.describe("alice", a[2])
+        assert job.id == a[2] and job.status is S.QUEUED
+        assert state == (2, 1)  # a[1] is ahead; one of alice's jobs runs
+        assert store.describe("alice", a[0]) == (store.get("alice", a[0]), None)
+        with pytest.raises(JobNotFound):
+            store.describe("bob", a[2])  # another user's job does not exist for bob
+
     def test_concurrent_claims_never_take_the_same_job(self, store: JobStore) -> None:
         ids = set()
         for user in ("u1", "u2", "u3", "u4"):

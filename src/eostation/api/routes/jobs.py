@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
-from eostation.api.deps import CurrentUser, Services, ServicesDep, api_url
+from eostation.api.deps import CurrentUser, Services, ServicesDep, api_url, current_user
 from eostation.api.heavy import ClientGone
 from eostation.api.ratelimit import limit_job_creation
 from eostation.errors import NotFound
@@ -29,7 +30,14 @@ def _ts(value: datetime | None) -> str | None:
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _job_json(job: Job, request: Request, services: Services, *, full: bool) -> dict[str, Any]:
+def _job_json(
+    job: Job,
+    request: Request,
+    services: Services,
+    *,
+    full: bool,
+    queue: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     base = api_url(request, services, f"/jobs/{job.id}")
     out: dict[str, Any] = {
         "id": job.id,
@@ -60,7 +68,7 @@ def _job_json(job: Job, request: Request, services: Services, *, full: bool) -> 
     out["attempts"] = job.attempts
     if job.job_options:
         out["job_options"] = job.job_options
-    out.update(services.jobs.queue_info(job))
+    out.update(queue or {})
     out["links"] = [
         {"rel": "monitor", "href": base + "/logs", "type": "application/json", "title": "Logs"},
     ]
@@ -118,11 +126,20 @@ def create_job(
 
 
 @router.get("/jobs/{job_id}", summary="Full metadata for a batch job")
-def describe_job(
-    job_id: str, request: Request, user: CurrentUser, services: ServicesDep
-) -> dict[str, Any]:
-    """Status, progress, process graph, costs, usage and, when queued, the queue position."""
-    return _job_json(services.jobs.get(user.user_id, job_id), request, services, full=True)
+async def describe_job(job_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Status, progress, process graph, costs, usage and, when queued, the queue position.
+
+    What clients poll, so it takes one trip through the thread pool, not two: the user is
+    authenticated in the same thread that reads the job (a ``CurrentUser`` dependency
+    would run in a thread of its own first; under load each trip waits for the GIL).
+    """
+
+    def work() -> dict[str, Any]:
+        user = current_user(request, services)
+        job, queue = services.jobs.describe(user.user_id, job_id)
+        return _job_json(job, request, services, full=True, queue=queue)
+
+    return await run_in_threadpool(work)
 
 
 @router.patch("/jobs/{job_id}", status_code=204, summary="Modify a batch job")
