@@ -47,11 +47,13 @@ class HeavyWork:
         self._stopping = threading.Event()
 
     async def in_process(
-        self, request: Request, task: dict[str, Any], udp: UdpLookup | None = None
+        self, request: Request, task: dict[str, Any], document: str, udp: UdpLookup | None
     ) -> Any:
-        """A graph task (:mod:`eostation.jobs.graphworker`) in a worker process; raises
-        :class:`ClientGone` (after killing the worker) if the client leaves."""
-        return await _until_gone(request, asyncio.ensure_future(self.graphs.run(task, udp)))
+        """A graph task about the JSON text ``document`` (:mod:`eostation.jobs.graphworker`)
+        in a worker process; raises :class:`ClientGone` (after killing the worker) if the
+        client leaves."""
+        running = asyncio.ensure_future(self.graphs.run(task, udp, document))
+        return await _until_gone(request, running)
 
     async def run(self, request: Request, work: Callable[[Callable[[], bool]], T]) -> T:
         """``work(cancelled)`` in the pool; raises :class:`ClientGone` if the client leaves.

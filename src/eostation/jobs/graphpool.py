@@ -107,16 +107,20 @@ class _Worker:
             raise _WorkerGone() from None
         return message
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: dict[str, Any], document: str | None = None) -> None:
         data = json.dumps(message).encode()
+        if document is not None:  # sent as it is: JSON text has no raw newline
+            data += b"\n" + document.encode()
         try:
             # A large graph fills the pipe: wait for the worker to drain it in a thread.
             await asyncio.to_thread(self.conn.send_bytes, data)
         except OSError:
             raise _WorkerGone() from None
 
-    async def exchange(self, task: dict[str, Any], udp: UdpLookup | None) -> Any:
-        await self.send(task)
+    async def exchange(
+        self, task: dict[str, Any], udp: UdpLookup | None, document: str | None
+    ) -> Any:
+        await self.send(task, document)
         while True:
             message = await self.receive()
             if "udp" in message:
@@ -164,26 +168,32 @@ class GraphPool:
             workers = [*self._idle, *self._busy]
         return [w.process.pid for w in workers if w.process.pid is not None]
 
-    async def run(self, task: dict[str, Any], udp: UdpLookup | None = None) -> Any:
+    async def run(
+        self, task: dict[str, Any], udp: UdpLookup | None = None, document: str | None = None
+    ) -> Any:
         """The worker's answer to ``task``; raises the openEO error it reported.
+
+        ``document`` is JSON text the worker parses (a job's stored graph, a request
+        body): a large graph parsed here would hold this process's GIL, and thousands of
+        its objects waiting here for a free worker would slow every garbage collection.
 
         Cancelling the caller kills the worker that runs the task. After :meth:`stop`,
         raises :class:`Cancelled`.
         """
         await self._acquire()
         try:
-            return await self._run(task, udp)
+            return await self._run(task, udp, document)
         finally:
             self._release()
 
-    async def _run(self, task: dict[str, Any], udp: UdpLookup | None) -> Any:
+    async def _run(self, task: dict[str, Any], udp: UdpLookup | None, document: str | None) -> Any:
         if self._stopped:
             raise Cancelled()
         worker = self._take_idle() or await self._start()
         with self._lock:
             self._busy.add(worker)
         try:
-            value = await worker.exchange(task, udp)
+            value = await worker.exchange(task, udp, document)
         except _WorkerGone:
             self._drop(worker)
             if self._stopped:

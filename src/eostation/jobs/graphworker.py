@@ -7,9 +7,10 @@ factories the API uses; evaluation contexts come from
 :func:`eostation.jobs.execute.evaluate_lazily`, as on every other path. Messages on its
 pipe are JSON documents, never pickles, in both directions:
 
-- pool → worker: ``{"task": "estimate", "process", "user_id"}`` or ``{"task":
-  "validate", "graph", "user_id"}`` (``user_id`` null: anonymous, only predefined
-  processes are known);
+- pool → worker: ``{"task": "estimate", "user_id"}`` or ``{"task": "validate",
+  "user_id"}`` (``user_id`` null: anonymous, only predefined processes are known), a
+  newline, and the JSON document the task is about (a job's ``process``, the body of
+  ``POST /validation``), parsed only here;
 - worker → pool: ``{"udp": id}`` when the graph calls a process the registry does not
   know (answered ``{"definition": {...} | null}`` from the user's stored processes), then
   ``{"value": ...}``, ``{"error": {"code", "status", "message", "retry_after"}}`` for an openEO
@@ -84,9 +85,12 @@ def serve(conn: Connection, settings_json: str) -> None:
     conn.send_bytes(json.dumps({"ready": os.getpid()}).encode())
     while True:
         try:
-            task = json.loads(conn.recv_bytes())
+            header, _, document = conn.recv_bytes().partition(b"\n")
         except EOFError:
             return
+        task = json.loads(header)
+        if document:
+            task["document"] = json.loads(document)
         conn.send_bytes(json.dumps(_answer(task, tools, conn)).encode())
 
 
@@ -96,7 +100,7 @@ def _answer(task: dict[str, Any], tools: _Tools, conn: Connection) -> dict[str, 
     try:
         if task["task"] == "estimate":
             value: Any = estimate_process(
-                task["process"],
+                task["document"],
                 user_id=str(user_id),
                 registry=tools.registry,
                 limits=tools.limits,
@@ -106,7 +110,7 @@ def _answer(task: dict[str, Any], tools: _Tools, conn: Connection) -> dict[str, 
                 udp=udp,
             )
         else:
-            nodes = task["graph"]
+            nodes = task["document"]
             problems = validate(
                 nodes,
                 tools.registry,

@@ -4,6 +4,7 @@ forkserver workers, real pipes, real kills."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -59,8 +60,9 @@ def _slow() -> dict[str, Any]:
     return {"process_graph": {"top": top}}
 
 
-def _estimate(process: dict[str, Any]) -> dict[str, Any]:
-    return {"task": "estimate", "process": process, "user_id": "alice"}
+def _estimate(pool: GraphPool, process: dict[str, Any], udp: Any = None) -> Any:
+    """The estimate of ``process`` from ``pool``, as the API asks for it."""
+    return pool.run({"task": "estimate", "user_id": "alice"}, udp, json.dumps(process))
 
 
 def _alive(pid: int) -> bool:
@@ -82,12 +84,12 @@ def pool(settings: Settings) -> Iterator[GraphPool]:
 def test_an_estimate_runs_in_a_worker_process_with_the_engine_answer(
     pool: GraphPool, settings: Settings
 ) -> None:
-    value = asyncio.run(pool.run(_estimate(_chain(50))))
+    value = asyncio.run(_estimate(pool, _chain(50)))
     [pid] = pool.pids()
     assert pid != os.getpid() and _alive(pid)
     assert value["size"] == 1024 and value["costs"] > 0 and value["duration"].startswith("PT")
     # A second task reuses the same worker (no start-up per request).
-    assert asyncio.run(pool.run(_estimate(_chain(5))))["size"] == 1024
+    assert asyncio.run(_estimate(pool, _chain(5)))["size"] == 1024
     assert pool.pids() == [pid]
 
 
@@ -100,7 +102,7 @@ def test_openeo_errors_keep_class_code_and_message_across_the_pipe(
     small = GraphPool(tight, size=1)
     try:
         with pytest.raises(ProcessGraphComplexity) as relayed:
-            asyncio.run(small.run(_estimate(_chain(50))))
+            asyncio.run(_estimate(small, _chain(50)))
     finally:
         small.stop()
     from eostation.data.registry import build_registry
@@ -141,15 +143,17 @@ def test_a_worker_asks_for_exactly_the_stored_processes_the_graph_calls(pool: Gr
     calls = {
         "process_graph": {"d": {"process_id": "double", "arguments": {"x": 3}, "result": True}}
     }
-    assert asyncio.run(pool.run(_estimate(calls), udp))["size"] == 1024
+    assert asyncio.run(_estimate(pool, calls, udp))["size"] == 1024
     # Asked once per process id (the engine also asks for predefined ones: a user's
     # process may not shadow them, but the lookup decides which one is meant).
     assert "double" in asked and len(asked) == len(set(asked))
     unknown = {"process_graph": {"d": {"process_id": "nope", "arguments": {}, "result": True}}}
     with pytest.raises(ProcessUnsupported, match="nope"):
-        asyncio.run(pool.run(_estimate(unknown), udp))
+        asyncio.run(_estimate(pool, unknown, udp))
     problems = asyncio.run(
-        pool.run({"task": "validate", "graph": unknown["process_graph"], "user_id": "alice"}, udp)
+        pool.run(
+            {"task": "validate", "user_id": "alice"}, udp, json.dumps(unknown["process_graph"])
+        )
     )
     assert [p["code"] for p in problems] == ["ProcessUnsupported"]
 
@@ -158,7 +162,7 @@ def test_an_abandoned_task_kills_its_worker_and_the_next_task_gets_a_new_one(
     pool: GraphPool,
 ) -> None:
     async def abandon() -> int:
-        task = asyncio.ensure_future(pool.run(_estimate(_slow())))
+        task = asyncio.ensure_future(_estimate(pool, _slow()))
         deadline = time.monotonic() + 60
         while not pool.pids():  # the worker starts, then gets the graph
             assert time.monotonic() < deadline
@@ -172,14 +176,14 @@ def test_an_abandoned_task_kills_its_worker_and_the_next_task_gets_a_new_one(
 
     pid = asyncio.run(abandon())
     assert not _alive(pid), "the abandoned worker still runs"
-    assert asyncio.run(pool.run(_estimate(_chain(5))))["size"] == 1024
+    assert asyncio.run(_estimate(pool, _chain(5)))["size"] == 1024
     [replacement] = pool.pids()
     assert replacement != pid
 
 
 def test_a_crashed_worker_answers_a_client_error_and_the_pool_recovers(pool: GraphPool) -> None:
     async def crash() -> None:
-        task = asyncio.ensure_future(pool.run(_estimate(_slow())))
+        task = asyncio.ensure_future(_estimate(pool, _slow()))
         deadline = time.monotonic() + 60
         while not pool.pids():
             assert time.monotonic() < deadline
@@ -191,23 +195,23 @@ def test_a_crashed_worker_answers_a_client_error_and_the_pool_recovers(pool: Gra
     with pytest.raises(ProcessGraphComplexity) as err:
         asyncio.run(crash())
     assert err.value.status == 400 and "exit code -9" in err.value.message
-    assert asyncio.run(pool.run(_estimate(_chain(5))))["size"] == 1024
+    assert asyncio.run(_estimate(pool, _chain(5)))["size"] == 1024
 
 
 def test_stop_kills_the_workers_and_refuses_new_tasks(settings: Settings) -> None:
     settings.ensure_data_dir()
     pool = GraphPool(settings, size=2)
-    asyncio.run(pool.run(_estimate(_chain(5))))
+    asyncio.run(_estimate(pool, _chain(5)))
     [pid] = pool.pids()
     pool.stop()
     assert not _alive(pid) and pool.pids() == []
     with pytest.raises(Cancelled):
-        asyncio.run(pool.run(_estimate(_chain(5))))
+        asyncio.run(_estimate(pool, _chain(5)))
 
 
 def test_more_tasks_than_workers_wait_for_a_free_one(pool: GraphPool) -> None:
     async def many() -> list[Any]:
-        return await asyncio.gather(*(pool.run(_estimate(_chain(20 + i))) for i in range(6)))
+        return await asyncio.gather(*(_estimate(pool, _chain(20 + i)) for i in range(6)))
 
     answers = asyncio.run(many())
     assert len(answers) == 6 and all(a["size"] == 1024 for a in answers)

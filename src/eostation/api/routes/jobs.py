@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -153,11 +154,12 @@ async def estimate_job(
     The dry run happens in a worker process (:mod:`eostation.jobs.graphpool`), killed
     when the client disconnects.
     """
-    job = services.jobs.get(user.user_id, job_id)
-    task = {"task": "estimate", "process": job.process, "user_id": user.user_id}
+    # The stored JSON text, parsed only in the worker (see JobStore.process_text).
+    process = await asyncio.to_thread(services.jobs.store.process_text, user.user_id, job_id)
+    task = {"task": "estimate", "user_id": user.user_id}
     try:
         return await services.heavy.in_process(
-            request, task, udp=lambda pid: services.udps.get(user.user_id, pid)
+            request, task, process, udp=lambda pid: services.udps.get(user.user_id, pid)
         )
     except ClientGone:
         return Response(status_code=499)  # nobody reads it: the client has gone

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -87,8 +88,9 @@ async def validation(request: Request, body: JsonBody, services: ServicesDep) ->
     user = await asyncio.to_thread(optional_user, request, services)
     # Anonymous validation: only predefined processes are known.
     udp = None if user is None else (lambda pid: services.udps.get(user.user_id, pid))
-    task = {"task": "validate", "graph": nodes, "user_id": None if user is None else user.user_id}
+    task = {"task": "validate", "user_id": None if user is None else user.user_id}
     try:
-        return {"errors": await services.heavy.in_process(request, task, udp=udp)}
+        errors = await services.heavy.in_process(request, task, json.dumps(nodes), udp=udp)
+        return {"errors": errors}
     except ClientGone:
         return Response(status_code=499)  # nobody reads it: the client has gone
