@@ -45,7 +45,7 @@ __all__ = ["GraphPool", "WorkerFailure", "relayed_error"]
 UdpLookup = Callable[[str], dict[str, Any] | None]
 
 # The forkserver imports this once; each worker it forks then starts in milliseconds.
-_PRELOAD = ["eostation.jobs.graphworker"]
+_PRELOAD = ["eostation.jobs.graphpreload"]
 
 
 class WorkerFailure(Exception):
@@ -142,6 +142,11 @@ class _Worker:
     def kill(self) -> None:
         self.terminate()
         self.conn.close()
+
+
+def _kill_spawned(spawning: asyncio.Future[_Worker]) -> None:
+    if not spawning.cancelled() and spawning.exception() is None:
+        spawning.result().kill()
 
 
 class GraphPool:
@@ -268,7 +273,13 @@ class GraphPool:
             handed.set_result(None)
 
     async def _start(self) -> _Worker:
-        worker = await asyncio.to_thread(self._spawn)
+        spawning = asyncio.ensure_future(asyncio.to_thread(self._spawn))
+        try:
+            # Shielded: a task cancelled meanwhile must still kill what its thread starts.
+            worker = await asyncio.shield(spawning)
+        except BaseException:
+            spawning.add_done_callback(_kill_spawned)
+            raise
         try:
             await worker.receive()  # {"ready": pid}: its registries are built
         except BaseException:
