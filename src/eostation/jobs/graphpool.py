@@ -158,7 +158,7 @@ class GraphPool:
 
     def __init__(self, settings: Settings, size: int | None = None) -> None:
         self.size = size or settings.limits.concurrent_requests
-        self._settings_json = settings.model_dump_json()
+        self._settings = settings
         self._context = multiprocessing.get_context("forkserver")
         self._lock = threading.Lock()
         self._running = 0
@@ -197,6 +197,9 @@ class GraphPool:
         worker = self._take_idle() or await self._start()
         with self._lock:
             self._busy.add(worker)
+        # The settings of this moment (as the API's own ``Services.limits()``): a worker
+        # started earlier rebuilds its registries and limits when they differ.
+        task = {**task, "settings": self._settings.model_dump_json()}
         try:
             value = await worker.exchange(task, udp, document)
         except _WorkerGone:
@@ -294,7 +297,7 @@ class GraphPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=graphworker.serve,
-            args=(child, self._settings_json),
+            args=(child, self._settings.model_dump_json()),
             name="eostation-graphs",
             daemon=True,
         )

@@ -7,14 +7,15 @@ factories the API uses; evaluation contexts come from
 :func:`eostation.jobs.execute.evaluate_lazily`, as on every other path. Messages on its
 pipe are JSON documents, never pickles, in both directions:
 
-- pool → worker: ``{"task": "estimate", "user_id"}`` or ``{"task": "validate",
-  "user_id"}`` (``user_id`` null: anonymous, only predefined processes are known), a
-  newline, and the JSON document the task is about (a job's ``process``, the body of
+- pool → worker: ``{"task": "estimate" | "validate", "user_id", "settings"}``
+  (``user_id`` null: anonymous, only predefined processes are known; ``settings``: the
+  server's as JSON, the worker rebuilds its tools when they changed), a newline, and the
+  JSON document the task is about (a job's ``process``, the graph of
   ``POST /validation``), parsed only here;
 - worker → pool: ``{"udp": id}`` when the graph calls a process the registry does not
   know (answered ``{"definition": {...} | null}`` from the user's stored processes), then
-  ``{"value": ...}``, ``{"error": {"code", "status", "message", "retry_after"}}`` for an openEO
-  error, or ``{"failure": traceback}`` for a bug.
+  ``{"value": ...}``, ``{"error": {"code", "status", "message", "retry_after"}}`` for
+  an openEO error, or ``{"failure": traceback}`` for a bug.
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ def serve(conn: Connection, settings_json: str) -> None:
         task = json.loads(header)
         if document:
             task["document"] = json.loads(document)
+        if task.get("settings", settings_json) != settings_json:
+            settings_json = task["settings"]
+            tools = _Tools.build(Settings.model_validate_json(settings_json))
         conn.send_bytes(json.dumps(_answer(task, tools, conn)).encode())
 
 
