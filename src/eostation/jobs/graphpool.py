@@ -38,7 +38,7 @@ from typing import Any
 
 from eostation.config import Settings
 from eostation.engine.context import Cancelled
-from eostation.errors import OpenEOError, ProcessGraphComplexity
+from eostation.errors import OpenEOError, ProcessGraphComplexity, ServiceUnavailable
 
 __all__ = ["GraphPool", "WorkerFailure", "relayed_error"]
 
@@ -285,6 +285,11 @@ class GraphPool:
             raise
         try:
             await worker.receive()  # {"ready": pid}: its registries are built
+        except _WorkerGone:
+            worker.kill()
+            # Not the graph's fault (it was not sent yet): the machine is short of memory
+            # or processes.
+            raise ServiceUnavailable(reason="a graph worker could not start", retry_after=5)
         except BaseException:
             worker.kill()
             raise
