@@ -289,7 +289,9 @@ class GraphPool:
             worker.kill()
             # Not the graph's fault (it was not sent yet): the machine is short of memory
             # or processes.
-            raise ServiceUnavailable(reason="a graph worker could not start", retry_after=5)
+            raise ServiceUnavailable(
+                reason="a graph worker could not start", retry_after=5
+            ) from None
         except BaseException:
             worker.kill()
             raise
