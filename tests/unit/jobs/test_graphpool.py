@@ -21,43 +21,10 @@ from eostation.errors import ProcessGraphComplexity, ProcessUnsupported
 from eostation.formats.registry import default_formats
 from eostation.jobs.estimate import estimate_process
 from eostation.jobs.graphpool import GraphPool
+from tests.e2e.test_busy_server import slow_graph
+from tests.unit.engine.test_graph_limits import chain
 
 pytestmark = pytest.mark.slow  # starts worker processes
-
-
-def _chain(n: int) -> dict[str, Any]:
-    nodes: dict[str, Any] = {"n0": {"process_id": "add", "arguments": {"x": 0, "y": 1}}}
-    for i in range(1, n):
-        nodes[f"n{i}"] = {
-            "process_id": "add",
-            "arguments": {"x": {"from_node": f"n{i - 1}"}, "y": 1},
-        }
-    nodes[f"n{n - 1}"]["result"] = True
-    return {"process_graph": nodes}
-
-
-def _slow() -> dict[str, Any]:
-    """About 250,000 process runs: several seconds of one core."""
-    inner = {
-        "a": {
-            "process_id": "add",
-            "arguments": {"x": {"from_parameter": "x"}, "y": 1},
-            "result": True,
-        }
-    }
-    outer = {
-        "m": {
-            "process_id": "array_apply",
-            "arguments": {"data": list(range(500)), "process": {"process_graph": inner}},
-        },
-        "s": {"process_id": "sum", "arguments": {"data": {"from_node": "m"}}, "result": True},
-    }
-    top = {
-        "process_id": "array_apply",
-        "arguments": {"data": list(range(500)), "process": {"process_graph": outer}},
-        "result": True,
-    }
-    return {"process_graph": {"top": top}}
 
 
 def _estimate(pool: GraphPool, process: dict[str, Any], udp: Any = None) -> Any:
@@ -84,12 +51,12 @@ def pool(settings: Settings) -> Iterator[GraphPool]:
 def test_an_estimate_runs_in_a_worker_process_with_the_engine_answer(
     pool: GraphPool, settings: Settings
 ) -> None:
-    value = asyncio.run(_estimate(pool, _chain(50)))
+    value = asyncio.run(_estimate(pool, chain(50)))
     [pid] = pool.pids()
     assert pid != os.getpid() and _alive(pid)
     assert value["size"] == 1024 and value["costs"] > 0 and value["duration"].startswith("PT")
     # A second task reuses the same worker (no start-up per request).
-    assert asyncio.run(_estimate(pool, _chain(5)))["size"] == 1024
+    assert asyncio.run(_estimate(pool, chain(5)))["size"] == 1024
     assert pool.pids() == [pid]
 
 
@@ -102,7 +69,7 @@ def test_openeo_errors_keep_class_code_and_message_across_the_pipe(
     small = GraphPool(tight, size=1)
     try:
         with pytest.raises(ProcessGraphComplexity) as relayed:
-            asyncio.run(_estimate(small, _chain(50)))
+            asyncio.run(_estimate(small, chain(50)))
     finally:
         small.stop()
     from eostation.data.registry import build_registry
@@ -110,7 +77,7 @@ def test_openeo_errors_keep_class_code_and_message_across_the_pipe(
 
     with pytest.raises(ProcessGraphComplexity) as direct:
         estimate_process(
-            _chain(50),
+            chain(50),
             user_id="alice",
             registry=default_registry(),
             limits=EngineLimits.from_settings(tight),
@@ -162,7 +129,7 @@ def test_an_abandoned_task_kills_its_worker_and_the_next_task_gets_a_new_one(
     pool: GraphPool,
 ) -> None:
     async def abandon() -> int:
-        task = asyncio.ensure_future(_estimate(pool, _slow()))
+        task = asyncio.ensure_future(_estimate(pool, slow_graph()))
         deadline = time.monotonic() + 60
         while not pool.pids():  # the worker starts, then gets the graph
             assert time.monotonic() < deadline
@@ -176,14 +143,14 @@ def test_an_abandoned_task_kills_its_worker_and_the_next_task_gets_a_new_one(
 
     pid = asyncio.run(abandon())
     assert not _alive(pid), "the abandoned worker still runs"
-    assert asyncio.run(_estimate(pool, _chain(5)))["size"] == 1024
+    assert asyncio.run(_estimate(pool, chain(5)))["size"] == 1024
     [replacement] = pool.pids()
     assert replacement != pid
 
 
 def test_a_crashed_worker_answers_a_client_error_and_the_pool_recovers(pool: GraphPool) -> None:
     async def crash() -> None:
-        task = asyncio.ensure_future(_estimate(pool, _slow()))
+        task = asyncio.ensure_future(_estimate(pool, slow_graph()))
         deadline = time.monotonic() + 60
         while not pool.pids():
             assert time.monotonic() < deadline
@@ -195,23 +162,23 @@ def test_a_crashed_worker_answers_a_client_error_and_the_pool_recovers(pool: Gra
     with pytest.raises(ProcessGraphComplexity) as err:
         asyncio.run(crash())
     assert err.value.status == 400 and "exit code -9" in err.value.message
-    assert asyncio.run(_estimate(pool, _chain(5)))["size"] == 1024
+    assert asyncio.run(_estimate(pool, chain(5)))["size"] == 1024
 
 
 def test_stop_kills_the_workers_and_refuses_new_tasks(settings: Settings) -> None:
     settings.ensure_data_dir()
     pool = GraphPool(settings, size=2)
-    asyncio.run(_estimate(pool, _chain(5)))
+    asyncio.run(_estimate(pool, chain(5)))
     [pid] = pool.pids()
     pool.stop()
     assert not _alive(pid) and pool.pids() == []
     with pytest.raises(Cancelled):
-        asyncio.run(_estimate(pool, _chain(5)))
+        asyncio.run(_estimate(pool, chain(5)))
 
 
 def test_more_tasks_than_workers_wait_for_a_free_one(pool: GraphPool) -> None:
     async def many() -> list[Any]:
-        return await asyncio.gather(*(_estimate(pool, _chain(20 + i)) for i in range(6)))
+        return await asyncio.gather(*(_estimate(pool, chain(20 + i)) for i in range(6)))
 
     answers = asyncio.run(many())
     assert len(answers) == 6 and all(a["size"] == 1024 for a in answers)
