@@ -174,7 +174,8 @@ class LimitSettings(BaseModel):
     udf_max_processes: Annotated[int, Field(ge=1)] = 16
     load_url_max_bytes: Annotated[int, Field(ge=1)] = 2 * 1024**3
     concurrent_requests: Annotated[int, Field(ge=1)] = 2
-    """``/result``, ``/estimate`` and ``/validation`` requests evaluated at once (more wait)."""
+    """``/result`` requests evaluated at once (threads), and as many worker processes for
+    ``/estimate`` and ``/validation``; more requests wait."""
 
 
 class Settings(BaseSettings):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -266,6 +268,22 @@ def test_estimate_predicts_costs_duration_and_size(idle: Harness, spec: Any) -> 
     check(spec, r)
     body = r.json()
     assert body["costs"] >= 0.01 and body["duration"].startswith("PT") and body["size"] > 0
+
+
+def test_estimates_and_validations_run_in_a_worker_process(idle: Harness) -> None:
+    job_id = idle.create()
+    r = idle.client.get(f"{API}/jobs/{job_id}/estimate")
+    assert r.status_code == 200 and r.json()["size"] > 0
+    [worker] = idle.services.heavy.graphs.pids()
+    assert worker != os.getpid() and Path(f"/proc/{worker}").exists()
+    # The same worker validates: an unknown process is reported, with its node.
+    bad = {"process_graph": {"x": {"process_id": "nope", "arguments": {}, "result": True}}}
+    r = idle.client.post(f"{API}/validation", json=bad)
+    assert [e["code"] for e in r.json()["errors"]] == ["ProcessUnsupported"]
+    assert idle.services.heavy.graphs.pids() == [worker]
+    # An estimate of someone else's job is refused before any worker sees it.
+    other = idle.client.get(f"{API}/jobs/j-nope/estimate")
+    assert (other.status_code, other.json()["code"]) == (404, "JobNotFound")
 
 
 def test_estimate_never_runs_a_udf_when_udfs_are_off(settings: Settings, tmp_path: Any) -> None:

@@ -45,9 +45,43 @@ def slow_graph() -> dict[str, Any]:
     return {"process_graph": {"top": top}}
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _graph_workers(server: int) -> set[int]:
+    """The graph worker processes: what the server's forkserver forked (the runners,
+    which poll the database, are left out)."""
+    forked = set()
+    for pid in _descendants(server) - {server}:
+        with contextlib.suppress(OSError):
+            if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                forked.add(pid)
+    # The forkserver itself is the one whose parent is the server.
+    return {pid for pid in forked if int(_stat(pid)[1]) != server}
+
+
+def _descendants(pid: int) -> set[int]:
+    """``pid`` and every process below it."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+    found = {pid}
+    while grown := {p for p, parent in parents.items() if parent in found} - found:
+        found |= grown
+    return found
+
+
+def _cpu_seconds(pids: set[int]) -> float:
+    """CPU seconds of those of ``pids`` still alive (a killed worker counts no more)."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = _stat(pid)
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def test_abandoned_estimates_neither_block_nor_keep_running_and_sigterm_requeues(
@@ -59,6 +93,17 @@ def test_abandoned_estimates_neither_block_nor_keep_running_and_sigterm_requeues
     assert live.proc is not None
     api = live.url + "/openeo/1.2"
     try:
+        # A cheap estimate first: it starts the forkserver and a graph worker.
+        cheap = {
+            "process_graph": {
+                "a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}
+            }
+        }
+        created = httpx.post(api + "/jobs", json={"process": cheap}, timeout=30)
+        first = httpx.get(
+            f"{api}/jobs/{created.headers['OpenEO-Identifier']}/estimate", timeout=120
+        )
+        assert first.status_code == 200 and first.json()["size"] > 0, first.text
         created = httpx.post(api + "/jobs", json={"process": slow_graph()}, timeout=30)
         assert created.status_code == 201, created.text
         job_id = created.headers["OpenEO-Identifier"]
@@ -75,13 +120,17 @@ def test_abandoned_estimates_neither_block_nor_keep_running_and_sigterm_requeues
         # Every thread of the shared pool would be taken by now if estimates used it.
         answer = httpx.get(live.url + "/.well-known/openeo", timeout=3)
         assert answer.status_code == 200 and answer.json()["versions"]
+        # The estimates run in worker processes below the server, not in it.
+        computing = {live.proc.pid} | _graph_workers(live.proc.pid)
+        assert len(computing) > 1, computing
         for client in clients:
             client.join()
-        time.sleep(1.5)  # the running estimates notice within a poll interval and a node
-        before = _cpu_seconds(live.proc.pid)
+        time.sleep(1.5)  # the server notices within a poll interval and kills the workers
+        processes = computing | _graph_workers(live.proc.pid)
+        before = _cpu_seconds(processes)
         time.sleep(2.0)
-        busy = _cpu_seconds(live.proc.pid) - before
-        assert busy < 0.5, f"the server still computed {busy:.2f} CPU seconds in 2 s"
+        busy = _cpu_seconds(processes) - before
+        assert busy < 0.5, f"the server and its workers still computed {busy:.2f} CPU s in 2 s"
 
         # SIGTERM with a running job and a running synchronous request.
         assert httpx.post(f"{api}/jobs/{job_id}/results", timeout=10).status_code == 202

@@ -38,6 +38,7 @@ from eostation.api.routes import (
 from eostation.api.slashes import MergeSlashesMiddleware
 from eostation.auth import Authenticator
 from eostation.config import Settings
+from eostation.jobs.graphpool import GraphPool
 from eostation.jobs.service import JobService
 from eostation.jobs.store import JobStore
 from eostation.jobs.synclogs import SyncLogs
@@ -72,7 +73,7 @@ def build_services(settings: Settings) -> Services:
         jobs=JobService(settings, JobStore(db)),
         udps=UdpStore(db),
         sync_logs=SyncLogs(),
-        heavy=HeavyWork(settings.limits.concurrent_requests),
+        heavy=HeavyWork(settings.limits.concurrent_requests, GraphPool(settings)),
     )
 
 

@@ -10,28 +10,18 @@ from pathlib import Path
 from typing import Any, Final
 
 from eostation.config import Settings
-from eostation.data.registry import CollectionRegistry
-from eostation.engine.context import Cancelled
 from eostation.engine.graph import parse
-from eostation.engine.limits import EngineLimits
-from eostation.engine.registry import ProcessRegistry
 from eostation.errors import (
     BillingPlanInvalid,
     BudgetInvalid,
-    EstimateComplexity,
     FileNotFound,
     JobNotFinished,
     NoDataForUpdate,
-    OpenEOError,
-    ProcessGraphComplexity,
     ProcessGraphMissing,
     RequestInvalid,
-    RequestTimeout,
     ResultLinkExpired,
     StorageQuotaExceeded,
 )
-from eostation.formats.registry import FormatRegistry
-from eostation.jobs.costs import PIXELS_PER_CPU_SECOND, costs_of, iso_duration
 from eostation.jobs.model import ACTIVE, LOG_LEVELS, Job, JobStatus, LogEntry
 from eostation.jobs.objstore import result_storage
 from eostation.jobs.results import Signer
@@ -280,59 +270,6 @@ class JobService:
             after = int(offset)
         entries, more = self.store.logs(job.id, after=after, min_level=effective, limit=limit)
         return LogPage(entries, effective, more)
-
-    def estimate(
-        self,
-        user_id: str,
-        job_id: str,
-        *,
-        registry: ProcessRegistry,
-        limits: EngineLimits,
-        collections: CollectionRegistry,
-        formats: FormatRegistry,
-        udp: Callable[[str], dict[str, Any] | None] | None = None,
-        cancelled: Callable[[], bool] = lambda: False,
-    ) -> dict[str, Any]:
-        """``GET /jobs/{id}/estimate``: costs, duration and size, from a lazy dry run.
-
-        ``cancelled`` stops the dry run (the client went away); it also stops after the
-        synchronous timeout (``RequestTimeout``).
-        """
-        # Imported here: the engine (and dask) load only when an estimate is asked for.
-        from eostation.jobs.execute import evaluate_lazily
-
-        job = self.store.get(user_id, job_id)
-        t0 = time.monotonic()
-        deadline = t0 + self.settings.sync_timeout_seconds
-        try:
-            run = evaluate_lazily(
-                job.process,
-                registry=registry,
-                limits=limits,
-                formats=formats,
-                collections=collections,
-                log=lambda *_: None,
-                cancelled=lambda: cancelled() or time.monotonic() > deadline,
-                user_id=user_id,
-                udp=udp,
-            )
-        except Cancelled:
-            raise RequestTimeout(seconds=self.settings.sync_timeout_seconds) from None
-        except ProcessGraphComplexity:
-            raise
-        except OpenEOError as err:
-            if err.status < 500:
-                raise  # the graph is wrong: say what is wrong, with its own code
-            raise EstimateComplexity(reason=err.message) from None
-        cpu = max(time.monotonic() - t0, run.input_pixels / PIXELS_PER_CPU_SECOND)
-        size = run.output_nbytes or 1024
-        return {
-            "costs": costs_of(cpu, run.input_pixels, size),
-            "duration": iso_duration(cpu + 0.2),
-            "size": int(size),
-            "downloads_included": None,
-            "expires": (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
 
     def _link_binding(self, job: Job) -> str:
         # A re-run publishes a new r-<token> directory; a removed account changes its stamp.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -56,6 +57,13 @@ class JobStoreTests:
         assert got.created.tzinfo is not None and abs(got.created - utcnow()) < timedelta(seconds=5)
         with pytest.raises(JobNotFound):
             store.get("bob", job.id)
+
+    def test_process_text_is_the_stored_json_of_the_owner_only(self, store: JobStore) -> None:
+        job = store.create("alice", GRAPH)
+        assert json.loads(store.process_text("alice", job.id)) == GRAPH
+        for user, job_id in (("bob", job.id), ("alice", "nope")):
+            with pytest.raises(JobNotFound):
+                store.process_text(user, job_id)
 
     def test_list_pages_newest_first(self, store: JobStore) -> None:
         ids = [store.create("alice", GRAPH, title=str(i)).id for i in range(5)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -165,22 +166,18 @@ def delete_job(job_id: str, user: CurrentUser, services: ServicesDep) -> Respons
 async def estimate_job(
     request: Request, job_id: str, user: CurrentUser, services: ServicesDep
 ) -> Any:
-    """Predicted costs (credits), duration and output size, before running."""
+    """Predicted costs (credits), duration and output size, before running.
 
-    def work(cancelled: Callable[[], bool]) -> dict[str, Any]:
-        return services.jobs.estimate(
-            user.user_id,
-            job_id,
-            registry=services.processes,
-            limits=services.limits(),
-            collections=services.collections,
-            formats=services.formats,
-            udp=lambda pid: services.udps.get(user.user_id, pid),
-            cancelled=cancelled,
-        )
-
+    The dry run happens in a worker process (:mod:`eostation.jobs.graphpool`), killed
+    when the client disconnects.
+    """
+    # The stored JSON text, parsed only in the worker (see JobStore.process_text).
+    process = await asyncio.to_thread(services.jobs.store.process_text, user.user_id, job_id)
+    task = {"task": "estimate", "user_id": user.user_id}
     try:
-        return await services.heavy.run(request, work)
+        return await services.heavy.in_process(
+            request, task, process, udp=lambda pid: services.udps.get(user.user_id, pid)
+        )
     except ClientGone:
         return Response(status_code=499)  # nobody reads it: the client has gone
 

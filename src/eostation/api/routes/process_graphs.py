@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
 from eostation.api.deps import CurrentUser, ServicesDep, api_url, optional_user
-from eostation.engine.graph import flat_graph, parse, references
-from eostation.engine.validation import validate
+from eostation.api.heavy import ClientGone
+from eostation.engine.graph import flat_graph, parse
 from eostation.errors import (
     PredefinedProcessExists,
     ProcessGraphMissing,
@@ -23,18 +25,6 @@ router = APIRouter()
 JsonBody = Annotated[dict[str, Any], Body()]
 # Large members left out of the listing; GET /process_graphs/{id} has everything.
 _LIST_OMIT = ("process_graph", "exceptions", "examples", "links")
-
-
-def _all_parameter_refs(value: Any) -> set[str]:
-    """Every ``from_parameter`` name anywhere in a graph, callbacks included."""
-    found = set(references(value, "from_parameter"))
-    if isinstance(value, Mapping):
-        for item in value.values():
-            found |= _all_parameter_refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _all_parameter_refs(item)
-    return found
 
 
 @router.get("/process_graphs", summary="List your user-defined processes")
@@ -87,21 +77,20 @@ def delete_process_graph(
 
 
 @router.post("/validation", summary="Validate a process graph without running it")
-def validation(request: Request, body: JsonBody, services: ServicesDep) -> dict[str, Any]:
-    """All problems found in the graph; an empty list means valid. Always HTTP 200 for a readable body."""
+async def validation(request: Request, body: JsonBody, services: ServicesDep) -> Any:
+    """All problems found in the graph; an empty list means valid. Always HTTP 200 for a
+    readable body. The checks run in a worker process (:mod:`eostation.jobs.graphpool`)."""
     process = body.get("process", body)  # some clients wrap the graph like POST /result
     nodes = process.get("process_graph") if isinstance(process, Mapping) else None
     if not isinstance(nodes, Mapping) or not nodes:
         raise ProcessGraphMissing()
-    user = optional_user(request, services)
+    # A database read and perhaps argon2: not on the event loop.
+    user = await asyncio.to_thread(optional_user, request, services)
     # Anonymous validation: only predefined processes are known.
     udp = None if user is None else (lambda pid: services.udps.get(user.user_id, pid))
-    # Parameters that cannot be resolved here must not be reported (API requirement).
-    problems = validate(
-        nodes,
-        services.processes,
-        parameters=_all_parameter_refs(nodes),
-        udp=udp,
-        limits=services.limits(),
-    )
-    return {"errors": [p.to_dict() for p in problems]}
+    task = {"task": "validate", "user_id": None if user is None else user.user_id}
+    try:
+        errors = await services.heavy.in_process(request, task, json.dumps(nodes), udp=udp)
+        return {"errors": errors}
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it: the client has gone
