@@ -154,7 +154,7 @@ def download_throughput(url: str, data_dir: Path, mission: str) -> None:
 
 def _synthetic_index(path: Path, n: int) -> SqliteItemIndex:
     """The items index of ``n`` synthetic items at ``path``, built once and reused."""
-    from bench_catalog import synthetic_items
+    from bench_catalog import fill_index
 
     index = SqliteItemIndex(path)
     have = index.counts(None).get("synthetic", 0)
@@ -163,13 +163,7 @@ def _synthetic_index(path: Path, n: int) -> SqliteItemIndex:
         return index
     index.delete("synthetic")
     t0 = time.perf_counter()
-    batch: list[dict[str, object]] = []
-    for item in synthetic_items(n):
-        batch.append(item)
-        if len(batch) == 20_000:
-            index.upsert(batch)
-            batch = []
-    index.upsert(batch)
+    fill_index(index, n)
     print(f"index: {n:,} items built in {time.perf_counter() - t0:.0f} s at {path}")
     return index
 
