@@ -12,6 +12,7 @@ Run: ``python benchmarks/bench_catalog.py [items]`` (default 1,000,000; ~1 GB on
 
 from __future__ import annotations
 
+import itertools
 import random
 import shutil
 import sqlite3
@@ -61,10 +62,10 @@ def synthetic_items(n: int, seed: int = 1) -> Any:
         }
 
 
-def fill_index(index: SqliteItemIndex, n: int) -> None:
-    """Upsert ``synthetic_items(n)`` in batches of 20,000."""
+def fill_index(index: SqliteItemIndex, n: int, start: int = 0) -> None:
+    """Upsert ``synthetic_items(n)`` from the ``start``-th on, in batches of 20,000."""
     batch: list[dict[str, Any]] = []
-    for item in synthetic_items(n):
+    for item in itertools.islice(synthetic_items(n), start, None):
         batch.append(item)
         if len(batch) == 20_000:
             index.upsert(batch)
