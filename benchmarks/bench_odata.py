@@ -212,8 +212,8 @@ def index_search(n: int, index_db: Path | None, count: int) -> None:
             direct.append(t3 - t2)
             found.append((page.count, base.matched))
             if len(found) % 25 == 0:  # progress: a loaded machine can take long
-                print(f"  {len(found)} searches, OData p50 so far {statistics.median(facade):.2f} s",
-                      flush=True)  # fmt: skip
+                print(f"  {len(found)} searches, p50 so far: OData {statistics.median(facade):.2f} s,"
+                      f" index {statistics.median(direct):.2f} s", flush=True)  # fmt: skip
         (f50, f99), (d50, d99) = _percentiles(facade), _percentiles(direct)
         same = sum(a == b for a, b in found)
         print(f"index search: {count} bbox (1°) + month queries, {same}/{count} equal counts")
