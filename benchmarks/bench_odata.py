@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.conftest import LiveServer
+from tests.odata_support import IndexCatalog
 
 from eostation.catalog.sqlite import SqliteItemIndex
 
@@ -152,6 +154,15 @@ def download_throughput(url: str, data_dir: Path, mission: str) -> None:
     print(f"  ratio    cached/disk {disk / timings[1]:.2f}, uncached/disk {disk / timings[0]:.3f}")
 
 
+class _ListedCatalog(IndexCatalog):
+    """The test catalogue over the index, listing its one collection as the server's
+    catalogue does (from configuration): the test version counts the items of every
+    collection to list them, a full scan of the index that the server never pays."""
+
+    def collections(self, user_id: str | None) -> list[dict[str, Any]]:
+        return [{"id": "synthetic", "eostation:collection": "synthetic"}]
+
+
 def _synthetic_index(path: Path, n: int) -> SqliteItemIndex:
     """The items index of ``n`` synthetic items at ``path``, built once and reused."""
     from bench_catalog import fill_index
@@ -174,7 +185,6 @@ def _synthetic_index(path: Path, n: int) -> SqliteItemIndex:
 def index_search(n: int, index_db: Path | None, count: int) -> None:
     """OData searches over an index of ``n`` synthetic items against direct index searches."""
     from bench_catalog import queries
-    from tests.odata_support import IndexCatalog
 
     from eostation.catalog.odata.ids import ProductIds
     from eostation.catalog.odata.options import parse_options
@@ -187,7 +197,7 @@ def index_search(n: int, index_db: Path | None, count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index = _synthetic_index(index_db or Path(tmp) / "items.db", n)
         odata = ODataCatalogue(
-            IndexCatalog(index, {}),
+            _ListedCatalog(index, {}),
             ProductPackages(build_registry(None), Path(tmp) / "cache", 16),
             ProductIds(open_database(f"sqlite:///{tmp}/odata.db")),
         )
