@@ -221,9 +221,10 @@ def index_search(n: int, index_db: Path | None, count: int) -> None:
             facade.append(t2 - t1)
             direct.append(t3 - t2)
             found.append((page.count, base.matched))
-            if len(found) % 25 == 0:  # progress: a loaded machine can take long
-                print(f"  {len(found)} searches, p50 so far: OData {statistics.median(facade):.2f} s,"
-                      f" index {statistics.median(direct):.2f} s", flush=True)  # fmt: skip
+            if len(found) % 10 == 0:  # progress: a loaded machine can take long
+                (f50, f99), (d50, d99) = _percentiles(facade), _percentiles(direct)
+                print(f"  {len(found)} searches so far: OData p50 {f50:.2f} s p99 {f99:.2f} s,"
+                      f" index p50 {d50:.2f} s p99 {d99:.2f} s", flush=True)  # fmt: skip
         (f50, f99), (d50, d99) = _percentiles(facade), _percentiles(direct)
         same = sum(a == b for a, b in found)
         print(f"index search: {count} bbox (1°) + month queries, {same}/{count} equal counts")
