@@ -12,6 +12,7 @@ Run: ``python benchmarks/bench_catalog.py [items]`` (default 1,000,000; ~1 GB on
 
 from __future__ import annotations
 
+import itertools
 import random
 import shutil
 import sqlite3
@@ -61,6 +62,17 @@ def synthetic_items(n: int, seed: int = 1) -> Any:
         }
 
 
+def fill_index(index: SqliteItemIndex, n: int, start: int = 0) -> None:
+    """Upsert ``synthetic_items(n)`` from the ``start``-th on, in batches of 20,000."""
+    batch: list[dict[str, Any]] = []
+    for item in itertools.islice(synthetic_items(n), start, None):
+        batch.append(item)
+        if len(batch) == 20_000:
+            index.upsert(batch)
+            batch = []
+    index.upsert(batch)
+
+
 def queries(count: int, seed: int = 2) -> list[ItemQuery]:
     """bbox (1°) + datetime (one month) searches, 10 results and the count."""
     rng = random.Random(seed)
@@ -107,13 +119,7 @@ def main(n: int) -> None:
     path = tmp / "items.db"
     index = SqliteItemIndex(path)
     started = time.perf_counter()
-    batch: list[dict[str, Any]] = []
-    for item in synthetic_items(n):
-        batch.append(item)
-        if len(batch) == 20_000:
-            index.upsert(batch)
-            batch = []
-    index.upsert(batch)
+    fill_index(index, n)
     build = time.perf_counter() - started
     size = sum(p.stat().st_size for p in tmp.iterdir())
     print(f"index build: {n:,} items in {build:.1f} s ({n / build:,.0f} items/s), "

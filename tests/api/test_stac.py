@@ -222,6 +222,7 @@ def test_openeo_capabilities_link_to_the_stac_api_and_back(client: TestClient) -
         ("sentinel-3-olci-1-efr", "2022-05-01T00:00:00Z/2022-05-02T00:00:00Z"),
         ("sentinel-3-sl-1-rbt", "2022-05-01T00:00:00Z/2022-05-02T00:00:00Z"),
         ("sentinel-3-syn-2-syn", "2022-05-01T00:00:00Z/2022-05-02T00:00:00Z"),
+        ("sentinel-3-sl-2-lst", "2022-05-01T00:00:00Z/2022-05-02T00:00:00Z"),
         ("sentinel-5p-l2", "2022-05-01T00:00:00Z/2022-05-02T00:00:00Z"),
         ("cop-dem-glo-30-dged-cog", "2011-01-01T00:00:00Z/2011-01-02T00:00:00Z"),
     ],

@@ -191,9 +191,40 @@ def test_slstr_and_dem_products_of_the_demo_catalogue(server: LiveServer, tmp_pa
     assert 0 < float(np.nanmean(radiance.values)) < 600
 
     dem = _download(catalogue, f"Collection/Name eq 'COP-DEM' and {point}", tmp_path / "dem")
-    assert dem["Name"] == "Copernicus_DSM_COG_10_N46_00_E007_00_DEM.DEM"
+    # CDSE's DGED product name; the tile inside keeps the Copernicus_DSM_10_… name.
+    assert dem["Name"] == "DEM1_SAR_DGE_30_20110524T013519_20130107T021758_ADS_000000_uqyy.DEM"
     tile = "Copernicus_DSM_10_N46_00_E007_00"
-    with rasterio.open(tmp_path / "dem" / tile / "DEM" / f"{tile}_DEM.tif") as src:
+    with rasterio.open(tmp_path / "dem" / dem["Name"] / tile / "DEM" / f"{tile}_DEM.tif") as src:
         heights = src.read(1)
         assert src.shape == (24, 24) and src.crs.to_epsg() == 4326
     assert float(heights.min()) > 100  # the Alps around 46.5° N, 7.5° E
+    # Found again as CDSE scripts look DEM tiles up: by Name, and by product type.
+    by_name = requests.get(
+        f"{catalogue}/Products", params={"$filter": f"Name eq '{dem['Name']}'"}
+    ).json()["value"]
+    assert [p["Id"] for p in by_name] == [dem["Id"]]
+    dge_30 = (
+        "Collection/Name eq 'COP-DEM' and Attributes/OData.CSC.StringAttribute/any("
+        f"att:att/Name eq 'productType' and att/OData.CSC.StringAttribute/Value eq 'DGE_30') and {point}"
+    )
+    found = requests.get(f"{catalogue}/Products", params={"$filter": dge_30}).json()["value"]
+    assert [p["Name"] for p in found] == [dem["Name"]]
+
+
+def test_slstr_lst_products_of_the_demo_catalogue(server: LiveServer, tmp_path: Path) -> None:
+    catalogue = f"{server.url}/odata/v1"
+    lst_filter = (
+        "Collection/Name eq 'SENTINEL-3' and Attributes/OData.CSC.StringAttribute/any("
+        "att:att/Name eq 'productType' and att/OData.CSC.StringAttribute/Value eq 'SL_2_LST___') "
+        "and ContentDate/Start ge 2022-05-01T00:00:00Z and ContentDate/Start lt 2022-05-01T23:59:59Z "
+        "and OData.CSC.Intersects(area=geography'SRID=4326;POINT(7.5 46.5)')"
+    )
+    product = _download(catalogue, lst_filter, tmp_path / "lst")
+    assert "_SL_2_LST____" in product["Name"] and product["Name"].endswith(".SEN3")
+    sen3 = tmp_path / "lst" / product["Name"]
+    lst = xr.open_dataset(sen3 / "LST_in.nc")["LST"]
+    lat = xr.open_dataset(sen3 / "geodetic_in.nc")["latitude_in"]
+    assert lst.shape == lat.shape == (24, 24) and lst.attrs["units"] == "K"
+    assert 250 < float(np.nanmean(lst.values)) < 320  # the Alps on 1 May, 10:00 local time
+    flags = xr.open_dataset(sen3 / "flags_in.nc")["confidence_in"].values
+    assert np.all(flags & 1024)  # every demo overpass is in daylight

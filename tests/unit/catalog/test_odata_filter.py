@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 import shapely
 
+from eostation.catalog.odata.entity import item_id_of, product_name
 from eostation.catalog.odata.filter import ProductFilter, parse_filter
 from eostation.errors import ODataQueryInvalid
 
-S3_IDS = ("SENTINEL3_OLCI_L1B", "SENTINEL3_SLSTR", "SENTINEL3_SYN_L2_SYN")
+S3_IDS = ("SENTINEL3_OLCI_L1B", "SENTINEL3_SLSTR", "SENTINEL3_SLSTR_L2_LST", "SENTINEL3_SYN_L2_SYN")
+DGED_NAME = (
+    r"DEM1_SAR_DGE_30_20(1[0-5])\d{4}T\d{6}_20(1[1-7])\d{4}T\d{6}_ADS_000000_[0-9A-Za-z]{4}\.DEM"
+)
 ARCTIC = "POLYGON((-81.7 71.7, -81.7 73.8, -75.1 73.8, -75.1 71.7, -81.7 71.7))"
 
 
@@ -143,6 +148,35 @@ def test_names_become_item_ids_without_the_product_suffix() -> None:
             {"op": "=", "args": [prop("id"), "b"]},
         ],
     }
+
+
+def test_cop_dem_product_names_are_cdse_dged_names_of_the_tiles() -> None:
+    """``DEM1_SAR_DGE_30_<start>_<stop>_ADS_000000_<code>.DEM`` ↔ the tile's item id."""
+    tile = "Copernicus_DSM_COG_10_N46_00_E007_00_DEM"
+    name = "DEM1_SAR_DGE_30_20110524T013519_20130107T021758_ADS_000000_uqyy.DEM"
+    item = {"id": tile, "properties": {"eostation:collection": "COPERNICUS_30"}}
+    assert product_name(item) == name and item_id_of(name) == tile
+    assert set(parse_filter(f"Name eq '{name}'").ids or ()) == {name, tile}
+    # Every tile of the globe round-trips, with its own name (W180…E179, S90…N89).
+    names = set()
+    for lat in range(-90, 90, 3):
+        for lon in range(-180, 180, 7):
+            ns, ew = ("N" if lat >= 0 else "S", "E" if lon >= 0 else "W")
+            tile_id = f"Copernicus_DSM_COG_10_{ns}{abs(lat):02d}_00_{ew}{abs(lon):03d}_00_DEM"
+            dem = product_name({"id": tile_id, "collection": "COPERNICUS_30"})
+            assert re.fullmatch(DGED_NAME, dem) and item_id_of(dem) == tile_id, (tile_id, dem)
+            names.add(dem)
+    assert len(names) == 60 * 52
+    # A name whose dates do not belong to its code is no tile: looked up as it is.
+    forged = name.replace("20110524T013519", "20110524T013520")
+    assert item_id_of(forged) == forged.removesuffix(".DEM")
+    assert product_name({"id": "not-a-tile", "collection": "COPERNICUS_30"}) == "not-a-tile.DEM"
+    dge = parse_filter(
+        "Collection/Name eq 'COP-DEM' and Attributes/OData.CSC.StringAttribute/any("
+        "att:att/Name eq 'productType' and att/OData.CSC.StringAttribute/Value eq 'DGE_30')"
+    )
+    assert dge.collections == ("COPERNICUS_30",)
+    assert dge.filter == {"op": "=", "args": [prop("product:type"), "DGE_30"]}
 
 
 def test_boolean_structure_or_not_parentheses() -> None:

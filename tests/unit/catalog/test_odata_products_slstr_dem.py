@@ -12,6 +12,7 @@ import rasterio
 import xarray as xr
 
 from eostation.catalog.odata.package import ProductPackages
+from eostation.catalog.odata.package.lst import LST_BANDS, LST_OFFSET, LST_SCALE
 from eostation.catalog.odata.package.slstr import BT_SCALE, RADIANCE_SCALE
 from eostation.data.base import LoadRequest
 from eostation.data.registry import build_registry
@@ -117,6 +118,8 @@ def test_slstr_rbt_zip_opens_in_xarray_and_matches_load_collection(
 
 
 DEM_ID = "Copernicus_DSM_COG_10_N46_00_E007_00_DEM"
+#: CDSE's name of the DGED product holding that tile (dates and code derived from the tile).
+DEM_NAME = "DEM1_SAR_DGE_30_20110524T013519_20130107T021758_ADS_000000_uqyy.DEM"
 
 
 def dem_item() -> dict[str, Any]:
@@ -140,7 +143,7 @@ def test_dem_tile_zip_is_a_geotiff_equal_to_load_collection(
     packages: ProductPackages, tmp_path: Path
 ) -> None:
     item = dem_item()
-    root = _built(packages, item, tmp_path)
+    root = _built(packages, item, tmp_path) / DEM_NAME
     tile = "Copernicus_DSM_10_N46_00_E007_00"
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) == [
         f"{tile}/DEM/{tile}_DEM.tif"
@@ -159,3 +162,52 @@ def test_dem_tile_zip_is_a_geotiff_equal_to_load_collection(
     cube = _load("COPERNICUS_30", lat, lon, ["DEM"])
     np.testing.assert_array_equal(heights, cube.isel(t=0, bands=0).values)
     assert float(heights.min()) > 100  # Alpine terrain, not the sea's 0 m
+
+
+LST_ID = (
+    "S3A_SL_2_LST____20180601T151419_20180601T151719_20180601T171419_0180_032_020_0118_LN2_O_NT_004"
+)
+
+
+def test_slstr_lst_zip_opens_in_xarray_and_matches_load_collection(
+    packages: ProductPackages, tmp_path: Path
+) -> None:
+    item = slstr_item()
+    item["id"], item["collection"] = LST_ID, "sentinel-3-sl-2-lst"
+    item["properties"].update(
+        {"product:type": "SL_2_LST___", "eostation:collection": "SENTINEL3_SLSTR_L2_LST"}
+    )
+    root = _built(packages, item, tmp_path) / f"{LST_ID}.SEN3"
+    assert {p.name for p in root.iterdir()} == {
+        "xfdumanifest.xml", "LST_in.nc", "flags_in.nc", "geodetic_in.nc", "time_in.nc",
+    }  # fmt: skip
+    assert "<sentinel3:productType>SL_2_LST___<" in (root / "xfdumanifest.xml").read_text()
+    geo = xr.open_dataset(root / "geodetic_in.nc")
+    lat, lon = geo["latitude_in"].values, geo["longitude_in"].values
+    assert lat.shape == (24, 24) and abs(float(lat[0, 0] - lat[1, 0]) - 1 / 120) < 1e-6
+    lst_file = xr.open_dataset(root / "LST_in.nc")
+    raw = xr.open_dataset(root / "LST_in.nc", mask_and_scale=False)["LST"]
+    assert raw.dtype == np.int16 and raw.attrs["scale_factor"] == LST_SCALE
+    assert raw.attrs["add_offset"] == LST_OFFSET and raw.attrs["_FillValue"] == -32768
+    lst, sigma = lst_file["LST"], lst_file["LST_uncertainty"]
+    assert lst.attrs["units"] == "K" and lst.shape == lat.shape
+    expected = _load("SENTINEL3_SLSTR_L2_LST", lat, lon, LST_BANDS).isel(t=0)
+    want = expected.sel(bands="LST").values
+    land = np.isfinite(want)
+    # Land and sea in this window (the Ligurian coast): fill exactly where the demo has no LST.
+    assert 0.2 < land.mean() < 1.0 or land.all()
+    assert np.array_equal(land, np.isfinite(lst.values))
+    assert float(np.max(np.abs(lst.values[land] - want[land]))) <= LST_SCALE / 2 + 1e-4
+    assert 250 < float(np.nanmean(lst.values)) < 330
+    np.testing.assert_allclose(
+        sigma.values[land], expected.sel(bands="LST_uncertainty").values[land], atol=6e-4
+    )
+    flags = xr.open_dataset(root / "flags_in.nc")["confidence_in"]
+    assert flags.dtype == np.uint16 and "summary_cloud" in flags.attrs["flag_meanings"]
+    np.testing.assert_array_equal(flags.values, expected.sel(bands="confidence_in").values)
+    np.testing.assert_array_equal(
+        lst_file["exception"].values, expected.sel(bands="exception").values
+    )
+    # The same pixels in SENTINEL3_SLSTR: LST is the S8 brightness temperature over land.
+    s8 = _load("SENTINEL3_SLSTR", lat, lon, ["S8"]).isel(t=0, bands=0).values
+    assert float(np.max(np.abs(lst.values[land] - s8[land]))) <= LST_SCALE / 2 + 1e-4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from eostation.data.base import CollectionSource, LoadRequest
 from eostation.data.files import file_collection
 from eostation.data.registry import build_registry
 from eostation.data.stac import stac_collection
+from eostation.errors import ProcessParameterInvalid
 from tests.conftest import shared_path
 from tests.unit.archive.conftest import make_cube
 
@@ -50,6 +52,28 @@ class TestDemoSource(CollectionSourceTests):
     @pytest.fixture
     def common_name(self) -> tuple[str, str]:
         return "B08", "nir"
+
+
+class TestDemoLstSource(CollectionSourceTests):
+    """``SENTINEL3_SLSTR_L2_LST``: a demo collection whose bands have no common names."""
+
+    @pytest.fixture
+    def source(self) -> CollectionSource:
+        return build_registry().get("SENTINEL3_SLSTR_L2_LST")
+
+    @pytest.fixture
+    def load_request(self) -> LoadRequest:
+        return LoadRequest(
+            bbox=(11.0, 46.0, 11.1, 46.1), temporal=("2022-06-01", "2022-06-04"), bands=["LST"]
+        )
+
+    def test_band_is_selected_by_common_name(  # type: ignore[override]
+        self, source: CollectionSource, load_request: LoadRequest
+    ) -> None:
+        """LST products carry no spectral band: a common name selects nothing."""
+        assert all(b.common_name is None for b in source.bands)
+        with pytest.raises(ProcessParameterInvalid, match="bands"):
+            source.load(dataclasses.replace(load_request, bands=["lwir11"]))
 
 
 class TestFileSource(CollectionSourceTests):

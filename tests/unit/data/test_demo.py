@@ -462,6 +462,7 @@ def test_collections_declare_the_version_extension_for_deprecated(
         "SENTINEL2_L2A",
         "SENTINEL1_GRD",
         "SENTINEL3_OLCI_L1B",
+        "SENTINEL3_SLSTR_L2_LST",
         "SENTINEL_5P_L2",
         "COPERNICUS_30",
     ):

@@ -6,6 +6,7 @@ from eostation.data.demo.dem import CopernicusDem30
 from eostation.data.demo.sentinel1 import Sentinel1GRD
 from eostation.data.demo.sentinel2 import Sentinel2L2A
 from eostation.data.demo.sentinel3 import OlciL1B, SlstrL1B, SynL2
+from eostation.data.demo.sentinel3_lst import SlstrL2Lst
 from eostation.data.demo.sentinel5p import Sentinel5PL2
 from eostation.data.demo.source import DemoSource
 
@@ -28,6 +29,8 @@ def demo_collection(source: object) -> DemoCollection | None:
         return S3Collection(source, "sentinel-3-olci-1-efr", "OL_1_EFR___", "olci")
     if isinstance(source, SlstrL1B):
         return S3Collection(source, "sentinel-3-sl-1-rbt", "SL_1_RBT___", "slstr")
+    if isinstance(source, SlstrL2Lst):
+        return S3Collection(source, "sentinel-3-sl-2-lst", "SL_2_LST___", "slstr")
     if isinstance(source, SynL2):
         return S3Collection(source, "sentinel-3-syn-2-syn", "SY_2_SYN___", "synergy")
     if isinstance(source, Sentinel5PL2):

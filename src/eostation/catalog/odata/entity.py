@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from shapely.geometry import shape
 
+from .dem_names import dem_item_id, dem_product_name
 from .names import ATTRIBUTES, collection_name
 
 __all__ = [
@@ -55,9 +56,13 @@ def product_id(collection: str, item_id: str) -> str:
 
 
 def product_name(item: Mapping[str, Any]) -> str:
-    """The OData ``Name``: the item id plus the product format's suffix."""
+    """The OData ``Name``: the item id plus the product format's suffix (COP-DEM tiles:
+    CDSE's DGED product name, :mod:`.dem_names`)."""
     item_id = str(item["id"])
-    suffix = _SUFFIX.get(collection_name(openeo_collection(item)), "")
+    mission = collection_name(openeo_collection(item))
+    if mission == "COP-DEM" and (dem_name := dem_product_name(item_id)) is not None:
+        return dem_name
+    suffix = _SUFFIX.get(mission, "")
     return item_id if not suffix or item_id.endswith(suffix) else item_id + suffix
 
 
@@ -68,7 +73,11 @@ def openeo_collection(item: Mapping[str, Any]) -> str:
 
 
 def item_id_of(name: str) -> str:
-    """The item id behind a product name (the suffix removed)."""
+    """The item id behind a product name (the suffix removed; a COP-DEM product name:
+    its tile's id)."""
+    dem_tile = dem_item_id(name)
+    if dem_tile is not None:
+        return dem_tile
     for suffix in SUFFIXES:
         if name.endswith(suffix):
             return name.removesuffix(suffix)

@@ -25,7 +25,12 @@ __all__ = [
 COLLECTIONS: Final[dict[str, tuple[str, ...]]] = {
     "SENTINEL-1": ("SENTINEL1_GRD",),
     "SENTINEL-2": ("SENTINEL2_L2A",),
-    "SENTINEL-3": ("SENTINEL3_OLCI_L1B", "SENTINEL3_SLSTR", "SENTINEL3_SYN_L2_SYN"),
+    "SENTINEL-3": (
+        "SENTINEL3_OLCI_L1B",
+        "SENTINEL3_SLSTR",
+        "SENTINEL3_SYN_L2_SYN",
+        "SENTINEL3_SLSTR_L2_LST",
+    ),
     "SENTINEL-5P": ("SENTINEL_5P_L2",),
     "COP-DEM": ("COPERNICUS_30",),
 }

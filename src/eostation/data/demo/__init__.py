@@ -8,6 +8,7 @@ from .dem import CopernicusDem30
 from .sentinel1 import Sentinel1GRD
 from .sentinel2 import Sentinel2L2A
 from .sentinel3 import OlciL1B, SlstrL1B, SynL2
+from .sentinel3_lst import SlstrL2Lst
 from .sentinel5p import Sentinel5PL2
 from .source import DemoSource
 
@@ -22,6 +23,7 @@ def demo_sources() -> list[CollectionSource]:
         OlciL1B(),
         SlstrL1B(),
         SynL2(),
+        SlstrL2Lst(),
         Sentinel5PL2(),
         CopernicusDem30(),
     ]

@@ -1,7 +1,9 @@
 """Copernicus DEM GLO-30 tiles (``COP-DEM``): a 1° tile as its DGED distribution lays it out.
 
-``<tile>/DEM/<tile>_DEM.tif``, where ``<tile>`` is ``Copernicus_DSM_10_N50_00_E004_00``
-(the catalogue's item id without ``COG_`` and ``_DEM``): heights above the EGM2008 geoid
+``<product>.DEM/<tile>/DEM/<tile>_DEM.tif``, where the product is named as on CDSE
+(``DEM1_SAR_DGE_30_…_ADS_000000_<code>.DEM``, :mod:`..dem_names`) and ``<tile>`` is
+``Copernicus_DSM_10_N50_00_E004_00`` (the catalogue's item id without ``COG_`` and
+``_DEM``): heights above the EGM2008 geoid
 in metres as float32 on EPSG:4326 at 1 arcsecond, nodata -32767 as in the real tiles.
 The GeoTIFF is written uncompressed and striped (the real DGED files are compressed) so
 that its size follows from its shape and ``ContentLength`` is known before it is built.
@@ -19,6 +21,7 @@ import rasterio
 import xarray as xr
 from rasterio.transform import from_origin
 
+from ..entity import item_id_of
 from .plan import ProductPlan
 
 __all__ = ["NODATA", "dem_tile_name", "write_dem"]
@@ -27,18 +30,19 @@ NODATA: Final = -32767.0
 
 
 def dem_tile_name(product_name: str) -> str:
-    """``Copernicus_DSM_10_N50_00_E004_00`` for ``Copernicus_DSM_COG_10_N50_00_E004_00_DEM.DEM``."""
-    stem = product_name.removesuffix(".DEM").removesuffix("_DEM")
+    """``Copernicus_DSM_10_N50_00_E004_00`` for the product of item
+    ``Copernicus_DSM_COG_10_N50_00_E004_00_DEM`` (given its CDSE name or its item id)."""
+    stem = item_id_of(product_name).removesuffix("_DEM")
     return stem.replace("_COG_", "_", 1)
 
 
 def write_dem(
     folder: Path, plan: ProductPlan, cube: xr.DataArray | None, shape: tuple[int, int]
 ) -> None:
-    """Write ``<tile>/DEM/<tile>_DEM.tif`` into ``folder``; ``cube`` None writes a zero
-    template (same shape and tags, so the same size)."""
+    """Write ``<product>/<tile>/DEM/<tile>_DEM.tif`` into ``folder``; ``cube`` None writes
+    a zero template (same shape and tags, so the same size)."""
     tile = dem_tile_name(plan.name)
-    target = folder / tile / "DEM"
+    target = folder / plan.name / tile / "DEM"
     target.mkdir(parents=True)
     if cube is not None:
         heights = np.asarray(cube.isel(t=0, bands=0).values, dtype=np.float32)

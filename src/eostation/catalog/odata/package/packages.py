@@ -29,6 +29,7 @@ from eostation.errors import FeatureUnsupported
 
 from ..entity import PackageInfo, product_id
 from .dem import write_dem
+from .lst import LST_BANDS, write_lst
 from .olci import write_olci
 from .plan import ProductPlan, plan_of
 from .s1 import write_s1
@@ -53,6 +54,7 @@ _WRITERS: dict[str, Writer] = {
     "s2": write_s2,
     "slstr": write_slstr,
     "dem": write_dem,
+    "lst": write_lst,
 }
 #: Bands rendered per kind (S5P: by product type).
 _BANDS: dict[str, list[str]] = {
@@ -61,6 +63,7 @@ _BANDS: dict[str, list[str]] = {
     "syn": [*SYN_BANDS, FLAGS],
     "slstr": [*SLSTR_AN, *SLSTR_IN],
     "dem": ["DEM"],
+    "lst": LST_BANDS,
 }
 
 

@@ -20,6 +20,7 @@ KINDS: Final = {
     "SENTINEL3_OLCI_L1B": "olci",
     "SENTINEL3_SYN_L2_SYN": "syn",
     "SENTINEL3_SLSTR": "slstr",
+    "SENTINEL3_SLSTR_L2_LST": "lst",
     "COPERNICUS_30": "dem",
     "SENTINEL1_GRD": "s1",
     "SENTINEL2_L2A": "s2",

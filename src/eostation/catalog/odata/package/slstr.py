@@ -37,7 +37,7 @@ import numpy as np
 from .plan import ProductPlan
 from .sen3 import write_geolocation, write_manifest, write_times
 
-__all__ = ["BT_OFFSET", "BT_SCALE", "RADIANCE_SCALE", "SLSTR_AN", "SLSTR_IN", "SOLAR_IRRADIANCE", "write_slstr"]  # fmt: skip
+__all__ = ["BT_OFFSET", "BT_SCALE", "RADIANCE_SCALE", "SLSTR_AN", "SLSTR_IN", "SOLAR_IRRADIANCE", "write_counts", "write_grid", "write_slstr"]  # fmt: skip
 
 #: Radiance per count (mW m⁻² sr⁻¹ nm⁻¹): 65534 counts reach 819, above any TOA radiance.
 RADIANCE_SCALE: Final = 0.0125
@@ -90,13 +90,13 @@ def write_slstr(
     else:
         cos_sza = np.ones(shape)
     sza = np.degrees(np.arccos(np.clip(cos_sza, -1.0, 1.0)))
-    _write(root / "geometry_tn.nc", "solar_zenith_tn", sza.astype("f8"), {"units": "degrees"})
+    write_grid(root / "geometry_tn.nc", "solar_zenith_tn", sza.astype("f8"), {"units": "degrees"})
     for band, e0 in SOLAR_IRRADIANCE.items():
         radiance = None
         if an is not None:
             rho = np.asarray(an.sel(bands=band).isel(t=0).values, np.float64)
             radiance = rho * e0 * cos_sza / math.pi
-        _write_counts(
+        write_counts(
             root / f"{band}_radiance_an.nc",
             f"{band}_radiance_an",
             (radiance, shape),
@@ -115,7 +115,7 @@ def write_slstr(
             irr.attrs["units"] = "mW.m-2.nm-1"
     for band, grid in SLSTR_IN.items():
         bt = None if tn is None else np.asarray(tn.sel(bands=band).isel(t=0).values, np.float64)
-        _write_counts(
+        write_counts(
             root / f"{band}_BT_{grid}.nc",
             f"{band}_BT_{grid}",
             (bt, in_shape),
@@ -125,13 +125,13 @@ def write_slstr(
         )
 
 
-def _write_counts(
+def write_counts(
     path: Path,
     name: str,
     values: tuple[np.ndarray | None, tuple[int, ...]],
     fill: tuple[np.integer[Any], tuple[int, int]],
     scale: tuple[float, float],
-    attrs: dict[str, str],
+    attrs: dict[str, Any],
 ) -> None:
     """Physical ``values`` (None: zeros of that shape, for a template) encoded as integer
     counts of ``fill``'s type, clipped to the valid range, NaN as the fill value."""
@@ -141,20 +141,22 @@ def _write_counts(
     if physical is not None:
         counts = np.clip(np.round((physical - scale[1]) / scale[0]), lo, hi)
         data = np.where(np.isnan(physical), fill_value, counts).astype(fill_value.dtype)
-    _write(path, name, data, attrs, fill=fill_value, scale=scale)
+    write_grid(path, name, data, attrs, fill=fill_value, scale=scale)
 
 
-def _write(
+def write_grid(
     path: Path,
     name: str,
     data: np.ndarray,
-    attrs: dict[str, str],
+    attrs: dict[str, Any],
     fill: np.generic | None = None,
     scale: tuple[float, float] | None = None,
 ) -> None:
-    """One ``rows`` × ``columns`` variable in its own netCDF file."""
-    with h5netcdf.File(path, "w") as nc:
-        nc.dimensions = {"rows": data.shape[0], "columns": data.shape[1]}
+    """One ``rows`` × ``columns`` variable in the netCDF file ``path`` (added to the file
+    when it exists: products that keep several variables in one file)."""
+    with h5netcdf.File(path, "a" if path.exists() else "w") as nc:
+        if "rows" not in nc.dimensions:
+            nc.dimensions = {"rows": data.shape[0], "columns": data.shape[1]}
         var = nc.create_variable(name, ("rows", "columns"), data.dtype, data=data, fillvalue=fill)
         if scale is not None:
             var.attrs["scale_factor"], var.attrs["add_offset"] = scale
