@@ -51,6 +51,9 @@ class ItemQuery:
     datetime: tuple[dt.datetime | None, dt.datetime | None] | None = None
     #: A CQL2-JSON expression over item properties (plus ``id``, ``collection``).
     filter: dict[str, Any] | None = None
+    #: The server built ``filter`` itself (the OData facade's translation), so it skips the
+    #: CQL2 schema check meant for clients' filters (about 80 ms per new expression).
+    filter_trusted: bool = False
     #: ``(property, "asc"|"desc")``; ties are broken by collection then id; the default
     #: order is ``datetime`` descending.
     sortby: tuple[tuple[str, str], ...] = ()

@@ -224,7 +224,7 @@ class SqliteItemIndex:
 
     def _matches(self, query: ItemQuery) -> list[int]:
         """Row ids of every match, in the query's order."""
-        expr = compile_filter(query.filter)
+        expr = compile_filter(query.filter, trusted=query.filter_trusted)
         sql, params = self._candidates_sql(query, with_doc=expr is not None)
         key = (
             sql,
@@ -275,7 +275,11 @@ class SqliteItemIndex:
                     params.append(hi.timestamp() / _DAY + 1e-3)
         for column, values in (("collection", query.collections), ("id", query.ids)):
             if values is not None:
-                where.append(f"i.{column} IN ({','.join('?' * len(values))})")
+                # With a footprint, the R-tree must drive: SQLite otherwise prefers the
+                # (collection, dt) index and visits every item of the collection (4 s
+                # instead of 0.3 ms at 1,000,000 items); unary + keeps it off that index.
+                unindexed = "+" if column == "collection" and query.intersects is not None else ""
+                where.append(f"{unindexed}i.{column} IN ({','.join('?' * len(values))})")
                 params += list(values)
         order = []
         for name, direction in query.sortby or (("datetime", "desc"),):

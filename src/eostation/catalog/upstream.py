@@ -120,7 +120,7 @@ class UpstreamSearch:
             outbound=self.outbound,
             admin_assets=True,
         )
-        expr = compile_filter(query.filter)
+        expr = compile_filter(query.filter, trusted=query.filter_trusted)
         local = dataclasses.replace(query, collections=None)
         docs = [self._relabel(i.to_dict()) for i in found]
         return page([d for d in docs if matches(d, local, expr)], query)

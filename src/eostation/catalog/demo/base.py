@@ -280,7 +280,7 @@ def search_stubs(
     Returns the ordered matches (stubs, or documents when they had to be built) and
     their count.
     """
-    expr = compile_filter(query.filter)
+    expr = compile_filter(query.filter, trusted=query.filter_trusted)
     if query.ids is not None:
         stubs = [s for s in stubs if s.id in query.ids]
     if query.datetime is not None:

@@ -125,6 +125,7 @@ class ODataCatalogue:
             intersects=flt.intersects,
             datetime=window,
             filter=self._rewrite(flt.filter, user_id),
+            filter_trusted=True,  # translated from the parsed $filter, not a client's CQL2
             sortby=query.orderby,
             limit=query.top,
             offset=query.skip,
