@@ -27,7 +27,9 @@ assert "MINE" in build_registry(out / "data")  # a files collection: its loader 
 unwanted = ("distributed", "sqlalchemy", "zarr", "healpix_geo", "eostation.data.stac", "odc.stac",
             # writing a GeoTIFF loads no other writer nor its libraries
             "eostation.formats.netcdf", "eostation.formats.png", "eostation.formats.geoparquet",
-            "eostation.formats.csvfile", "eostation.formats.zarrfile", "geopandas", "PIL")
+            "eostation.formats.csvfile", "eostation.formats.zarrfile", "geopandas", "PIL",
+            # nor what only some processes need: HTTP (URLs, UDFs by URL), scipy.ndimage
+            "httpx", "scipy.ndimage")
 print(json.dumps(sorted(m for m in unwanted if m in sys.modules)))
 """
 
