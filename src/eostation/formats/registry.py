@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from eostation.errors import FileTypeInvalid
 from eostation.formats.writer import Reader, Writer
 
 __all__ = ["FormatRegistry", "LazyFormat", "default_formats"]
+
+T = TypeVar("T", Writer, Reader)
 
 
 @dataclass(frozen=True)
@@ -58,19 +60,10 @@ class FormatRegistry:
         self._readers[reader.name.lower()] = reader
 
     def _writer(self, key: str) -> Writer:
-        entry = self._writers[key]
-        if isinstance(entry, LazyFormat):
-            # Same key: the dict keeps its order, so ``describe`` keeps its order too.
-            entry = self._writers[key] = entry.load()
-        assert isinstance(entry, Writer)
-        return entry
+        return _loaded(self._writers, key)
 
     def _reader(self, key: str) -> Reader:
-        entry = self._readers[key]
-        if isinstance(entry, LazyFormat):
-            entry = self._readers[key] = entry.load()
-        assert isinstance(entry, Reader)
-        return entry
+        return _loaded(self._readers, key)
 
     def load_all(self) -> None:
         """Import every registered format now (a forkserver preloads them this way)."""
@@ -121,6 +114,15 @@ class FormatRegistry:
             "input": {r.name: r.describe() for r in readers},
             "output": {w.name: w.describe() for w in writers if w.listed},
         }
+
+
+def _loaded(table: dict[str, T | LazyFormat], key: str) -> T:
+    """``table[key]``, imported (and stored back) if it was still a :class:`LazyFormat`."""
+    entry = table[key]
+    if isinstance(entry, LazyFormat):
+        # Same key: the dict keeps its order, so ``describe`` keeps its order too.
+        entry = table[key] = entry.load()
+    return entry
 
 
 def default_formats() -> FormatRegistry:
