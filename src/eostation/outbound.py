@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from eostation.errors import OutboundRefused
 
 if TYPE_CHECKING:
+    import httpx
+
     from eostation.config import Settings
 
-__all__ = ["GuardedTransport", "OutboundPolicy", "OutboundRefused"]
+__all__ = ["OutboundPolicy", "OutboundRefused"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -123,6 +123,10 @@ class OutboundPolicy:
 
     def client(self, *, timeout: float = 60.0, **kwargs: Any) -> httpx.Client:
         """An httpx client whose every request and redirect hop passes this policy."""
+        import httpx  # here: most users of the policy never build a client
+
+        from eostation.outbound_transport import GuardedTransport
+
         return httpx.Client(
             transport=GuardedTransport(self),
             follow_redirects=True,
@@ -131,28 +135,6 @@ class OutboundPolicy:
             trust_env=False,  # a proxy from the environment would hide the real target
             **kwargs,
         )
-
-
-class GuardedTransport(httpx.BaseTransport):
-    """An httpx transport that resolves, checks and connects to the checked address."""
-
-    def __init__(self, policy: OutboundPolicy) -> None:
-        self.policy = policy
-        self._inner = httpx.HTTPTransport(retries=0)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` to the address the policy allowed (keeping Host and TLS name)."""
-        _, _, addresses = self.policy.resolve(str(request.url))
-        target = addresses[0]
-        ip_host = f"[{target}]" if ":" in target else target
-        if request.url.scheme == "https":
-            request.extensions = {**request.extensions, "sni_hostname": request.url.host}
-        request.url = request.url.copy_with(host=ip_host.strip("[]"))
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._inner.close()
 
 
 def _literal(host: str) -> IPAddress | None:

@@ -34,8 +34,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import httpx
-
 from eostation.engine.context import Cancelled, EvalContext
 from eostation.engine.graph import (
     PREDEFINED_NAMESPACES,
@@ -344,6 +342,8 @@ def _call_udp(stored: Mapping[str, Any], arguments: dict[str, Any], session: _Se
 def _fetch_remote(process_id: str, url: str, session: _Session) -> dict[str, Any]:
     """A process definition published at ``url``: one process, or ``{"processes": [...]}``."""
     if url not in session.remote:
+        import httpx  # here: only a remote process definition needs it
+
         try:
             with session.env.limits.outbound.client(timeout=20) as http:
                 response = http.get(url)

@@ -12,5 +12,5 @@ __all__ = ["graphworker"]
 
 # Import side effects only (the registries are thrown away): each worker builds its own.
 default_registry()
-default_formats()
+default_formats().load_all()
 build_registry()

@@ -9,6 +9,7 @@ import yaml
 
 from eostation.errors import FileTypeInvalid, ProcessParameterInvalid
 from eostation.formats import FormatRegistry, OutputFile, bundle, default_formats
+from eostation.formats.registry import LazyFormat
 from tests.conftest import shared_path
 
 
@@ -113,3 +114,28 @@ def test_bundle_zips_several(tmp_path: Path) -> None:
     with zipfile.ZipFile(out.path) as zf:
         assert sorted(zf.namelist()) == ["a.tif", "b.tif"]
         assert zf.read("b.tif") == b"b.tif"
+
+
+def test_lazy_names_are_the_writers_own() -> None:
+    """The names a lazy registry lists before importing equal those of the loaded formats."""
+    lazy = default_formats()
+    before = (lazy.output_names, lazy.input_names)
+    assert "ML-MODEL" not in before[0] and "GTiff" in before[0] and "netCDF" in before[1]
+    lazy.load_all()
+    assert (lazy.output_names, lazy.input_names) == before
+    for name in before[0] + ["ML-MODEL"]:
+        assert lazy.get_writer(name.upper()).name == name
+    for name in before[1]:
+        assert lazy.get_reader(name.lower()).name == name
+
+
+def test_a_format_is_imported_on_first_use_only() -> None:
+    """Listing and checking other formats never imports a lazily registered module."""
+    missing = LazyFormat("Missing", "eostation.formats.no_such_module", "Writer")
+    lazy = FormatRegistry([missing, LazyFormat("JSON", "eostation.formats.jsonfile", "JSONWriter")])
+    assert lazy.output_names == ["Missing", "JSON"]
+    assert lazy.check_output("json", {})[0] == "JSON"
+    with pytest.raises(FileTypeInvalid, match="Missing, JSON"):
+        lazy.get_writer("PNG")
+    with pytest.raises(ModuleNotFoundError, match="no_such_module"):
+        lazy.get_writer("missing")

@@ -24,7 +24,12 @@ out = Path(sys.argv[1])
 run_local(WARM_UP_PROCESS, out / "mean.tif", Settings(data_dir=out / "data"),
           log=lambda *_: None, progress=lambda _p: None)
 assert "MINE" in build_registry(out / "data")  # a files collection: its loader only
-unwanted = ("distributed", "sqlalchemy", "zarr", "healpix_geo", "eostation.data.stac", "odc.stac")
+unwanted = ("distributed", "sqlalchemy", "zarr", "healpix_geo", "eostation.data.stac", "odc.stac",
+            # writing a GeoTIFF loads no other writer nor its libraries
+            "eostation.formats.netcdf", "eostation.formats.png", "eostation.formats.geoparquet",
+            "eostation.formats.csvfile", "eostation.formats.zarrfile", "geopandas", "PIL",
+            # nor what only some processes need: HTTP (URLs, UDFs by URL), scipy.ndimage
+            "httpx", "scipy.ndimage")
 print(json.dumps(sorted(m for m in unwanted if m in sys.modules)))
 """
 

@@ -16,7 +16,6 @@ from typing import Annotated, Any, cast
 import dask.array as da
 import numpy as np
 import pandas as pd
-import scipy.ndimage
 import xarray as xr
 
 from eostation.engine.context import Callback
@@ -53,6 +52,8 @@ _NUMBER = Annotated[float, Param({"type": "number"})]
 
 
 def _correlate(block: np.ndarray, weights: np.ndarray, mode: str, cval: float) -> np.ndarray:
+    import scipy.ndimage  # here: building the process registry must not import it
+
     return scipy.ndimage.correlate(block, weights, mode=mode, cval=cval)  # type: ignore[no-any-return]
 
 

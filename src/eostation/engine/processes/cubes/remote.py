@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import numpy as np
 import xarray as xr
 
@@ -107,6 +106,8 @@ def load_url(
     limit = env.limits.load_url_max_bytes
     with tempfile.TemporaryDirectory(prefix="eostation-url-") as tmp:
         path = Path(tmp) / "download"
+        import httpx  # here: only a download needs it
+
         try:
             with (
                 env.limits.outbound.client() as http,

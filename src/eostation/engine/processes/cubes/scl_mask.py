@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-import scipy.ndimage
 import xarray as xr
 
 from eostation.engine.cube import (
@@ -67,6 +66,8 @@ def _disc(size: int) -> np.ndarray:
 
 
 def _dilate(flags: np.ndarray, erosion: int, size: int, threshold: float) -> np.ndarray:
+    import scipy.ndimage  # here: building the process registry must not import it
+
     if erosion > 0:
         flags = scipy.ndimage.binary_erosion(flags, structure=_disc(erosion), border_value=1)
     if size <= 0:

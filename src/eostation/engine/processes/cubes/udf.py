@@ -24,7 +24,6 @@ import signal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import httpx
 import numpy as np
 import xarray as xr
 
@@ -61,6 +60,8 @@ def _source(udf: str, env: EvalContext) -> str:
     if "\n" in udf or "\r" in udf:
         return udf
     if udf.startswith(("http://", "https://")):
+        import httpx  # here: only a UDF fetched by URL needs it
+
         try:
             with env.limits.outbound.client(timeout=20) as http:
                 response = http.get(udf)
