@@ -10,46 +10,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from eostation import __version__
 from eostation.archive.cli import archive_app
+from eostation.cli_options import DataDir, console
+from eostation.cli_options import settings_for as _settings
 from eostation.config import Settings
 from eostation.jobs.worker_cli import dask_worker
+from eostation.users_cli import users_app
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     help="eostation: a self-hosted openEO back-end.", no_args_is_help=True, add_completion=False
 )
-users_app = typer.Typer(
-    help="Manage password users (HTTP Basic authentication).", no_args_is_help=True
-)
 app.add_typer(users_app, name="users")
 app.add_typer(archive_app, name="archive")
 app.command("dask-worker")(dask_worker)
-console = Console(stderr=True)
 
 SHUTDOWN_GRACE_SECONDS = 3
 """On SIGTERM: how long requests and runners get before they are cancelled (jobs requeued)."""
 
 GIL_SWITCH_SECONDS = 0.0005
 """``sys.setswitchinterval`` of the server (Python's default is 5 ms)."""
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Where the database, results and archive live [env: EOSTATION_DATA_DIR]."
-    ),
-]
-
-
-def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    settings = Settings()
-    return settings.model_copy(update=values) if values else settings
 
 
 def _private_files() -> None:
@@ -318,89 +301,6 @@ def worker(
     if not stop.is_set():
         # The loop ended without being asked to: exit non-zero so that a supervisor restarts us.
         raise typer.Exit(1)
-
-
-@users_app.command("add")
-def users_add(
-    user_id: Annotated[str, typer.Argument(help="Login name (letters, digits, _ - . ~).")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="Password (prompted if omitted).",
-        ),
-    ],
-    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Create a user, or set a new password for an existing one."""
-    from eostation.errors import OpenEOError
-    from eostation.migrations import open_database
-    from eostation.users import UserStore
-
-    store = UserStore(open_database(_settings(data_dir).db_url))
-    try:
-        store.add(user_id, password, name=name)
-    except OpenEOError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from None
-    typer.echo(f"user '{user_id}' saved")
-
-
-@users_app.command("passwd")
-def users_passwd(
-    user_id: Annotated[str, typer.Argument(help="Login name of an existing user.")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt="New password",
-            hide_input=True,
-            confirmation_prompt=True,
-            help="New password (prompted if omitted).",
-        ),
-    ],
-    data_dir: DataDir = None,
-) -> None:
-    """Change a user's password; every token issued before stops working."""
-    from eostation.errors import OpenEOError
-    from eostation.migrations import open_database
-    from eostation.users import UserStore
-
-    store = UserStore(open_database(_settings(data_dir).db_url))
-    existing = store.get(user_id)
-    if existing is None:
-        console.print(f"[red]error:[/red] no user '{user_id}' (create it with 'users add')")
-        raise typer.Exit(1)
-    try:
-        store.add(user_id, password, name=existing.name)
-    except OpenEOError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from None
-    typer.echo(f"password of '{user_id}' changed; its old tokens are revoked")
-
-
-@users_app.command("remove")
-def users_remove(user_id: str, data_dir: DataDir = None) -> None:
-    """Delete a user."""
-    from eostation.migrations import open_database
-    from eostation.users import UserStore
-
-    if not UserStore(open_database(_settings(data_dir).db_url)).remove(user_id):
-        console.print(f"[red]error:[/red] no user '{user_id}'")
-        raise typer.Exit(1)
-    typer.echo(f"user '{user_id}' removed")
-
-
-@users_app.command("list")
-def users_list(data_dir: DataDir = None) -> None:
-    """List users."""
-    from eostation.migrations import open_database
-    from eostation.users import UserStore
-
-    for user in UserStore(open_database(_settings(data_dir).db_url)).list():
-        typer.echo(f"{user.user_id}\t{user.name or ''}")
 
 
 def main() -> None:
