@@ -101,7 +101,8 @@ def test_jobs_survive_a_database_restart(own_pg: PostgresServer, tmp_path: Path)
             if info["status"] == "error":  # allowed, but never silently
                 assert job.logs(level="error"), f"{info['title']} errored without a reason"
 
-        assert [i["status"] for i in infos] == ["finished", "finished"]
+        reasons = [[e["message"] for e in job.logs(level="error")] for job in (running, queued)]
+        assert [i["status"] for i in infos] == ["finished", "finished"], reasons
         # A run cut off by the outage is queued again at once, not after the 30 s stale limit.
         messages = " ".join(e["message"] for e in running.logs())
         assert infos[0]["attempts"] == 1 or "database was unreachable" in messages
