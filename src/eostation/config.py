@@ -172,6 +172,10 @@ class LimitSettings(BaseModel):
     udf_cpu_seconds: Annotated[int, Field(ge=1)] = 60
     udf_memory_mb: Annotated[int, Field(ge=64)] = 4096
     udf_max_processes: Annotated[int, Field(ge=1)] = 16
+    udf_exchange_mb: Annotated[int | None, Field(ge=1)] = None
+    """Most a UDF worker may hold in its exchange folder on ``/dev/shm`` (memory) at once:
+    a call's input and output and whatever the UDF writes there. Unset: an eighth of the
+    free space where the folders go, measured when the worker starts."""
     load_url_max_bytes: Annotated[int, Field(ge=1)] = 2 * 1024**3
     concurrent_requests: Annotated[int, Field(ge=1)] = 2
     """``/result`` requests evaluated at once (threads), and as many worker processes for

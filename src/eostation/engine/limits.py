@@ -26,7 +26,8 @@ class EngineLimits:
     sandbox, checked on first use); ``udf_timeout_seconds``: wall
     time of one UDF process (its whole process group is killed then);
     ``udf_cpu_seconds`` / ``udf_memory_mb`` / ``udf_max_processes``: rlimits of the UDF
-    process; ``udf_hidden_paths``: what a UDF process must not see (the data directory and
+    process; ``udf_exchange_mb``: most a UDF worker may hold in its exchange folder
+    (None: an eighth of the free space there); ``udf_hidden_paths``: what a UDF process must not see (the data directory and
     the database file); ``udf_env_dir``: where environments for the dependencies UDFs
     declare are built (None: UDFs cannot declare dependencies); ``outbound``: which hosts server-side requests may reach
     (:mod:`eostation.outbound`; by default no internal one); ``load_url_max_bytes``: largest ``load_url`` download; ``graph_max_nodes``:
@@ -40,6 +41,7 @@ class EngineLimits:
     udf_cpu_seconds: int = 60
     udf_memory_mb: int = 4096
     udf_max_processes: int = 16
+    udf_exchange_mb: int | None = None
     load_url_max_bytes: int = 2 * 1024**3
     graph_max_nodes: int = 10_000
     graph_max_depth: int = 100
@@ -62,6 +64,7 @@ class EngineLimits:
             udf_cpu_seconds=limits.udf_cpu_seconds,
             udf_memory_mb=limits.udf_memory_mb,
             udf_max_processes=limits.udf_max_processes,
+            udf_exchange_mb=limits.udf_exchange_mb,
             load_url_max_bytes=limits.load_url_max_bytes,
             graph_max_nodes=limits.graph_max_nodes,
             graph_max_depth=limits.graph_max_depth,

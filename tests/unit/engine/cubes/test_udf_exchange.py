@@ -3,8 +3,10 @@ its output (oversized, linked, malformed buffers) refused with a clear error."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,9 @@ from eostation.config import Settings
 from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
 from eostation.engine.limits import EngineLimits
-from eostation.engine.processes.cubes.udf_pool import exchange_root
+from eostation.engine.processes.cubes.udf import execute_udf
+from eostation.engine.processes.cubes.udf_pool import default_exchange_bytes, exchange_root
+from eostation.errors import OpenEOError
 from tests.unit.engine.cubes.test_udf_isolation import REGISTRY, _refused, _run
 from tests.unit.engine.cubes.test_udf_isolation import data_dir as data_dir
 from tests.unit.engine.cubes.test_udf_isolation import sandbox as sandbox
@@ -149,3 +153,56 @@ def test_another_runs_exchange_folder_is_hidden(data_dir: Path) -> None:
     # own paths may show too when they lie there, e.g. a checkout in /tmp).
     assert [n for n in seen[1] if n.startswith("eostation-udf")] == [seen[2]]
     assert seen[2] != other.name
+
+
+# Files under the per-file limit, many of them, in the worker's own folder on /dev/shm.
+FILL = """
+def probe(context):
+    for i in range(context["files"]):
+        with open(os.path.join(os.environ["HOME"], f"fill{i}"), "wb") as f:
+            f.write(b"x" * context["kib"] * 1024)
+    time.sleep(context.get("sleep", 0))
+    return context["files"]
+"""
+
+
+def test_many_files_filling_the_exchange_folder_stop_the_udf(data_dir: Path) -> None:
+    # 40 files of 1 MiB, each far below the per-file limit, 40 MiB against a 16 MiB total:
+    # before the total limit they all landed in /dev/shm.
+    context = {"files": 40, "kib": 1024, "sleep": 10}
+    started = time.monotonic()
+    message, errors = _refused(FILL, data_dir, context, udf_exchange_mb=16)
+    assert "exchange folder grew beyond 16.0 MiB" in message
+    assert "EOSTATION_LIMITS__UDF_EXCHANGE_MB" in message and "grew beyond" in errors
+    assert time.monotonic() - started < 8  # stopped while it slept, not at its end
+    # A call that stays below it runs, in a fresh worker.
+    assert _run(FILL, data_dir, {"files": 4, "kib": 1024}, udf_exchange_mb=16) == 4
+    message, _ = _refused(FILL, data_dir, {"files": 10_050, "kib": 0, "sleep": 10})
+    assert "more than 10000 files" in message
+
+
+def test_an_input_beyond_the_exchange_limit_is_refused_before_it_is_written(
+    data_dir: Path,
+) -> None:
+    env = EvalContext(REGISTRY, EngineLimits(udf_enabled=True, udf_exchange_mb=1))
+    with pytest.raises(OpenEOError) as info:
+        execute_udf("def f(x):\n    return x\n", np.zeros(2**19, np.float32), {}, env)
+    assert info.value.code == "ProcessParameterInvalid"
+    assert "the arrays hold 2.0 MiB, more than the limit of 1.0 MiB" in info.value.message
+    assert "EOSTATION_LIMITS__UDF_EXCHANGE_MB" in info.value.message
+    # Refused before the worker saw it: the same worker takes the next call.
+    small = "import xarray\n\ndef apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:\n    return cube * 2\n"
+    cube = xr.DataArray(np.ones((2, 2), np.float32), dims=("y", "x"))
+    assert float(execute_udf(small, cube, {}, env).sum()) == 8.0
+    assert env.udf_workers.started == 1
+    env.udf_workers.close()
+
+
+def test_the_exchange_limit_is_a_setting_and_by_default_a_share_of_the_free_space(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path, limits={"udf_exchange_mb": 16})
+    assert EngineLimits.from_settings(settings).udf_exchange_mb == 16
+    assert EngineLimits.from_settings(Settings(data_dir=tmp_path)).udf_exchange_mb is None
+    room = os.statvfs(exchange_root())
+    assert default_exchange_bytes(exchange_root()) == room.f_bavail * room.f_frsize // 8

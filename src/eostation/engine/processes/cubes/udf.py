@@ -143,6 +143,7 @@ def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
         "memory_bytes": limits.udf_memory_mb * 1024 * 1024,
         "file_bytes": limits.udf_memory_mb * 1024 * 1024,
         "max_processes": limits.udf_max_processes,
+        "exchange_bytes": None if limits.udf_exchange_mb is None else limits.udf_exchange_mb << 20,
         "hidden": list(limits.udf_hidden_paths),
         # Required in every worker once the probe installed it: no silent downgrade.
         "seccomp": udf_process.seccomp_problem() is None,
@@ -162,6 +163,8 @@ def execute_udf(code: str, data: Any, context: Any, env: EvalContext) -> Any:
         raise PermissionsInsufficient(
             reason=f"the UDF sandbox could not be built: {ended.sandbox_error}"
         )
+    if ended.exchange_full is not None:
+        _refused(env, ended.exchange_full)
     if ended.timed_out:
         _refused(env, f"the UDF ran longer than {limits.udf_timeout_seconds:g} s and was stopped")
     try:

@@ -38,11 +38,18 @@ from typing import Any
 
 from eostation.engine.processes.cubes import udf_process, udf_protocol
 
-__all__ = ["CallEnded", "UdfWorker", "UdfWorkers", "exchange_root"]
+__all__ = ["CallEnded", "UdfWorker", "UdfWorkers", "default_exchange_bytes", "exchange_root"]
 
 _CHILD = Path(__file__).with_name("udf_child.py")
 _SHM = Path("/dev/shm")
 _SHM_ROOM = 1 << 30
+# The default exchange limit of a worker: this share of the free space at its start.
+_EXCHANGE_SHARE = 8
+# Files a worker's folder may hold at once (a tmpfs inode costs memory even when empty).
+_MAX_ENTRIES = 10_000
+# How often the server measures a running call's folder.
+_WATCH_SECONDS = 0.1
+_SETTING = "EOSTATION_LIMITS__UDF_EXCHANGE_MB"
 
 
 def exchange_root() -> Path:
@@ -57,6 +64,12 @@ def exchange_root() -> Path:
     return Path(tempfile.gettempdir())
 
 
+def default_exchange_bytes(root: Path) -> int:
+    """The exchange limit of a worker when none is set: a share of the free space."""
+    room = os.statvfs(root)
+    return room.f_bavail * room.f_frsize // _EXCHANGE_SHARE
+
+
 @dataclass(frozen=True)
 class CallEnded:
     """How one call ended: its output folder (None when the worker died or timed out),
@@ -68,6 +81,7 @@ class CallEnded:
     timed_out: bool = False
     signal: int | None = None
     sandbox_error: str | None = None
+    exchange_full: str | None = None
 
 
 class UdfWorker:
@@ -75,6 +89,8 @@ class UdfWorker:
 
     def __init__(self, launch: dict[str, Any], idle_seconds: float) -> None:
         root = exchange_root()
+        self.exchange_bytes = int(launch.get("exchange_bytes") or default_exchange_bytes(root))
+        """Most the work directory may hold at once (see :meth:`_exchange_full`)."""
         self.workdir = Path(tempfile.mkdtemp(prefix="eostation-udf-", dir=root))
         # Outputs the server reads: beside the work directory, hidden from the sandbox.
         self.claimed = Path(tempfile.mkdtemp(prefix="eostation-udf-out-", dir=root))
@@ -87,6 +103,9 @@ class UdfWorker:
             "uid": self.uid,
             "results_fd": results_write,
             "tmp": [tempfile.gettempdir()],
+            "file_bytes": min(
+                int(launch.get("file_bytes", 0)) or self.exchange_bytes, self.exchange_bytes
+            ),
         }
         (self.workdir / "launch.json").write_text(
             json.dumps({**launch, "idle_seconds": idle_seconds})
@@ -123,13 +142,23 @@ class UdfWorker:
         except FileExistsError:  # planted by an earlier call of this run
             self.close()
             return CallEnded(None, "", "")
-        udf_protocol.write_message(call / "in", value)
+        try:
+            udf_protocol.write_message(call / "in", value, max_bytes=self.exchange_bytes)
+        except udf_protocol.ProtocolError as exc:
+            shutil.rmtree(call, ignore_errors=True)
+            raise udf_protocol.ProtocolError(
+                f"{exc} a UDF worker may exchange ({_SETTING})"
+            ) from None
         (call / "out").mkdir()
         if self.uid is not None:
             for path in (call, call / "in", *(call / "in").iterdir(), call / "out"):
                 os.chown(path, self.uid, self.uid)
         answer, timed_out = self._ask(name, timeout)
         stdout, stderr = self._read("stdout"), self._read("stderr")
+        full = self._exchange_full()
+        if full is not None:
+            self.close()
+            return CallEnded(None, stdout, stderr, exchange_full=full)
         if answer is None:
             self.close()
             error = self.workdir / "sandbox-error"
@@ -167,8 +196,12 @@ class UdfWorker:
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._results], [], [], left)[0]:
+            if left <= 0:
                 return None, True
+            if not select.select([self._results], [], [], min(left, _WATCH_SECONDS))[0]:
+                if self._exchange_full() is not None:
+                    return None, False
+                continue
             chunk = os.read(self._results, 4096)
             if not chunk:
                 return None, False
@@ -176,6 +209,43 @@ class UdfWorker:
         line, _, self._buffer = self._buffer.partition(b"\n")
         got, _, code = line.decode().partition(" ")
         return (int(code), False) if got == name else (None, False)
+
+    def _exchange_full(self) -> str | None:
+        """Why the work directory holds too much, or None.
+
+        Measured by the server every ``_WATCH_SECONDS`` during a call and once after it:
+        each file is capped by ``RLIMIT_FSIZE`` in the sandbox, the whole folder (on
+        ``/dev/shm``, memory) here. A call that goes over is stopped with its worker.
+        """
+        total = entries = 0
+        folders = [self.workdir]
+        while folders:
+            try:
+                scan = os.scandir(folders.pop())
+            except OSError:
+                continue
+            with scan:
+                for entry in scan:
+                    entries += 1
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += info.st_blocks * 512
+                    if stat.S_ISDIR(info.st_mode):
+                        folders.append(Path(entry.path))
+                    if entries > _MAX_ENTRIES:
+                        return (
+                            f"the UDF wrote more than {_MAX_ENTRIES} files into its exchange "
+                            "folder and was stopped"
+                        )
+                    if total > self.exchange_bytes:
+                        return (
+                            f"the UDF's exchange folder grew beyond "
+                            f"{self.exchange_bytes / 2**20:.1f} MiB and the UDF was stopped "
+                            f"({_SETTING})"
+                        )
+        return None
 
     def _read(self, stream: str) -> str:
         """What the worker wrote to ``stream`` since the last call (at most 256 kB of it)."""
@@ -222,7 +292,12 @@ class UdfWorkers:
                 with self._lock:
                     self._all.append(worker)
                     self.started += 1
-            ended = worker.call(value, timeout)
+            try:
+                ended = worker.call(value, timeout)
+            except udf_protocol.ProtocolError:  # refused before the worker saw it
+                with self._lock:
+                    self._idle.setdefault(key, []).append(worker)
+                raise
             if ended.out is not None and worker.alive():
                 with self._lock:
                     self._idle.setdefault(key, []).append(worker)

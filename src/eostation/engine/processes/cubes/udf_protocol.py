@@ -66,8 +66,10 @@ class ProtocolError(ValueError):
     """A message that does not follow the protocol (wrong type, link, shape, ...)."""
 
 
-def write_message(directory: Path, value: Any) -> None:
-    """Write ``value`` into ``directory`` (created) as ``message.json`` plus ``.npy`` files."""
+def write_message(directory: Path, value: Any, max_bytes: int | None = None) -> None:
+    """Write ``value`` into ``directory`` (created) as ``message.json`` plus ``.npy`` files;
+    :class:`ProtocolError`, before anything is written, when its arrays hold more than
+    ``max_bytes``."""
     directory.mkdir(exist_ok=True)
     arrays: list[np.ndarray[Any, Any]] = []
 
@@ -105,6 +107,12 @@ def write_message(directory: Path, value: Any) -> None:
         raise ProtocolError(f"a value of type {type(item).__name__} cannot be exchanged")
 
     document = json.dumps(encode(value))
+    total = sum(data.nbytes for data in arrays)
+    if max_bytes is not None and total > max_bytes:
+        raise ProtocolError(
+            f"the arrays hold {total / 2**20:.1f} MiB, more than the limit of "
+            f"{max_bytes / 2**20:.1f} MiB"
+        )
     for i, data in enumerate(arrays):
         np.save(directory / f"{i}.npy", data, allow_pickle=False)
     (directory / MESSAGE).write_text(document, encoding="utf-8")
