@@ -69,6 +69,10 @@ def test_composite_and_fusion_follow_the_weighted_sums() -> None:
                     ]
                     expected = sum(wi * vi for wi, vi in zip(w, v, strict=True)) / total
                     assert math.isclose(out[k, b, y, x], expected, rel_tol=1e-12)
+    # A band composited on its own, counted where the first band is observed (how the
+    # native process composites the S3 values at the S2 dates): the same values.
+    alone = composite(score, weights, values[:, 1:], observed=~np.isnan(values[:, 0]))
+    np.testing.assert_allclose(alone, out[:, 1:], rtol=1e-12)
     hr, lr, now = out[:, 0], out[:, 1], out[:, 1] * 1.1
     fused = fuse(hr, lr, now)
     usable = np.isfinite(lr)

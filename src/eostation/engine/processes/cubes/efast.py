@@ -84,28 +84,43 @@ def _days(times: Any) -> np.ndarray:
 
 
 def _composites(
-    score: xr.DataArray, bands: xr.DataArray, weights: np.ndarray, targets: pd.DatetimeIndex
+    score: xr.DataArray,
+    bands: xr.DataArray,
+    weights: np.ndarray,
+    targets: pd.DatetimeIndex,
+    like: xr.DataArray | None = None,
 ) -> xr.DataArray:
-    """:func:`composite` per spatial block: ``(t, y, x)`` scores, ``(t, bands, y, x)`` values."""
+    """:func:`composite` per spatial block: ``(t, y, x)`` scores, ``(t, bands, y, x)`` values.
+
+    With ``like`` (a cube on the same grid and dates), an input counts where the first
+    band of ``like`` is observed, and the blocks are those of ``like``.
+    """
     bands = bands.transpose("t", "bands", "y", "x")
     values = bands.data
     if not isinstance(values, da.Array):
         values = da.from_array(np.asarray(values), chunks=(-1, -1, 512, 512))
-    values = values.rechunk({0: -1, 1: -1})
-    scores = da.asarray(score.transpose("t", "y", "x").data).rechunk(
-        (-1, values.chunks[2], values.chunks[3])
-    )
+    spatial = values.chunks[2:] if like is None else _blocks(like).chunks[2:]
+    values = values.rechunk((-1, -1, *spatial))
+    scores = da.asarray(score.transpose("t", "y", "x").data).rechunk((-1, *spatial))
+    inputs = [scores[:, None], values]
+    if like is not None:
+        first = _blocks(like)[:, :1].rechunk((-1, 1, *spatial))
+        inputs.append(~da.isnan(first))
     out = da.map_blocks(
-        lambda s, v: composite(s[:, 0], weights, v),
-        scores[:, None],
-        values,
+        lambda s, v, *seen: composite(s[:, 0], weights, v, seen[0][:, 0] if seen else None),
+        *inputs,
         dtype=np.float64,
-        chunks=((len(targets),), values.chunks[1], values.chunks[2], values.chunks[3]),
+        chunks=((len(targets),), values.chunks[1], *spatial),
     )
     coords = {"t": targets.to_numpy(), "bands": bands.bands.values}
     coords |= {d: bands.coords[d] for d in ("y", "x") if d in bands.coords}
     result = xr.DataArray(out, dims=("t", "bands", "y", "x"), coords=coords)
     return carry_metadata(result, bands)
+
+
+def _blocks(cube: xr.DataArray) -> da.Array:
+    """The ``(t, bands, y, x)`` data of ``cube`` as a dask array."""
+    return da.asarray(cube.transpose("t", "bands", "y", "x").data)
 
 
 def _linear_in_time(cube: xr.DataArray, times: np.ndarray) -> xr.DataArray:
@@ -227,16 +242,20 @@ def efast(
     lr_target, _ = _s3_targets(s3, targets)
     lr_at_s2 = _linear_in_time(lr_target, s2.t.values).transpose("t", "bands", "y", "x")
     lr_at_s2 = nearest_onto(lr_at_s2, s2)
-    hr_inputs = xr.concat([s2, lr_at_s2.assign_coords(y=s2.y, x=s2.x)], dim="bands")
     weights = temporal_score(_days(s2.t.values), _days(targets), float(temporal_score_stddev))
-    composites = _composites(s2_score, hr_inputs, weights, targets)
+    # The S2 bands and the S3 values at the S2 dates are composited with the same weights
+    # (an input counts where S2's first band is observed), each on its own: joining them
+    # into one cube first copied both at 10 m.
+    hr_composites = _composites(s2_score, s2, weights, targets)
+    lr_at_s2 = lr_at_s2.assign_coords(y=s2.y, x=s2.x)
+    lr_composites = _composites(s2_score, lr_at_s2, weights, targets, s2)
     lr_now = nearest_onto(lr_target, s2).assign_coords(y=s2.y, x=s2.x)
     fused = xr.concat(
         [
             xr.apply_ufunc(
                 fuse,
-                composites.sel(bands=hr),
-                composites.sel(bands=lr),
+                hr_composites.sel(bands=hr),
+                lr_composites.sel(bands=lr),
                 lr_now.sel(bands=lr),
                 dask="parallelized",
                 output_dtypes=[np.float64],

@@ -46,10 +46,16 @@ def nearest_onto(coarse: xr.DataArray, fine: xr.DataArray) -> xr.DataArray:
     ordered = coarse.transpose(*lead, "y", "x")
     source = da.asarray(ordered.data).rechunk({ordered.ndim - 2: -1, ordered.ndim - 1: -1})
 
+    # One flat index (take along the last axis) instead of a row and a column index: one
+    # pass over the output, and no second copy when the source is float64 already.
+    flat = (rows * have.shape[1] + cols).ravel()
+    invalid = ~valid.ravel()
+
     def gather(block: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        out = block[..., rows, cols].astype(np.float64)
-        out[..., ~valid] = np.nan
-        return out
+        planes = np.asarray(block, dtype=np.float64).reshape(*block.shape[:-2], -1)
+        out = np.take(planes, flat, axis=-1)
+        out[..., invalid] = np.nan
+        return out.reshape(*block.shape[:-2], *want.shape)
 
     chunks = (*source.chunks[:-2], (want.shape[0],), (want.shape[1],))
     data = source.map_blocks(gather, dtype=np.float64, chunks=chunks)

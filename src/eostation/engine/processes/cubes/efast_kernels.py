@@ -56,17 +56,26 @@ def temporal_score(days: NDArray[Any], target_days: NDArray[Any], sigma: float) 
     return weights
 
 
-def composite(score: NDArray[Any], weights: Floats, bands: NDArray[Any]) -> Floats:
+def composite(
+    score: NDArray[Any],
+    weights: Floats,
+    bands: NDArray[Any],
+    observed: NDArray[Any] | None = None,
+) -> Floats:
     """Weighted composites ``(target, band, y, x)`` of ``bands`` ``(t, band, y, x)``.
 
     ``score`` ``(t, y, x)`` is the distance score of each input pixel and ``weights``
     ``(target, t)`` the temporal score. An input pixel counts only where its first band
-    has a value; missing values of the other bands count as 0, as in the published graph.
+    has a value (or where ``observed`` ``(t, y, x)`` is true: the first band of another
+    cube composited alongside); missing values of the other bands count as 0, as in the
+    published graph.
     """
     values = np.asarray(bands, dtype=np.float64)
     dates = values.shape[0]
-    counted = np.where(np.isnan(values[:, 0]), 0.0, np.asarray(score, dtype=np.float64))
-    weighted = np.where(np.isfinite(values), values, 0.0) * counted[:, None]
+    seen = ~np.isnan(values[:, 0]) if observed is None else np.asarray(observed, dtype=bool)
+    counted = np.where(seen, np.asarray(score, dtype=np.float64), 0.0)
+    weighted = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    weighted *= counted[:, None]
     # Sums over the dates as matrix products (BLAS): the weighted sum divided by the sum
     # of weights equals the sum with normalised weights, without a (target, t, y, x) array.
     total = (weights @ counted.reshape(dates, -1)).reshape((-1, *counted.shape[1:]))
