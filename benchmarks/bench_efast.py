@@ -9,7 +9,8 @@ workers too (they are killed when the run ends, and would otherwise be reaped by
 a sampler of the process tree (psutil, every 0.1 s) cross-checks that figure and gives
 the peak of the tree's summed resident memory. A third child only loads the inputs both read (S2 bands, SCL,
 binned S3), which the demo world synthesises on the fly: the ratios are given as they
-are and for the processing above that floor. Prints a JSON report, plus the largest
+are and for the processing above that floor. A fourth child only starts (interpreter,
+imports, collection registry): the floor under every variant. Prints a JSON report, plus the largest
 difference between the two results.
 """
 
@@ -50,6 +51,8 @@ args = {args!r}
 if {variant!r} == "native":
     graph = {{"process_graph": {{"e": {{"process_id": "efast", "arguments": args, "result": True}}}}}}
     out = evaluate(graph, env)
+elif {variant!r} == "start":
+    out = np.zeros((1, 1))
 elif {variant!r} == "inputs":
     import dask
     from eostation.data.request import LoadRequest
@@ -177,12 +180,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        start = _measure("start", args, folder)
         inputs = _measure("inputs", args, folder)
         native = _measure("native", args, folder)
         udp = _measure("udp", args, folder)
         a, b = np.load(folder / "native.npy"), np.load(folder / "udp.npy")
     report = {
         "case": {"km": options.km, "days": options.days, "load_average": os.getloadavg()},
+        "start_only": start,
         "inputs_only": inputs,
         "native": native,
         "udp": udp,
