@@ -120,7 +120,8 @@ def _composites(
 
 def _blocks(cube: xr.DataArray) -> da.Array:
     """The ``(t, bands, y, x)`` data of ``cube`` as a dask array."""
-    return da.asarray(cube.transpose("t", "bands", "y", "x").data)
+    data: da.Array = da.asarray(cube.transpose("t", "bands", "y", "x").data)
+    return data
 
 
 def _linear_in_time(cube: xr.DataArray, times: np.ndarray) -> xr.DataArray:

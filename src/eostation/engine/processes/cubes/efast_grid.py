@@ -53,7 +53,7 @@ def nearest_onto(coarse: xr.DataArray, fine: xr.DataArray) -> xr.DataArray:
 
     def gather(block: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         planes = np.asarray(block, dtype=np.float64).reshape(*block.shape[:-2], -1)
-        out = np.take(planes, flat, axis=-1)
+        out: np.ndarray[Any, Any] = np.take(planes, flat, axis=-1)
         out[..., invalid] = np.nan
         return out.reshape(*block.shape[:-2], *want.shape)
 
