@@ -129,6 +129,26 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def import_engine() -> None:
+    """Import eostation's engine, its files source and the writers of the workloads, and
+    the dask parts the local run uses, so that the timed work excludes imports on both
+    sides (the baseline's happen when its module loads). ``eostation run``'s start-up,
+    imports included, is what ``bench_cli.py`` measures."""
+    import importlib
+    import pkgutil
+
+    for name in ("dask.array", "dask.threaded", "eostation.data.registry"):
+        importlib.import_module(name)
+    for package in ("eostation.engine", "eostation.data.files", "eostation.formats"):
+        root = importlib.import_module(package)
+        for info in pkgutil.walk_packages(root.__path__, f"{package}."):
+            if package != "eostation.formats" or info.name.rsplit(".", 1)[1] in _WRITERS:
+                importlib.import_module(info.name)
+
+
+_WRITERS = ("registry", "gtiff", "jsonfile", "netcdf")
+
+
 def worker(side: str, workload: str, folder: Path, out: Path, size: Size) -> dict[str, float]:
     """Run one side of one workload; wall and CPU seconds, RSS after imports, peak RSS."""
     out.mkdir(parents=True, exist_ok=True)
@@ -136,6 +156,7 @@ def worker(side: str, workload: str, folder: Path, out: Path, size: Size) -> dic
         from eostation.config import Settings
         from eostation.jobs.local import run_local
 
+        import_engine()
         process = graph(workload, size)
         settings = Settings(data_dir=folder)
         start_rss = _rss()
