@@ -296,14 +296,16 @@ class ProcessRegistry:
                 f"process {process_id!r} is not in {self._indexed[process_id]['module']}: "
                 "regenerate the index with scripts/process_index.py"
             )
+        # The index entry stays: callbacks may ask for the same process from several
+        # threads at once, and every one of them must find it.
         self._definitions[process_id] = definition
-        self._indexed.pop(process_id, None)
         return definition
 
     def load_all(self) -> ProcessRegistry:
         """Import every indexed process now (a server warming up); returns ``self``."""
         for process_id in list(self._indexed):
-            self._load(process_id)
+            if process_id not in self._definitions:
+                self._load(process_id)
         return self
 
     def add(self, definition: ProcessDef) -> None:
@@ -323,7 +325,7 @@ class ProcessRegistry:
         return iter(sorted({*self._definitions, *self._indexed}))
 
     def __len__(self) -> int:
-        return len(self._definitions) + len(self._indexed)
+        return len({*self._definitions, *self._indexed})
 
     def describe(self) -> list[dict[str, Any]]:
         """Metadata of every process, sorted by id, as ``GET /processes`` lists them."""
