@@ -68,7 +68,7 @@ def build_services(settings: Settings) -> Services:
         users=users,
         auth=Authenticator(settings, users),
         collections=build_registry(settings.data_dir, OutboundPolicy.from_settings(settings)),
-        processes=default_registry(),
+        processes=default_registry().load_all(),  # a server pays its imports at start
         formats=default_formats(),
         jobs=JobService(settings, JobStore(db)),
         udps=UdpStore(db),

@@ -7,22 +7,24 @@ Every process is one typed function. Its metadata is read from the function:
   ``Args:`` section of the docstring; a parameter with a default is optional,
 - the return schema from the return annotation and the ``Returns:`` section.
 
-``@process`` collects definitions into a module-level table as modules are imported;
-:func:`default_registry` imports every process module and hands out a fresh
-:class:`ProcessRegistry` copy, so tests can add or remove processes freely.
+``@process`` collects definitions into a module-level table as modules are imported.
+:func:`default_registry` hands out a fresh :class:`ProcessRegistry`, so tests can add or
+remove processes freely; it knows every predefined process from the generated
+:mod:`.process_index` and imports a process module only when one of its processes is
+asked for (:meth:`ProcessRegistry.get`), so a graph pays for the modules it uses.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import pkgutil
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, get_type_hints
 
 from eostation.engine.context import EvalContext
+from eostation.engine.process_index import import_all, index_entries
 from eostation.engine.schema import JsonSchema, schema_of
 from eostation.engine.spec_texts import verbatim
 from eostation.errors import ProcessUnsupported
@@ -31,6 +33,7 @@ __all__ = [
     "ParameterDef",
     "ProcessDef",
     "ProcessRegistry",
+    "build_index",
     "default_registry",
     "process",
 ]
@@ -259,45 +262,98 @@ def _parse_docstring(function: Callable[..., Any]) -> tuple[str, str, dict[str, 
 
 
 class ProcessRegistry:
-    """The predefined processes a backend offers, by id."""
+    """The predefined processes a backend offers, by id.
 
-    def __init__(self, definitions: Mapping[str, ProcessDef] | None = None) -> None:
+    ``indexed`` maps ids to entries of the process index (``{"module", "process"}``): such
+    a process is listed and described from its entry and its module is imported on the
+    first :meth:`get`. ``definitions`` are loaded already and take precedence.
+    """
+
+    def __init__(
+        self,
+        definitions: Mapping[str, ProcessDef] | None = None,
+        indexed: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self._definitions: dict[str, ProcessDef] = dict(definitions or {})
+        self._indexed: dict[str, Mapping[str, Any]] = {
+            pid: entry for pid, entry in (indexed or {}).items() if pid not in self._definitions
+        }
 
     def get(self, process_id: str, namespace: str | None = None) -> ProcessDef:
         """The definition of ``process_id``; raises ``ProcessUnsupported`` when unknown."""
-        try:
-            return self._definitions[process_id]
-        except KeyError:
-            raise ProcessUnsupported(process=process_id, namespace=namespace or "backend") from None
+        definition = self._definitions.get(process_id)
+        if definition is not None:
+            return definition
+        if process_id not in self._indexed:
+            raise ProcessUnsupported(process=process_id, namespace=namespace or "backend")
+        return self._load(process_id)
+
+    def _load(self, process_id: str) -> ProcessDef:
+        importlib.import_module(self._indexed[process_id]["module"])
+        definition = _DEFINITIONS.get(process_id)
+        if definition is None:  # only when process_index.json is stale
+            raise LookupError(
+                f"process {process_id!r} is not in {self._indexed[process_id]['module']}: "
+                "regenerate the index with scripts/process_index.py"
+            )
+        # The index entry stays: callbacks may ask for the same process from several
+        # threads at once, and every one of them must find it.
+        self._definitions[process_id] = definition
+        return definition
+
+    def load_all(self) -> ProcessRegistry:
+        """Import every indexed process now (a server warming up); returns ``self``."""
+        for process_id in list(self._indexed):
+            if process_id not in self._definitions:
+                self._load(process_id)
+        return self
 
     def add(self, definition: ProcessDef) -> None:
         """Add or replace a definition (for tests and plugins)."""
         self._definitions[definition.id] = definition
+        self._indexed.pop(definition.id, None)
 
     def remove(self, process_id: str) -> None:
         """Withdraw a process (e.g. one a deployment does not want to offer)."""
         self._definitions.pop(process_id, None)
+        self._indexed.pop(process_id, None)
 
     def __contains__(self, process_id: object) -> bool:
-        return process_id in self._definitions
+        return process_id in self._definitions or process_id in self._indexed
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._definitions))
+        return iter(sorted({*self._definitions, *self._indexed}))
 
     def __len__(self) -> int:
-        return len(self._definitions)
+        return len({*self._definitions, *self._indexed})
 
     def describe(self) -> list[dict[str, Any]]:
         """Metadata of every process, sorted by id, as ``GET /processes`` lists them."""
-        return [self._definitions[pid].to_dict() for pid in sorted(self._definitions)]
+        return [
+            self._definitions[pid].to_dict()
+            if pid in self._definitions
+            else dict(self._indexed[pid]["process"])
+            for pid in self
+        ]
+
+
+def build_index() -> dict[str, dict[str, Any]]:
+    """The process index as the typed functions give it now (imports every process module).
+
+    ``scripts/process_index.py`` writes it to ``process_index.json``; a test compares.
+    """
+    import_all()
+    return {
+        pid: {"module": definition.function.__module__, "process": definition.to_dict()}
+        for pid, definition in sorted(_DEFINITIONS.items())
+        if definition.function.__module__.startswith("eostation.engine.processes.")
+    }
 
 
 def default_registry() -> ProcessRegistry:
-    """A fresh registry holding every process module under ``eostation.engine.processes``."""
-    # Imported here: every process module imports this one (for @process).
-    import eostation.engine.processes as package
+    """A fresh registry of every process under ``eostation.engine.processes``.
 
-    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        importlib.import_module(module.name)
-    return ProcessRegistry(_DEFINITIONS)
+    Processes registered already (modules imported, ``@process`` in tests) are included as
+    they are; the others are imported when first asked for.
+    """
+    return ProcessRegistry(_DEFINITIONS, index_entries())

@@ -11,6 +11,6 @@ from eostation.jobs import graphworker
 __all__ = ["graphworker"]
 
 # Import side effects only (the registries are thrown away): each worker builds its own.
-default_registry()
+default_registry().load_all()
 default_formats().load_all()
 build_registry()

@@ -76,7 +76,7 @@ class Runner:
         self.settings = settings
         self.store = store
         self.id = ident or runner_id()
-        self.registry = registry if registry is not None else default_registry()
+        self.registry = registry if registry is not None else default_registry().load_all()
         self.collections = (
             collections
             if collections is not None

@@ -53,3 +53,50 @@ def test_run_computes_without_loading_the_sql_store_or_distributed(tmp_path: Pat
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
     with rasterio.open(tmp_path / "mean.tif") as ds:
         assert ds.count == 2 and float(ds.read(1).mean()) > 0
+
+
+CLI_SCRIPT = """
+import json, sys
+from eostation.cli import app
+
+def modules_after(*args):
+    try:
+        app(list(args), prog_name="eostation")
+    except SystemExit as exc:
+        assert not exc.code, exc.code
+    return set(sys.modules)
+
+api_stack = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "eostation.api")
+helped = modules_after("--help")
+ran = modules_after("run", sys.argv[1], "-o", sys.argv[2], "--data-dir", sys.argv[3])
+processes = sorted(m.rsplit(".", 1)[-1] for m in ran if m.startswith("eostation.engine.processes."))
+print(json.dumps({
+    "help": sorted(m for m in helped if m.split(".")[0] in api_stack or m.startswith(api_stack)),
+    "run": sorted(m for m in ran if m.split(".")[0] in api_stack or m.startswith(api_stack)),
+    "processes": processes,
+}))
+"""
+
+
+@pytest.mark.slow
+def test_the_run_command_imports_neither_the_api_nor_unused_processes(tmp_path: Path) -> None:
+    from eostation.jobs.warmup import WARM_UP_PROCESS
+
+    graph = tmp_path / "graph.json"
+    graph.write_text(json.dumps(WARM_UP_PROCESS))  # load_collection → reduce(mean) → GTiff
+    out = tmp_path / "mean.tif"
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_SCRIPT, str(graph), str(out), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["help"] == [] and seen["run"] == []
+    # The modules of the graph's processes, and what they import, not all 50 of them.
+    assert {"io", "statistics"} <= set(seen["processes"])
+    unused = {"resample", "efast", "ml", "texts", "sar", "zonal", "aggregate_spatial", "udf_deps"}
+    assert unused.isdisjoint(seen["processes"]), seen["processes"]
+    assert len(seen["processes"]) < 15
+    with rasterio.open(out) as ds:
+        assert ds.count == 2 and float(ds.read(1).mean()) > 0

