@@ -1,7 +1,8 @@
 """Distributed-cluster benchmark: engine workloads on separate Dask processes, and fairness.
 
-Run: ``.venv/bin/python benchmarks/bench_distributed.py [--small] [--only W1,W2] [--long 600]``.
-Not part of the test suite.
+Run: ``.venv/bin/python benchmarks/bench_distributed.py [--small] [--only W1,W2] [--long 600]
+[--fairness both|fair|fifo|none] [--data DIR]``. Not part of the test suite; the input
+(``engine_data``, Zarr with one date per chunk) is generated under ``--data`` on first use.
 
 1. **Throughput.** The engine workloads of :mod:`bench_engine` (same input store, same
    process graphs), written through ``jobs.execute.write_outputs`` as a runner does, on
@@ -18,7 +19,7 @@ Not part of the test suite.
    and, for comparison, with Dask's plain first-come-first-served order (target: B within
    10 s with priorities).
 
-The figures are printed with the machine's load and written to
+The figures are printed with the machine's load and appended to
 ``benchmarks/results/distributed.md``.
 """
 
