@@ -47,8 +47,8 @@ from tests.dask_cluster import DaskCluster  # noqa: E402
 WORKERS = 2
 
 
-def run_workload(client: Any, workload: str, folder: Path, out: Path, size: Size) -> float:
-    """Wall seconds of one workload written through the runner's path on ``client``.
+def lazy_run(workload: str, folder: Path, size: Size) -> Any:
+    """The workload's ``GraphRun`` (lazy outputs), as a runner evaluates it.
 
     ``folder`` is a layout of :func:`engine_data.generate` (its ``collections.toml``
     registers ``BENCH_S2``), read as ``eostation serve`` with that data directory would.
@@ -59,14 +59,11 @@ def run_workload(client: Any, workload: str, folder: Path, out: Path, size: Size
     from eostation.engine.limits import EngineLimits
     from eostation.engine.registry import default_registry
     from eostation.formats.registry import default_formats
-    from eostation.jobs.execute import evaluate_lazily, write_outputs
+    from eostation.jobs.execute import evaluate_lazily
     from eostation.outbound import OutboundPolicy
 
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
     settings = Settings(data_dir=folder)
-    t0 = time.perf_counter()
-    run = evaluate_lazily(
+    return evaluate_lazily(
         graph(workload, size),
         registry=default_registry(),
         limits=EngineLimits.from_settings(settings, accounts=1),
@@ -76,8 +73,19 @@ def run_workload(client: Any, workload: str, folder: Path, out: Path, size: Size
         cancelled=lambda: False,
         user_id=None,
     )
+
+
+def run_workload(client: Any, workload: str, folder: Path, out: Path, size: Size) -> float:
+    """Wall seconds of one workload evaluated and written through the runner's path on
+    ``client``."""
+    from eostation.formats.registry import default_formats
+    from eostation.jobs.execute import write_outputs
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    t0 = time.perf_counter()
     write_outputs(
-        run,
+        lazy_run(workload, folder, size),
         out,
         formats=default_formats(),
         progress=lambda _p: None,
@@ -104,26 +112,8 @@ def graph_bytes(workload: str, folder: Path, size: Size) -> int:
     """Pickled size of the workload's task graph: what the client sends the scheduler."""
     import cloudpickle
 
-    from eostation.config import Settings
-    from eostation.data.registry import build_registry
-    from eostation.engine.context import no_log
-    from eostation.engine.limits import EngineLimits
-    from eostation.engine.registry import default_registry
-    from eostation.formats.registry import default_formats
-    from eostation.jobs.execute import evaluate_lazily
-
-    settings = Settings(data_dir=folder)
-    run = evaluate_lazily(
-        graph(workload, size),
-        registry=default_registry(),
-        limits=EngineLimits.from_settings(settings, accounts=1),
-        formats=default_formats(),
-        collections=build_registry(folder),
-        log=no_log,
-        cancelled=lambda: False,
-        user_id=None,
-    )
-    return sum(len(cloudpickle.dumps(dict(o.data.__dask_graph__()))) for o in run.outputs)
+    outputs = lazy_run(workload, folder, size).outputs
+    return sum(len(cloudpickle.dumps(dict(o.data.__dask_graph__()))) for o in outputs)
 
 
 def _long_job(client: Any, data: Path, seconds: float, stop: threading.Event) -> None:
