@@ -14,7 +14,7 @@ Run: ``.venv/bin/python benchmarks/bench_distributed.py [--small] [--only W1,W2]
    (target ≤ 1.2×). Inputs are read by the workers from the store, so pixels never pass
    through the scheduler.
 2. **Fairness.** On the distributed cluster, user A's long job (``--long`` seconds of
-   0.5 s tasks over both workers) runs; user B's tiny job (W1 on the 512² input) starts
+   0.5 s tasks over both workers) runs; user B's tiny job (W1 on a quarter of the input) starts
    once A's is under way. Reported: B's wall time with eostation's size-class priorities
    and, for comparison, with Dask's plain first-come-first-served order (target: B within
    10 s with priorities).
@@ -148,8 +148,16 @@ def _long_job(client: Any, data: Path, seconds: float, stop: threading.Event) ->
         )
 
 
-def fairness(address: str, data: Path, folder: Path, long_seconds: float, fair: bool) -> float:
-    """B's tiny job's wall time while A's long job runs (``fair``: eostation's priorities)."""
+def fairness(
+    address: str, data: Path, folder: Path, tiny: Size, long_seconds: float, fair: bool
+) -> float:
+    """B's tiny job's wall time while A's long job runs (``fair``: eostation's priorities).
+
+    The tiny job is W1 on the top-left ``tiny.side``² of ``folder``'s cube. It must have
+    more chunks per task group than the cluster has threads (twice as many): Dask queues
+    only such "root-ish" tasks on the scheduler in priority order; a job of a handful of
+    chunks goes straight to the workers and overtakes A's queued tasks in any order.
+    """
     from distributed import Client
 
     from eostation.jobs import cluster
@@ -163,7 +171,7 @@ def fairness(address: str, data: Path, folder: Path, long_seconds: float, fair: 
             thread = threading.Thread(target=_long_job, args=(a, data, long_seconds, stop))
             thread.start()
             time.sleep(min(5.0, long_seconds / 4))  # A's tasks are queued and running
-            took = run_workload(b, "W1", folder, data / "out" / "tiny", SMALL)
+            took = run_workload(b, "W1", folder, data / "out" / "tiny", tiny)
             stop.set()
             thread.join()
             return took
@@ -226,7 +234,7 @@ def main() -> None:
 
     size = SMALL if args.small else FULL
     folder = generate(args.data, size, ("zarr-t1",))["zarr-t1"]
-    small_folder = generate(args.data, SMALL, ("zarr-t1",))["zarr-t1"]
+    tiny = Size(size.side // 2, size.dates)  # a quarter of the input
     load = os.getloadavg()[0]
     remote = DaskCluster(args.data / "cluster").start_scheduler()
     for _ in range(WORKERS):
@@ -249,14 +257,14 @@ def main() -> None:
         for mode in ("fair", "fifo"):
             if args.fairness in (mode, "both"):
                 took[mode] = fairness(
-                    remote.address, args.data, small_folder, args.long, mode == "fair"
+                    remote.address, args.data, folder, tiny, args.long, mode == "fair"
                 )
                 print(f"tiny job while a {args.long:.0f} s job runs ({mode}): "
                       f"{took[mode]:.2f} s", flush=True)  # fmt: skip
         if took:
             lines += [
                 "",
-                f"Fairness: a tiny job (W1, 512²) while another user's {args.long:.0f} s job "
+                f"Fairness: a tiny job (W1, {tiny.side}² × {tiny.dates}) while another user's {args.long:.0f} s job "
                 "runs: "
                 + ", ".join(
                     f"{v:.2f} s " + ("with eostation's priorities" if k == "fair"
