@@ -1,7 +1,8 @@
 """Distributed-cluster benchmark: engine workloads on separate Dask processes, and fairness.
 
-Run: ``.venv/bin/python benchmarks/bench_distributed.py [--small] [--only W1,W2] [--long 600]``.
-Not part of the test suite.
+Run: ``.venv/bin/python benchmarks/bench_distributed.py [--small] [--only W1,W2] [--long 600]
+[--fairness both|fair|fifo|none] [--data DIR]``. Not part of the test suite; the input
+(``engine_data``, Zarr with one date per chunk) is generated under ``--data`` on first use.
 
 1. **Throughput.** The engine workloads of :mod:`bench_engine` (same input store, same
    process graphs), written through ``jobs.execute.write_outputs`` as a runner does, on
@@ -13,12 +14,12 @@ Not part of the test suite.
    (target ≤ 1.2×). Inputs are read by the workers from the store, so pixels never pass
    through the scheduler.
 2. **Fairness.** On the distributed cluster, user A's long job (``--long`` seconds of
-   0.5 s tasks over both workers) runs; user B's tiny job (W1 on the 512² input) starts
+   0.5 s tasks over both workers) runs; user B's tiny job (W1 on a quarter of the input) starts
    once A's is under way. Reported: B's wall time with eostation's size-class priorities
    and, for comparison, with Dask's plain first-come-first-served order (target: B within
    10 s with priorities).
 
-The figures are printed with the machine's load and written to
+The figures are printed with the machine's load and appended to
 ``benchmarks/results/distributed.md``.
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import shutil
 import sys
@@ -39,36 +41,51 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE), str(HERE.parent)]
 
 from bench_engine import DATA, FULL, RESULTS, SMALL, TITLES, graph  # noqa: E402
-from engine_data import Size, ZarrS2, generate  # noqa: E402
+from engine_data import Size, generate  # noqa: E402
 from tests.dask_cluster import DaskCluster  # noqa: E402
 
 WORKERS = 2
 
 
-def run_workload(client: Any, workload: str, store: Path, out: Path, size: Size) -> float:
-    """Wall seconds of one workload written through the runner's path on ``client``."""
+def lazy_run(workload: str, folder: Path, size: Size) -> Any:
+    """The workload's ``GraphRun`` (lazy outputs), as a runner evaluates it.
+
+    ``folder`` is a layout of :func:`engine_data.generate` (its ``collections.toml``
+    registers ``BENCH_S2``), read as ``eostation serve`` with that data directory would.
+    """
+    from eostation.config import Settings
+    from eostation.data.registry import build_registry
     from eostation.engine.context import no_log
     from eostation.engine.limits import EngineLimits
     from eostation.engine.registry import default_registry
     from eostation.formats.registry import default_formats
-    from eostation.jobs.execute import evaluate_lazily, write_outputs
+    from eostation.jobs.execute import evaluate_lazily
+    from eostation.outbound import OutboundPolicy
 
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    source = ZarrS2(store)
-    t0 = time.perf_counter()
-    run = evaluate_lazily(
+    settings = Settings(data_dir=folder)
+    return evaluate_lazily(
         graph(workload, size),
         registry=default_registry(),
-        limits=EngineLimits(),
+        limits=EngineLimits.from_settings(settings, accounts=1),
         formats=default_formats(),
-        collections=type("One", (), {"get": staticmethod(lambda _id: source)})(),  # type: ignore[arg-type]
+        collections=build_registry(folder, OutboundPolicy.from_settings(settings)),
         log=no_log,
         cancelled=lambda: False,
         user_id=None,
     )
+
+
+def run_workload(client: Any, workload: str, folder: Path, out: Path, size: Size) -> float:
+    """Wall seconds of one workload evaluated and written through the runner's path on
+    ``client``."""
+    from eostation.formats.registry import default_formats
+    from eostation.jobs.execute import write_outputs
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    t0 = time.perf_counter()
     write_outputs(
-        run,
+        lazy_run(workload, folder, size),
         out,
         formats=default_formats(),
         progress=lambda _p: None,
@@ -78,7 +95,28 @@ def run_workload(client: Any, workload: str, store: Path, out: Path, size: Size)
     return time.perf_counter() - t0
 
 
-def _long_job(client: Any, seconds: float, stop: threading.Event) -> None:
+def _scheduler_tasks(dask_scheduler: Any) -> int:
+    return len(dask_scheduler.tasks)
+
+
+def settle(client: Any, timeout: float = 30.0) -> None:
+    """Wait until the scheduler holds no task of an earlier run: a run whose graph has the
+    same keys would otherwise reuse results still in memory."""
+    gc.collect()
+    deadline = time.monotonic() + timeout
+    while client.run_on_scheduler(_scheduler_tasks) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def graph_bytes(workload: str, folder: Path, size: Size) -> int:
+    """Pickled size of the workload's task graph: what the client sends the scheduler."""
+    import cloudpickle
+
+    outputs = lazy_run(workload, folder, size).outputs
+    return sum(len(cloudpickle.dumps(dict(o.data.__dask_graph__()))) for o in outputs)
+
+
+def _long_job(client: Any, data: Path, seconds: float, stop: threading.Event) -> None:
     """User A: ``seconds`` of 0.5 s tasks per worker, submitted like a runner does."""
     import dask.array as da
     import numpy as np
@@ -92,9 +130,9 @@ def _long_job(client: Any, seconds: float, stop: threading.Event) -> None:
         return block
 
     n = int(seconds * WORKERS / 0.5)
-    data = xr.DataArray(da.ones(n, chunks=1).map_blocks(nap, dtype=float).sum())
-    run = GraphRun(outputs=[Output(data, "JSON", {})])
-    out = DATA / "out" / "long"
+    naps = xr.DataArray(da.ones(n, chunks=1).map_blocks(nap, dtype=float).sum())
+    run = GraphRun(outputs=[Output(naps, "JSON", {})])
+    out = data / "out" / "long"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     from eostation.engine.context import Cancelled
@@ -110,8 +148,16 @@ def _long_job(client: Any, seconds: float, stop: threading.Event) -> None:
         )
 
 
-def fairness(address: str, store: Path, long_seconds: float, fair: bool) -> float:
-    """B's tiny job's wall time while A's long job runs (``fair``: eostation's priorities)."""
+def fairness(
+    address: str, data: Path, folder: Path, tiny: Size, long_seconds: float, fair: bool
+) -> float:
+    """B's tiny job's wall time while A's long job runs (``fair``: eostation's priorities).
+
+    The tiny job is W1 on the top-left ``tiny.side``² of ``folder``'s cube. It must have
+    more chunks per task group than the cluster has threads (twice as many): Dask queues
+    only such "root-ish" tasks on the scheduler in priority order; a job of a handful of
+    chunks goes straight to the workers and overtakes A's queued tasks in any order.
+    """
     from distributed import Client
 
     from eostation.jobs import cluster
@@ -122,10 +168,10 @@ def fairness(address: str, store: Path, long_seconds: float, fair: bool) -> floa
     try:
         with Client(address) as a, Client(address) as b:
             stop = threading.Event()
-            thread = threading.Thread(target=_long_job, args=(a, long_seconds, stop))
+            thread = threading.Thread(target=_long_job, args=(a, data, long_seconds, stop))
             thread.start()
             time.sleep(min(5.0, long_seconds / 4))  # A's tasks are queued and running
-            took = run_workload(b, "W1", store, DATA / "out" / "tiny", SMALL)
+            took = run_workload(b, "W1", folder, data / "out" / "tiny", tiny)
             stop.set()
             thread.join()
             return took
@@ -133,67 +179,107 @@ def fairness(address: str, store: Path, long_seconds: float, fair: bool) -> floa
         cluster.job_priority = original
 
 
+def throughput(
+    args: argparse.Namespace, remote: DaskCluster, folder: Path, size: Size
+) -> list[str]:
+    """Every workload on both clusters, best of ``--repeat``; the table's rows."""
+    from distributed import Client, LocalCluster
+
+    rows = []
+    with (
+        LocalCluster(
+            n_workers=WORKERS,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit="4GiB",
+        ) as local_cluster,
+        Client(local_cluster) as local,
+        Client(remote.address) as dist,
+    ):
+        dist.wait_for_workers(WORKERS, timeout=120)
+        for workload in args.only.split(","):
+            times: dict[str, list[float]] = {"local": [], "distributed": []}
+            for _ in range(args.repeat):
+                for name, client in (("local", local), ("distributed", dist)):
+                    out = args.data / "out" / f"{workload}-{name}"
+                    settle(client)
+                    took = run_workload(client, workload, folder, out, size)
+                    times[name].append(took)
+                    print(f"{workload} {name}: {took:.2f} s", flush=True)
+            loc, dis = min(times["local"]), min(times["distributed"])
+            runs = " / ".join(
+                f"{a:.1f}, {b:.1f}"
+                for a, b in zip(times["local"], times["distributed"], strict=True)
+            )
+            rows.append(
+                f"| {workload} {TITLES[workload]} | {loc:.2f} | {dis:.2f} | {dis / loc:.2f} "
+                f"| {graph_bytes(workload, folder, size) / 1e6:.2f} | {runs} |"
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", action="store_true", help="512² × 12 dates, a quick check")
-    parser.add_argument("--only", default="W1,W2,W3,W4")
+    parser.add_argument("--only", default="W1,W2,W3,W4", help="workloads; '' for none")
     parser.add_argument("--repeat", type=int, default=1, help="best of N per cluster")
     parser.add_argument("--long", type=float, default=600.0, help="A's job, seconds of work")
+    parser.add_argument(
+        "--fairness", choices=("both", "fair", "fifo", "none"), default="both",
+        help="measure the tiny job with eostation's priorities, Dask's plain order, or both",
+    )  # fmt: skip
+    parser.add_argument("--data", type=Path, default=DATA, help="input and output folder")
     args = parser.parse_args()
-    from distributed import Client, LocalCluster
 
     size = SMALL if args.small else FULL
-    store = generate(DATA, size)
-    small_store = generate(DATA, SMALL)
+    folder = generate(args.data, size, ("zarr-t1",))["zarr-t1"]
+    tiny = Size(size.side // 2, size.dates)  # a quarter of the input
     load = os.getloadavg()[0]
-    rows = []
-    # The scheduler and workers unpickle the benchmark's collection source (engine_data).
-    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
-    remote = DaskCluster(DATA / "cluster", env={"PYTHONPATH": path}).start_scheduler()
+    remote = DaskCluster(args.data / "cluster").start_scheduler()
     for _ in range(WORKERS):
-        remote.add_worker(memory="2GiB", threads=1)
+        remote.add_worker(memory="4GiB", threads=1)
+    lines = [
+        f"input {size.name} (zarr-t1); {WORKERS} workers × 1 thread; load average {load:.1f} "
+        f"on {os.cpu_count()} cores at the start",
+    ]
     try:
-        with (
-            LocalCluster(
-                n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as local_cluster,
-            Client(local_cluster) as local,
-            Client(remote.address) as dist,
-        ):
-            dist.wait_for_workers(WORKERS, timeout=120)
-            for workload in args.only.split(","):
-                times: dict[str, float] = {}
-                for _ in range(args.repeat):
-                    for name, client in (("local", local), ("distributed", dist)):
-                        out = DATA / "out" / f"{workload}-{name}"
-                        took = run_workload(client, workload, store, out, size)
-                        times[name] = min(took, times.get(name, took))
-                        print(f"{workload} {name}: {took:.2f} s", flush=True)
-                rows.append((workload, times["local"], times["distributed"]))
-        fair = fairness(remote.address, small_store, args.long, fair=True)
-        print(f"tiny job while a {args.long:.0f} s job runs: {fair:.2f} s", flush=True)
-        fifo = fairness(remote.address, small_store, args.long, fair=False)
-        print(f"... in Dask's plain order: {fifo:.2f} s", flush=True)
+        remote.wait_for_workers(WORKERS, timeout=120)
+        if args.only:
+            lines += [
+                "",
+                "| workload | local cluster s | distributed s | ratio | graph MB "
+                "| runs (local, distributed) |",
+                "|---|---|---|---|---|---|",
+                *throughput(args, remote, folder, size),
+            ]
+        took = {}
+        for mode in ("fair", "fifo"):
+            if args.fairness in (mode, "both"):
+                took[mode] = fairness(
+                    remote.address, args.data, folder, tiny, args.long, mode == "fair"
+                )
+                print(f"tiny job while a {args.long:.0f} s job runs ({mode}): "
+                      f"{took[mode]:.2f} s", flush=True)  # fmt: skip
+        if took:
+            lines += [
+                "",
+                f"Fairness: a tiny job (W1, {tiny.side}² × {tiny.dates}) while another user's {args.long:.0f} s job "
+                "runs: "
+                + ", ".join(
+                    f"{v:.2f} s " + ("with eostation's priorities" if k == "fair"
+                                     else "in Dask's plain order")
+                    for k, v in took.items()
+                ),
+            ]  # fmt: skip
     finally:
         remote.stop()
-    lines = [
-        f"input {size.name}; {WORKERS} workers × 1 thread; load average {load:.1f} "
-        f"on {os.cpu_count()} cores at the start, {os.getloadavg()[0]:.1f} at the end",
-        "",
-        "| workload | local cluster s | distributed s | ratio |",
-        "|---|---|---|---|",
-    ]
-    for workload, loc, dis in rows:
-        lines.append(f"| {workload} {TITLES[workload]} | {loc:.2f} | {dis:.2f} | {dis / loc:.2f} |")
-    lines += [
-        "",
-        f"Fairness: a tiny job (W1, 512²) while another user's {args.long:.0f} s job runs: "
-        f"{fair:.2f} s with eostation's priorities, {fifo:.2f} s in Dask's plain order.",
-    ]
+    lines.append(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     text = "\n".join(lines)
     print("\n" + text)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "distributed.md").write_text(f"# Distributed benchmark\n\n{text}\n")
+    with (RESULTS / "distributed.md").open("a") as f:
+        f.write(f"\n## {time.strftime('%Y-%m-%d %H:%M')} {' '.join(sys.argv[1:])}\n\n{text}\n")
 
 
 if __name__ == "__main__":

@@ -201,12 +201,19 @@ def _write_cogs(folder: Path, size: Size, source: dict[str, zarr.Array]) -> None
             list(pool.map(write, range(size.dates)))
 
 
-def generate(root: Path, size: Size) -> dict[str, Path]:
-    """The three layouts of ``size`` under ``root`` (generated unless complete), each a
-    folder with a ``collections.toml`` registering it as the files collection ``BENCH_S2``."""
-    folders = {layout: layout_dir(root, size, layout) for layout in LAYOUTS}
-    done = folders["zarr-t1"].parent / "complete"
-    if done.exists():
+def generate(root: Path, size: Size, layouts: tuple[str, ...] = LAYOUTS) -> dict[str, Path]:
+    """The ``layouts`` of ``size`` under ``root`` (generated unless complete), each a
+    folder with a ``collections.toml`` registering it as the files collection ``BENCH_S2``.
+
+    ``zarr-t1`` is always among them; ``zarr-all`` too when ``cog`` is asked for (the
+    COGs are written from it).
+    """
+    wanted = {"zarr-t1", *layouts, *(["zarr-all"] if "cog" in layouts else [])}
+    folders = {layout: layout_dir(root, size, layout) for layout in LAYOUTS if layout in wanted}
+    done = folders["zarr-t1"].parent / (
+        "complete" if len(folders) == len(LAYOUTS) else "-".join(["complete", *folders])
+    )
+    if done.exists() or (folders["zarr-t1"].parent / "complete").exists():
         return folders
     for layout, folder in folders.items():
         shutil.rmtree(folder, ignore_errors=True)
@@ -215,10 +222,9 @@ def generate(root: Path, size: Size) -> dict[str, Path]:
         (folder / "collections.toml").write_text(
             f'[[collections]]\nid = "BENCH_S2"\n{_TOML[kind].format()}{_BAND_TOML}'
         )
-    stores = [
-        _zarr_store(folders["zarr-t1"] / "s2.zarr", size, 1),
-        _zarr_store(folders["zarr-all"] / "s2.zarr", size, size.dates),
-    ]
+    stores = [_zarr_store(folders["zarr-t1"] / "s2.zarr", size, 1)]
+    if "zarr-all" in folders:
+        stores.append(_zarr_store(folders["zarr-all"] / "s2.zarr", size, size.dates))
     n = (size.side + TILE - 1) // TILE
 
     def write(index: tuple[int, int]) -> None:
@@ -231,7 +237,8 @@ def generate(root: Path, size: Size) -> dict[str, Path]:
 
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         list(pool.map(write, [(ty, tx) for ty in range(n) for tx in range(n)]))
-    _write_cogs(folders["cog"], size, stores[1])
+    if "cog" in folders:
+        _write_cogs(folders["cog"], size, stores[1])
     (folders["zarr-t1"].parent / "layout.json").write_text(
         json.dumps(
             {"epsg": EPSG, "x0": X0, "y0": Y0, "res": RES, "side": size.side,

@@ -37,6 +37,7 @@ class DaskCluster:
         """Start ``dask scheduler`` (again) on the cluster's port."""
         cmd = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
         cmd += ["--port", str(self.port), "--no-dashboard"]
+        cmd += ["--preload", "eostation.jobs.preload"]  # as docs/deployment.md says
         with self._log("scheduler") as out:
             self.scheduler = subprocess.Popen(cmd, stdout=out, stderr=out, env=self.env)
         return self

@@ -34,6 +34,8 @@ def test_every_role_is_a_service(compose: dict[str, Any]) -> None:
     assert services["runner"]["deploy"]["replicas"] == 2
     assert services["dask-worker"]["deploy"]["replicas"] == 2
     assert "--memory-limit=4GiB" in services["dask-worker"]["command"]
+    for role in ("dask-scheduler", "dask-worker"):  # no slow first job (deployment.md)
+        assert "eostation.jobs.preload" in " ".join(services[role]["command"])
     nginx = (DEPLOY / "nginx.conf").read_text()
     assert "server api-1:8000;" in nginx and "server api-2:8000;" in nginx
 

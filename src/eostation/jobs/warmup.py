@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from eostation.engine.limits import EngineLimits
 from eostation.jobs import execute
+from eostation.jobs.preload import preload
 
 if TYPE_CHECKING:
     from eostation.jobs.runner import Runner
@@ -64,24 +65,6 @@ def _mean_over_time() -> dict[str, Any]:
 WARM_UP_PROCESS = _mean_over_time()
 """The graph a runner computes before its first job (a few thousand demo pixels)."""
 
-_PRELOAD = (
-    "eostation.engine.processes",
-    "eostation.engine.processes.chunk_reducers",
-    "eostation.data.demo.source",
-    "eostation.data.files.cube",
-    "eostation.formats.gtiff",
-    "rasterio",
-)
-
-
-def _preload() -> None:
-    """Runs on every Dask worker: import what computing chunks needs (the tiny graph's
-    few tasks reach one worker only)."""
-    import importlib
-
-    for name in _PRELOAD:
-        importlib.import_module(name)
-
 
 def warm_up(runner: Runner, directory: Path | None = None) -> list[Path]:
     """Compute :data:`WARM_UP_PROCESS` with the runner's registries and Dask client.
@@ -96,7 +79,7 @@ def warm_up(runner: Runner, directory: Path | None = None) -> list[Path]:
         target = directory if directory is not None else Path(tmp)
         try:
             if runner.client is not None:
-                runner.client.run(_preload)
+                runner.client.run(preload)
             run = execute.evaluate_lazily(
                 WARM_UP_PROCESS,
                 registry=runner.registry,

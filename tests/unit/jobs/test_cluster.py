@@ -89,6 +89,7 @@ def test_worker_arguments_carry_memory_limit_and_spill_dir(tmp_path: Path) -> No
     assert value("--nworkers") == "2" and value("--name") == "w1"
     assert value("--local-directory") == str(tmp_path / "dask-worker-space")
     assert "--no-dashboard" in args
+    assert value("--preload") == "eostation.jobs.preload"  # the engine loads before joining
     custom = Settings(data_dir=tmp_path, dask=DaskSettings(spill_dir=tmp_path / "fast-disk"))
     assert str(tmp_path / "fast-disk") in worker_arguments(custom, "tcp://s:1")
 
