@@ -165,7 +165,7 @@ class JobStore:
         answer as it is: parsing and encoding a big process graph again on every poll
         would hold the API process's GIL for milliseconds.
         """
-        query = sa.select(
+        query: sa.Select[Any] = sa.select(
             *(c for c in jobs.c if c is not jobs.c.process),
             sa.cast(jobs.c.process, sa.Text).label("process_text"),
         ).where(jobs.c.id == job_id)
