@@ -255,6 +255,7 @@ def worker(
     import signal
     import threading
 
+    from eostation.jobs.priority import lower_priority
     from eostation.jobs.runner import Runner
     from eostation.jobs.store import JobStore
     from eostation.jobs.supervisor import watch_parent
@@ -262,6 +263,8 @@ def worker(
     from eostation.outbound_proxy import guard_gdal
 
     settings = _settings(data_dir, dask_scheduler=scheduler)
+    # Before any thread or process starts: they inherit it (docs/deployment.md).
+    lower_priority(settings.jobs.runner_nice)
     _private_files()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -273,6 +276,10 @@ def worker(
         from distributed import Client
 
         client = Client(settings.dask_scheduler, set_as_default=True)
+        if settings.jobs.runner_nice:
+            from eostation.jobs.priority_plugin import LowPriority
+
+            client.register_plugin(LowPriority(settings.jobs.runner_nice))
     db = open_database(settings.db_url, busy_seconds=settings.db_busy_seconds)
     runner = Runner(settings, JobStore(db), client=client)
     stop = runner.shutdown

@@ -56,6 +56,10 @@ class JobSettings(BaseModel):
     """With ``warm_up``, how long ``eostation serve`` waits for its first runner to be warm
     before it answers requests, so that a job submitted at once does not wait for the
     runner's start-up; ``0``: answer at once."""
+    runner_nice: int = Field(default=10, ge=0, le=19)
+    """Unix nice value of runners and eostation's Dask workers (and what they start), so
+    that the API gets a core before batch work does: status polls stay fast while jobs
+    run (``0``: same priority as the API; an idle machine runs jobs as fast either way)."""
 
 
 class RateLimitSettings(BaseModel):

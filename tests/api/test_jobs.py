@@ -97,6 +97,24 @@ def idle(settings: Settings) -> Iterator[Harness]:
     h.close()
 
 
+def test_a_poll_copies_a_big_process_graph_in_as_stored(idle: Harness, spec: Any) -> None:
+    """``GET /jobs/{id}`` splices the stored JSON text in: the graph must come back whole."""
+    nodes: dict[str, Any] = {"n0": {"process_id": "add", "arguments": {"x": 1, "y": 2}}}
+    for i in range(1, 2000):
+        x = {"from_node": f"n{i - 1}"}
+        nodes[f"n{i}"] = {"process_id": "add", "arguments": {"x": x, "y": 0.5}}
+    nodes["n1999"]["result"] = True
+    body = {"process": {"process_graph": nodes}, "title": "Ölmühle « 2000 »"}
+    created = idle.client.post(API + "/jobs", json=body)
+    assert created.status_code == 201
+    answer = idle.client.get(f"{API}/jobs/{created.headers['OpenEO-Identifier']}")
+    check(spec, answer)
+    assert answer.headers["content-type"] == "application/json"
+    doc = answer.json()
+    assert doc["process"] == body["process"] and doc["title"] == body["title"]
+    assert doc["status"] == "created" and doc["links"][0]["rel"] == "monitor"
+
+
 def test_create_describe_and_list(idle: Harness, spec: Any) -> None:
     c = idle.client
     r = c.post(

@@ -29,6 +29,7 @@ from eostation.migrations import open_database
 from tests.conftest import LiveServer
 from tests.dask_cluster import ROOT, DaskCluster
 from tests.jobs_support import slow_graph
+from tests.unit.jobs.test_priority import thread_nices
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +45,10 @@ class Deployment:
     """A cluster, an API server using it, and runner processes."""
 
     def __init__(self, base: Path) -> None:
-        self.cluster = DaskCluster(base / "dask").start_scheduler()
+        # The workers start at normal priority: the runners' plugin must nice them.
+        self.cluster = DaskCluster(
+            base / "dask", env={"EOSTATION_JOBS__RUNNER_NICE": "0"}
+        ).start_scheduler()
         self.cluster.add_worker()
         self.cluster.add_worker()
         env = {**FAST, "EOSTATION_RUNNERS": "0", "EOSTATION_DASK_SCHEDULER": self.cluster.address}
@@ -117,6 +121,20 @@ def assert_not_served(job: Any) -> None:
     with pytest.raises(OpenEoApiError) as err:
         job.get_results().get_metadata()
     assert err.value.code == "JobNotFinished"
+
+
+def test_runners_nice_every_worker_of_the_cluster(deployment: Deployment) -> None:
+    """API latency first: the runners' plugin runs each Dask worker (all threads) niced."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("per-thread nice values are read from /proc")
+    deadline = time.monotonic() + 60
+    nices: dict[str, list[int]] = {}
+    while time.monotonic() < deadline:
+        nices = {w: thread_nices(pid) for w, pid in deployment.cluster.worker_pids().items()}
+        if len(nices) == 2 and all(set(n) == {10} for n in nices.values()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"worker threads' nice values: {nices}")
 
 
 def test_demo_job_on_the_cluster_matches_the_local_result(

@@ -151,11 +151,12 @@ class JobService:
         """``GET /jobs/{id}``."""
         return self.store.get(user_id, job_id)
 
-    def describe(self, user_id: str, job_id: str) -> tuple[Job, dict[str, Any]]:
-        """``GET /jobs/{id}``: the job and, when queued, where it stands and why it waits."""
-        job, state = self.store.describe(user_id, job_id)
+    def describe(self, user_id: str, job_id: str) -> tuple[Job, str, dict[str, Any]]:
+        """``GET /jobs/{id}``: the job (without ``process``), its ``process`` as JSON text
+        (:meth:`JobStore.describe`) and, when queued, where it stands and why it waits."""
+        job, process, state = self.store.describe(user_id, job_id)
         if state is None:
-            return job, {}
+            return job, process, {}
         position, running = state
         info: dict[str, Any] = {"queue_position": position}
         limit = self.settings.concurrent_jobs
@@ -163,7 +164,7 @@ class JobService:
             info["queue_reason"] = (
                 f"{limit} of your jobs are running (your limit); this one starts when one ends"
             )
-        return job, info
+        return job, process, info
 
     def update(self, user_id: str, job_id: str, body: Mapping[str, Any]) -> None:
         """``PATCH /jobs/{id}`` (``JobLocked`` while queued or running)."""

@@ -55,6 +55,7 @@ def dask_worker(
 ) -> None:
     """Run Dask worker processes for eostation's jobs (start them on every compute machine)."""
     from eostation.jobs.cluster import worker_arguments
+    from eostation.jobs.priority import lower_priority
     from eostation.outbound_proxy import guard_gdal
 
     settings = Settings()
@@ -72,6 +73,7 @@ def dask_worker(
     if not address:
         raise typer.BadParameter("give --scheduler or set EOSTATION_DASK_SCHEDULER")
     os.umask(0o077)  # spilled chunks are users' data
+    lower_priority(settings.jobs.runner_nice)  # the worker processes inherit it
     if "GDAL_HTTP_PROXY" not in os.environ:
         guard_gdal(settings)  # the worker processes inherit it
     command = [sys.executable, "-m", "distributed.cli.dask_worker"]

@@ -24,6 +24,7 @@ from eostation.jobs.store import JobStore
 from eostation.migrations import open_database
 from eostation.udps import UdpStore
 from eostation.users import UserStore
+from tests.unit.jobs.test_priority import thread_nices
 
 # Locks held for seconds and subprocess workers: each test waits out a busy budget.
 pytestmark = pytest.mark.slow
@@ -205,6 +206,9 @@ def test_worker_process_outlives_a_lock_held_past_the_budget(tmp_path: Path) -> 
         while "started" not in log.read_text():
             assert time.monotonic() < deadline and worker.poll() is None, log.read_text()
             time.sleep(0.1)
+        if Path("/proc/self/task").is_dir() and os.getpriority(os.PRIO_PROCESS, 0) == 0:
+            # Runners run niced by default (JobSettings.runner_nice), every thread of them.
+            assert set(thread_nices(worker.pid)) == {10}
         with exclusive_lock(data_dir / "eostation.db", 3):
             time.sleep(2.5)
         assert worker.poll() is None, log.read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -115,10 +116,14 @@ class JobStoreTests:
             store.transition(job_id, S.QUEUED)
         running = store.claim("r1", 5)
         assert running is not None and running.id == a[0]
-        job, state = store.describe("alice", a[2])
+        job, process, state = store.describe("alice", a[2])
         assert job.id == a[2] and job.status is S.QUEUED
         assert state == (2, 1)  # a[1] is ahead; one of alice's jobs runs
-        assert store.describe("alice", a[0]) == (store.get("alice", a[0]), None)
+        # The process comes as the stored JSON text, not parsed (the job's is left empty).
+        assert json.loads(process) == GRAPH and job.process == {}
+        job, process, state = store.describe("alice", a[0])
+        full = store.get("alice", a[0])
+        assert (replace(job, process=json.loads(process)), state) == (full, None)
         with pytest.raises(JobNotFound):
             store.describe("bob", a[2])  # another user's job does not exist for bob
 
