@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
-from eostation.db import metadata, write_attempts
+from eostation.db import metadata, read_connection, write_attempts
 from eostation.errors import CredentialsInvalid, RequestInvalid
 
 __all__ = ["USER_ID_PATTERN", "User", "UserStore", "safe_user_id"]
@@ -125,7 +125,7 @@ class UserStore:
 
     def account(self, user_id: str) -> tuple[User, str] | None:
         """The user and its token stamp (:meth:`token_stamp`) in one query, or None."""
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             row = conn.execute(
                 sa.select(users.c.user_id, users.c.name, users.c.password_hash).where(
                     users.c.user_id == user_id

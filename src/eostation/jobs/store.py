@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
-from eostation.db import write_attempts
+from eostation.db import read_connection, write_attempts
 from eostation.errors import JobLocked, JobNotFound
 from eostation.jobs.claim import claim_lock, claim_statement
 from eostation.jobs.model import (
@@ -169,7 +169,7 @@ class JobStore:
             *(c for c in jobs.c if c is not jobs.c.process),
             sa.cast(jobs.c.process, sa.Text).label("process_text"),
         ).where(jobs.c.id == job_id)
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             row = conn.execute(query).first()
             if row is None or row.user_id != user_id:
                 raise JobNotFound(identifier=job_id)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from eostation.errors import JobLocked, JobNotFound
 from eostation.jobs.model import (
@@ -20,6 +21,8 @@ from eostation.jobs.model import (
 )
 from eostation.jobs.store import JobStore, utcnow
 from eostation.migrations import open_database
+from eostation.users import UserStore
+from tests.pg_server import PostgresServer
 
 S = JobStatus
 GRAPH = {
@@ -235,4 +238,29 @@ class TestJobStore(JobStoreTests):
     def store(self, database_url: str) -> Iterator[JobStore]:
         engine = open_database(database_url)
         yield JobStore(engine)
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_status_poll_reads_postgresql_outside_a_transaction(pg_server: PostgresServer) -> None:
+    """A poll's reads (the account, the job) run in autocommit: no BEGIN/ROLLBACK round trips."""
+    engine = open_database(pg_server.create_database())
+    try:
+        users = UserStore(engine)
+        users.add("alice", "secret-password-1")
+        store = JobStore(engine)
+        job = store.create("alice", {"process_graph": {}}, title="t")
+        states: list[int] = []
+
+        @sa.event.listens_for(engine, "after_cursor_execute")
+        def _record(conn: sa.Connection, *_: object) -> None:
+            states.append(conn.connection.dbapi_connection.info.transaction_status)  # type: ignore[union-attr]
+
+        account = users.account("alice")
+        described, process, _queue = store.describe("alice", job.id)
+        assert account is not None and account[0].user_id == "alice"
+        assert described.id == job.id and json.loads(process) == {"process_graph": {}}
+        # psycopg's TransactionStatus: IDLE is 0, INTRANS 2 (inside a BEGIN … block).
+        assert states and all(state == 0 for state in states), states
+    finally:
         engine.dispose()
