@@ -98,23 +98,28 @@ def _has_marker(marked: set[str]) -> Callable[..., bool]:
 
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database migrated to the newest revision once per session (a template).
+    """A SQLite database migrated to the newest revision once per session (a template),
+    with an empty STAC items index (``items.db``) beside it.
 
     Migrating a new database costs ~25 ms of CPU and a few fsyncs (0.1-0.2 s on a busy
-    disk); the hundreds of apps the tests build start from a copy instead.
-    ``tests/unit/test_migrations.py`` covers migrating new and old databases.
+    disk), and creating the items index ~25 ms of fsyncs; the hundreds of apps the tests
+    build start from copies instead. ``tests/unit/test_migrations.py`` covers migrating
+    new and old databases, ``tests/unit/catalog/test_sqlite_index.py`` new indexes.
     """
+    from eostation.catalog.sqlite import SqliteItemIndex
     from eostation.migrations import open_database
 
     path = tmp_path_factory.mktemp("template") / "eostation.db"
     open_database(f"sqlite:///{path}").dispose()
+    SqliteItemIndex(path.with_name("items.db")).close()  # the last close empties the WAL
     return path
 
 
 def seed_database(data_dir: Path, template: Path) -> None:
-    """Put a copy of the migrated template where ``Settings(data_dir=...)`` keeps its database."""
+    """Put copies of the templates where ``Settings(data_dir=...)`` keeps its databases."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     shutil.copyfile(template, data_dir / "eostation.db")
+    shutil.copyfile(template.with_name("items.db"), data_dir / "items.db")
 
 
 @pytest.fixture
