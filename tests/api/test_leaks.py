@@ -21,6 +21,7 @@ from eostation.jobs.model import JobStatus
 from eostation.jobs.runner import Runner
 from eostation.jobs.store import utcnow
 from eostation.jobs.tables import jobs
+from tests.conftest import seed_database
 
 API = "/openeo/1.2"
 GRAPH = {
@@ -82,7 +83,8 @@ class Server:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, migrated_database: Path) -> Settings:
+    seed_database(tmp_path / "data", migrated_database)
     return Settings(
         allowed_hosts=["testserver"],
         data_dir=tmp_path / "data",

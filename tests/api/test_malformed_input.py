@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from eostation.api.app import create_app
 from eostation.config import Settings
+from tests.conftest import seed_database
 
 API = "/openeo/1.2"
 
@@ -22,7 +23,8 @@ def graph(process_id: Any = "add", **arguments: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[TestClient]:
+def api(tmp_path: Path, migrated_database: Path) -> Iterator[TestClient]:
+    seed_database(tmp_path / "data", migrated_database)
     settings = Settings(
         allowed_hosts=["testserver"],
         data_dir=tmp_path / "data",

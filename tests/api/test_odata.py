@@ -16,6 +16,7 @@ from eostation.api.app import build_services, create_app
 from eostation.catalog.odata.service import build_odata
 from eostation.catalog.sqlite import SqliteItemIndex
 from eostation.config import Settings
+from tests.conftest import seed_database
 from tests.odata_support import (
     OPENEO_IDS,
     TUTORIAL_FILTER,
@@ -42,7 +43,8 @@ def make_client(settings: Settings, owner_items: dict[str, list[dict[str, Any]]]
 
 
 @pytest.fixture
-def odata(tmp_path: Path) -> Iterator[TestClient]:
+def odata(tmp_path: Path, migrated_database: Path) -> Iterator[TestClient]:
+    seed_database(tmp_path / "data", migrated_database)
     settings = Settings(
         data_dir=tmp_path / "data", dask_workers=0, secret_key="t", allowed_hosts=["testserver"]
     )

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from eostation.api.app import build_services, create_app
 from eostation.api.ratelimit import TokenBuckets
 from eostation.config import RateLimitSettings, Settings
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, seed_database
 
 API = "/openeo/1.2"
 GRAPH = {
@@ -29,10 +29,11 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_api(tmp_path: Path) -> Iterator[Any]:
+def make_api(tmp_path: Path, migrated_database: Path) -> Iterator[Any]:
     clients: list[TestClient] = []
 
     def make(**limits: Any) -> TestClient:
+        seed_database(tmp_path / f"data{len(clients)}", migrated_database)
         settings = Settings(
             allowed_hosts=["testserver"],
             data_dir=tmp_path / f"data{len(clients)}",

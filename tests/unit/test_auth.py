@@ -20,7 +20,7 @@ from eostation.errors import (
     TokenInvalid,
 )
 from eostation.migrations import open_database
-from eostation.users import UserStore, safe_user_id
+from eostation.users import PASSWORD_HASH, UserStore, safe_user_id
 from tests.oidc_issuer import LocalIssuer
 
 
@@ -54,6 +54,31 @@ def test_password_change_and_removal(store: UserStore) -> None:
         store.verify("alice", "one")
     assert store.remove("alice") is True
     assert store.remove("alice") is False
+
+
+def test_hashes_keep_their_parameters_across_a_change_of_cost(
+    store: UserStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production hashes with OWASP's argon2id minimum; the suite's cheap hashes (and any
+    older, dearer ones) still verify, because each stored hash names its parameters."""
+    monkeypatch.setattr(UserStore, "hash_parameters", PASSWORD_HASH)
+    dear = UserStore(store._engine)
+    dear.add("alice", "s3cret")
+    assert _hashes(store)["alice"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    monkeypatch.undo()
+    store.add("bob", "b-pw")
+    assert not _hashes(store)["bob"].startswith("$argon2id$v=19$m=19456,")
+    assert store.verify("alice", "s3cret").user_id == "alice"
+    assert dear.verify("bob", "b-pw").user_id == "bob"
+    with pytest.raises(CredentialsInvalid):
+        store.verify("alice", "b-pw")
+
+
+def _hashes(store: UserStore) -> dict[str, str]:
+    from eostation.users import users
+
+    with store._engine.connect() as conn:
+        return {r.user_id: r.password_hash for r in conn.execute(users.select())}
 
 
 @pytest.mark.parametrize("bad", ["a b", "x/y", "", "ü"])

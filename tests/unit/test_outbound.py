@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +23,7 @@ from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.errors import OutboundRefused
 from eostation.outbound import OutboundPolicy
+from tests import loopback_http
 
 REGISTRY = default_registry()
 
@@ -101,11 +101,10 @@ def servers() -> Iterator[tuple[int, int]]:
     """One server on 127.0.0.1 and one on 127.0.0.2."""
     started = [ThreadingHTTPServer((host, 0), _Handler) for host in ("127.0.0.1", "127.0.0.2")]
     for server in started:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        loopback_http.start(server)
     yield started[0].server_address[1], started[1].server_address[1]
     for server in started:
-        server.shutdown()
-        server.server_close()
+        loopback_http.stop(server)
 
 
 def test_every_redirect_hop_is_checked(servers: tuple[int, int]) -> None:
@@ -196,13 +195,8 @@ def test_a_remote_item_with_a_file_asset_is_refused(
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ItemHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with loopback_http.serving(ThreadingHTTPServer(("127.0.0.1", 0), ItemHandler)) as server:
         url = f"http://127.0.0.1:{server.server_address[1]}/item.json"
         limits = replace(EngineLimits(), outbound=OutboundPolicy.parse("127.0.0.0/8"))
         with pytest.raises(OutboundRefused, match="only http"):
             _run({"process_id": "load_stac", "arguments": {"url": url}}, limits)
-    finally:
-        server.shutdown()
-        server.server_close()

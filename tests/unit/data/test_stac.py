@@ -4,7 +4,6 @@ tiny STAC API served on 127.0.0.1 over the same items, compared with rasterio re
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +21,7 @@ from eostation.data.registry import build_registry
 from eostation.data.stac import LoadOptions, load_stac, stac_collection
 from eostation.errors import OutboundRefused, ProcessParameterInvalid
 from eostation.outbound import OutboundPolicy
+from tests import loopback_http
 from tests.conftest import shared_path
 from tests.stac_check import assert_valid_collection
 
@@ -232,12 +232,11 @@ class _Api:
         return {"type": "FeatureCollection", "features": found, "links": []}
 
     def __enter__(self) -> _Api:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        loopback_http.start(self.server)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        loopback_http.stop(self.server)
 
 
 CORE = ["https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search"]

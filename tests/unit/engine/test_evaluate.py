@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -30,6 +29,7 @@ from eostation.errors import (
     ProcessUnsupported,
 )
 from eostation.outbound import OutboundPolicy
+from tests import loopback_http
 
 LIMITS = EngineLimits()
 
@@ -350,11 +350,8 @@ def served() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/scale.json"
-    server.shutdown()
+    with loopback_http.serving(HTTPServer(("127.0.0.1", 0), Handler)) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}/scale.json"
 
 
 def test_remote_namespace(served: str) -> None:

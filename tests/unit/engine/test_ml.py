@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.server
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from eostation.engine.registry import default_registry
 from eostation.errors import OpenEOError
 from eostation.formats.registry import default_formats
 from eostation.outbound import OutboundPolicy
+from tests import loopback_http
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -222,12 +222,8 @@ def file_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path
-    server.shutdown()
-    server.server_close()
+    with loopback_http.serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path
 
 
 def _load_and_predict(url: str) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from eostation.engine.evaluate import evaluate
 from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
 from eostation.outbound import OutboundPolicy
+from tests import loopback_http
 
 LIMITS = EngineLimits(outbound=OutboundPolicy.parse("127.0.0.0/8"))  # load_url from loopback
 
@@ -125,10 +125,8 @@ def server(tmp_path: Path) -> Iterator[str]:
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.RequestHandlerClass.log_message = lambda *a: None  # type: ignore[method-assign]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with loopback_http.serving(httpd):
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 def test_load_url_geojson_and_gtiff(server: str, tmp_path: Path) -> None:
