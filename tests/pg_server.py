@@ -131,3 +131,39 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'eostation.db'}"
     server: PostgresServer = request.getfixturevalue("pg_server")
     return server.create_database()
+
+
+def _require_postgis(server: PostgresServer) -> None:
+    engine = sa.create_engine(server.url())
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
+        ).first()
+    engine.dispose()
+    if found is None:
+        reason = "PostGIS is absent (pgstac needs it): apt-get install postgresql-15-postgis-3"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pgstac_template(pg_server: PostgresServer) -> str:
+    """A database with pgstac's schema migrated once; tests copy it (``pgstac_url``)."""
+    from eostation.catalog.pgstac import migrate_pgstac
+
+    _require_postgis(pg_server)
+    url = pg_server.create_database()
+    migrate_pgstac(url)
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def pgstac_url(pg_server: PostgresServer, pgstac_template: str) -> str:
+    """A new database with pgstac's schema, copied from the session's template."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    engine = sa.create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE {pgstac_template}"))
+    engine.dispose()
+    return pg_server.url(name)

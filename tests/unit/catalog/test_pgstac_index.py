@@ -1,0 +1,64 @@
+"""The pgstac items index on a real PostgreSQL with PostGIS (``slow``: the server starts once)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from shapely.geometry import box
+
+from eostation.catalog import ItemQuery
+from eostation.catalog.index import ItemIndex
+from eostation.catalog.pgstac import PgstacItemIndex, conninfo, migrate_pgstac
+
+from .index_tests import ItemIndexTests, make_item
+
+pytestmark = pytest.mark.slow
+
+
+class TestPgstacItemIndex(ItemIndexTests):
+    @pytest.fixture
+    def index(self, pgstac_url: str) -> Iterator[ItemIndex]:
+        index = PgstacItemIndex(pgstac_url)
+        yield index
+        index.close()
+
+
+def test_items_are_pgstac_items(pgstac_url: str) -> None:
+    """Any pgstac reader sees them: pgstac's own get_item and search() return them."""
+    index = PgstacItemIndex(pgstac_url)
+    item = make_item("x", day=3, **{"eo:cloud_cover": 7.0})
+    index.upsert([item, make_item("y", day=4)])
+    index.upsert([make_item("p", collection="results-alice")], owner="alice")
+    with psycopg.connect(conninfo(pgstac_url)) as conn:
+        conn.execute("SET search_path TO pgstac, public")
+        (got,) = conn.execute("SELECT get_item('x', 'c1')").fetchone() or (None,)
+        (found,) = conn.execute(
+            "SELECT search(%s::jsonb)", ('{"collections": ["c1"], "sortby": []}',)
+        ).fetchone() or (None,)
+        (private,) = conn.execute("SELECT private FROM items WHERE id = 'p'").fetchone() or (None,)
+    index.close()
+    assert got == item
+    assert sorted(f["id"] for f in found["features"]) == ["x", "y"]
+    assert private == {"eostation:owner": "alice"}
+
+
+def test_migration_is_idempotent(pgstac_url: str) -> None:
+    first = migrate_pgstac(pgstac_url)
+    assert migrate_pgstac(pgstac_url) == first
+    assert first.startswith("0.10")
+
+
+def test_many_items_footprint_search_within_a_collection(pgstac_url: str) -> None:
+    index = PgstacItemIndex(pgstac_url)
+    items = [
+        make_item(f"i{x}_{y}", day=1 + (x + y) % 28, footprint=box(x, y, x + 1, y + 1))
+        for x in range(-20, 20)
+        for y in range(-10, 10)
+    ]
+    assert index.upsert(items) == 800
+    page = index.search(ItemQuery(collections=("c1",), intersects=box(2.5, 2.5, 3.5, 3.5)))
+    index.close()
+    assert sorted(i["id"] for i in page.items) == ["i2_2", "i2_3", "i3_2", "i3_3"]
+    assert page.matched == 4
