@@ -16,14 +16,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from eostation.errors import ItemNotFound
+from eostation.errors import ItemNotFound, ServiceUnavailable
 
 from .match import compile_filter, expr_matches, sort_property
 from .query import ItemPage, ItemQuery
@@ -86,8 +87,9 @@ def migrate_pgstac(url: str) -> str:
     return version
 
 
-def _require_extensions(conn: psycopg.Connection[Any]) -> None:
-    wanted = ("postgis", "btree_gist", "unaccent")
+def _require_extensions(
+    conn: psycopg.Connection[Any], wanted: tuple[str, ...] = ("postgis", "btree_gist", "unaccent")
+) -> None:
     rows = conn.execute(
         "SELECT name FROM pg_available_extensions WHERE name = ANY(%s)", (list(wanted),)
     ).fetchall()
@@ -107,7 +109,7 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 class PgstacItemIndex:
     """:class:`~eostation.catalog.index.ItemIndex` in pgstac (schema migrated beforehand)."""
 
-    def __init__(self, url: str, *, max_connections: int = 4) -> None:
+    def __init__(self, url: str, *, max_connections: int = 4, wait_seconds: float = 5.0) -> None:
         self._pool = ConnectionPool(
             conninfo(url),
             min_size=1,
@@ -115,16 +117,29 @@ class PgstacItemIndex:
             kwargs={"autocommit": True},
             configure=_configure,
             check=ConnectionPool.check_connection,  # survives a server restart
+            timeout=wait_seconds,
             open=True,
         )
         self._collections: set[str] = set()
         self._lock = threading.Lock()
 
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; an unreachable server is a 503 to retry, not a 500."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise ServiceUnavailable(
+                reason=f"the catalogue database is unreachable: {type(exc).__name__}",
+                retry_after=5,
+            ) from exc
+
     # -- writing -------------------------------------------------------------------------
 
     def upsert(self, items: Iterable[dict[str, Any]], owner: str | None = None) -> int:
         """Insert or replace items (keyed by collection and id) through ``upsert_items``."""
-        with self._pool.connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             return self._insert(conn, items, owner)
 
     def _insert(
@@ -172,7 +187,7 @@ class PgstacItemIndex:
 
     def delete(self, collection: str, ids: Iterable[str] | None = None) -> int:
         """Remove items of a collection (all when ``ids`` is None)."""
-        with self._pool.connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             return self._delete(conn, collection, ids)
 
     @staticmethod
@@ -194,7 +209,7 @@ class PgstacItemIndex:
         owner: str | None = None,
     ) -> int:
         """All items of a collection swapped in one transaction; ``state`` remembered."""
-        with self._pool.connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             self._delete(conn, collection, None)
             self._ensure_collection(conn, collection)
             n = self._insert(conn, items, owner)
@@ -207,7 +222,7 @@ class PgstacItemIndex:
 
     def state(self, collection: str) -> str | None:
         """The state recorded by the last :meth:`replace` of the collection."""
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute(
                 "SELECT private->>%s FROM collections WHERE id = %s", (_STATE, collection)
             ).fetchone()
@@ -217,7 +232,7 @@ class PgstacItemIndex:
 
     def get(self, collection: str, item_id: str, user_id: str | None) -> dict[str, Any]:
         """One item visible to ``user_id``, hydrated by pgstac."""
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute(
                 f"SELECT content_hydrate(i) FROM items i WHERE i.collection = %s AND i.id = %s "
                 f"AND {_VISIBLE}",
@@ -230,7 +245,7 @@ class PgstacItemIndex:
 
     def counts(self, user_id: str | None) -> dict[str, int]:
         """Items per collection visible to ``user_id``."""
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 f"SELECT i.collection, count(*) FROM items i WHERE {_VISIBLE} "
                 "GROUP BY i.collection",
@@ -244,7 +259,7 @@ class PgstacItemIndex:
         expr = compile_filter(query.filter, trusted=query.filter_trusted)
         where, params = self._where(query)
         order, order_params = self._order(query)
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             if expr is None:
                 rows = conn.execute(
                     f"SELECT content_hydrate(i) FROM items i WHERE {where} ORDER BY {order} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -10,7 +11,17 @@ from shapely.geometry import box
 
 from eostation.catalog import ItemQuery
 from eostation.catalog.index import ItemIndex
-from eostation.catalog.pgstac import PgstacItemIndex, conninfo, migrate_pgstac
+from eostation.catalog.pgstac import (
+    PgstacItemIndex,
+    PgstacSetupError,
+    _require_extensions,
+    conninfo,
+    migrate_pgstac,
+)
+from eostation.catalog.sqlite import SqliteItemIndex
+from eostation.config import Settings
+from eostation.errors import ServiceUnavailable
+from tests.conftest import free_port
 
 from .index_tests import ItemIndexTests, make_item
 
@@ -62,3 +73,46 @@ def test_many_items_footprint_search_within_a_collection(pgstac_url: str) -> Non
     index.close()
     assert sorted(i["id"] for i in page.items) == ["i2_2", "i2_3", "i3_2", "i3_3"]
     assert page.matched == 4
+
+
+def test_postgresql_selects_pgstac_and_sqlite_stays_the_default(
+    pgstac_url: str, tmp_path: Path
+) -> None:
+    from eostation.api.routes.stac_setup import open_item_index
+
+    on_pg = open_item_index(Settings(data_dir=tmp_path, database_url=pgstac_url))
+    on_pg.upsert([make_item("x")])
+    on_pg.close()
+    assert isinstance(on_pg, PgstacItemIndex)
+    assert not (tmp_path / "items.db").exists()
+    opted_out = open_item_index(
+        Settings(data_dir=tmp_path, database_url=pgstac_url, catalog={"index": "sqlite"})
+    )
+    assert isinstance(opted_out, SqliteItemIndex)
+    assert opted_out.search(ItemQuery()).matched == 0  # the SQLite file, not the server
+    opted_out.close()
+    assert isinstance(open_item_index(Settings(data_dir=tmp_path)), SqliteItemIndex)
+
+
+def test_pgstac_on_sqlite_is_a_clear_error(tmp_path: Path) -> None:
+    from eostation.api.routes.stac_setup import open_item_index
+
+    with pytest.raises(PgstacSetupError, match="PostgreSQL database URL, not sqlite"):
+        open_item_index(Settings(data_dir=tmp_path, catalog={"index": "pgstac"}))
+
+
+def test_a_missing_extension_is_named(pgstac_url: str) -> None:
+    with psycopg.connect(conninfo(pgstac_url)) as conn:
+        _require_extensions(conn)  # the server has PostGIS
+        with pytest.raises(PgstacSetupError, match=r"extension\(s\) no_such_ext .*CATALOG__INDEX"):
+            _require_extensions(conn, ("postgis", "no_such_ext"))
+
+
+def test_an_unreachable_server_is_503_not_500() -> None:
+    index = PgstacItemIndex(
+        f"postgresql+psycopg://eostation@127.0.0.1:{free_port()}/none", wait_seconds=0.5
+    )
+    with pytest.raises(ServiceUnavailable, match="catalogue database is unreachable") as info:
+        index.search(ItemQuery())
+    index.close()
+    assert info.value.status == 503
