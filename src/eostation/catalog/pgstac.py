@@ -76,6 +76,12 @@ def migrate_pgstac(url: str) -> str:
             db = PgstacDB(dsn=dsn)
             try:
                 version = str(Migrate(db).run_migration())
+            except psycopg.Error as exc:
+                # Typically a role that may not create the extensions or pgstac's roles.
+                raise PgstacSetupError(
+                    f"Installing pgstac's schema failed: {exc}. See docs/deployment.md "
+                    "(PostgreSQL: the catalogue), or EOSTATION_CATALOG__INDEX=sqlite."
+                ) from exc
             finally:
                 pool = db.pool
                 db.disconnect()  # hands its connection back to the pool and forgets both

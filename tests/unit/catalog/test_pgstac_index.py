@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 from shapely.geometry import box
 
 from eostation.catalog import ItemQuery
@@ -22,6 +24,7 @@ from eostation.catalog.sqlite import SqliteItemIndex
 from eostation.config import Settings
 from eostation.errors import ServiceUnavailable
 from tests.conftest import free_port
+from tests.pg_server import PostgresServer
 
 from .index_tests import ItemIndexTests, make_item
 
@@ -116,3 +119,15 @@ def test_an_unreachable_server_is_503_not_500() -> None:
         index.search(ItemQuery())
     index.close()
     assert info.value.status == 503
+
+
+def test_a_role_that_may_not_install_pgstac_gets_a_clear_error(pg_server: PostgresServer) -> None:
+    role = "plain_" + uuid.uuid4().hex[:8]
+    admin = sa.create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN NOCREATEROLE"))
+        conn.execute(sa.text(f"CREATE DATABASE {role} OWNER {role}"))
+    admin.dispose()
+    url = f"postgresql+psycopg://{role}@127.0.0.1:{pg_server.port}/{role}"
+    with pytest.raises(PgstacSetupError, match="Installing pgstac's schema failed: .*permission"):
+        migrate_pgstac(url)
