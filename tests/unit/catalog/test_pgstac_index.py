@@ -129,5 +129,5 @@ def test_a_role_that_may_not_install_pgstac_gets_a_clear_error(pg_server: Postgr
         conn.execute(sa.text(f"CREATE DATABASE {role} OWNER {role}"))
     admin.dispose()
     url = f"postgresql+psycopg://{role}@127.0.0.1:{pg_server.port}/{role}"
-    with pytest.raises(PgstacSetupError, match="Installing pgstac's schema failed: .*permission"):
+    with pytest.raises(PgstacSetupError, match=r"Installing pgstac's schema failed: .*permission"):
         migrate_pgstac(url)
