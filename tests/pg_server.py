@@ -90,12 +90,13 @@ class PostgresServer:
         """SQLAlchemy URL of ``database`` on this server."""
         return f"postgresql+psycopg://eostation@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self) -> str:
-        """A new empty database; returns its URL."""
+    def create_database(self, template: str | None = None) -> str:
+        """A new empty database (or a copy of ``template``); returns its URL."""
         name = "t_" + uuid.uuid4().hex[:12]
         engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        copy = f" TEMPLATE {template}" if template else ""
         with engine.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+            conn.execute(sa.text(f"CREATE DATABASE {name}{copy}"))
         engine.dispose()
         return self.url(name)
 
@@ -160,12 +161,7 @@ def pgstac_template(pg_server: PostgresServer) -> str:
 
 @pytest.fixture(scope="session")
 def _pgstac_database(pg_server: PostgresServer, pgstac_template: str) -> str:
-    name = "t_" + uuid.uuid4().hex[:12]
-    engine = sa.create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE {pgstac_template}"))
-    engine.dispose()
-    return pg_server.url(name)
+    return pg_server.create_database(template=pgstac_template)
 
 
 @pytest.fixture
