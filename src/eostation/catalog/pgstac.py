@@ -267,27 +267,32 @@ class PgstacItemIndex:
         order, order_params = self._order(query)
         with self._connection() as conn:
             if expr is None:
-                rows = conn.execute(
-                    f"SELECT content_hydrate(i) FROM items i WHERE {where} ORDER BY {order} "
-                    "LIMIT %s OFFSET %s",
-                    [*params, *order_params, query.limit, query.offset],
-                ).fetchall()
+                # Keys first: OFFSET discards the rows it skips only after computing them,
+                # and hydrating is the costly part (deep pages hydrated 10× their size).
+                chosen = [
+                    (str(c), str(i))
+                    for c, i in conn.execute(
+                        f"SELECT i.collection, i.id FROM items i WHERE {where} ORDER BY {order} "
+                        "LIMIT %s OFFSET %s",
+                        [*params, *order_params, query.limit, query.offset],
+                    ).fetchall()
+                ]
                 matched = None
                 if query.count:
                     (matched,) = conn.execute(
                         f"SELECT count(*) FROM items i WHERE {where}", params
                     ).fetchone() or (0,)
-                return ItemPage(items=[r[0] for r in rows], matched=matched)
-            # Candidates in order, tested on their properties (the whole document only for
-            # the page: hydrating is the costly part).
-            rows = conn.execute(
-                "SELECT i.collection, i.id, jsonb_build_object('id', i.id, 'collection', "
-                "i.collection, 'properties', i.content->'properties', 'geometry', "
-                f"ST_AsGeoJSON(i.geometry)::jsonb) FROM items i WHERE {where} ORDER BY {order}",
-                [*params, *order_params],
-            ).fetchall()
-            hits = [(c, i) for c, i, doc in rows if expr_matches(expr, doc)]
-            chosen = hits[query.offset : query.offset + query.limit]
+            else:
+                # Candidates in order, tested on their properties.
+                rows = conn.execute(
+                    "SELECT i.collection, i.id, jsonb_build_object('id', i.id, 'collection', "
+                    "i.collection, 'properties', i.content->'properties', 'geometry', "
+                    f"ST_AsGeoJSON(i.geometry)::jsonb) FROM items i WHERE {where} ORDER BY {order}",
+                    [*params, *order_params],
+                ).fetchall()
+                hits = [(c, i) for c, i, doc in rows if expr_matches(expr, doc)]
+                chosen = hits[query.offset : query.offset + query.limit]
+                matched = len(hits) if query.count else None
             docs = {}
             if chosen:
                 docs = {
@@ -298,9 +303,7 @@ class PgstacItemIndex:
                         ([c for c, _ in chosen], [i for _, i in chosen]),
                     ).fetchall()
                 }
-        return ItemPage(
-            items=[docs[key] for key in chosen], matched=len(hits) if query.count else None
-        )
+        return ItemPage(items=[docs[key] for key in chosen], matched=matched)
 
     def _where(self, query: ItemQuery) -> tuple[str, list[Any]]:
         where = [_VISIBLE]
