@@ -27,6 +27,7 @@ from typing import Any
 from shapely.geometry import box
 
 from eostation.catalog import ItemQuery
+from eostation.catalog.index import ItemIndex
 from eostation.catalog.service import CatalogService
 from eostation.catalog.sqlite import SqliteItemIndex
 from eostation.data.demo import demo_sources
@@ -62,7 +63,7 @@ def synthetic_items(n: int, seed: int = 1) -> Any:
         }
 
 
-def fill_index(index: SqliteItemIndex, n: int, start: int = 0) -> None:
+def fill_index(index: ItemIndex, n: int, start: int = 0) -> None:
     """Upsert ``synthetic_items(n)`` from the ``start``-th on, in batches of 20,000."""
     batch: list[dict[str, Any]] = []
     for item in itertools.islice(synthetic_items(n), start, None):

@@ -221,4 +221,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 # PostgreSQL next to SQLite: `database_url` runs a store test on both (tests/pg_server.py).
-from tests.pg_server import database_url, pg_server  # noqa: E402, F401
+from tests.pg_server import (  # noqa: E402, F401
+    _pgstac_database,
+    database_url,
+    pg_server,
+    pgstac_template,
+    pgstac_url,
+)

@@ -90,12 +90,13 @@ class PostgresServer:
         """SQLAlchemy URL of ``database`` on this server."""
         return f"postgresql+psycopg://eostation@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self) -> str:
-        """A new empty database; returns its URL."""
+    def create_database(self, template: str | None = None) -> str:
+        """A new empty database (or a copy of ``template``); returns its URL."""
         name = "t_" + uuid.uuid4().hex[:12]
         engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        copy = f" TEMPLATE {template}" if template else ""
         with engine.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+            conn.execute(sa.text(f"CREATE DATABASE {name}{copy}"))
         engine.dispose()
         return self.url(name)
 
@@ -131,3 +132,44 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'eostation.db'}"
     server: PostgresServer = request.getfixturevalue("pg_server")
     return server.create_database()
+
+
+def _require_postgis(server: PostgresServer) -> None:
+    engine = sa.create_engine(server.url())
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
+        ).first()
+    engine.dispose()
+    if found is None:
+        reason = "PostGIS is absent (pgstac needs it): apt-get install postgresql-15-postgis-3"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pgstac_template(pg_server: PostgresServer) -> str:
+    """A database with pgstac's schema migrated once; tests copy it (``pgstac_url``)."""
+    from eostation.catalog.pgstac import migrate_pgstac
+
+    _require_postgis(pg_server)
+    url = pg_server.create_database()
+    migrate_pgstac(url)
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(scope="session")
+def _pgstac_database(pg_server: PostgresServer, pgstac_template: str) -> str:
+    return pg_server.create_database(template=pgstac_template)
+
+
+@pytest.fixture
+def pgstac_url(_pgstac_database: str) -> str:
+    """A database with pgstac's schema and no collections or items (emptied for each test:
+    copying the template per test took about a second)."""
+    engine = sa.create_engine(_pgstac_database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("DELETE FROM pgstac.collections"))  # items cascade
+    engine.dispose()
+    return _pgstac_database

@@ -128,6 +128,10 @@ class CatalogSettings(BaseModel):
 
     #: Disk space for rendered demo-asset (COG) tiles under ``data_dir/asset-cache``.
     asset_cache_bytes: int = 2 * 1024**3
+    #: Where the items index lives: ``auto`` is pgstac on the PostgreSQL server of
+    #: ``database_url`` (PostGIS needed) and ``data_dir/items.db`` on SQLite; ``sqlite``
+    #: keeps the SQLite file even on PostgreSQL (docs/stac.md).
+    index: Literal["auto", "sqlite", "pgstac"] = "auto"
 
 
 class DashboardSettings(BaseModel):

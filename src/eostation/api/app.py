@@ -87,6 +87,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         services.heavy.stop()
         services.auth.close()
         services.db.dispose()
+        if hasattr(_app.state, "item_index"):  # the catalogue's (pgstac: a connection pool)
+            _app.state.files_indexer.stop()
+            _app.state.item_index.close()
 
     app = FastAPI(
         title=settings.title,

@@ -13,9 +13,11 @@ from fastapi.responses import FileResponse
 
 from eostation.api.deps import API_PREFIX, Services
 from eostation.api.routes import stac, stac_assets
+from eostation.catalog.index import ItemIndex
 from eostation.catalog.indexers import FilesIndexer, ResultsIndexer
 from eostation.catalog.sqlite import SqliteItemIndex
 from eostation.catalog.upstream import UpstreamSearch
+from eostation.config import Settings
 from eostation.errors import ItemNotFound
 from eostation.jobs.model import Job
 
@@ -51,6 +53,20 @@ def _finished_jobs(services: Services) -> Any:
     return finished
 
 
+def open_item_index(settings: Settings) -> ItemIndex:
+    """The items index ``catalog.index`` selects: pgstac (schema migrated first) or SQLite."""
+    choice = settings.catalog.index
+    if choice == "auto":
+        choice = "pgstac" if settings.db_url.startswith("postgresql") else "sqlite"
+    if choice == "sqlite":
+        return SqliteItemIndex(settings.ensure_data_dir() / "items.db")
+    # psycopg and pypgstac (the postgres extra) only when pgstac is used.
+    from eostation.catalog.pgstac import PgstacItemIndex, migrate_pgstac
+
+    migrate_pgstac(settings.db_url)
+    return PgstacItemIndex(settings.db_url)
+
+
 def install(app: FastAPI, services: Services) -> None:
     """Mount the STAC API on ``app`` and build its catalogue from the services."""
     # The renderer draws the demo world (dask): imported when the app is built, not with
@@ -65,7 +81,8 @@ def install(app: FastAPI, services: Services) -> None:
     settings = services.settings
     data_dir = settings.ensure_data_dir()
     sources = services.collections.all()
-    index = SqliteItemIndex(data_dir / "items.db")
+    index = open_item_index(settings)
+    app.state.item_index = index
 
     upstream = {
         s.id: UpstreamSearch(s.id, s.config.url, s.config.collection, s._headers, outbound=s.guard)
