@@ -83,7 +83,8 @@ class Archive:
         options: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = str(path)
-        self.path = Path(path) if "://" not in self.url else None
+        local = "://" not in self.url or self.url.startswith("file://")
+        self.path = Path(self.url.removeprefix("file://")) if local else None
         self._options = dict(options or {})
         self._grid = grid
         self._store: ArchiveStore | None = None
@@ -101,7 +102,7 @@ class Archive:
     @property
     def exists(self) -> bool:
         """Whether the archive has been created."""
-        return self.location.exists(MANIFEST) or self.location.exists("zarr.json")
+        return self.location.read(MANIFEST) is not None or self.location.exists("zarr.json")
 
     @property
     def store(self) -> ArchiveStore:
@@ -113,25 +114,30 @@ class Archive:
         fresh = 0.0 if self.location.is_local else _REFRESH_SECONDS
         if self._store is not None and now - self._checked < fresh:
             return self._store
-        if self._store is None and not self.exists:
-            raise FileNotFoundError(f"no archive at {self.url}")
-        if self._store is None or self._store.location.read(MANIFEST) != self._manifest:
-            self._store = ArchiveStore.open(self.location, mode="r")
-            self._manifest = self.location.read(MANIFEST)
+        raw = self.location.read(MANIFEST)
+        if self._store is None or raw != self._manifest:
+            if raw is None and not self.location.exists("zarr.json"):
+                raise FileNotFoundError(f"no archive at {self.url}")
+            self._store = ArchiveStore.open(self.location, "r", manifest=raw)
+            self._manifest = raw
         self._checked = now
         return self._store
 
     @property
     def grid(self) -> HealpixGrid:
         """The archive's HEALPix grid."""
-        return self.store.grid if self.exists else (self._grid or HealpixGrid())
+        try:
+            return self.store.grid
+        except FileNotFoundError:
+            return self._grid or HealpixGrid()
 
     def _writer(self) -> ArchiveStore:
         location = open_location(self.url, self._options)
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.exists:
-            return ArchiveStore.open(location, mode="r+")
+        raw = location.read(MANIFEST)
+        if raw is not None or location.exists("zarr.json"):
+            return ArchiveStore.open(location, "r+", manifest=raw)
         return ArchiveStore.create(location, self._grid or HealpixGrid())
 
     # -- ingest ------------------------------------------------------------------------------

@@ -129,11 +129,20 @@ class ArchiveStore:
         return store
 
     @classmethod
-    def open(cls, location: ArchiveLocation, mode: Literal["r", "r+"] = "r") -> ArchiveStore:
-        """An existing archive; ``"r"`` reads the published state only."""
+    def open(
+        cls,
+        location: ArchiveLocation,
+        mode: Literal["r", "r+"] = "r",
+        *,
+        manifest: bytes | Literal[False] | None = False,
+    ) -> ArchiveStore:
+        """An existing archive; ``"r"`` reads the published state only.
+
+        ``manifest``: its bytes when the caller just read them (None: there is none).
+        """
         # The manifest first: the metadata consolidated before it was written is at least
         # as new, so every row it names is inside the arrays' shapes.
-        raw = location.read(MANIFEST)
+        raw = location.read(MANIFEST) if manifest is False else manifest
         group = zarr.open_group(
             store=location.zarr_store,
             mode=mode,
