@@ -22,6 +22,29 @@ import pytest
 from tests.conftest import free_port
 
 
+class _Recorder:
+    """WSGI middleware in front of moto: logs each request, refuses writes when told to."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.log: list[tuple[str, str, str]] | None = None
+        self.writes_left: int | None = None
+        self.writes_matching = ""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if self.log is not None:
+            self.log.append((method, path, environ.get("QUERY_STRING", "")))
+        counted = method in ("PUT", "POST") and self.writes_matching in path
+        if counted and self.writes_left is not None:
+            if self.writes_left <= 0:
+                body = b"<Error><Code>AccessDenied</Code><Message>writes refused</Message></Error>"
+                start_response("403 Forbidden", [("Content-Type", "application/xml")])
+                return [body]
+            self.writes_left -= 1
+        return self.app(environ, start_response)
+
+
 class S3Emulator:
     """moto's S3 server on 127.0.0.1; :meth:`bucket` gives each test its own bucket."""
 
@@ -32,10 +55,38 @@ class S3Emulator:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._lock = threading.Lock()
+        self._recorder = _Recorder()
 
     def start(self) -> S3Emulator:
         self._server.start()
+        self._hook()
         return self
+
+    def _hook(self) -> None:
+        wsgi = self._server._server  # werkzeug's server: it calls ``.app`` per request
+        assert wsgi is not None
+        self._recorder.app = wsgi.app
+        wsgi.app = self._recorder
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[tuple[str, str, str]]]:
+        """Inside the block, the list receives ``(method, path, query)`` of every request."""
+        log: list[tuple[str, str, str]] = []
+        self._recorder.log = log
+        try:
+            yield log
+        finally:
+            self._recorder.log = None
+
+    @contextlib.contextmanager
+    def refusing_writes(self, after: int = 0, matching: str = "") -> Iterator[None]:
+        """Answer 403 AccessDenied to the PUTs/POSTs with ``matching`` in their path after
+        the first ``after`` of them."""
+        self._recorder.writes_left, self._recorder.writes_matching = after, matching
+        try:
+            yield
+        finally:
+            self._recorder.writes_left, self._recorder.writes_matching = None, ""
 
     def stop(self) -> None:
         self._server.stop()
@@ -96,6 +147,7 @@ class S3Emulator:
                     ip_address="127.0.0.1", port=self.port, verbose=False
                 )
                 self._server.start()
+                self._hook()
                 return
             except OSError:
                 if time.monotonic() > deadline:

@@ -168,6 +168,9 @@ class StorageSettings(BaseModel):
     """fsspec storage options as JSON, e.g. ``{"endpoint_url": "http://minio:9000", "key": "…", "secret": "…"}``."""
     retry_seconds: Annotated[float, Field(ge=0)] = 30.0
     """How long a failing upload or delete is retried before the job fails with the reason."""
+    archive_url: str | None = None
+    """The default HEALPix/Zarr archive of ``eostation archive``: a path or fsspec URL
+    (``s3://bucket/archive.zarr``, opened with ``options``); None: ``<data dir>/archive.zarr``."""
 
 
 class LimitSettings(BaseModel):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
+import rasterio
 from fastapi.testclient import TestClient
 from healpix_geo import nested
 
@@ -12,6 +14,7 @@ from eostation.api.app import create_app
 from eostation.archive import Archive
 from eostation.config import Settings
 from eostation.data.base import LoadRequest
+from tests.s3_server import S3Emulator, s3_emulator  # noqa: F401
 from tests.unit.archive.conftest import make_cube
 
 BBOX = (10.0, 45.0, 10.04, 45.03)
@@ -87,3 +90,41 @@ def test_archive_holdings_are_items_that_load(tmp_path: Path) -> None:
         later = client.get("/stac/v1/search", params={"collections": "ARCH",
                                                        "datetime": "2023-06-10T00:00:00Z/.."})  # fmt: skip
         assert later.json()["numberMatched"] == len(shards)
+
+
+@pytest.mark.slow
+def test_an_archive_on_s3_is_searched_and_loaded(
+    settings: Settings,
+    s3_emulator: S3Emulator,  # noqa: F811
+) -> None:
+    url = f"s3://{s3_emulator.bucket()}/arch.zarr"
+    Archive(url, options=s3_emulator.options).ingest(
+        make_cube(BBOX, 0.0002, ["2023-06-01"], lambda x, y, k: 4.0 + 0 * x * y, bands=("a",))
+    )
+    (settings.data_dir / "collections.toml").write_text(
+        f'[[collections]]\ntype = "archive"\nid = "ARCH"\npath = "{url}"\nresolution = 0.0005\n'
+    )
+    settings.storage.options = s3_emulator.options
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/stac/v1/search", params={"collections": "ARCH"}).json()
+        shards = _shards(BBOX, 7)
+        assert {f["properties"]["healpix:cell"] for f in body["features"]} == shards
+        graph = {
+            "l": {
+                "process_id": "load_collection",
+                "arguments": {"id": "ARCH", "temporal_extent": ["2023-06-01", "2023-06-02"],
+                              "spatial_extent": {"west": 10.01, "south": 45.01, "east": 10.03,
+                                                 "north": 45.02}},
+            },
+            "m": {"process_id": "reduce_dimension", "arguments": {
+                "data": {"from_node": "l"}, "dimension": "t",
+                "reducer": {"process_graph": {"x": {"process_id": "max", "arguments": {
+                    "data": {"from_parameter": "data"}}, "result": True}}}}},
+            "s": {"process_id": "save_result",
+                  "arguments": {"data": {"from_node": "m"}, "format": "GTiff"}, "result": True},
+        }  # fmt: skip
+        r = client.post("/openeo/1.2/result", json={"process": {"process_graph": graph}})
+        assert r.status_code == 200, r.text
+    with rasterio.MemoryFile(r.content) as mem, mem.open() as tif:
+        assert tif.crs.to_epsg() == 4326 and (tif.width, tif.height) == (40, 20)
+        np.testing.assert_allclose(tif.read(1), 4.0)

@@ -67,7 +67,9 @@ def build_services(settings: Settings) -> Services:
         db=db,
         users=users,
         auth=Authenticator(settings, users),
-        collections=build_registry(settings.data_dir, OutboundPolicy.from_settings(settings)),
+        collections=build_registry(
+            settings.data_dir, OutboundPolicy.from_settings(settings), settings.storage.options
+        ),
         processes=default_registry().load_all(),  # a server pays its imports at start
         formats=default_formats(),
         jobs=JobService(settings, JobStore(db)),

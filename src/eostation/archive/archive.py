@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import xarray as xr
@@ -14,10 +15,15 @@ from .grid import HealpixGrid
 from .layout import ArchiveStore, Encoding
 from .query import BBox, TimeRange, cells_to_grid, query_cells, query_grid
 from .regrid import Method, Regridder
+from .state import MANIFEST, ArchiveWriteError
+from .storage import ArchiveLocation, open_location
 
 __all__ = ["Archive", "IngestReport", "as_cube", "choose_encoding"]
 
 _INT_TYPES = {"uint8", "uint16", "int8", "int16", "uint32", "int32"}
+#: A reader of an object store looks for a newer manifest at most this often (one small
+#: GET each time); a local manifest is checked on every use (a read of a small file).
+_REFRESH_SECONDS: Final = 1.0
 
 
 @dataclass(frozen=True)
@@ -65,31 +71,74 @@ def choose_encoding(raster: Mapping[str, Any], sample: np.ndarray) -> Encoding:
 
 
 class Archive:
-    """A HEALPix/Zarr archive at ``path`` (created by the first ingest)."""
+    """A HEALPix/Zarr archive at a path or fsspec URL (created by the first ingest).
 
-    def __init__(self, path: Path | str, grid: HealpixGrid | None = None) -> None:
-        self.path = Path(path)
+    ``options`` are fsspec storage options (``storage.options``: S3 endpoint, keys).
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        grid: HealpixGrid | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.url = str(path)
+        local = "://" not in self.url or self.url.startswith("file://")
+        self.path = Path(self.url.removeprefix("file://")) if local else None
+        self._options = dict(options or {})
         self._grid = grid
         self._store: ArchiveStore | None = None
+        self._checked = 0.0
+        self._manifest: bytes | None = None
+        self._location: ArchiveLocation | None = None
+
+    @property
+    def location(self) -> ArchiveLocation:
+        """Where the archive is stored (read-only handle)."""
+        if self._location is None:
+            self._location = open_location(self.url, self._options, read_only=True)
+        return self._location
 
     @property
     def exists(self) -> bool:
         """Whether the archive has been created."""
-        return (self.path / "zarr.json").is_file()
+        return self.location.read(MANIFEST) is not None or self.location.exists("zarr.json")
 
     @property
     def store(self) -> ArchiveStore:
-        """The Zarr store (raises ``FileNotFoundError`` before the first ingest)."""
-        if self._store is None:
-            if not self.exists:
-                raise FileNotFoundError(f"no archive at {self.path}")
-            self._store = ArchiveStore.open(self.path, mode="r+")
+        """The published state (raises ``FileNotFoundError`` before the first ingest).
+
+        Re-opened when another process published a newer manifest.
+        """
+        now = time.monotonic()
+        fresh = 0.0 if self.location.is_local else _REFRESH_SECONDS
+        if self._store is not None and now - self._checked < fresh:
+            return self._store
+        raw = self.location.read(MANIFEST)
+        if self._store is None or raw != self._manifest:
+            if raw is None and not self.location.exists("zarr.json"):
+                raise FileNotFoundError(f"no archive at {self.url}")
+            self._store = ArchiveStore.open(self.location, "r", manifest=raw)
+            self._manifest = raw
+        self._checked = now
         return self._store
 
     @property
     def grid(self) -> HealpixGrid:
         """The archive's HEALPix grid."""
-        return self.store.grid if self.exists else (self._grid or HealpixGrid())
+        try:
+            return self.store.grid
+        except FileNotFoundError:
+            return self._grid or HealpixGrid()
+
+    def _writer(self) -> ArchiveStore:
+        location = open_location(self.url, self._options)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        raw = location.read(MANIFEST)
+        if raw is not None or location.exists("zarr.json"):
+            return ArchiveStore.open(location, "r+", manifest=raw)
+        return ArchiveStore.create(location, self._grid or HealpixGrid())
 
     # -- ingest ------------------------------------------------------------------------------
 
@@ -114,27 +163,33 @@ class Archive:
         geobox = cube.odc.geobox
         if geobox is None:
             raise ValueError("the cube has no georeferencing (odc-geo cannot find its CRS)")
-        if not self.exists:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._store = ArchiveStore.create(self.path, self._grid or HealpixGrid())
-        store = self.store
+        store = self._writer()
         regridder = Regridder(geobox, store.grid, method, clip)
         names = [str(b) for b in cube.bands.values]
         entries = raster if raster is not None else cube.attrs.get("raster:bands", [])
         raster_by = {str(r.get("name")): dict(r) for r in entries}
         times = cube.t.values
-        for i in range(times.size):
-            layers = np.asarray(cube.isel(t=i).values, dtype=np.float32)
-            for j, band in enumerate(names):
-                if band not in store.bands():
-                    enc = (encodings or {}).get(band) or choose_encoding(
-                        raster_by.get(band, {}), layers[j]
-                    )
-                    store.add_band(band, enc, raster_by.get(band, {"name": band}))
-            t = store.time_index(np.datetime64(times[i], "s"), create=True)
-            assert t is not None
-            for j, band in enumerate(names):
-                store.write_chunks(band, t, regridder.chunks, regridder.layer(layers[j]))
+        try:
+            for i in range(times.size):
+                layers = np.asarray(cube.isel(t=i).values, dtype=np.float32)
+                for j, band in enumerate(names):
+                    if band not in store.bands():
+                        enc = (encodings or {}).get(band) or choose_encoding(
+                            raster_by.get(band, {}), layers[j]
+                        )
+                        store.add_band(band, enc, raster_by.get(band, {"name": band}))
+                seconds = store.stage_date(np.datetime64(times[i], "s"))
+                for j, band in enumerate(names):
+                    store.write_chunks(band, seconds, regridder.chunks, regridder.layer(layers[j]))
+            store.commit()
+        except ValueError:
+            raise
+        except Exception as exc:
+            raise ArchiveWriteError(
+                f"ingest into {self.url} failed ({type(exc).__name__}: {exc}); nothing of it "
+                "was published and the archive keeps its previous state"
+            ) from exc
+        self._store = None
         return IngestReport(
             times.size, len(names), int(regridder.chunks.size), regridder.method, cube.size
         )
@@ -183,4 +238,4 @@ class Archive:
         """Bands, encodings, dates, stored shards, bytes on disk and coverage bbox."""
         from .inventory import describe
 
-        return describe(self.store, self.path)
+        return describe(self.store)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from .archive import Archive
 
 __all__ = ["archive_app"]
 
@@ -18,8 +21,13 @@ archive_app = typer.Typer(
 console = Console(stderr=True)
 
 ArchivePath = Annotated[
-    Path | None,
-    typer.Option("--archive", "-a", help="Archive directory [default: <data dir>/archive.zarr]."),
+    str | None,
+    typer.Option(
+        "--archive",
+        "-a",
+        help="Archive directory or URL (s3://…) [default: EOSTATION_STORAGE__ARCHIVE_URL, "
+        "else <data dir>/archive.zarr].",
+    ),
 ]
 BBoxOption = Annotated[str, typer.Option("--bbox", help="W,S,E,N in degrees.")]
 TimeOption = Annotated[
@@ -28,12 +36,15 @@ TimeOption = Annotated[
 BandsOption = Annotated[str | None, typer.Option("--bands", help="Comma-separated band names.")]
 
 
-def _archive_path(path: Path | None) -> Path:
-    if path is not None:
-        return path
+def _open(path: str | None) -> Archive:
+    """The archive named on the command line or by the settings, with the storage options."""
     from eostation.config import Settings
 
-    return Settings().data_dir / "archive.zarr"
+    from .archive import Archive
+
+    settings = Settings()
+    where = path or settings.storage.archive_url or settings.data_dir / "archive.zarr"
+    return Archive(where, options=settings.storage.options)
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
@@ -74,7 +85,6 @@ def fetch(
     from openeo.rest.connection import connect
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .archive import Archive
     from .fetch import TileFetcher
 
     start, _, end = time.partition("/")
@@ -97,7 +107,7 @@ def fetch(
             bar.update(task, completed=done, total=total, description=message)
 
         fetcher = TileFetcher(
-            Archive(_archive_path(archive)),
+            _open(archive),
             connection,
             collection,
             _bbox(bbox),
@@ -132,12 +142,12 @@ def ingest(
     """Ingest a local file (netCDF, GeoTIFF) or the results of a finished batch job."""
     import tempfile
 
-    from .archive import Archive
     from .results import read_result
+    from .state import ArchiveWriteError
 
     if (file is None) == (job is None):
         raise typer.BadParameter("give either FILE or --job")
-    target = Archive(_archive_path(archive))
+    target = _open(archive)
     with tempfile.TemporaryDirectory(prefix="eostation-ingest-") as tmp:
         if job is not None:
             from openeo.rest.connection import connect
@@ -150,7 +160,11 @@ def ingest(
             assert file is not None
             paths = [file]
         for path in paths:
-            report = target.ingest(read_result(path, date))
+            try:
+                report = target.ingest(read_result(path, date))
+            except ArchiveWriteError as exc:
+                console.print(f"[red]{path.name}: {exc}")
+                raise typer.Exit(1) from None
             console.print(
                 f"{path.name}: {report.dates} date(s) × {report.bands} band(s) into "
                 f"{report.chunks} chunk(s) ({report.method})"
@@ -169,12 +183,11 @@ def query(
     archive: ArchivePath = None,
 ) -> None:
     """Read a bbox back on a regular lon/lat grid, as netCDF or a PNG."""
-    from .archive import Archive
     from .plot import plot_dataset
 
     box = _bbox(bbox)
     res = resolution or max(box[2] - box[0], box[3] - box[1]) / 800
-    ds = Archive(_archive_path(archive)).query(box, _time(time), res, bands=_bands(bands))
+    ds = _open(archive).query(box, _time(time), res, bands=_bands(bands))
     if output.suffix.lower() == ".png":
         plot_dataset(ds, output)
     else:
@@ -187,8 +200,6 @@ def query(
 @archive_app.command("info")
 def info(archive: ArchivePath = None) -> None:
     """Coverage, dates, bands and size of the archive (JSON)."""
-    from .archive import Archive
-
-    doc = Archive(_archive_path(archive)).info()
+    doc = _open(archive).info()
     doc.pop("shard_cells", None)
     typer.echo(json.dumps(doc, indent=2))

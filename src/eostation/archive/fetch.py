@@ -123,7 +123,9 @@ class TileFetcher:
         self.tiles = {t.key: t for t in tiles_for(aoi)}
         request = json.dumps([collection, list(aoi), list(temporal), self.bands])
         digest = hashlib.sha256(request.encode()).hexdigest()[:16]
-        self.state_path = archive.path.parent / f"{archive.path.name}.fetch-{digest}.json"
+        # An archive on object storage keeps its (local, per-operator) fetch state here.
+        base = archive.path or Path.cwd() / hashlib.sha256(archive.url.encode()).hexdigest()[:12]
+        self.state_path = base.parent / f"{base.name}.fetch-{digest}.json"
         self.state = self._load_state()
 
     # -- state -------------------------------------------------------------------------------

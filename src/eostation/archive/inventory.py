@@ -1,8 +1,7 @@
-"""What an archive holds: bands, encodings, dates, coverage and size on disk."""
+"""What an archive holds: bands, encodings, dates, coverage and size in storage."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,17 +12,12 @@ from .layout import ArchiveStore
 __all__ = ["describe", "stored_shards"]
 
 
-def stored_shards(path: Path, band: str) -> dict[int, list[int]]:
-    """Shard ids on disk per time index of a band (``bands/<band>/c/<t>/<shard>``)."""
-    out: dict[int, list[int]] = {}
-    root = path / "bands" / band / "c"
-    if root.is_dir():
-        for tdir in root.iterdir():
-            out[int(tdir.name)] = sorted(int(p.name) for p in tdir.iterdir())
-    return out
+def stored_shards(store: ArchiveStore, band: str) -> dict[int, list[int]]:
+    """Shard ids holding data per time index of a band, from the manifest (no listing)."""
+    return store.stored_shards(band)
 
 
-def describe(store: ArchiveStore, path: Path) -> dict[str, Any]:
+def describe(store: ArchiveStore) -> dict[str, Any]:
     """A JSON-able summary of the archive."""
     g = store.grid
     times = store.times()
@@ -31,9 +25,8 @@ def describe(store: ArchiveStore, path: Path) -> dict[str, Any]:
     shards: set[int] = set()
     total = 0
     for band in store.bands():
-        per_t = stored_shards(path, band)
-        files = [f for f in (path / "bands" / band).rglob("*") if f.is_file()]
-        size = sum(f.stat().st_size for f in files)
+        per_t = stored_shards(store, band)
+        size = store.state.sizes.get(band, 0)
         total += size
         for ids in per_t.values():
             shards.update(ids)
@@ -48,7 +41,7 @@ def describe(store: ArchiveStore, path: Path) -> dict[str, Any]:
         lon, lat = nested.vertices(shard_ids, g.shard_level, ellipsoid="WGS84")
         bbox = [float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))]
     return {
-        "path": str(path),
+        "path": store.location.url,
         "grid": g.dggs_attrs() | {"cell_size_m": round(g.cell_size, 2)},
         "dates": [str(t) for t in np.sort(times)],
         "bands": bands,

@@ -29,14 +29,11 @@ __all__ = ["ArchiveIndexer", "archive_items"]
 log = logging.getLogger("eostation.catalog")
 
 
-def _holdings(source: Any) -> dict[tuple[int, int], list[str]]:
-    """Bands stored per (time index, shard cell)."""
-    archive = source.archive
+def _holdings(store: Any) -> dict[tuple[int, int], list[str]]:
+    """Bands stored per (time index, shard cell) of an ``ArchiveStore``."""
     held: dict[tuple[int, int], list[str]] = defaultdict(list)
-    if not archive.exists:
-        return {}
-    for band in archive.store.bands():
-        for t, shards in stored_shards(archive.path, band).items():
+    for band in store.bands():
+        for t, shards in stored_shards(store, band).items():
             for shard in shards:
                 held[(t, shard)].append(band)
     return dict(held)
@@ -56,10 +53,10 @@ def _footprint(shard: int, level: int) -> tuple[list[list[float]], list[float]]:
 
 def archive_items(source: Any) -> list[dict[str, Any]]:
     """STAC items of an archive collection (``data.archive_source.ArchiveSource``)."""
-    held = _holdings(source)
-    if not held:
+    if not source.archive.exists:
         return []
     store = source.archive.store
+    held = _holdings(store)
     grid = store.grid
     times = store.times()
     items = []
@@ -109,7 +106,7 @@ class ArchiveIndexer:
         written = 0
         for source in self.sources:
             try:
-                held = _holdings(source)
+                held = _holdings(source.archive.store) if source.archive.exists else {}
                 state = hashlib.sha1(repr(sorted(held.items())).encode()).hexdigest()
                 if state == self.index.state(source.id):
                     continue

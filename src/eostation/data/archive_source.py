@@ -5,7 +5,7 @@ Register it in ``collections.toml`` with ``type = "archive"``::
     [[collections]]
     type = "archive"
     id = "MY_S2_ARCHIVE"
-    path = "archive.zarr"       # relative to the TOML's folder
+    path = "archive.zarr"       # relative to the TOML's folder, or s3://bucket/archive.zarr
     resolution = 0.0002         # output pixel size in degrees (default: ~one cell)
 
 (``data/registry.py`` dispatches on ``type``; its owner adds the ``"archive"`` branch
@@ -41,11 +41,13 @@ class ArchiveSource:
     def __init__(
         self,
         collection_id: str,
-        path: Path,
+        path: Path | str,
         title: str | None = None,
         resolution: float | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
-        self._id, self.archive, self.title = collection_id, Archive(path), title or collection_id
+        self._id, self.title = collection_id, title or collection_id
+        self.archive = Archive(path, options=options)
         self.resolution = resolution
 
     @property
@@ -131,8 +133,16 @@ class ArchiveSource:
         return out
 
 
-def archive_collection(entry: Mapping[str, Any], base: Path) -> ArchiveSource:
-    """An :class:`ArchiveSource` from a ``[[collections]]`` TOML entry (``id``, ``path``, ...)."""
+def archive_collection(
+    entry: Mapping[str, Any], base: Path, options: Mapping[str, Any] | None = None
+) -> ArchiveSource:
+    """An :class:`ArchiveSource` from a ``[[collections]]`` TOML entry (``id``, ``path``, ...).
+
+    ``path`` may be an fsspec URL (``s3://…``), opened with the storage ``options``.
+    """
     e = parse_entry(entry, ArchiveEntry)
+    if "://" in e.path:
+        return ArchiveSource(e.id, e.path, e.title, e.resolution, options)
     path = Path(e.path)
-    return ArchiveSource(e.id, path if path.is_absolute() else base / path, e.title, e.resolution)
+    where = path if path.is_absolute() else base / path
+    return ArchiveSource(e.id, where, e.title, e.resolution)

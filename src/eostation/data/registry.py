@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import tomllib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eostation.errors import CollectionNotFound
 
@@ -52,12 +52,15 @@ class CollectionRegistry:
 
 
 def build_registry(
-    data_dir: pathlib.Path | None = None, outbound: OutboundPolicy | None = None
+    data_dir: pathlib.Path | None = None,
+    outbound: OutboundPolicy | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> CollectionRegistry:
     """The demo collections, then the collections configured in ``data_dir``.
 
     ``outbound`` guards the http(s) requests of STAC collections (``OutboundPolicy.
-    from_settings``; None refuses internal addresses).
+    from_settings``; None refuses internal addresses). ``storage_options`` (``storage.
+    options``) open archives configured by URL (``s3://…``).
 
     A ``collections.toml`` in ``data_dir`` declares local-file and STAC collections
     (``eostation.data.files`` / ``eostation.data.stac``); they are added after the demo
@@ -69,13 +72,16 @@ def build_registry(
 
     registry = CollectionRegistry(demo_sources())
     if data_dir is not None and (data_dir / "collections.toml").is_file():
-        for source in _configured_sources(data_dir / "collections.toml", outbound):
+        config = data_dir / "collections.toml"
+        for source in _configured_sources(config, outbound, storage_options):
             registry.add(source)
     return registry
 
 
 def _configured_sources(
-    config: pathlib.Path, outbound: OutboundPolicy | None = None
+    config: pathlib.Path,
+    outbound: OutboundPolicy | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> list[CollectionSource]:
     """Sources declared as ``[[collections]]`` in a TOML file.
 
@@ -108,5 +114,5 @@ def _configured_sources(
         else:
             from .archive_source import archive_collection
 
-            sources.append(archive_collection(entry, config.parent))
+            sources.append(archive_collection(entry, config.parent, storage_options))
     return sources

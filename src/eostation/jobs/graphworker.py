@@ -60,7 +60,9 @@ class _Tools:
         return cls(
             settings=settings,
             registry=default_registry(),
-            collections=build_registry(settings.data_dir, OutboundPolicy.from_settings(settings)),
+            collections=build_registry(
+                settings.data_dir, OutboundPolicy.from_settings(settings), settings.storage.options
+            ),
             formats=default_formats(),
             limits=EngineLimits.from_settings(settings),
         )

@@ -79,7 +79,9 @@ def run_local(
         process,
         registry=default_registry(),
         formats=formats,
-        collections=build_registry(settings.data_dir, OutboundPolicy.from_settings(settings)),
+        collections=build_registry(
+            settings.data_dir, OutboundPolicy.from_settings(settings), settings.storage.options
+        ),
         log=log,
         cancelled=lambda: False,
         user_id="local",

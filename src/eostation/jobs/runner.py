@@ -80,7 +80,9 @@ class Runner:
         self.collections = (
             collections
             if collections is not None
-            else build_registry(settings.data_dir, OutboundPolicy.from_settings(settings))
+            else build_registry(
+                settings.data_dir, OutboundPolicy.from_settings(settings), settings.storage.options
+            )
         )
         self.formats = formats if formats is not None else default_formats()
         self.client = client

@@ -52,7 +52,7 @@ def archive_coverage(collections: CollectionRegistry) -> list[dict[str, Any]]:
         coverage: dict[str, dict[str, list[int]]] = {}
         every: set[int] = set()
         for band in store.bands():
-            per_t = stored_shards(source.archive.path, band)
+            per_t = stored_shards(store, band)
             coverage[band] = {dates[t]: ids for t, ids in sorted(per_t.items()) if t < len(dates)}
             every.update(i for ids in per_t.values() for i in ids)
         out.append(
