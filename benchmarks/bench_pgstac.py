@@ -20,16 +20,13 @@ import os
 import pwd
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
-
-from shapely.geometry import box
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tests.conftest  # noqa: F401  (before tests.pg_server, which it imports)
-from bench_catalog import DAYS, T0, fill_index, percentiles, queries
+from bench_catalog import fill_index, page_through, paging_query, percentiles, queries
 from tests.pg_server import PostgresServer, _bindir
 
 from eostation.catalog import ItemQuery
@@ -85,20 +82,6 @@ def _timed(
     return times, answers
 
 
-def _paging(index: ItemIndex, n: int) -> tuple[float, list[str]]:
-    wide = ItemQuery(
-        intersects=box(-20, 30, 40, 70),
-        datetime=(T0, T0 + timedelta(days=int(DAYS * 12_000 / n) + 1)),
-        limit=1000,
-    )
-    t = time.perf_counter()
-    seen: list[str] = []
-    for offset in range(0, 10_000, 1000):
-        page = index.search(ItemQuery(**{**wide.__dict__, "offset": offset}))
-        seen += [i["id"] for i in page.items]
-    return time.perf_counter() - t, seen
-
-
 def measure(root: Path) -> None:
     """The same searches on both indexes, answers compared, p50/p99 printed."""
     server = server_in(root).start()
@@ -118,8 +101,8 @@ def measure(root: Path) -> None:
         print(f"{n:,} items; bbox+datetime search, limit 10, counted (median {matched} matches):")
         print(f"  sqlite p50 {l50:.1f} ms, p99 {l99:.1f} ms")
         print(f"  pgstac p50 {p50:.1f} ms, p99 {p99:.1f} ms (x{p50 / l50:.1f} of sqlite's p50)")
-        lite_paging, lite_seen = _paging(lite, n)
-        pg_paging, pg_seen = _paging(pg, n)
+        lite_paging, lite_seen, _ = page_through(lite, paging_query(n))
+        pg_paging, pg_seen, _ = page_through(pg, paging_query(n))
         assert pg_seen == lite_seen and len(set(pg_seen)) == min(10_000, n)
         print(f"paging {len(pg_seen):,} results, 1,000 a page: sqlite {lite_paging:.2f} s, "
               f"pgstac {pg_paging:.2f} s")  # fmt: skip
