@@ -1,4 +1,4 @@
-"""The job store: jobs and their logs in the shared SQL database.
+"""The job store: jobs (and, through :class:`JobLogTable`, their logs) in the shared SQL database.
 
 Only SQLAlchemy Core and portable SQL are used, so the same code runs on SQLite and
 PostgreSQL. Every status change is a compare-and-set ``UPDATE … WHERE status IN
@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,12 +22,11 @@ from sqlalchemy.engine import Engine, Row
 from eostation.db import read_connection, write_attempts
 from eostation.errors import JobLocked, JobNotFound
 from eostation.jobs.claim import claim_lock, claim_statement
+from eostation.jobs.logtable import JobLogTable, as_utc, utcnow
 from eostation.jobs.model import (
     ACTIVE,
-    LOG_LEVELS,
     Job,
     JobStatus,
-    LogEntry,
     check_transition,
     sources,
 )
@@ -38,18 +37,6 @@ __all__ = ["JobStore", "utcnow"]
 QUEUED, RUNNING = JobStatus.QUEUED, JobStatus.RUNNING
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def _job(row: Row[Any], process: dict[str, Any] | None = None) -> Job:
     m = row._mapping
     return Job(
@@ -57,8 +44,8 @@ def _job(row: Row[Any], process: dict[str, Any] | None = None) -> Job:
         user_id=m["user_id"],
         process=m["process"] if process is None else process,
         status=JobStatus(m["status"]),
-        created=_utc(m["created"]),  # type: ignore[arg-type]
-        updated=_utc(m["updated"]),  # type: ignore[arg-type]
+        created=as_utc(m["created"]),  # type: ignore[arg-type]
+        updated=as_utc(m["updated"]),  # type: ignore[arg-type]
         title=m["title"],
         description=m["description"],
         plan=m["plan"],
@@ -66,11 +53,11 @@ def _job(row: Row[Any], process: dict[str, Any] | None = None) -> Job:
         log_level=m["log_level"],
         job_options=m["job_options"] or {},
         progress=m["progress"],
-        queued_at=_utc(m["queued_at"]),
-        started=_utc(m["started"]),
-        finished=_utc(m["finished"]),
+        queued_at=as_utc(m["queued_at"]),
+        started=as_utc(m["started"]),
+        finished=as_utc(m["finished"]),
         runner=m["runner"],
-        heartbeat=_utc(m["heartbeat"]),
+        heartbeat=as_utc(m["heartbeat"]),
         attempts=m["attempts"],
         costs=m["costs"],
         usage=m["usage"],
@@ -81,7 +68,7 @@ def _job(row: Row[Any], process: dict[str, Any] | None = None) -> Job:
     )
 
 
-class JobStore:
+class JobStore(JobLogTable):
     """Jobs and job logs on a SQLAlchemy engine (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -355,65 +342,3 @@ class JobStore:
             with attempt as conn:
                 outcome = bool(conn.execute(stmt).rowcount)
         return outcome
-
-    # -- logs ---------------------------------------------------------------------------
-
-    def log(
-        self,
-        job_id: str,
-        level: str,
-        message: str,
-        *,
-        code: str | None = None,
-        data: Any = None,
-        path: builtins.list[dict[str, Any]] | None = None,
-        usage: dict[str, Any] | None = None,
-    ) -> None:
-        """Append a log entry to the job (silently nothing if the job was deleted)."""
-        if level not in LOG_LEVELS:
-            raise ValueError(f"unknown log level {level!r}")
-        row = {
-            "job_id": job_id,
-            "level": level,
-            "message": message,
-            "code": code,
-            "data": data,
-            "path": path,
-            "usage": usage,
-            "time": utcnow(),
-        }
-        for attempt in write_attempts(self._engine):
-            with attempt as conn:
-                exists = conn.execute(sa.select(jobs.c.id).where(jobs.c.id == job_id)).first()
-                if exists is not None:
-                    conn.execute(job_logs.insert().values(**row))
-
-    def logs(
-        self, job_id: str, *, after: int | None = None, min_level: str = "debug", limit: int = 1000
-    ) -> tuple[builtins.list[LogEntry], bool]:
-        """Entries after id ``after`` at ``min_level`` or more severe, and whether more follow."""
-        levels = LOG_LEVELS[LOG_LEVELS.index(min_level) :]
-        query = (
-            sa.select(job_logs)
-            .where(job_logs.c.job_id == job_id, job_logs.c.level.in_(levels))
-            .order_by(job_logs.c.id)
-            .limit(limit + 1)
-        )
-        if after is not None:
-            query = query.where(job_logs.c.id > after)
-        with self._engine.connect() as conn:
-            rows = list(conn.execute(query))
-        entries = [
-            LogEntry(
-                id=r.id,
-                level=r.level,
-                message=r.message,
-                time=_utc(r.time),  # type: ignore[arg-type]
-                code=r.code,
-                data=r.data,
-                path=r.path,
-                usage=r.usage,
-            )
-            for r in rows[:limit]
-        ]
-        return entries, len(rows) > limit
