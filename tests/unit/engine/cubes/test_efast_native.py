@@ -14,6 +14,7 @@ from eostation.engine.processes.cubes.efast_kernels import (
     composite,
     distance_score,
     fuse,
+    fused_block,
     temporal_score,
 )
 
@@ -95,3 +96,71 @@ def test_linear_in_time_equals_xarray_interp_with_its_nulls() -> None:
     np.testing.assert_allclose(out.values, expected.values, rtol=1e-12, equal_nan=True)
     assert np.isnan(out.values[0]).all() and np.isnan(out.values[-1]).all()
     assert np.isnan(out.values[3, 0, 1, 1]) and list(out.t.values) == list(wanted)
+
+
+def _weighted_mean(weights: list[float], values: list[float]) -> float:
+    total = sum(weights)
+    if total == 0:
+        return math.nan
+    mean = sum(w * (0.0 if math.isnan(v) else v) for w, v in zip(weights, values, strict=True))
+    mean /= total
+    return mean if mean > 0 else math.nan
+
+
+def test_fused_block_equals_the_equations_pixel_by_pixel_in_float32() -> None:
+    """The whole 10 m step of one block (S2 masked by SCL, both composites with the
+    coarse scores and S3 values gathered by nearest neighbour, eq. 3, the NDVI) against
+    the equations evaluated pixel by pixel in float64: equal within float32 precision."""
+    rng = np.random.default_rng(11)
+    days, targets, sigma = np.array([0, 4, 9, 15]), np.array([3, 12]), 6.0
+    s2 = rng.uniform(300, 4000, (4, 2, 6, 4)).astype(np.float32)
+    scl = rng.choice(
+        [4.0, 5.0, 0.0, 3.0, 8.0, 9.0, np.nan], p=[0.4, 0.3] + [0.06] * 5, size=(4, 6, 4)
+    )
+    s2[2, 1, 0, 0] = np.nan  # a missing NIR value counts as 0
+    scl[:, 0, 3] = 9  # cloudy on every date: null
+    score = rng.uniform(0, 1, (4, 3, 2))
+    lr_at_s2 = rng.uniform(0.05, 0.4, (4, 2, 2, 2))
+    lr_now = rng.uniform(0.05, 0.4, (2, 2, 2, 2))
+    lr_now[1, 0, 1, 1] = np.nan  # no S3 value at a target date: the S2 composite alone
+    rows, cols = np.meshgrid(np.arange(6), np.arange(4), indexing="ij")
+    score_index = (rows // 2) * 2 + cols // 2
+    lr_index = (rows // 3) * 2 + cols // 2
+    lr_index[5, 3] = -1  # outside the S3 grid
+    weights = temporal_score(days, targets, sigma)
+    out = fused_block(
+        s2, scl, score, lr_at_s2, lr_now, score_index, lr_index, weights=weights, ndvi=(1, 0)
+    )
+    assert out.dtype == np.float32 and out.shape == (2, 1, 6, 4)
+    expected = np.full(out.shape, np.nan)
+    for k, target in enumerate(targets):
+        for y in range(6):
+            for x in range(4):
+                sy, sx = divmod(int(score_index[y, x]), 2)
+                clear = [not (np.isnan(c) or c in (0, 3) or c > 7) for c in scl[:, y, x]]
+                hr = np.where(np.array(clear)[:, None], s2[:, :, y, x] * np.float32(1e-4), np.nan)
+                w = [
+                    math.exp(-((target - d) ** 2) / (2 * sigma**2)) * score[i, sy, sx]
+                    if not math.isnan(hr[i, 0])
+                    else 0.0
+                    for i, d in enumerate(days)
+                ]
+                fused = []
+                for b in range(2):
+                    hr_c = _weighted_mean(w, list(hr[:, b]))
+                    if lr_index[y, x] < 0:
+                        lr_c = now = math.nan
+                    else:
+                        ly, lx = divmod(int(lr_index[y, x]), 2)
+                        lr_c = _weighted_mean(w, list(lr_at_s2[:, b, ly, lx]))
+                        now = lr_now[k, b, ly, lx]
+                    usable = not (math.isnan(lr_c) or math.isnan(now) or lr_c == 0 or now == 0)
+                    fused.append(hr_c + now - lr_c if usable else hr_c)
+                expected[k, 0, y, x] = (fused[1] - fused[0]) / (fused[1] + fused[0])
+    assert np.isfinite(expected).sum() > 20 and np.isnan(expected).sum() > 0
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    np.testing.assert_allclose(out, expected, rtol=2e-5, atol=1e-6, equal_nan=True)
+    bands = fused_block(s2, scl, score, lr_at_s2, lr_now, score_index, lr_index, weights=weights)
+    assert bands.shape == (2, 2, 6, 4)
+    nir, red = bands[:, 1:].astype(np.float64), bands[:, :1].astype(np.float64)
+    np.testing.assert_allclose(out, (nir - red) / (nir + red), rtol=1e-5, equal_nan=True)
