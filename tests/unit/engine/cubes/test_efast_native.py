@@ -3,10 +3,14 @@ equations (Senty et al. 2024, as the published EFAST graph applies them)."""
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 import xarray as xr
 
 from eostation.engine.processes.cubes.efast import _linear_in_time
@@ -164,3 +168,45 @@ def test_fused_block_equals_the_equations_pixel_by_pixel_in_float32() -> None:
     assert bands.shape == (2, 2, 6, 4)
     nir, red = bands[:, 1:].astype(np.float64), bands[:, :1].astype(np.float64)
     np.testing.assert_allclose(out, (nir - red) / (nir + red), rtol=1e-5, equal_nan=True)
+
+
+EFAST_RUN = """
+import json, sys
+import dask.threaded
+import numpy as np
+from eostation.data.load import load_collection
+from eostation.data.registry import build_registry
+from eostation.engine.context import EvalContext
+from eostation.engine.evaluate import evaluate
+from eostation.engine.limits import EngineLimits
+from eostation.engine.registry import default_registry
+collections = build_registry()
+env = EvalContext(default_registry(), EngineLimits(),
+                  load_collection=lambda c, r: load_collection(collections, c, r))
+box = {"west": -15.9, "south": 15.67, "east": -15.895, "north": 15.675}
+arguments = {"spatial_extent": box, "temporal_extent": ["2023-09-10", "2023-09-20"],
+             "temporal_extent_target": None,
+             "interval_days": 5, "s2_data_bands": ["B04", "B8A"],
+             "s3_data_bands": ["SDR_Oa08", "SDR_Oa17"], "output_ndvi": True}
+graph = {"process_graph": {"e": {"process_id": "efast", "arguments": arguments, "result": True}}}
+with dask.config.set(scheduler=dask.threaded.get):  # as the local runner computes
+    out = evaluate(graph, env).compute()
+print(json.dumps({"modules": sorted(m for m in ("pydantic", "distributed") if m in sys.modules),
+                  "shape": list(out.shape), "dtype": str(out.dtype),
+                  "finite": float(np.isfinite(out.values).mean()),
+                  "range": [float(np.nanmin(out.values)), float(np.nanmax(out.values))]}))
+"""
+
+
+@pytest.mark.slow
+def test_a_native_run_imports_neither_pydantic_nor_distributed() -> None:
+    """The start-up floor: without a collections.toml the registry needs no pydantic
+    models, and EFAST's rechunks name their method, so dask does not import distributed
+    to look for a client (~0.1 s each of every run)."""
+    done = subprocess.run(
+        [sys.executable, "-c", EFAST_RUN], capture_output=True, text=True, check=True
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["modules"] == []
+    assert report["shape"][:2] == [2, 1] and report["dtype"] == "float32"
+    assert report["finite"] > 0.9 and -1 <= report["range"][0] < report["range"][1] <= 1

@@ -62,6 +62,9 @@ S3_SIGMA_DAYS = 10.0
 _OFFSETS = np.arange(-2, 3)
 SMOOTHING_KERNEL = np.exp(-(_OFFSETS[:, None] ** 2 + _OFFSETS[None, :] ** 2) / 2.0)
 SMOOTHING_KERNEL /= SMOOTHING_KERNEL.sum()
+# dask picks a rechunk method by asking distributed for a client, which imports
+# distributed (~0.1 s) on a local run; EFAST's rechunks are small, "tasks" always fits.
+TASKS = "tasks"
 _INTERVAL = {"type": "array", "subtype": "temporal-interval", "minItems": 2, "maxItems": 2}
 _BANDS = {"type": "array", "items": {"type": "string"}}
 
@@ -94,8 +97,8 @@ def _composites(
     if not isinstance(values, da.Array):
         values = da.from_array(np.asarray(values), chunks=(-1, -1, 512, 512))
     spatial = values.chunks[2:]
-    values = values.rechunk((-1, -1, *spatial))
-    scores = da.asarray(score.transpose("t", "y", "x").data).rechunk((-1, *spatial))
+    values = values.rechunk((-1, -1, *spatial), method=TASKS)
+    scores = da.asarray(score.transpose("t", "y", "x").data).rechunk((-1, *spatial), method=TASKS)
     out = da.map_blocks(
         lambda s, v: composite(s[:, 0], weights, v),
         scores[:, None],
@@ -139,7 +142,7 @@ def _linear_in_time(cube: xr.DataArray, times: np.ndarray) -> xr.DataArray:
 def _distance(cloudy: xr.DataArray) -> xr.DataArray:
     """The distance-to-cloud score of ``(t, y, x)`` flags, one date per block."""
     flags = cloudy.transpose("t", "y", "x")
-    data = da.asarray(flags.data).rechunk((1, -1, -1))
+    data = da.asarray(flags.data).rechunk((1, -1, -1), method=TASKS)
     return flags.copy(data=data.map_blocks(distance_score, dtype=np.float64))
 
 
@@ -169,10 +172,10 @@ def _fused(
     upsampled to 10 m but the block being fused."""
     values = _blocks(s2)
     spatial = values.chunks[2:]
-    values = values.rechunk((-1, -1, *spatial))
-    classes = da.asarray(scl.transpose("t", "y", "x").data).rechunk((-1, *spatial))
+    values = values.rechunk((-1, -1, *spatial), method=TASKS)
+    classes = da.asarray(scl.transpose("t", "y", "x").data).rechunk((-1, *spatial), method=TASKS)
     whole = [
-        da.asarray(layer.transpose(*dims).data).rechunk(-1)
+        da.asarray(layer.transpose(*dims).data).rechunk(-1, method=TASKS)
         for layer, dims in (
             (score, ("t", "y", "x")),
             (lr_at_s2, ("t", "bands", "y", "x")),
