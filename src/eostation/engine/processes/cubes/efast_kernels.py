@@ -157,14 +157,19 @@ def fused_block(
     """
     classes = np.asarray(scl)
     keep = ~((classes == 0) | (classes == 3) | (classes > 7) | np.isnan(classes))
-    hr = np.asarray(s2, dtype=np.float32) * S2_SCALE
+    # S2 and the S3 values at the S2 dates side by side as one set of bands: composited
+    # in one pass with the same weights, counted where S2's first band is observed.
+    bands = s2.shape[1]
+    both = np.empty((s2.shape[0], 2 * bands, *s2.shape[2:]), dtype=np.float32)
+    hr = both[:, :bands]
+    np.multiply(np.asarray(s2, dtype=np.float32), S2_SCALE, out=hr)
     np.copyto(hr, np.nan, where=~keep[:, None])
-    scores = gather(score, score_index)
-    hr_composite = composite(scores, weights, hr, dtype=np.float32)
+    both[:, bands:] = gather(lr_at_s2, lr_index)
     seen = ~np.isnan(hr[:, 0])
-    lr = gather(lr_at_s2, lr_index)
-    lr_composite = composite(scores, weights, lr, observed=seen, dtype=np.float32)
-    fused: NDArray[np.float32] = fuse(hr_composite, lr_composite, gather(lr_now, lr_index))
+    composites = composite(gather(score, score_index), weights, both, seen, dtype=np.float32)
+    fused: NDArray[np.float32] = fuse(
+        composites[:, :bands], composites[:, bands:], gather(lr_now, lr_index)
+    )
     if ndvi is not None:
         nir, red = fused[:, ndvi[0]], fused[:, ndvi[1]]
         fused = ((nir - red) / (nir + red))[:, None]
