@@ -18,8 +18,11 @@ and not offered by CDSE, which runs EFAST as the UDP. See docs/efast.md.
    ``temporal_score_stddev``);
 5. the fused value ``S2 composite + S3 at the target date - S3 composite``, or its NDVI.
 
-Coarse layers reach the 10 m grid by nearest neighbour, as ``merge_cubes`` puts them
-there in the graph (:mod:`.efast_grid`: one warp per grid pair instead of one per block).
+Steps 1–3 and the interpolation of step 4 run on the coarse grids (tiny arrays). Every
+10 m step (the S2 mask, both composites, eq. 3, the NDVI) runs in float32 in one task per
+spatial block of the S2 cube, all dates at once (:func:`.efast_kernels.fused_block`); the
+coarse layers reach it by nearest neighbour, as ``merge_cubes`` puts them on the 10 m grid
+in the graph (:mod:`.efast_grid`: one warp per grid pair, then a gather per block).
 """
 
 from __future__ import annotations
