@@ -210,3 +210,48 @@ def test_a_native_run_imports_neither_pydantic_nor_distributed() -> None:
     assert report["modules"] == []
     assert report["shape"][:2] == [2, 1] and report["dtype"] == "float32"
     assert report["finite"] > 0.9 and -1 <= report["range"][0] < report["range"][1] <= 1
+
+
+def _on_grid(values: np.ndarray, resolution: int, dims: tuple[str, ...]) -> xr.DataArray:
+    from odc.geo.geobox import GeoBox
+    from odc.geo.xr import xr_coords
+
+    box = GeoBox.from_bbox((500010, 1700010, 500190, 1700130), "EPSG:32628", resolution=resolution)
+    coords = dict(xr_coords(box, dims=("y", "x")))
+    return xr.DataArray(values, dims=dims, coords=coords)
+
+
+def test_fused_blocks_of_a_chunked_cube_equal_one_block_of_the_whole() -> None:
+    """``efast``'s 10 m step on a cube split into 5 × 7 px blocks: the coarse layers are
+    gathered for each block with its own part of the index map, so the blocks together
+    equal the kernel run on the whole image; a 30 m pixel covers 3 × 3 px at 10 m."""
+    from eostation.engine.processes.cubes.efast import _fused
+    from eostation.engine.processes.cubes.efast_grid import pixel_index
+
+    rng = np.random.default_rng(3)
+    s2_values = rng.uniform(300, 4000, (3, 2, 12, 18)).astype(np.float32)
+    scl_values = rng.choice([4.0, 5.0, 9.0], p=[0.5, 0.3, 0.2], size=(3, 12, 18))
+    s2 = _on_grid(s2_values, 10, ("t", "bands", "y", "x")).chunk({"y": 5, "x": 7})
+    scl = _on_grid(scl_values, 10, ("t", "y", "x")).chunk({"y": 5, "x": 7})
+    score = _on_grid(rng.uniform(0, 1, (3, 4, 6)), 30, ("t", "y", "x"))
+    lr_at_s2 = _on_grid(rng.uniform(0.05, 0.4, (3, 2, 4, 6)), 30, ("t", "bands", "y", "x"))
+    lr_now = _on_grid(rng.uniform(0.05, 0.4, (2, 2, 4, 6)), 30, ("t", "bands", "y", "x"))
+    index = pixel_index(score, s2)
+    rows, cols = np.meshgrid(np.arange(12), np.arange(18), indexing="ij")
+    np.testing.assert_array_equal(index, (rows // 3) * 6 + cols // 3)
+    weights = temporal_score(np.array([0, 5, 9]), np.array([2, 8]), 20.0)
+    blocks = _fused(s2, scl, score, lr_at_s2, lr_now, weights, (1, 0))
+    assert blocks.numblocks == (1, 1, 3, 3)
+    whole = fused_block(
+        s2_values,
+        scl_values,
+        score.values,
+        lr_at_s2.values,
+        lr_now.values,
+        index,
+        index,
+        weights=weights,
+        ndvi=(1, 0),
+    )
+    assert np.isfinite(whole).mean() > 0.9
+    np.testing.assert_array_equal(blocks.compute(), whole)
