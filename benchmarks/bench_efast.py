@@ -10,8 +10,11 @@ a sampler of the process tree (psutil, every 0.1 s) cross-checks that figure and
 the peak of the tree's summed resident memory. A third child only loads the inputs both read (S2 bands, SCL,
 binned S3), which the demo world synthesises on the fly: the ratios are given as they
 are and for the processing above that floor. A fourth child only starts (interpreter,
-imports, collection registry): the floor under every variant. Prints a JSON report, plus the largest
-difference between the two results.
+imports, collection registry): the floor under every variant; a fifth only imports numpy,
+xarray, dask.array and rasterio, the part of that floor eostation cannot shed. Every child
+computes on dask's threaded scheduler, as ``eostation run`` and the local job runner do
+(left to choose, dask imports distributed to look for a client). Prints a JSON report,
+plus the largest difference between the two results.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 
+_BARE = "import numpy, xarray, dask.array, rasterio"
+
 _CHILD = """
 import ctypes, os, sys, numpy as np
 # A subreaper: sandboxed UDF processes orphaned when their worker is killed are
@@ -44,6 +49,8 @@ from eostation.engine.context import EvalContext
 from eostation.engine.evaluate import evaluate
 from eostation.engine.limits import EngineLimits
 from eostation.engine.registry import default_registry
+import dask, dask.threaded
+dask.config.set(scheduler=dask.threaded.get)
 collections = build_registry()
 env = EvalContext(default_registry(), EngineLimits(udf_enabled=True),
                   load_collection=lambda c, r: load_collection(collections, c, r))
@@ -144,7 +151,11 @@ class _TreeSampler(threading.Thread):
 
 def _measure(variant: str, args: dict[str, object], folder: Path) -> dict[str, float]:
     path = folder / f"{variant}.npy"
-    code = _CHILD.format(root=str(ROOT), args=args, variant=variant, path=str(path))
+    code = (
+        _BARE
+        if variant == "bare"
+        else _CHILD.format(root=str(ROOT), args=args, variant=variant, path=str(path))
+    )
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
     sampler = _TreeSampler(child.pid)
@@ -181,6 +192,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        bare = _measure("bare", args, folder)
         start = _measure("start", args, folder)
         inputs = _measure("inputs", args, folder)
         native = _measure("native", args, folder)
@@ -188,6 +200,7 @@ def main() -> None:
         a, b = np.load(folder / "native.npy"), np.load(folder / "udp.npy")
     report = {
         "case": {"km": options.km, "days": options.days, "load_average": os.getloadavg()},
+        "bare_imports": bare,
         "start_only": start,
         "inputs_only": inputs,
         "native": native,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from eostation.errors import CollectionNotFound
 
 from .base import CollectionSource
-from .config import CollectionConfigError, FilesEntry, StacEntry, entry_model
 
 if TYPE_CHECKING:
     from eostation.outbound import OutboundPolicy
@@ -91,6 +90,10 @@ def _configured_sources(
     TOML's folder. A bad entry raises ``CollectionConfigError`` naming the collection and
     the field.
     """
+    # Imported here: the entry models are pydantic's, ~0.1 s of start-up (import and
+    # model building) that a data directory without collections.toml never needs.
+    from .config import CollectionConfigError, FilesEntry, StacEntry, entry_model
+
     try:
         doc = tomllib.loads(config.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -18,8 +18,11 @@ and not offered by CDSE, which runs EFAST as the UDP. See docs/efast.md.
    ``temporal_score_stddev``);
 5. the fused value ``S2 composite + S3 at the target date - S3 composite``, or its NDVI.
 
-Coarse layers reach the 10 m grid by nearest neighbour, as ``merge_cubes`` puts them
-there in the graph (:mod:`.efast_grid`: one warp per grid pair instead of one per block).
+Steps 1–3 and the interpolation of step 4 run on the coarse grids (tiny arrays). Every
+10 m step (the S2 mask, both composites, eq. 3, the NDVI) runs in float32 in one task per
+spatial block of the S2 cube, all dates at once (:func:`.efast_kernels.fused_block`); the
+coarse layers reach it by nearest neighbour, as ``merge_cubes`` puts them on the 10 m grid
+in the graph (:mod:`.efast_grid`: one warp per grid pair, then a gather per block).
 """
 
 from __future__ import annotations
@@ -33,12 +36,11 @@ import xarray as xr
 
 from eostation.engine.context import EvalContext
 from eostation.engine.cube import carry_metadata, with_dimension_type
-from eostation.engine.processes.cubes.combine import mask
-from eostation.engine.processes.cubes.efast_grid import nearest_onto
+from eostation.engine.processes.cubes.efast_grid import pixel_index
 from eostation.engine.processes.cubes.efast_kernels import (
     composite,
     distance_score,
-    fuse,
+    fused_block,
     temporal_score,
 )
 from eostation.engine.processes.cubes.io import load_collection
@@ -63,6 +65,9 @@ S3_SIGMA_DAYS = 10.0
 _OFFSETS = np.arange(-2, 3)
 SMOOTHING_KERNEL = np.exp(-(_OFFSETS[:, None] ** 2 + _OFFSETS[None, :] ** 2) / 2.0)
 SMOOTHING_KERNEL /= SMOOTHING_KERNEL.sum()
+# dask picks a rechunk method by asking distributed for a client, which imports
+# distributed (~0.1 s) on a local run; EFAST's rechunks are small, "tasks" always fits.
+TASKS = "tasks"
 _INTERVAL = {"type": "array", "subtype": "temporal-interval", "minItems": 2, "maxItems": 2}
 _BANDS = {"type": "array", "items": {"type": "string"}}
 
@@ -88,27 +93,19 @@ def _composites(
     bands: xr.DataArray,
     weights: np.ndarray,
     targets: pd.DatetimeIndex,
-    like: xr.DataArray | None = None,
 ) -> xr.DataArray:
-    """:func:`composite` per spatial block: ``(t, y, x)`` scores, ``(t, bands, y, x)`` values.
-
-    With ``like`` (a cube on the same grid and dates), an input counts where the first
-    band of ``like`` is observed, and the blocks are those of ``like``.
-    """
+    """:func:`composite` per spatial block: ``(t, y, x)`` scores, ``(t, bands, y, x)`` values."""
     bands = bands.transpose("t", "bands", "y", "x")
     values = bands.data
     if not isinstance(values, da.Array):
         values = da.from_array(np.asarray(values), chunks=(-1, -1, 512, 512))
-    spatial = values.chunks[2:] if like is None else _blocks(like).chunks[2:]
-    values = values.rechunk((-1, -1, *spatial))
-    scores = da.asarray(score.transpose("t", "y", "x").data).rechunk((-1, *spatial))
-    inputs = [scores[:, None], values]
-    if like is not None:
-        first = _blocks(like)[:, :1].rechunk((-1, 1, *spatial))
-        inputs.append(~da.isnan(first))
+    spatial = values.chunks[2:]
+    values = values.rechunk((-1, -1, *spatial), method=TASKS)
+    scores = da.asarray(score.transpose("t", "y", "x").data).rechunk((-1, *spatial), method=TASKS)
     out = da.map_blocks(
-        lambda s, v, *seen: composite(s[:, 0], weights, v, seen[0][:, 0] if seen else None),
-        *inputs,
+        lambda s, v: composite(s[:, 0], weights, v),
+        scores[:, None],
+        values,
         dtype=np.float64,
         chunks=((len(targets),), values.chunks[1], *spatial),
     )
@@ -148,7 +145,7 @@ def _linear_in_time(cube: xr.DataArray, times: np.ndarray) -> xr.DataArray:
 def _distance(cloudy: xr.DataArray) -> xr.DataArray:
     """The distance-to-cloud score of ``(t, y, x)`` flags, one date per block."""
     flags = cloudy.transpose("t", "y", "x")
-    data = da.asarray(flags.data).rechunk((1, -1, -1))
+    data = da.asarray(flags.data).rechunk((1, -1, -1), method=TASKS)
     return flags.copy(data=data.map_blocks(distance_score, dtype=np.float64))
 
 
@@ -162,6 +159,57 @@ def _s3_targets(s3: xr.DataArray, targets: pd.DatetimeIndex) -> tuple[xr.DataArr
         data=composited, kernel=SMOOTHING_KERNEL.tolist(), factor=1.0, border=0, replace_invalid=0
     )
     return smoothed, composited
+
+
+def _fused(
+    s2: xr.DataArray,
+    scl: xr.DataArray,
+    score: xr.DataArray,
+    lr_at_s2: xr.DataArray,
+    lr_now: xr.DataArray,
+    weights: np.ndarray,
+    ndvi: tuple[int, int] | None,
+) -> da.Array:
+    """:func:`fused_block` on every spatial block of ``s2`` (all dates and bands in one
+    task): the coarse layers are small and go whole to every block, so nothing is
+    upsampled to 10 m but the block being fused."""
+    values = _blocks(s2)
+    spatial = values.chunks[2:]
+    values = values.rechunk((-1, -1, *spatial), method=TASKS)
+    classes = da.asarray(scl.transpose("t", "y", "x").data).rechunk((-1, *spatial), method=TASKS)
+    whole = [
+        da.asarray(layer.transpose(*dims).data).rechunk(-1, method=TASKS)
+        for layer, dims in (
+            (score, ("t", "y", "x")),
+            (lr_at_s2, ("t", "bands", "y", "x")),
+            (lr_now, ("t", "bands", "y", "x")),
+        )
+    ]
+    index = [da.from_array(pixel_index(layer, s2), chunks=spatial) for layer in (score, lr_now)]
+    out: da.Array = da.blockwise(
+        fused_block,
+        "kcyx",
+        values,
+        "tbyx",
+        classes,
+        "tyx",
+        whole[0],
+        "tPQ",
+        whole[1],
+        "tbRS",
+        whole[2],
+        "kbRS",
+        index[0],
+        "yx",
+        index[1],
+        "yx",
+        new_axes={"c": 1 if ndvi else values.shape[1]},
+        concatenate=True,
+        dtype=np.float32,
+        weights=weights,
+        ndvi=ndvi,
+    )
+    return out
 
 
 @process("efast", categories=("cubes", "fusion"), experimental=True)
@@ -228,9 +276,8 @@ def efast(
         S2_COLLECTION, spatial_extent, temporal_extent, bands=["SCL"], env=env
     ).isel(bands=0, drop=True)
     cloud = ((scl == 0) | (scl == 3) | (scl > 7)).astype(np.float64).where(scl.notnull())
-    s2 = mask(data=s2 * 0.0001, mask=cloud)
     coarse = resample_spatial(data=cloud, resolution=300, method="average", align="upper-left")
-    s2_score = nearest_onto(_distance(coarse >= 0.05), s2)
+    s2_score = _distance(coarse >= 0.05)
 
     s3 = load_collection(
         S3_COLLECTION,
@@ -242,32 +289,12 @@ def efast(
     )
     lr_target, _ = _s3_targets(s3, targets)
     lr_at_s2 = _linear_in_time(lr_target, s2.t.values).transpose("t", "bands", "y", "x")
-    lr_at_s2 = nearest_onto(lr_at_s2, s2)
     weights = temporal_score(_days(s2.t.values), _days(targets), float(temporal_score_stddev))
-    # The S2 bands and the S3 values at the S2 dates are composited with the same weights
-    # (an input counts where S2's first band is observed), each on its own: joining them
-    # into one cube first copied both at 10 m.
-    hr_composites = _composites(s2_score, s2, weights, targets)
-    lr_at_s2 = lr_at_s2.assign_coords(y=s2.y, x=s2.x)
-    lr_composites = _composites(s2_score, lr_at_s2, weights, targets, s2)
-    lr_now = nearest_onto(lr_target, s2).assign_coords(y=s2.y, x=s2.x)
-    fused = xr.concat(
-        [
-            xr.apply_ufunc(
-                fuse,
-                hr_composites.sel(bands=hr),
-                lr_composites.sel(bands=lr),
-                lr_now.sel(bands=lr),
-                dask="parallelized",
-                output_dtypes=[np.float64],
-            ).assign_coords(bands=hr)
-            for hr, lr in zip(s2_data_bands, lr_bands, strict=True)
-        ],
-        dim="bands",
-    )
-    if output_ndvi:
-        nir, red = fused.sel(bands="B8A"), fused.sel(bands="B04")
-        fused = ((nir - red) / (nir + red)).expand_dims(bands=["ndvi"], axis=1)
+    ndvi = (s2_data_bands.index("B8A"), s2_data_bands.index("B04")) if output_ndvi else None
+    data = _fused(s2, scl, s2_score, lr_at_s2, lr_target, weights, ndvi)
+    coords = {"t": targets.to_numpy(), "bands": ["ndvi"] if ndvi else list(s2_data_bands)}
+    coords |= {d: s2.coords[d] for d in ("y", "x") if d in s2.coords}
+    fused = xr.DataArray(data, dims=("t", "bands", "y", "x"), coords=coords)
     out = with_dimension_type(fused.transpose("t", "bands", "y", "x"), "t", "temporal")
     out = carry_metadata(out, s2)
     out.attrs.pop("raster:bands", None)
