@@ -22,9 +22,16 @@ collections.toml, file scan, evaluation, writing); (2) the hand-written baseline
 writes the same format. Before every run the input files are dropped from the page
 cache (``posix_fadvise(DONTNEED)``), and each side runs in a fresh process: wall time of
 the work and peak RSS of that process (``VmHWM``), also shown as the increase over the RSS
-after imports. ``--repeat N`` alternates the sides N times and keeps the median wall time
-(and the largest peak). The outputs are compared; the table is printed and written to
-``benchmarks/results/engine.md`` with the machine's load average.
+after imports. ``--repeat N`` alternates the sides N times; every run is kept, and the
+table shows the median and the best (the README table uses the median). The outputs are
+compared.
+
+A run is one *piece* (its ``--layouts`` × ``--only``): it writes
+``benchmarks/results/engine-<N>px_<D>d-<layouts>-<only>.json`` with every run and the
+load average at its start and end, then merges all pieces of that size into
+``benchmarks/results/engine.md`` (:mod:`engine_results`), so a full run can be measured
+in pieces that each fit one quiet window; ``--merge`` only merges. Per quiet window, e.g.
+``bench_engine.py --size 2048 --repeat 3 --layouts zarr-t1``.
 """
 
 from __future__ import annotations
@@ -32,10 +39,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -58,17 +63,12 @@ from engine_data import (  # noqa: E402
     generate,
     input_files,
 )  # fmt: skip
+from engine_results import load_average, merge, now, piece_path, table, write_piece  # noqa: E402
 
 DATA = HERE / "_data"
 RESULTS = HERE / "results"
 FULL, SMALL = Size(2048, 60), Size(512, 12)
 WORKLOADS = ("W1", "W2", "W3", "W4")
-TITLES = {
-    "W1": "mean over t, 4 bands → GTiff",
-    "W2": "NDVI, SCL mask, median over t → GTiff",
-    "W3": "aggregate_spatial 1,000 fields, mean → JSON",
-    "W4": "NDVI month mean → netCDF",
-}
 
 
 def graph(workload: str, size: Size) -> dict[str, Any]:
@@ -237,67 +237,31 @@ def compare(workload: str, mine: Path, theirs: Path) -> str:
         return _close(va.values.astype(np.float64), vb.values.astype(np.float64), 1e-5)
 
 
-# -- the table -------------------------------------------------------------------------
-
-
-def table(rows: list[dict[str, Any]], size: Size, repeat: int, load: str) -> str:
-    """Markdown table of the results."""
-    mb = 2**20
-    lines = [
-        f"Input: {size.side} × {size.side} px × {size.dates} dates, 5 bands, median of "
-        f"{repeat} run(s) per side, cold page cache, {os.cpu_count()} cores, "
-        f"{platform.python_version()}, load average {load}. CPU: user + sys seconds of "
-        "the process during the work. Memory: peak RSS of the "
-        "process (in brackets: increase over the RSS after imports).",
-        "",
-        "| layout | workload | eostation | hand-written | wall ratio | CPU ratio | "
-        "eostation peak | hand-written peak | memory ratio | outputs equal |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for r in rows:
-        e, b = r["eostation"], r["baseline"]
-        de, db = e["peak"] - e["start"], b["peak"] - b["start"]
-        lines.append(
-            f"| {r['layout']} | {r['workload']} {TITLES[r['workload']]} | {e['wall']:.1f} s "
-            f"({e['cpu']:.1f} s CPU) | {b['wall']:.1f} s ({b['cpu']:.1f} s CPU) "
-            f"| {e['wall'] / b['wall']:.2f}× | {e['cpu'] / b['cpu']:.2f}× | {e['peak'] / mb:.0f} MB "
-            f"({de / mb:.0f}) | {b['peak'] / mb:.0f} MB ({db / mb:.0f}) "
-            f"| {e['peak'] / b['peak']:.2f}× ({de / max(db, 1):.2f}×) | {r['equal']} |"
-        )
-    return "\n".join(lines)
-
-
-def _load() -> str:
-    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+# -- pieces ----------------------------------------------------------------------------
 
 
 def measure(
-    layout: str, workload: str, folder: Path, size: Size, repeat: int, sides: str
+    layout: str, workload: str, folder: Path, size: Size, repeat: int, sides: str, outs: Path
 ) -> dict[str, Any]:
-    """Both sides of one workload on one layout, alternating, ``repeat`` times."""
+    """Both sides of one workload on one layout, alternating, ``repeat`` times: every
+    run, the 1-minute load average before and after, whether the outputs are equal."""
     row: dict[str, Any] = {"layout": layout, "workload": workload}
+    row["load_start"] = round(os.getloadavg()[0], 2)
     runs: dict[str, list[dict[str, float]]] = {"baseline": [], "eostation": []}
     for _ in range(repeat):
         for side in runs:
             if sides in ("both", side):
-                out = DATA / "out" / f"{layout}-{workload}-{side}"
+                out = outs / f"{layout}-{workload}-{side}"
                 got = run_side(side, workload, folder, out, size)
                 print(
                     f"{layout} {workload} {side}: {got['wall']:.2f} s, {got['cpu']:.2f} s CPU",
                     flush=True,
                 )
                 runs[side].append(got)
-    for side, got in runs.items():
-        if got:
-            row[side] = {
-                "wall": statistics.median(g["wall"] for g in got),
-                "cpu": statistics.median(g["cpu"] for g in got),
-                "peak": max(g["peak"] for g in got),
-                "start": min(g["start"] for g in got),
-            }
+    row["runs"], row["load_end"] = runs, round(os.getloadavg()[0], 2)
     if sides == "both":
-        mine = DATA / "out" / f"{layout}-{workload}-eostation"
-        row["equal"] = compare(workload, mine, DATA / "out" / f"{layout}-{workload}-baseline")
+        mine, theirs = (outs / f"{layout}-{workload}-{s}" for s in ("eostation", "baseline"))
+        row["equal"] = compare(workload, mine, theirs)
     return row
 
 
@@ -308,8 +272,15 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="512² × 12 dates, a quick check")
     parser.add_argument("--only", default=",".join(WORKLOADS), help="e.g. W1,W3")
     parser.add_argument("--layouts", default=",".join(LAYOUTS), help="e.g. zarr-t1,cog")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per side (median kept)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per side, alternating")
     parser.add_argument("--side", choices=["both", "eostation", "baseline"], default="both")
+    parser.add_argument(
+        "--merge", action="store_true", help="only merge the pieces of --size into engine.md"
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="input folder (read-only once made)"
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="pieces, engine.md, outputs")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     size = SMALL if args.small else Size(args.size, args.dates)
@@ -317,24 +288,36 @@ def main() -> None:
         side, workload, folder, out = args.worker
         print(json.dumps(worker(side, workload, Path(folder), Path(out), size)))
         return
+    if args.merge:
+        print(merge(args.results, size.side, size.dates))
+        return
     t0 = time.perf_counter()
-    folders = generate(DATA, size)
+    layouts = args.layouts.split(",")
+    folders = generate(args.data, size, tuple(layouts))
     os.sync()  # written pages must be clean before they can be dropped from the cache
     print(f"input ready in {time.perf_counter() - t0:.1f} s", flush=True)
-    rows, loads = [], []
-    for layout in args.layouts.split(","):
+    piece: dict[str, Any] = {
+        "command": " ".join(["bench_engine.py", *sys.argv[1:]]),
+        "started": now(),
+        "load_start": load_average(),
+        "quiet": bool(os.environ.get("EOSTATION_QUIET_HELD")),
+        "rows": [],
+    }
+    t0 = time.perf_counter()
+    # Outputs go next to the results: the input folder may be a shared read-only copy.
+    outs = args.results / "out"
+    for layout in layouts:
         for workload in args.only.split(","):
-            loads.append(os.getloadavg()[0])
-            row = measure(layout, workload, folders[layout], size, args.repeat, args.side)
+            row = measure(layout, workload, folders[layout], size, args.repeat, args.side, outs)
+            piece["rows"].append(row)
             if args.side == "both":
-                rows.append(row)
-                print(table([row], size, args.repeat, _load()).splitlines()[-1], flush=True)
-    if rows:
-        load = f"{min(loads):.1f}–{max(loads):.1f} (1-min, during the run)"
-        text = table(rows, size, args.repeat, load)
-        print("\n" + text)
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "engine.md").write_text(f"# Engine benchmark\n\n{text}\n")
+                print(table([row]).splitlines()[-1], flush=True)
+    piece.update(ended=now(), load_end=load_average())
+    print(f"piece done in {time.perf_counter() - t0:.0f} s, load {piece['load_end']}")
+    if args.side == "both":
+        path = piece_path(args.results, size.side, size.dates, args.layouts, args.only)
+        write_piece(path, piece)
+        print("\n" + merge(args.results, size.side, size.dates))
 
 
 if __name__ == "__main__":
