@@ -7,12 +7,14 @@ halved, level after level, into one small tiled GeoTIFF per overview level; a VR
 names those files as the overviews of the scratch file is then copied by the COG driver
 with ``OVERVIEWS=FORCE_USE_EXISTING``, which copies overviews instead of computing them.
 
-The levels equal GDAL's own where a level is an exact half of the one above: GDAL
-computes each level from the previous one, as the 2×2 mean of the valid pixels for
-``AVERAGE`` (no valid pixel: nodata) and the top-left pixel for ``NEAREST``. Where a
-level is not an exact half (an odd size on the way down) GDAL weighs partial pixels, and
-where chunks do not line up with the deepest level's 2×2 blocks a block cannot be halved
-on its own: :meth:`Pyramid.plan` then returns None and GDAL builds the overviews as before.
+The levels equal GDAL's own: GDAL computes each level from the previous one, where a
+level is an exact half as the 2×2 mean of the valid pixels for ``AVERAGE`` (no valid
+pixel: nodata) and the top-left pixel for ``NEAREST``; that is done here, block by block,
+down to the last level that is an exact half of the layer and whose 2×2 blocks the
+chunks do not cut. Below it (an odd size on the way down, where GDAL weighs partial
+pixels) the COG driver builds the remaining levels from that level's file, a quarter of
+the layer or less. When not even the first level is an exact half, :meth:`Pyramid.plan`
+returns None and GDAL builds the overviews from the full resolution as before.
 """
 
 from __future__ import annotations
@@ -71,9 +73,12 @@ class Pyramid:
     :meth:`source` gives the VRT to copy into the COG; :meth:`remove` deletes its files.
     """
 
-    def __init__(self, base: Path, profile: dict[str, Any], levels: int, *, average: bool) -> None:
-        self.base, self.profile, self.average = base, profile, average
-        self.paths = [base.with_name(f"{base.name}.ovr{k}.tif") for k in range(1, levels + 1)]
+    def __init__(
+        self, base: Path, profile: dict[str, Any], levels: int, exact: int, *, average: bool
+    ) -> None:
+        self.base, self.profile, self.average, self.levels = base, profile, average, levels
+        self.paths = [base.with_name(f"{base.name}.ovr{k}.tif") for k in range(1, exact + 1)]
+        self._rest = base.with_name(f"{base.name}.ovr.tif")
         self._files: list[Any] = []
         self._stack = ExitStack()
 
@@ -93,13 +98,15 @@ class Pyramid:
         """
         width, height, block = profile["width"], profile["height"], profile["blockxsize"]
         levels = overview_count(width, height, block)
-        step = 1 << levels
-        if levels == 0 or width % step or height % step:
-            return None
+        edges = [width, height]
         for sizes in chunks[1:] if chunks is not None else ():
-            if any(size % step for size in list(sizes)[:-1]):
-                return None
-        return cls(base, profile, levels, average=average)
+            edges += list(sizes)[:-1]
+        exact = 0
+        while exact < levels and all(edge % (2 << exact) == 0 for edge in edges):
+            exact += 1
+        if exact == 0:
+            return None
+        return cls(base, profile, levels, exact, average=average)
 
     def __enter__(self) -> Pyramid:
         for k, path in enumerate(self.paths, start=1):
@@ -131,17 +138,35 @@ class Pyramid:
         """A VRT of ``scratch`` (its metadata included) whose overviews are the levels."""
         vrt = self.base.with_name(f"{self.base.name}.vrt")
         rasterio.shutil.copy(scratch, vrt, driver="VRT")
+        sources = [str(path) for path in self.paths]
+        if len(self.paths) < self.levels:
+            # The levels below the last exact half: GDAL's COG driver makes them from that
+            # level (1/4 of the layer or less) exactly as it would from its own level;
+            # "GTIFF_DIR:n:" opens the n-th image of the file, here its overviews.
+            rasterio.shutil.copy(
+                self.paths[-1],
+                self._rest,
+                driver="COG",
+                COMPRESS="ZSTD",
+                LEVEL=1,
+                BLOCKSIZE=self.profile["blockxsize"],
+                OVERVIEWS="AUTO",
+                RESAMPLING="AVERAGE" if self.average else "NEAREST",
+                BIGTIFF="IF_SAFER",
+            )
+            for n in range(2, self.levels - len(self.paths) + 2):
+                sources.append(f"GTIFF_DIR:{n}:{self._rest}")
         tree = ET.parse(vrt)
         for band in tree.getroot().iter("VRTRasterBand"):
-            for path in self.paths:
+            for source in sources:
                 overview = ET.SubElement(band, "Overview")
                 name = ET.SubElement(overview, "SourceFilename", relativeToVRT="0")
-                name.text = str(path)
+                name.text = source
                 ET.SubElement(overview, "SourceBand").text = band.get("band")
         tree.write(vrt)
         return vrt
 
     def remove(self) -> None:
         """Delete the level files and the VRT (missing ones are fine)."""
-        for path in [*self.paths, self.base.with_name(f"{self.base.name}.vrt")]:
+        for path in [*self.paths, self._rest, self.base.with_name(f"{self.base.name}.vrt")]:
             path.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import pytest
 import rasterio
 import rasterio.shutil
 import xarray as xr
+from affine import Affine
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 from rasterio.enums import Resampling
@@ -46,6 +47,7 @@ def _gdal_overviews(
     count, height, width = values.shape
     profile: dict[str, Any] = {"driver": "GTiff", "width": width, "height": height}
     profile.update(count=count, dtype=values.dtype.name, nodata=nodata, tiled=True)
+    profile.update(crs="epsg:32633", transform=Affine(10, 0, 0, 0, -10, 10 * height))
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(values)
         dst.build_overviews([2, 4], resampling)
@@ -134,16 +136,38 @@ def test_result_is_a_cloud_optimized_layout(tmp_path: Path, copies: list[tuple[s
 
 
 @pytest.mark.parametrize(
-    ("shape", "chunks"),
+    ("dtype", "shape", "chunks"),
     [
-        ((1, 1030, 1024), (512, 512)),  # 1030 halves to 515, which does not halve exactly
-        ((1, 2048, 1024), (502, 512)),  # chunk edges not on the deepest level's 2×2 blocks
+        ("float32", (1, 1540, 1030), (512, 512)),  # 1030 halves to 515, not exactly to 257
+        ("uint16", (1, 1540, 1030), (512, 512)),
+        ("float32", (1, 1024, 2048), (512, 502)),  # chunk edges cut level 2's 2×2 blocks
     ],
 )
-def test_other_layouts_leave_the_overviews_to_gdal(
-    tmp_path: Path, copies: list[tuple[str, str]], shape: tuple[int, int, int], chunks: Any
+def test_levels_below_the_exact_halves_equal_the_cog_drivers_own(
+    tmp_path: Path,
+    copies: list[tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    dtype: str,
+    shape: tuple[int, int, int],
+    chunks: tuple[int, int],
 ) -> None:
-    [f] = WRITER.write(_cube(_values("float32", shape), chunks), tmp_path, {})
+    cube = _cube(_values(dtype, shape), chunks)
+    [f] = WRITER.write(cube, tmp_path / "ours", {})
+    assert copies[-1] == (".vrt", "FORCE_USE_EXISTING")
+    monkeypatch.setattr(gtiff_module.Pyramid, "plan", lambda *args, **kwargs: None)
+    [g] = WRITER.write(cube, tmp_path / "gdal", {})  # the COG driver reads the full resolution
+    assert copies[-1] == (".tif", "AUTO")
+    (full, ours), (gdal_full, gdal) = _levels(f.path), _levels(g.path)
+    np.testing.assert_array_equal(full, gdal_full)
+    for mine, theirs in zip(ours, gdal, strict=True):
+        assert mine.shape == theirs.shape
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, equal_nan=True)
+
+
+def test_odd_layers_leave_the_overviews_to_gdal(
+    tmp_path: Path, copies: list[tuple[str, str]]
+) -> None:
+    [f] = WRITER.write(_cube(_values("float32", (1, 1031, 600)), (512, 512)), tmp_path, {})
     assert copies == [(".tif", "AUTO")]
     with rasterio.open(f.path) as src:
         assert src.overviews(1) == [2, 4]
@@ -176,8 +200,11 @@ def test_plan_needs_exact_halves_and_aligned_chunks(tmp_path: Path) -> None:
     profile = {"width": 2048, "height": 1024, "blockxsize": 512}
     assert Pyramid.plan(tmp_path / "a", profile, None, average=True) is not None
     assert Pyramid.plan(tmp_path / "a", profile, ((2,), (512, 512), (1024, 1024)), average=True)
-    assert Pyramid.plan(tmp_path / "a", profile, ((2,), (1022, 2), (2048,)), average=True) is None
-    assert Pyramid.plan(tmp_path / "a", dict(profile, width=2046), None, average=True) is None
+    assert Pyramid.plan(tmp_path / "a", profile, ((2,), (1021, 3), (2048,)), average=True) is None
+    assert Pyramid.plan(tmp_path / "a", dict(profile, width=2047), None, average=True) is None
+    # 2046 halves to 1023, which GDAL halves to 511 by weighing partial pixels
+    two_levels = Pyramid.plan(tmp_path / "a", dict(profile, width=2046), None, average=True)
+    assert two_levels is not None and len(two_levels.paths) == 1 and two_levels.levels == 2
 
 
 def test_halve_averages_valid_pixels_only() -> None:
