@@ -51,18 +51,26 @@ def halve(band: np.ndarray[Any, Any], nodata: float | None, average: bool) -> np
     """
     if not average:
         return band[::2, ::2].copy()
-    values = band.astype(np.float64)
-    missing = np.isnan(values)
+    missing = np.isnan(band)
     if nodata is not None and not math.isnan(nodata):
-        missing |= values == nodata
-    values[missing] = 0.0
-    valid = (~missing).astype(np.uint8)
-    total = values[0::2, 0::2] + values[1::2, 0::2] + values[0::2, 1::2] + values[1::2, 1::2]
-    count = valid[0::2, 0::2] + valid[1::2, 0::2] + valid[0::2, 1::2] + valid[1::2, 1::2]
+        missing |= band == nodata
+    if not missing.any():  # most blocks: no mask to carry
+        total = band[0::2, 0::2].astype(np.float64)
+        total += band[1::2, 0::2]
+        total += band[0::2, 1::2]
+        total += band[1::2, 1::2]
+        total *= 0.25
+        return total.astype(band.dtype)
+    values = np.where(missing, 0, band)
+    total = values[0::2, 0::2].astype(np.float64)
+    count = 4 - missing[0::2, 0::2].astype(np.uint8)
+    for rows, cols in ((1, 0), (0, 1), (1, 1)):
+        total += values[rows::2, cols::2]
+        count -= missing[rows::2, cols::2]
     empty = count == 0
-    out = total / np.where(empty, 1, count)
-    out[empty] = math.nan if nodata is None else nodata
-    return out.astype(band.dtype)
+    total /= np.where(empty, 1, count)
+    total[empty] = math.nan if nodata is None else nodata
+    return total.astype(band.dtype)
 
 
 class Pyramid:
@@ -111,7 +119,8 @@ class Pyramid:
     def __enter__(self) -> Pyramid:
         for k, path in enumerate(self.paths, start=1):
             level = dict(self.profile, width=self.profile["width"] >> k)
-            level.update(height=self.profile["height"] >> k, interleave="band")
+            level.update(height=self.profile["height"] >> k, interleave="band", compress=None)
+            level.pop("zstd_level", None)
             self._files.append(self._stack.enter_context(rasterio.open(path, "w", **level)))
         return self
 
