@@ -2,7 +2,7 @@
 
 GDAL's COG driver builds overviews by reading the full-resolution image back: for a
 layer streamed through a compressed scratch file (4096² × 4 float32 bands) that costs
-about three times the rest of the write. Here every block the writer computes is also
+more than the rest of the write together. Here every block the writer computes is also
 halved, level after level, into one small tiled GeoTIFF per overview level; a VRT that
 names those files as the overviews of the scratch file is then copied by the COG driver
 with ``OVERVIEWS=FORCE_USE_EXISTING``, which copies overviews instead of computing them.
@@ -101,8 +101,10 @@ class Pyramid:
     ) -> Pyramid | None:
         """A pyramid for a layer written with ``profile`` in ``chunks`` (None: one block).
 
-        None when the layer needs no overviews or when the levels cannot be built block
-        by block identically to GDAL (see the module docstring).
+        Levels are made from the blocks down to the last one that is an exact half of the
+        layer and whose 2×2 blocks no chunk edge cuts; the COG driver makes the rest from
+        it. None when the layer needs no overviews or when not even the first level
+        qualifies (see the module docstring).
         """
         width, height, block = profile["width"], profile["height"], profile["blockxsize"]
         levels = overview_count(width, height, block)
