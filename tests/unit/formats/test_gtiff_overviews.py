@@ -32,10 +32,12 @@ def _values(dtype: str, shape: tuple[int, int, int]) -> np.ndarray[Any, Any]:
     return values
 
 
-def _cube(values: np.ndarray[Any, Any], chunks: tuple[int, int]) -> xr.DataArray:
+def _cube(
+    values: np.ndarray[Any, Any], chunks: tuple[int, int], bands_per_chunk: int = 1
+) -> xr.DataArray:
     _, height, width = values.shape
     geobox = GeoBox.from_bbox((0, 0, 10 * width, 10 * height), "epsg:32633", resolution=10)
-    data = da.from_array(values, chunks=(1, *chunks))
+    data = da.from_array(values, chunks=(bands_per_chunk, *chunks))
     coords = {"bands": [f"B{i}" for i in range(values.shape[0])], **xr_coords(geobox)}
     return xr.DataArray(data, dims=("bands", "y", "x"), coords=coords)
 
@@ -119,8 +121,11 @@ def test_overviews_from_blocks_equal_gdal(
 
 
 def test_result_is_a_cloud_optimized_layout(tmp_path: Path, copies: list[tuple[str, str]]) -> None:
-    [f] = WRITER.write(_cube(_values("float32", (3, 1536, 1024)), (512, 1024)), tmp_path, {})
+    values = _values("float32", (3, 1536, 1024))
+    [f] = WRITER.write(_cube(values, (512, 1024), bands_per_chunk=3), tmp_path, {})
     assert copies == [(".vrt", "FORCE_USE_EXISTING")]
+    expected = _gdal_overviews(values, tmp_path / "gdal.tif", np.nan, Resampling.average)
+    np.testing.assert_allclose(_levels(f.path)[1][1], expected[1], rtol=1e-6, equal_nan=True)
     with rasterio.open(f.path) as src:
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert src.block_shapes == [(512, 512)] * 3 and src.overviews(3) == [2, 4]
@@ -213,3 +218,19 @@ def test_halve_averages_valid_pixels_only() -> None:
     band = np.array([[1, -1, 7, 9], [-1, -1, 8, 8]], dtype="float32")
     np.testing.assert_array_equal(halve(band, -1.0, average=True), [[1.0, 8.0]])
     np.testing.assert_array_equal(halve(band, -1.0, average=False), [[1.0, 7.0]])
+
+
+def test_a_failed_write_leaves_no_level_files(
+    tmp_path: Path, copies: list[tuple[str, str]]
+) -> None:
+    cube = _cube(_values("float32", (1, 1536, 1024)), (512, 512))
+
+    def fail_late(block: np.ndarray[Any, Any], block_info: Any = None) -> np.ndarray[Any, Any]:
+        if block_info[0]["chunk-location"] == (0, 2, 1):
+            raise ValueError("the last block fails")
+        return block
+
+    broken = cube.copy(data=cube.data.map_blocks(fail_late, dtype="float32"))
+    with pytest.raises(ValueError, match="last block"):
+        WRITER.write(broken, tmp_path, {})
+    assert copies == [] and list(tmp_path.iterdir()) == []
