@@ -11,14 +11,16 @@ while the blocks are written, see :mod:`.bandstats`), also listed in the asset's
 ``raster:bands`` so that viewers can stretch the image without reading it.
 
 Large dask cubes are streamed: chunks are computed a batch at a time and written
-window by window into a tiled scratch GeoTIFF, which GDAL's COG driver then copies
-(building overviews from the file, not from memory) into the final file.
+window by window into a tiled scratch GeoTIFF, which GDAL's COG driver then copies into
+the final file. Their overviews are halved from the same blocks as they are written
+(:mod:`.pyramid`), so the copy does not read the full resolution back to build them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,6 +39,7 @@ from eostation.formats.bandstats import BandStatistics
 from eostation.formats.cubes import RasterLayer, grid_fields, raster_layers, time_stamps
 from eostation.formats.options import FILENAME_PREFIX, Option, file_prefix
 from eostation.formats.output import OutputFile
+from eostation.formats.pyramid import Pyramid
 from eostation.formats.writer import Reader, Writer
 
 __all__ = ["GTIFF_READER", "COGWriter", "GTiffWriter", "read_gtiff"]
@@ -126,10 +129,16 @@ def _profile(layer: RasterLayer, nodata: float | None, *, compressed: bool) -> d
     return profile
 
 
-def _fill(dst: Any, layer: RasterLayer, nodata: float | None) -> BandStatistics:
+def _fill(
+    dst: Any,
+    layer: RasterLayer,
+    nodata: float | None,
+    written: Callable[[np.ndarray[Any, Any], Window, int], None] | None = None,
+) -> BandStatistics:
     """Compute ``layer`` a batch of chunks at a time and write it window by window.
 
-    Returns the statistics of the values written, which are also set as band tags.
+    ``written`` sees every block as written (values, window, first band). Returns the
+    statistics of the values written, which are also set as band tags.
     """
     dtype = _gdal_dtype(np.dtype(layer.data.dtype))
     fill = nodata if nodata is not None and not math.isnan(nodata) and dtype.kind == "f" else None
@@ -145,6 +154,8 @@ def _fill(dst: Any, layer: RasterLayer, nodata: float | None) -> BandStatistics:
                 block = np.where(np.isnan(block), fill, block)
             indexes = list(range(first + 1, first + block.shape[0] + 1))
             dst.write(block, indexes=indexes, window=window)
+            if written is not None:
+                written(block, window, first)
     for i in range(dst.count):
         dst.update_tags(i + 1, **stats.gdal_tags(i))
     return stats
@@ -181,14 +192,26 @@ def write_cog(
             rasterio.shutil.copy(dst, path, driver="COG", **options)
         return _raster_bands(stats, dtype, nodata)
     scratch = path.with_name(path.name + ".partial.tif")
+    profile = _profile(layer, nodata, compressed=True)
+    chunks = layer.data.chunks if isinstance(layer.data.data, da.Array) else None
+    pyramid = None
+    if overviews == "AUTO":
+        average = options["RESAMPLING"] == "AVERAGE"
+        pyramid = Pyramid.plan(scratch, profile, chunks, average=average)
     try:
         # GDAL's block cache defaults to 5 % of RAM; keep a writer's footprint small
         with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB):
-            with rasterio.open(scratch, "w", **_profile(layer, nodata, compressed=True)) as dst:
-                stats = _fill(dst, layer, nodata)
-            rasterio.shutil.copy(scratch, path, driver="COG", **options)
+            with rasterio.open(scratch, "w", **profile) as dst, pyramid or nullcontext():
+                stats = _fill(dst, layer, nodata, pyramid.add if pyramid else None)
+            source = scratch
+            if pyramid is not None:
+                source = pyramid.source(scratch)
+                options["OVERVIEWS"] = "FORCE_USE_EXISTING"
+            rasterio.shutil.copy(source, path, driver="COG", **options)
     finally:
         scratch.unlink(missing_ok=True)
+        if pyramid is not None:
+            pyramid.remove()
     return _raster_bands(stats, dtype, nodata)
 
 
