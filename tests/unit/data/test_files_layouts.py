@@ -215,3 +215,24 @@ def test_cog_chunks_follow_the_files_blocks(
                 raw = ds.read(1).astype(np.float32)
             raw[raw == 0] = np.nan
             np.testing.assert_array_equal(cube.sel(bands=band).values[i], raw[rows, cols])
+
+
+def test_cog_read_in_place_masks_and_scales(tmp_path: Path) -> None:
+    """GeoTIFF windows read straight into the cube's block still get NaN for no-data and
+    the collection's scale/offset (``apply_scale``), as rasterio's values say."""
+    _cogs(tmp_path)
+    bands = "".join(
+        f'[[collections.bands]]\nname = "{b}"\nnodata = 0\nscale = 0.0001\noffset = -0.1\n'
+        for b in BANDS
+    )
+    (tmp_path / "collections.toml").write_text(
+        f'[[collections]]\nid = "L"\n{COG_TOML}apply_scale = true\n{bands}'
+    )
+    cube = build_registry(tmp_path).get("L").load(LoadRequest(bands=["B08"]))
+    with rasterio.open(tmp_path / f"B08_{DAYS[2]:%Y%m%d}.tif") as ds:
+        raw = ds.read(1)
+    expected = raw.astype(np.float32) * np.float32(0.0001) + np.float32(-0.1)
+    expected[raw == 0] = np.nan
+    got = cube.values[2, 0]
+    assert np.isnan(got[:10, :10]).all()
+    np.testing.assert_array_equal(got, expected)

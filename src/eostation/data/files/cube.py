@@ -129,8 +129,11 @@ def _fill(
                 out[...] = np.nan
             return
         (rows, cols), (dy, dx) = window
-        src = read_native(cfg, granule, bands, rows, cols)
         dst = out[:, dy, dx]
+        if fresh and dst.shape == out.shape and out.flags.c_contiguous and out.dtype == np.float32:
+            read_native(cfg, granule, bands, rows, cols, into=out)  # no copy of the window
+            return
+        src = read_native(cfg, granule, bands, rows, cols)
     else:
         roi = compute_reproject_roi(granule.geobox, chunk, padding=2)
         rows, cols = (slice(int(s.start), int(s.stop)) for s in roi.roi_src)
