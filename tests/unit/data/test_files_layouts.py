@@ -236,3 +236,20 @@ def test_cog_read_in_place_masks_and_scales(tmp_path: Path) -> None:
     got = cube.values[2, 0]
     assert np.isnan(got[:10, :10]).all()
     np.testing.assert_array_equal(got, expected)
+
+
+def test_header_scan_names_the_first_bad_file(tmp_path: Path) -> None:
+    """The headers are read on several threads; a config error still names the first
+    file (by path) that has it, as a one-by-one scan would."""
+    profile = {
+        "driver": "GTiff", "width": 8, "height": 8, "count": 1, "dtype": "uint16",
+        "transform": GRID.affine,
+    }  # fmt: skip
+    for i, day in enumerate(DAYS):
+        crs = {} if i in (2, 4) else {"crs": "EPSG:32631"}  # dates 2 and 4 have no CRS
+        for band in BANDS:
+            with rasterio.open(tmp_path / f"{band}_{day:%Y%m%d}.tif", "w", **profile, **crs) as ds:
+                ds.write(np.ones((8, 8), np.uint16), 1)
+    _toml(tmp_path, COG_TOML)
+    with pytest.raises(CollectionConfigError, match=f"B04_{DAYS[2]:%Y%m%d}.tif has no CRS"):
+        build_registry(tmp_path)
