@@ -164,3 +164,92 @@ def test_zarr_dates_picked_from_inside_a_chunk(tmp_path: Path, chunk_reads: _Chu
     chunk_reads.store = None
     np.testing.assert_array_equal(values[:, 0], _expected("B08", slice(1, 4)))
     assert len(chunk_reads.counts) == 4 and set(chunk_reads.counts.values()) == {1}
+
+
+def test_zarr_chunks_read_once_under_a_bbox_off_their_edges(
+    tmp_path: Path, chunk_reads: _ChunkReads
+) -> None:
+    """A bbox starting 20 px into the 50-px chunks: the cube's chunks start at the
+    stored ones' edges, so that no stored chunk is read (and decompressed) twice."""
+    store = _zarr(tmp_path, 5)
+    source = build_registry(tmp_path).get("L")
+    bbox = (500_200, 4_999_000, 501_000, 4_999_800)  # rows 20–100, cols 20–100
+    cube = source.load(LoadRequest(bands=["B04"], bbox=bbox, crs=32631))
+    assert cube.chunks is not None
+    assert cube.chunks[2:] == ((30, 50), (30, 50))
+    chunk_reads.store, chunk_reads.counts = store.resolve(), Counter()
+    values = cube.values
+    chunk_reads.store = None
+    np.testing.assert_array_equal(values[:, 0], _expected("B04")[:, 20:, 20:])
+    assert len(chunk_reads.counts) == 4 and set(chunk_reads.counts.values()) == {1}
+
+
+@pytest.mark.parametrize(
+    ("bbox", "size", "y_chunks", "x_chunks"),
+    [
+        # rows 10–90, cols 3–97: the first chunk ends at the block edge at 64
+        ((500_030, 4_999_100, 500_970, 4_999_900), 64, (54, 26), (61, 33)),
+        # rows 30–100: a 2-px sliver before the block edge at 32 joins the first chunk
+        ((500_000, 4_999_000, 501_000, 4_999_700), 32, (34, 32, 4), (32, 32, 32, 4)),
+    ],
+)
+def test_cog_chunks_follow_the_files_blocks(
+    tmp_path: Path,
+    bbox: tuple[float, ...],
+    size: int,
+    y_chunks: tuple[int, ...],
+    x_chunks: tuple[int, ...],
+) -> None:
+    """COGs in 32-px blocks: inner chunk edges fall on block edges, not ``chunks`` px
+    from the bbox's corner, and the values are the files' (read with rasterio)."""
+    _cogs(tmp_path)
+    _toml(tmp_path, COG_TOML + f"chunks = {size}\n")
+    cube = build_registry(tmp_path).get("L").load(LoadRequest(bbox=bbox, crs=32631))
+    assert cube.chunks is not None
+    assert cube.chunks[2:] == (y_chunks, x_chunks)
+    window = rasterio.windows.from_bounds(*bbox, transform=GRID.affine).round_offsets()
+    rows, cols = window.toslices()
+    for band in BANDS:
+        for i, day in enumerate(DAYS):
+            with rasterio.open(tmp_path / f"{band}_{day:%Y%m%d}.tif") as ds:
+                raw = ds.read(1).astype(np.float32)
+            raw[raw == 0] = np.nan
+            np.testing.assert_array_equal(cube.sel(bands=band).values[i], raw[rows, cols])
+
+
+def test_cog_read_in_place_masks_and_scales(tmp_path: Path) -> None:
+    """GeoTIFF windows read straight into the cube's block still get NaN for no-data and
+    the collection's scale/offset (``apply_scale``), as rasterio's values say."""
+    _cogs(tmp_path)
+    bands = "".join(
+        f'[[collections.bands]]\nname = "{b}"\nnodata = 0\nscale = 0.0001\noffset = -0.1\n'
+        for b in BANDS
+    )
+    (tmp_path / "collections.toml").write_text(
+        f'[[collections]]\nid = "L"\n{COG_TOML}apply_scale = true\n{bands}'
+    )
+    cube = build_registry(tmp_path).get("L").load(LoadRequest(bands=["B08"]))
+    with rasterio.open(tmp_path / f"B08_{DAYS[2]:%Y%m%d}.tif") as ds:
+        raw = ds.read(1)
+    expected = raw.astype(np.float32) * np.float32(0.0001) + np.float32(-0.1)
+    expected[raw == 0] = np.nan
+    got = cube.values[2, 0]
+    assert np.isnan(got[:10, :10]).all()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_header_scan_names_the_first_bad_file(tmp_path: Path) -> None:
+    """The headers are read on several threads; a config error still names the first
+    file (by path) that has it, as a one-by-one scan would."""
+    profile = {
+        "driver": "GTiff", "width": 8, "height": 8, "count": 1, "dtype": "uint16",
+        "transform": GRID.affine,
+    }  # fmt: skip
+    for i, day in enumerate(DAYS):
+        crs = {} if i in (2, 4) else {"crs": "EPSG:32631"}  # dates 2 and 4 have no CRS
+        for band in BANDS:
+            with rasterio.open(tmp_path / f"{band}_{day:%Y%m%d}.tif", "w", **profile, **crs) as ds:
+                ds.write(np.ones((8, 8), np.uint16), 1)
+    _toml(tmp_path, COG_TOML)
+    with pytest.raises(CollectionConfigError, match=f"B04_{DAYS[2]:%Y%m%d}.tif has no CRS"):
+        build_registry(tmp_path)

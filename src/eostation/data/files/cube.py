@@ -129,8 +129,11 @@ def _fill(
                 out[...] = np.nan
             return
         (rows, cols), (dy, dx) = window
-        src = read_native(cfg, granule, bands, rows, cols)
         dst = out[:, dy, dx]
+        if fresh and dst.shape == out.shape and out.flags.c_contiguous and out.dtype == np.float32:
+            read_native(cfg, granule, bands, rows, cols, into=out)  # no copy of the window
+            return
+        src = read_native(cfg, granule, bands, rows, cols)
     else:
         roi = compute_reproject_roi(granule.geobox, chunk, padding=2)
         rows, cols = (slice(int(s.start), int(s.stop)) for s in roi.roi_src)
@@ -247,11 +250,12 @@ def assemble(
     """A lazy cube: one time label per group (mosaic of its granules) on ``grid``."""
     nt, step = len(groups), cfg.chunk_xy
     t_chunk = nt if nt <= MAX_T_CHUNK else MAX_T_CHUNK // 4
+    (r0, c0), (bh, bw) = _storage(groups, grid)
     chunks = (
         _split(nt, t_chunk),
         (1,) * len(bands),
-        _split(grid.height, step),
-        _split(grid.width, step),
+        _block_aligned(grid.height, step, r0, bh),
+        _block_aligned(grid.width, step, c0, bw),
     )
 
     def build(block_info: dict[Any, Any] | None = None) -> np.ndarray:
@@ -286,6 +290,37 @@ def assemble(
         name=cfg.id,
         attrs={"collection": cfg.id, "nodata": float("nan"), "raster:bands": raster},
     )
+
+
+def _storage(
+    groups: Sequence[tuple[np.datetime64, list[Granule]]], grid: GeoBox
+) -> tuple[tuple[int, int], tuple[int | None, int | None]]:
+    """Where ``grid`` starts in the files' pixels and the rows × cols of their stored
+    blocks, from the first granule on the grid's lattice that knows its blocks."""
+    for _, members in groups:
+        for g in members:
+            if g.block is not None and _aligned(g.geobox, grid):
+                return _offset(g.geobox, grid), g.block
+    return (0, 0), (None, None)
+
+
+def _block_aligned(n: int, step: int, start: int, unit: int | None) -> tuple[int, ...]:
+    """Chunk lengths along ``n`` pixels that begin ``start`` pixels into files stored in
+    blocks of ``unit`` pixels: every inner chunk edge is a block edge, so that each
+    block is decompressed by one chunk only, not by two (or four) neighbours.
+
+    Chunks are the multiple of ``unit`` nearest ``step``; a sliver before the first
+    block edge joins the first chunk. Blocks much wider than ``step`` (strips) are not
+    followed: a chunk spanning a whole strip would be too large."""
+    if unit is None or unit > 2 * step:
+        return _split(n, step)
+    size = max(unit, round(step / unit) * unit)
+    first = size - start % size
+    if first < size // 4:
+        first += size
+    if first >= n:
+        return (n,)
+    return (first, *_split(n - first, size))
 
 
 def _split(n: int, size: int) -> tuple[int, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import glob
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +19,8 @@ import numpy as np
 import pandas as pd
 import rasterio
 import xarray as xr
+from odc.geo.crs import CRS
 from odc.geo.geobox import GeoBox
-from pyproj import CRS
 from rasterio.transform import Affine
 
 from .config import CollectionConfigError, FileCollectionConfig
@@ -28,13 +29,16 @@ __all__ = ["Granule", "discover", "open_gridded"]
 
 Kind = Literal["tiff", "gridded", "swath"]
 _GRIDDED = (".nc", ".nc4", ".h5", ".zarr")
+# Header reads overlap: on a cold cache (or a network file system) each one waits for I/O.
+_SCAN_THREADS = 8
 
 
 @dataclass(frozen=True)
 class Granule:
     """One readable layer: ``index`` is the position on the file's time axis (None when
     the file has none), ``geobox`` the native grid (the binning grid for swaths),
-    ``band`` the one band a single-band file holds (None: the file holds all bands)."""
+    ``band`` the one band a single-band file holds (None: the file holds all bands),
+    ``block`` the rows × cols of the file's compressed tiles or chunks (None: unknown)."""
 
     path: Path
     kind: Kind
@@ -43,6 +47,7 @@ class Granule:
     index: int | None = None
     nodata: float | None = None
     band: str | None = None
+    block: tuple[int, int] | None = None
 
     @property
     def bbox4326(self) -> tuple[float, float, float, float]:
@@ -104,11 +109,17 @@ def _time_from_name(cfg: FileCollectionConfig, path: Path) -> np.datetime64:
     return _parse_time(cfg, match.group("date"), path.name)
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed_crs(text: str) -> CRS:
+    # The files of a collection share a CRS or a few: each is parsed once, not per file.
+    return CRS(text)
+
+
 def _crs(cfg: FileCollectionConfig, found: Any, path: Path) -> CRS:
     if found:
-        return CRS.from_user_input(found)
+        return _parsed_crs(found if isinstance(found, str) else found.to_wkt())
     if cfg.crs:
-        return CRS.from_user_input(cfg.crs)
+        return _parsed_crs(cfg.crs)
     raise CollectionConfigError(
         cfg.id, "crs", f"{path.name} has no CRS; set 'crs' for this collection."
     )
@@ -142,6 +153,7 @@ def _tiff(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
                 )
         geobox = GeoBox((ds.height, ds.width), ds.transform, crs)
         nodata = None if ds.nodata is None else float(ds.nodata)
+        rows, cols = ds.block_shapes[0]
     if cfg.date.regex is not None:
         time = _time_from_name(cfg, path)
     elif cfg.date.attribute is not None and cfg.date.attribute in tags:
@@ -150,7 +162,7 @@ def _tiff(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
         raise CollectionConfigError(
             cfg.id, "date", f"{path.name}: GeoTIFFs need 'regex' or an 'attribute' the file has."
         )
-    return [Granule(path, "tiff", time, geobox, None, nodata, band)]
+    return [Granule(path, "tiff", time, geobox, None, nodata, band, (int(rows), int(cols)))]
 
 
 def _tiff_band_names(ds: Any) -> list[str]:
@@ -182,6 +194,14 @@ def grid_of(cfg: FileCollectionConfig, ds: xr.Dataset, var: str, path: Path) -> 
     return GeoBox((y.size, x.size), affine, crs)
 
 
+def _stored_chunks(var: xr.DataArray) -> tuple[int, int] | None:
+    """Rows × cols of a netCDF/Zarr variable's stored chunks (None: contiguous)."""
+    chunks = var.encoding.get("chunks") or var.encoding.get("chunksizes")
+    if not chunks or len(chunks) < 2:
+        return None
+    return int(chunks[-2]), int(chunks[-1])
+
+
 def _gridded(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
     ds = open_gridded(path, cfg.group)
     try:
@@ -198,6 +218,7 @@ def _gridded(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
         else:
             geobox = grid_of(cfg, ds, first, path)
         kind: Kind = "swath" if cfg.swath is not None else "gridded"
+        block = None if kind == "swath" else _stored_chunks(ds[first])
         if cfg.date.coordinate is not None:
             name = cfg.date.coordinate
             if name not in ds.variables:
@@ -208,7 +229,7 @@ def _gridded(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
             if kind == "swath":
                 values = values[:1]
             return [
-                Granule(path, kind, v, geobox, i if ds[first].ndim > 2 else None)
+                Granule(path, kind, v, geobox, i if ds[first].ndim > 2 else None, block=block)
                 for i, v in enumerate(values)
             ]
         if cfg.date.regex is not None:
@@ -219,17 +240,21 @@ def _gridded(cfg: FileCollectionConfig, path: Path) -> list[Granule]:
             raise CollectionConfigError(
                 cfg.id, "date", f"{path.name} lacks {cfg.date.attribute!r}."
             )
-        return [Granule(path, kind, time, geobox, 0 if ds[first].ndim > 2 else None)]
+        return [Granule(path, kind, time, geobox, 0 if ds[first].ndim > 2 else None, block=block)]
     finally:
         ds.close()
 
 
 def discover(cfg: FileCollectionConfig) -> list[Granule]:
     """All granules of a collection, ordered by time then path."""
+    paths = _paths(cfg)
+    tiffs = [p for p in paths if not (p.suffix in _GRIDDED or p.is_dir())]
+    with ThreadPoolExecutor(min(_SCAN_THREADS, max(len(tiffs), 1))) as pool:
+        # map keeps the order: the first bad file (by path) is the one reported.
+        scanned = dict(zip(tiffs, pool.map(lambda p: _tiff(cfg, p), tiffs), strict=True))
     granules: list[Granule] = []
-    for path in _paths(cfg):
-        gridded = path.suffix in _GRIDDED or path.is_dir()
-        granules.extend(_gridded(cfg, path) if gridded else _tiff(cfg, path))
+    for path in paths:
+        granules.extend(scanned[path] if path in scanned else _gridded(cfg, path))
     if not granules:
         raise CollectionConfigError(
             cfg.id, "date.regex", "no file holds one of the bands of this collection."

@@ -47,7 +47,9 @@ def _mask(values: Array, nodata: float | None) -> Array:
     return values
 
 
-def _tiff(granule: Granule, bands: Sequence[BandSpec], rows: slice, cols: slice) -> Array:
+def _tiff(
+    granule: Granule, bands: Sequence[BandSpec], rows: slice, cols: slice, into: Array | None
+) -> Array:
     window = Window.from_slices(rows, cols)
     with rasterio.open(granule.path) as ds:
         if granule.band is not None:
@@ -61,8 +63,12 @@ def _tiff(granule: Granule, bands: Sequence[BandSpec], rows: slice, cols: slice)
             indexes = [
                 b.source if isinstance(b.source, int) else names.index(b.source) + 1 for b in bands
             ]
-        # GDAL converts to float32 while it reads: no second pass over the window.
-        out: Array = ds.read(indexes, window=window, out_dtype=np.float32)
+        # GDAL converts to float32 while it reads (straight into the block when given):
+        # no second pass over the window.
+        if into is not None:
+            out: Array = ds.read(indexes, window=window, out=into)
+        else:
+            out = ds.read(indexes, window=window, out_dtype=np.float32)
     for j, spec in enumerate(bands):
         nodata = spec.nodata if spec.nodata is not None else granule.nodata
         if nodata is not None and not np.isnan(nodata):
@@ -149,14 +155,25 @@ def _scaled(cfg: FileCollectionConfig, bands: Sequence[BandSpec], out: Array) ->
 
 
 def read_native(
-    cfg: FileCollectionConfig, granule: Granule, bands: Sequence[BandSpec], rows: slice, cols: slice
+    cfg: FileCollectionConfig,
+    granule: Granule,
+    bands: Sequence[BandSpec],
+    rows: slice,
+    cols: slice,
+    into: Array | None = None,
 ) -> Array:
     """Bands ``(len(bands), rows, cols)`` of a granule's native grid (slices within bounds),
-    float32, NaN where nodata; ``scale``/``offset`` applied when the collection asks for it."""
+    float32, NaN where nodata; ``scale``/``offset`` applied when the collection asks for it.
+
+    ``into``: a C-contiguous float32 array of that shape to fill and return (GeoTIFFs
+    are read straight into it)."""
     if granule.kind == "tiff":
-        out = _tiff(granule, bands, rows, cols)
+        out = _tiff(granule, bands, rows, cols, into)
     elif granule.kind == "swath":
         out = _swath(cfg, granule, bands, rows, cols)
     else:
         out = _gridded(cfg, granule, bands, rows, cols)
+    if into is not None and out is not into:
+        into[...] = out
+        out = into
     return _scaled(cfg, bands, out)
