@@ -72,34 +72,6 @@ class Membership:
     n_geometries: int
     shape: tuple[int, int]
 
-    @property
-    def total(self) -> Ints:
-        """Number of pixels counted for each geometry (valid or not)."""
-        return np.bincount(self.geometry, minlength=self.n_geometries).astype(np.int64)
-
-    def block(self, rows: slice, cols: slice) -> scipy.sparse.csr_array:
-        """The geometry × pixel matrix of one block (pixels in row-major block order)."""
-        y0, y1 = rows.start, rows.stop
-        x0, x1 = cols.start, cols.stop
-        inside = (self.iy >= y0) & (self.iy < y1) & (self.ix >= x0) & (self.ix < x1)
-        local = (self.iy[inside] - y0) * (x1 - x0) + (self.ix[inside] - x0)
-        ones = np.ones(local.size, dtype=np.float64)
-        return scipy.sparse.csr_array(
-            (ones, (self.geometry[inside], local)),
-            shape=(self.n_geometries, (y1 - y0) * (x1 - x0)),
-        )
-
-    def bounds(self) -> tuple[int, int, int, int] | None:
-        """``(row0, row1, col0, col1)`` (exclusive ends) of the pixels in use, or None."""
-        if self.iy.size == 0:
-            return None
-        return (
-            int(self.iy.min()),
-            int(self.iy.max()) + 1,
-            int(self.ix.min()),
-            int(self.ix.max()) + 1,
-        )
-
 
 def _resolution(coords: Floats) -> float:
     return float(abs(coords[1] - coords[0])) if coords.size > 1 else 1.0
