@@ -64,6 +64,12 @@ def flat_graph(graph: Mapping[str, Any]) -> Mapping[str, Any]:
     return graph
 
 
+_LEAVES = frozenset({float, int, str, bool, type(None)})
+"""Types of plain JSON values, which hold no reference: the walks below skip them
+without a call each, which matters for GeoJSON arguments (a thousand field polygons
+are some 50,000 coordinates, walked several times while a graph is parsed)."""
+
+
 def is_reference(value: Any) -> bool:
     """Whether an argument value is ``{"from_node"}``, ``{"from_parameter"}`` or a callback."""
     return isinstance(value, Mapping) and (
@@ -85,7 +91,8 @@ def references(value: Any, key: str) -> Iterator[str]:
                 yield from references(item, key)
     elif isinstance(value, list):
         for item in value:
-            yield from references(item, key)
+            if type(item) not in _LEAVES:
+                yield from references(item, key)
 
 
 def check_complexity(graph: Mapping[str, Any], limits: EngineLimits) -> None:
@@ -137,7 +144,8 @@ def _callbacks(value: Any) -> Iterator[Mapping[str, Any]]:
                 yield from _callbacks(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _callbacks(item)
+            if type(item) not in _LEAVES:
+                yield from _callbacks(item)
 
 
 def _malformed(value: Any, where: str) -> Iterator[str]:
@@ -160,7 +168,8 @@ def _malformed(value: Any, where: str) -> Iterator[str]:
             yield from _malformed(item, f"{where}.{key}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _malformed(item, f"{where}[{i}]")
+            if type(item) not in _LEAVES:
+                yield from _malformed(item, f"{where}[{i}]")
 
 
 def _structure(nodes: Mapping[str, Any]) -> tuple[dict[str, Node], list[OpenEOError]]:

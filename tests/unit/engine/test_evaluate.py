@@ -420,3 +420,24 @@ def test_hidden_arguments_are_accepted_but_not_published() -> None:
             ),
             EvalContext(registry, LIMITS),
         )
+
+
+def test_references_among_plain_values_in_lists_are_found() -> None:
+    from eostation.engine.graph import parse, references
+
+    value = [1.5, "a", None, True, [2, [3.0, {"from_node": "x"}]], {"k": [0, {"from_node": "y"}]}]
+    assert sorted(references(value, "from_node")) == ["x", "y"]
+    nodes = {
+        "x": {"process_id": "pi", "arguments": {}},
+        "r": {"process_id": "sum", "arguments": {"data": [1, [2, {"from_node": "x"}]]}},
+        "bad": {
+            "process_id": "sum",
+            "arguments": {"data": [0.5, {"from_node": 7}]},
+            "result": True,
+        },
+    }
+    with pytest.raises(ProcessGraphInvalid, match=r"data\[1\]: 'from_node' must be a string"):
+        parse({"process_graph": nodes})
+    del nodes["bad"]
+    nodes["r"]["result"] = True
+    assert parse({"process_graph": nodes}).order == ("x", "r")

@@ -270,3 +270,68 @@ def test_real_lulc_polygons_over_reference_scenes() -> None:
         else:
             assert np.isnan(out.values[i]).all()
     assert out["LULC_NAME"].values[0] == frame["LULC_NAME"].iloc[0]
+
+
+# -- membership decided per chunk, on the workers ------------------------------------
+
+
+def test_point_between_centres_of_two_chunks_counts_once_for_the_first() -> None:
+    cube = _cube()
+    # Halfway between the centres of columns 3 and 4 (chunks x=4 split them), on row 2.
+    point = shapely.Point(X0 + 40, Y1 - 25)
+    vector = vector_cube(GeometrySet(object_array([point]), _crs(), [{}]))
+    for chunks in (None, {"y": 2, "x": 4}):
+        c = cube.chunk(chunks) if chunks else cube
+        count = _run(c, vector, _single("count", condition=True)).values
+        mean = _run(c, vector, _single("mean")).values
+        assert count[0].tolist() == [[1.0, 1.0]] * 3
+        np.testing.assert_array_equal(mean[0], cube.values[:, :, 2, 3])
+
+
+def test_line_across_chunk_borders_and_polygon_past_the_edge() -> None:
+    cube = _cube()
+    line = shapely.LineString([(X0 + 12, Y1 - 20), (X0 + 58, Y1 - 20)])  # rows 1|2, cols 1-5
+    outside = shapely.box(X0 + 75, Y1 - 30, X0 + 130, Y1 + 20)  # cols 7-9, rows 0-2
+    vector = vector_cube(GeometrySet(object_array([line, outside]), _crs(), [{}, {}]))
+    for chunks in (None, {"t": 2, "y": 2, "x": 4}):
+        c = cube.chunk(chunks) if chunks else cube
+        count = _run(c, vector, _single("count", condition=True)).values[:, 0, 0]
+        assert count.tolist() == [10, 9]
+        mean = _run(c, vector, _single("mean")).values
+        np.testing.assert_allclose(mean[0], np.nanmean(cube.values[:, :, 1:3, 1:6], axis=(2, 3)))
+        np.testing.assert_allclose(mean[1], np.nanmean(cube.values[:, :, 0:3, 7:10], axis=(2, 3)))
+
+
+def test_target_dimension_counts_with_spatial_chunks() -> None:
+    out = _run(_cube({"y": 3, "x": 4}), _vector(), _single("mean"), target_dimension="stats")
+    assert out.isel(t=2, bands=0, stats=1).values.tolist() == [20, 24, 4, 0, 15, 1, 2]
+    assert out.isel(geometries=0, t=2, bands=0).values[2] == 16
+
+
+def test_graph_carries_geometries_not_membership_matrices() -> None:
+    import cloudpickle
+
+    # 200 x 200 pixels in 16 chunks, one polygon over all: 40,000 memberships.
+    box = GeoBox.from_bbox((500000, 5000000, 502000, 5002000), "EPSG:32633", resolution=10)
+    import dask.array as da
+
+    data = da.arange(40_000, dtype=np.float64, chunks=2_500).reshape((1, *box.shape))
+    cube = xr.DataArray(data, dims=("t", "y", "x"), coords={"t": DATES[:1], **xr_coords(box)})
+    cube = cube.chunk({"y": 50, "x": 50})
+    polygon = shapely.box(500000, 5000000, 502000, 5002000)
+    vector = vector_cube(GeometrySet(object_array([polygon]), _crs(), [{}]))
+    out = _run(cube, vector, _single("mean"))
+    assert len(cloudpickle.dumps(dict(out.data.__dask_graph__()))) < 60_000
+    assert out.values[0, 0] == pytest.approx(39_999 / 2)
+
+
+def test_chunks_no_geometry_reaches_are_not_read() -> None:
+    cube = _cube({"y": 4, "x": 5})  # 2 x 2 spatial chunks
+    inner = shapely.box(X0 + 1, Y1 - 29, X0 + 29, Y1 - 1)  # top-left chunk only
+    vector = vector_cube(GeometrySet(object_array([inner]), _crs(), [{}]))
+    out = _run(cube, vector, _single("mean"))
+    source = cube.data.name
+    graph = out.data.__dask_graph__()
+    reads = {k for k in graph if isinstance(k, tuple) and k[0] == source}
+    assert reads == {(source, 0, 0, 0, 0)}
+    np.testing.assert_allclose(out.values[0], np.nanmean(cube.values[:, :, 0:3, 0:3], axis=(2, 3)))

@@ -1,8 +1,10 @@
 """``aggregate_spatial``: zonal statistics of a raster cube over geometries → vector cube.
 
-The geometries are reprojected to the cube's CRS and turned once into a sparse
-geometry × pixel membership (:mod:`.zonal`), reused for every date and band. The cube
-is reduced chunk by chunk: each dask chunk yields small partial statistics per
+The geometries are reprojected to the cube's CRS; per spatial chunk, a task turns them
+into a sparse geometry × pixel membership (:mod:`.zonal`), reused for every date and
+band of that chunk, so the graph holds the geometries once rather than the matrices,
+and the workers build them while the first chunks are read. The cube is reduced chunk
+by chunk: each dask chunk yields small partial statistics per
 geometry, the partials of one stack of images are merged, so the cube is never
 loaded whole and the result stays lazy. ``mean``, ``sum``, ``count``, ``min``,
 ``max``, ``median``, ``sd`` and ``variance`` (single-process reducers) run this way;
@@ -23,6 +25,7 @@ from typing import Annotated, Any, cast
 
 import dask.array as da
 import numpy as np
+import shapely
 import xarray as xr
 from dask.base import compute, tokenize
 from dask.delayed import delayed
@@ -134,14 +137,21 @@ def reduce_over_geometries(
     geometries: GeometrySet,
     reducer: Callback,
     context: Any = None,
-) -> tuple[xr.DataArray, np.ndarray, xr.DataArray]:
-    """Values, total pixel counts and valid counts, each ``(geometries, *other dims)``."""
+) -> tuple[xr.DataArray, da.Array, xr.DataArray]:
+    """Values, total pixel counts ``(geometries,)`` and valid counts, lazy.
+
+    Which pixels count for which geometry is decided per spatial chunk, by a task that
+    reads the geometries (one key in the graph) and the grid's axes: the graph carries
+    no membership matrices, and that work runs on the workers, alongside the reads,
+    instead of before the first one. A chunk that no geometry reaches is not read.
+    """
     ydim, xdim = spatial_dims(cube)
     others = [d for d in cube.dims if d not in (ydim, xdim)]
     cube = cube.transpose(*others, ydim, xdim)
     local = geometries.to_crs(cube_crs(cube))
-    member = zonal.membership(local.geometries, cube[ydim].values, cube[xdim].values)
-    total = member.total
+    n_geoms = len(local)
+    ys = np.asarray(cube[ydim].values, dtype=np.float64)
+    xs = np.asarray(cube[xdim].values, dtype=np.float64)
     fast = _fast_reducer(reducer)
     name = fast[0] if fast else "generic"
     want = zonal.needs(name)
@@ -151,14 +161,21 @@ def reduce_over_geometries(
     y_edges = np.cumsum((0, *chunks[-2]))
     x_edges = np.cumsum((0, *chunks[-1]))
     blocks = array.to_delayed()
-    token = tokenize(array.name, local.geometries.tolist(), want)
+    wkb = shapely.to_wkb(local.geometries).tolist()
+    token = tokenize(wkb, ys, xs)
+    shapes = delayed(local.geometries, name=f"geometries-{token}")
+    axes = (delayed(ys, name=f"y-axis-{token}"), delayed(xs, name=f"x-axis-{token}"))
+    reached = zonal.reach(local.geometries, ys, xs)
     matrices: dict[tuple[int, int], Any] = {}
     for iy, ix in itertools.product(range(len(chunks[-2])), range(len(chunks[-1]))):
-        rows = slice(int(y_edges[iy]), int(y_edges[iy + 1]))
-        cols = slice(int(x_edges[ix]), int(x_edges[ix + 1]))
-        sub = member.block(rows, cols)
-        if sub.nnz:
-            matrices[iy, ix] = delayed(sub, name=f"membership-{token}-{iy}-{ix}")
+        rows = range(int(y_edges[iy]), int(y_edges[iy + 1]))
+        cols = range(int(x_edges[ix]), int(x_edges[ix + 1]))
+        if zonal.may_touch(reached, ys[rows.start : rows.stop], xs[cols.start : cols.stop]).any():
+            matrices[iy, ix] = delayed(zonal.block_membership)(
+                shapes, *axes, rows, cols, dask_key_name=f"membership-{token}-{iy}-{ix}"
+            )
+    totals = delayed(_totals)(n_geoms, *matrices.values(), dask_key_name=f"totals-{token}")
+    total = da.from_delayed(totals, shape=(n_geoms,), dtype=np.int64)
     stats = delayed(zonal.block_stats, pure=True)
     merge = delayed(zonal.combine, pure=True)
     empty_partial = delayed(_empty_partial, pure=True)
@@ -167,20 +184,20 @@ def reduce_over_geometries(
         shape = tuple(chunks[d][i] for d, i in enumerate(other))
         partials = [stats(blocks[(*other, iy, ix)], m, want) for (iy, ix), m in matrices.items()]
         grid[other] = (
-            (merge(partials) if partials else empty_partial(len(total), int(np.prod(shape)), want)),
+            (merge(partials) if partials else empty_partial(n_geoms, int(np.prod(shape)), want)),
             shape,
         )
     n_obj = delayed(_valid_counts, pure=True)
-    valid = _assemble({k: (n_obj(p), s) for k, (p, s) in grid.items()}, len(total), n_other_blocks)
+    valid = _assemble({k: (n_obj(p), s) for k, (p, s) in grid.items()}, n_geoms, n_other_blocks)
     if fast is not None:
         finish = delayed(_finish_fast, pure=True)
         values = _assemble(
-            {k: (finish(fast, p, total), s) for k, (p, s) in grid.items()},
-            len(total),
+            {k: (finish(fast, p, totals), s) for k, (p, s) in grid.items()},
+            n_geoms,
             n_other_blocks,
         )
     else:
-        values = _generic(grid, reducer, context, cube, others, total, n_other_blocks)
+        values = _generic(grid, reducer, context, cube, others, n_geoms, n_other_blocks)
     coords = {d: cube.coords[d] for d in others if d in cube.coords}
     dims = (GEOMETRIES_DIM, *others)
 
@@ -188,6 +205,14 @@ def reduce_over_geometries(
         return xr.DataArray(a, dims=dims, coords=coords)
 
     return as_cube(values), total, as_cube(valid)
+
+
+def _totals(n_geometries: int, *matrices: Any) -> np.ndarray:
+    """Pixels counted per geometry over all blocks (valid or not)."""
+    out = np.zeros(n_geometries, dtype=np.int64)
+    for matrix in matrices:
+        out += np.diff(matrix.indptr)
+    return out
 
 
 def _valid_counts(partial: zonal.Partial) -> Any:
@@ -243,7 +268,7 @@ def _generic(
     context: Any,
     cube: xr.DataArray,
     others: Sequence[Hashable],
-    total: np.ndarray,
+    n_geometries: int,
     n_blocks: Sequence[int],
 ) -> da.Array:
     """Call ``reducer`` per geometry on its gathered pixel values (computes the gather)."""
@@ -257,8 +282,8 @@ def _generic(
             d: slice(int(edges[i][key[i]]), int(edges[i][key[i] + 1])) for i, d in enumerate(others)
         }
         coords = {d: cube[d].values[sel[d]] for d in others if d in cube.coords}
-        out = np.full((len(total), *shape), np.nan)
-        for g, seg in enumerate(zonal.gather_segments(partial, len(total))):
+        out = np.full((n_geometries, *shape), np.nan)
+        for g, seg in enumerate(zonal.gather_segments(partial, n_geometries)):
             if seg.shape[1] == 0:
                 continue  # no pixel: no value (null), the reducer is not asked
             data = xr.DataArray(
@@ -266,8 +291,8 @@ def _generic(
             )
             value = reducer(data=LabeledArray(data, ARRAY_DIM), context=context)
             out[g] = _broadcast_value(value, others, shape)
-        results[key] = (delayed(out.reshape(len(total), -1)), shape)
-    return _assemble(results, len(total), n_blocks)
+        results[key] = (delayed(out.reshape(n_geometries, -1)), shape)
+    return _assemble(results, n_geometries, n_blocks)
 
 
 def _broadcast_value(value: Any, others: Sequence[Hashable], shape: tuple[int, ...]) -> np.ndarray:
@@ -334,7 +359,7 @@ def aggregate_spatial(
     values, total, valid = reduce_over_geometries(data, geoms, reducer, context)
     attrs = {k: v for k, v in data.attrs.items() if k in ("collection", "nodata")}
     if target_dimension is not None:
-        totals = xr.full_like(values, 0.0) + total.reshape((-1,) + (1,) * (values.ndim - 1))
+        totals = xr.full_like(values, 0.0) + xr.DataArray(total, dims=(GEOMETRIES_DIM,))
         stacked = xr.concat([values, totals, valid], dim=target_dimension)
         stacked = stacked.assign_coords({target_dimension: ["value", "total_count", "valid_count"]})
         values = stacked.transpose(GEOMETRIES_DIM, ..., target_dimension)

@@ -5,7 +5,9 @@ which geometry, following the ``aggregate_spatial`` rules: a pixel counts for a
 polygon when its *centre* intersects it (boundary included), for a point when its
 centre is the closest one, for a line when its cell (the set of points closest to
 its centre) touches the line. One pixel may count for several geometries, so the
-result is a sparse geometry × pixel matrix, not a label raster.
+result is a sparse geometry × pixel matrix, not a label raster. :func:`block_membership`
+decides the same for one block of the grid (the task that needs it, on a worker), after
+:func:`may_touch` has ruled out the geometries whose bounds cannot reach the block.
 
 The data are reduced block by block (a block is one dask chunk: a stack of ``k``
 images of ``h × w`` pixels). :func:`block_stats` turns a block into partial
@@ -31,11 +33,14 @@ __all__ = [
     "FAST_REDUCERS",
     "Membership",
     "Partial",
+    "block_membership",
     "block_stats",
     "combine",
     "finish",
     "gather_segments",
+    "may_touch",
     "membership",
+    "reach",
 ]
 
 Floats = NDArray[np.float64]
@@ -67,34 +72,6 @@ class Membership:
     n_geometries: int
     shape: tuple[int, int]
 
-    @property
-    def total(self) -> Ints:
-        """Number of pixels counted for each geometry (valid or not)."""
-        return np.bincount(self.geometry, minlength=self.n_geometries).astype(np.int64)
-
-    def block(self, rows: slice, cols: slice) -> scipy.sparse.csr_array:
-        """The geometry × pixel matrix of one block (pixels in row-major block order)."""
-        y0, y1 = rows.start, rows.stop
-        x0, x1 = cols.start, cols.stop
-        inside = (self.iy >= y0) & (self.iy < y1) & (self.ix >= x0) & (self.ix < x1)
-        local = (self.iy[inside] - y0) * (x1 - x0) + (self.ix[inside] - x0)
-        ones = np.ones(local.size, dtype=np.float64)
-        return scipy.sparse.csr_array(
-            (ones, (self.geometry[inside], local)),
-            shape=(self.n_geometries, (y1 - y0) * (x1 - x0)),
-        )
-
-    def bounds(self) -> tuple[int, int, int, int] | None:
-        """``(row0, row1, col0, col1)`` (exclusive ends) of the pixels in use, or None."""
-        if self.iy.size == 0:
-            return None
-        return (
-            int(self.iy.min()),
-            int(self.iy.max()) + 1,
-            int(self.ix.min()),
-            int(self.ix.max()) + 1,
-        )
-
 
 def _resolution(coords: Floats) -> float:
     return float(abs(coords[1] - coords[0])) if coords.size > 1 else 1.0
@@ -115,13 +92,20 @@ def _parts(geometry: Any) -> list[Any]:
     return out
 
 
-def _window(coords: Floats, low: float, high: float) -> Ints:
-    return np.nonzero((coords >= low) & (coords <= high))[0].astype(np.int64)
+def _window(coords: Floats, low: float, high: float, span: range) -> Ints:
+    """Indices in ``span`` of the coordinates within ``[low, high]``."""
+    part = coords[span.start : span.stop]
+    return np.nonzero((part >= low) & (part <= high))[0].astype(np.int64) + span.start
 
 
-def _pixels_of(geometry: Any, ys: Floats, xs: Floats) -> Ints:
-    """Flat pixel indices (``iy * nx + ix``) counted for one geometry."""
-    nx = xs.size
+def _pixels_of(geometry: Any, ys: Floats, xs: Floats, rows: range, cols: range) -> Ints:
+    """Pixels counted for one geometry among rows ``rows`` × columns ``cols`` of the grid
+    ``ys`` × ``xs``, as flat indices into that block (row-major).
+
+    The whole axes are given so that a point takes the closest centre of the whole grid
+    (on a tie the first one), whichever block asks.
+    """
+    width = len(cols)
     rx, ry = _resolution(xs), _resolution(ys)
     polygons: list[Any] = []
     found: list[Ints] = []
@@ -131,34 +115,36 @@ def _pixels_of(geometry: Any, ys: Floats, xs: Floats) -> Ints:
             polygons.append(part)
         elif dim == 1:
             minx, miny, maxx, maxy = shapely.bounds(part)
-            wx = _window(xs, minx - rx / 2, maxx + rx / 2)
-            wy = _window(ys, miny - ry / 2, maxy + ry / 2)
+            wx = _window(xs, minx - rx / 2, maxx + rx / 2, cols)
+            wy = _window(ys, miny - ry / 2, maxy + ry / 2, rows)
             if wx.size and wy.size:
                 gx, gy = np.meshgrid(xs[wx], ys[wy])
                 cells = shapely.box(gx - rx / 2, gy - ry / 2, gx + rx / 2, gy + ry / 2)
                 hit = shapely.intersects(part, cells)
-                iy, ix = np.meshgrid(wy, wx, indexing="ij")
-                found.append(iy[hit] * nx + ix[hit])
+                iy, ix = np.meshgrid(wy - rows.start, wx - cols.start, indexing="ij")
+                found.append(iy[hit] * width + ix[hit])
         else:
             px, py = shapely.get_x(part), shapely.get_y(part)
             ix_ = int(np.argmin(np.abs(xs - px)))
             iy_ = int(np.argmin(np.abs(ys - py)))
-            if abs(xs[ix_] - px) <= rx / 2 and abs(ys[iy_] - py) <= ry / 2:
-                found.append(np.asarray([iy_ * nx + ix_], dtype=np.int64))
+            near = abs(xs[ix_] - px) <= rx / 2 and abs(ys[iy_] - py) <= ry / 2
+            if near and ix_ in cols and iy_ in rows:
+                found.append(np.asarray([(iy_ - rows.start) * width + ix_ - cols.start]))
     if polygons:
         area = polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
         minx, miny, maxx, maxy = shapely.bounds(area)
-        wx, wy = _window(xs, minx, maxx), _window(ys, miny, maxy)
+        wx, wy = _window(xs, minx, maxx, cols), _window(ys, miny, maxy, rows)
         if wx.size and wy.size:
             shapely.prepare(area)
             cx = np.broadcast_to(xs[wx][None, :], (wy.size, wx.size)).ravel()
             cy = np.broadcast_to(ys[wy][:, None], (wy.size, wx.size)).ravel()
             hit = shapely.intersects_xy(area, cx, cy).reshape(wy.size, wx.size)
             r, c = np.nonzero(hit)
-            found.append(wy[r] * nx + wx[c])
+            found.append((wy[r] - rows.start) * width + wx[c] - cols.start)
     if not found:
         return np.empty(0, dtype=np.int64)
-    return np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
+    flat = np.concatenate(found).astype(np.int64, copy=False)
+    return np.unique(flat) if len(found) > 1 else flat
 
 
 def membership(geometries: Iterable[Any], ys: Floats, xs: Floats) -> Membership:
@@ -166,7 +152,8 @@ def membership(geometries: Iterable[Any], ys: Floats, xs: Floats) -> Membership:
     for which geometry; see the module docs for the rules."""
     ys = np.asarray(ys, dtype=np.float64)
     xs = np.asarray(xs, dtype=np.float64)
-    per_geometry = [_pixels_of(g, ys, xs) for g in geometries]
+    rows, cols = range(ys.size), range(xs.size)
+    per_geometry = [_pixels_of(g, ys, xs, rows, cols) for g in geometries]
     flat = np.concatenate(per_geometry) if per_geometry else np.empty(0, dtype=np.int64)
     owner = np.repeat(np.arange(len(per_geometry), dtype=np.int64), [p.size for p in per_geometry])
     return Membership(
@@ -175,6 +162,54 @@ def membership(geometries: Iterable[Any], ys: Floats, xs: Floats) -> Membership:
         ix=flat % xs.size,
         n_geometries=len(per_geometry),
         shape=(ys.size, xs.size),
+    )
+
+
+def reach(geometries: NDArray[np.object_], ys: Floats, xs: Floats) -> Floats:
+    """``(minx, miny, maxx, maxy)`` per geometry, widened by half a pixel (the farthest a
+    pixel centre that counts may lie from a line or point); NaN for empty geometries."""
+    half_x, half_y = _resolution(np.asarray(xs)) / 2, _resolution(np.asarray(ys)) / 2
+    bounds = np.asarray(shapely.bounds(geometries), dtype=np.float64).reshape(-1, 4)
+    widened: Floats = bounds + np.array([-half_x, -half_y, half_x, half_y])
+    return widened
+
+
+def may_touch(reached: Floats, ys: Floats, xs: Floats) -> NDArray[np.bool_]:
+    """Per geometry (``reach`` rows), whether a pixel centre of ``ys`` × ``xs`` lies within
+    its reach: False guarantees that the block has none of its pixels."""
+    if ys.size == 0 or xs.size == 0:
+        return np.zeros(len(reached), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        near: NDArray[np.bool_] = (
+            (reached[:, 0] <= xs.max())
+            & (reached[:, 2] >= xs.min())
+            & (reached[:, 1] <= ys.max())
+            & (reached[:, 3] >= ys.min())
+        )
+    return near
+
+
+def block_membership(
+    geometries: NDArray[np.object_], ys: Floats, xs: Floats, rows: range, cols: range
+) -> scipy.sparse.csr_array:
+    """The geometry × pixel matrix of the block ``rows`` × ``cols`` of the grid ``ys`` ×
+    ``xs``, computed from the geometries (as :func:`membership` then
+    :meth:`Membership.block` would, without deciding the whole grid first)."""
+    ys = np.asarray(ys, dtype=np.float64)
+    xs = np.asarray(xs, dtype=np.float64)
+    touched = may_touch(
+        reach(geometries, ys, xs), ys[rows.start : rows.stop], xs[cols.start : cols.stop]
+    )
+    per_geometry: list[Ints] = [np.empty(0, dtype=np.int64)] * len(geometries)
+    for g in np.flatnonzero(touched):
+        per_geometry[g] = _pixels_of(geometries[g], ys, xs, rows, cols)
+    counts = np.fromiter((p.size for p in per_geometry), dtype=np.int64, count=len(geometries))
+    indptr = np.zeros(len(geometries) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.concatenate(per_geometry) if per_geometry else np.empty(0, dtype=np.int64)
+    return scipy.sparse.csr_array(
+        (np.ones(indices.size), indices, indptr),
+        shape=(len(geometries), len(rows) * len(cols)),
     )
 
 
