@@ -56,10 +56,11 @@ _EPS = 1e-4
 # Pixel fields are megabytes. Land cover is LRU-cached for the latest chunks only (it
 # pays off when a chunk's bands run back to back); beyond that, a chunk's shared task
 # (:func:`pin_chunk`) keeps its fields alive exactly as long as its bands need them.
-_STATICS: ByteCache[Static] = ByteCache(16 * 2**20)
+_STATICS: ByteCache[Static] = ByteCache(64 * 2**20)
 #: Bytes of per-date scenes a pinned chunk keeps for its other bands (~5 MB a 512² date).
 SCENE_BUDGET = 48 * 2**20
 _PINS: weakref.WeakValueDictionary[Hashable, ChunkPin] = weakref.WeakValueDictionary()
+_PINS_LOCK = threading.Lock()
 
 
 def clear_caches() -> None:
@@ -202,14 +203,21 @@ class ChunkPin:
     """A chunk's shared fields, alive while dask holds the pin; pickles to an empty pin.
 
     It also collects the chunk's scenes as its first band computes them, up to
-    :data:`SCENE_BUDGET` bytes, so that its other bands reuse them.
+    :data:`SCENE_BUDGET` bytes, so that its other bands reuse them. Two loads of the
+    same chunk that run at the same time (the S2 bands and SCL that EFAST loads
+    separately) share one pin: the second finds the first's land cover and scenes.
     """
 
     def __init__(self, *held: object) -> None:
-        self.held = held
+        self.held = list(held)
         self.scenes: dict[float, Scene] = {}
         self._bytes = 0
         self._lock = threading.Lock()
+
+    def hold(self, values: Sequence[object]) -> None:
+        """Keep more of the chunk's fields alive for as long as the pin is."""
+        with self._lock:
+            self.held.extend(values)
 
     def keep(self, day: float, value: Scene) -> None:
         """Keep a scene for the chunk's other bands if the budget allows."""
@@ -230,12 +238,18 @@ def pin_chunk(tile: Tile, days: Sequence[float]) -> ChunkPin:
     """Compute a chunk's land cover and node weather once and keep them findable.
 
     :func:`static`, :func:`scene` and the node fields of :mod:`.nodes` find them for
-    as long as the returned pin is alive, whatever the caches evicted meanwhile.
+    as long as the returned pin is alive, whatever the caches evicted meanwhile. A pin
+    of the same chunk that is still alive is returned, holding these days' fields too.
     """
     key = chunk_key(tile)
     held = nodes.pin(tile, days)
-    pin = ChunkPin(_STATICS.pin(key, lambda: _static(tile)), *held)
-    _PINS[key] = pin
+    with _PINS_LOCK:
+        pin = _PINS.get(key)
+    if pin is None:
+        fresh = ChunkPin(_STATICS.pin(key, lambda: _static(tile)))
+        with _PINS_LOCK:
+            pin = _PINS.setdefault(key, fresh)
+    pin.hold(held)
     return pin
 
 
