@@ -46,9 +46,14 @@ class ByteCache(Generic[V]):
     (dataclasses are).
     """
 
-    def __init__(self, max_bytes: int, size: Callable[[V], int] = nbytes) -> None:
+    def __init__(
+        self, max_bytes: int, size: Callable[[V], int] = nbytes, *, evict: bool = True
+    ) -> None:
         self.max_bytes = max_bytes
         self._size = size
+        # Without eviction a full cache keeps what it has: the right policy for values
+        # read in the same order again (LRU would evict each just before its reuse).
+        self._evict = evict
         self._items: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -105,7 +110,8 @@ class ByteCache(Generic[V]):
         with self._lock:
             if pin:
                 self._pinned[key] = value
-            if size > self.max_bytes:
+            full = self._bytes + size > self.max_bytes
+            if size > self.max_bytes or (full and not self._evict):
                 return
             if key not in self._items:
                 self._items[key] = (value, size)

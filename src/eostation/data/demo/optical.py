@@ -57,8 +57,9 @@ _EPS = 1e-4
 # pays off when a chunk's bands run back to back); beyond that, a chunk's shared task
 # (:func:`pin_chunk`) keeps its fields alive exactly as long as its bands need them.
 _STATICS: ByteCache[Static] = ByteCache(64 * 2**20)
-#: Bytes of per-date scenes a pinned chunk keeps for its other bands (~5 MB a 512² date).
-SCENE_BUDGET = 48 * 2**20
+#: Bytes of per-date scenes a pinned chunk keeps for its other bands (~4–5 MB a 512²
+#: date: the 12 dates of a 2-month EFAST window in the tropics fit).
+SCENE_BUDGET = 64 * 2**20
 _PINS: weakref.WeakValueDictionary[Hashable, ChunkPin] = weakref.WeakValueDictionary()
 _PINS_LOCK = threading.Lock()
 
@@ -210,24 +211,15 @@ class ChunkPin:
 
     def __init__(self, *held: object) -> None:
         self.held = list(held)
-        self.scenes: dict[float, Scene] = {}
-        self._bytes = 0
+        # Kept in the order the first band computes them; its other bands read them in
+        # that order again, and two bands asking for one date compute it once.
+        self.scenes: ByteCache[Scene] = ByteCache(SCENE_BUDGET, _scene_bytes, evict=False)
         self._lock = threading.Lock()
 
     def hold(self, values: Sequence[object]) -> None:
         """Keep more of the chunk's fields alive for as long as the pin is."""
         with self._lock:
             self.held.extend(values)
-
-    def keep(self, day: float, value: Scene) -> None:
-        """Keep a scene for the chunk's other bands if the budget allows."""
-        size = nbytes(
-            (value.veg, value.snow, value.cloud, value.cloud_top, value.cirrus, value.shadow)
-        )
-        with self._lock:
-            if day not in self.scenes and self._bytes + size <= SCENE_BUDGET:
-                self.scenes[day] = value
-                self._bytes += size
 
     def __reduce__(self) -> tuple[type[ChunkPin], tuple[()]]:
         # Another worker recomputes what it misses rather than receiving megabytes.
@@ -411,11 +403,12 @@ def scene(tile: Tile, day: float) -> Scene:
     pin = _PINS.get(chunk_key(tile))
     if pin is None:
         return _scene(tile, day)
-    found = pin.scenes.get(day)
-    if found is None:
-        found = _scene(tile, day)
-        pin.keep(day, found)
-    return found
+    return pin.scenes.get(day, lambda: _scene(tile, day))
+
+
+def _scene_bytes(value: Scene) -> int:
+    """Bytes of a scene's own fields (its land cover is the chunk's, held by the pin)."""
+    return nbytes((value.veg, value.snow, value.cloud, value.cloud_top, value.cirrus, value.shadow))
 
 
 def cloud_cover(
