@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from eostation.data.base import LoadRequest
-from eostation.data.demo import nodes, optical, world
+from eostation.data.demo import ground, nodes, optical, world
 from eostation.data.demo.cache import ByteCache
 from eostation.data.demo.grid import Grid
 from eostation.data.demo.sentinel2 import Sentinel2L2A
@@ -43,7 +43,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
 
         monkeypatch.setattr(module, name, wrapper)
 
-    for module, name in ((optical, "_static"), (optical, "_scene"), (nodes, "_node_weathers")):
+    for module, name in ((ground, "_static"), (optical, "_scene"), (nodes, "_node_weathers")):
         counting(module, name)
     optical.clear_caches()
     yield counter
@@ -80,7 +80,7 @@ def test_a_single_band_load_computes_its_land_cover_once_per_chunk(
 ) -> None:
     _small_chunks(monkeypatch, Sentinel2L2A, 64)
     # An LRU too small for one chunk's land cover: only holding it keeps it.
-    monkeypatch.setattr(optical, "_STATICS", ByteCache(1))
+    monkeypatch.setattr(ground, "_STATICS", ByteCache(1))
     scl = Sentinel2L2A().load(LoadRequest(bbox=BBOX, temporal=WINDOW, bands=["SCL"]))
     with dask.config.set(scheduler="synchronous"):
         scl.compute()
