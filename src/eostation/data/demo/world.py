@@ -178,7 +178,7 @@ def temperature(
 
 def cloudiness(lon: Fields, lat: Fields, day: float) -> Fields:
     """Expected cloud-cover fraction (0–1) from climate and the weather of the day."""
-    fraction: Fields = cloudiness_days(lon[None], lat[None], [day])[0]
+    fraction: Fields = cloudiness_days(np.asarray(lon)[None], np.asarray(lat)[None], [day])[0]
     return fraction
 
 
