@@ -45,7 +45,7 @@ __all__ = [
 
 Fields = NDArray[np.float64]
 
-#: Land-cover class codes of :attr:`.optical.Static.cover` (towns and roads are urban).
+#: Land-cover class codes of :attr:`.ground.Static.cover` (towns and roads are urban).
 WATER, URBAN, FOREST, GRASS, CROP, BARE = 0, 1, 2, 3, 4, 5
 CLASSES = {
     "water": WATER,

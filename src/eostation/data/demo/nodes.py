@@ -79,28 +79,64 @@ class NodeWeather:
     cirrus: NDArray[np.float64]  # thin cirrus opacity before clipping
 
 
-def _node_weather(tile: Tile, day: float) -> NodeWeather:
+def _node_weathers(tile: Tile, days: Sequence[float]) -> list[NodeWeather]:
+    """The weather of several days in one noise pass (the values of one call per day)."""
     lon, lat = tile.node_lonlat
-    temp = world.temperature(lat, node_static(tile).elevation, day)
-    # Shadows: the cloud field seen from a point displaced towards the Sun of the
-    # late-morning overpass, by the cloud height times the tangent of the solar zenith.
-    east_km, north_km = world.shadow_offset_km(lat, day)
-    dlat = north_km / 111.2
-    dlon = east_km / (111.2 * np.maximum(np.cos(np.radians(lat)), 0.05))
-    # One call for the cloud and its shadow: the noise is evaluated in one pass.
-    both = world.cloud_index(np.stack([lon, lon + dlon]), np.stack([lat, lat + dlat]), day)
-    cirrus = world.cloud_index(lon + 3.0, lat, day + 1000.0) - 0.8
-    return NodeWeather(temp, both[0], both[1], cirrus)
+    elevation = node_static(tile).elevation
+    lons, lats = [], []
+    for day in days:
+        # Shadows: the cloud field seen from a point displaced towards the Sun of the
+        # late-morning overpass, by the cloud height times the tangent of the solar zenith.
+        east_km, north_km = world.shadow_offset_km(lat, day)
+        dlat = north_km / 111.2
+        dlon = east_km / (111.2 * np.maximum(np.cos(np.radians(lat)), 0.05))
+        lons.append(np.stack([lon, lon + dlon]))
+        lats.append(np.stack([lat, lat + dlat]))
+    # The cloud and its shadow of every day in one call: the noise is evaluated in one pass.
+    both = world.cloud_index_days(np.stack(lons), np.stack(lats), days)
+    every = (len(days), *lon.shape)
+    cirrus = world.cloud_index_days(
+        np.broadcast_to(lon + 3.0, every), np.broadcast_to(lat, every), [d + 1000.0 for d in days]
+    )
+    cirrus -= 0.8
+    return [
+        # Copies: a day's cache entry must not keep the other days' arrays alive.
+        NodeWeather(
+            world.temperature(lat, elevation, day), both[i, 0].copy(), both[i, 1].copy(),
+            cirrus[i].copy(),
+        )
+        for i, day in enumerate(days)
+    ]  # fmt: skip
 
 
 def node_weather(tile: Tile, day: float) -> NodeWeather:
     """Temperature and cloud fields of a day on the nodes of a chunk (cached)."""
-    return _NODES.get(("weather", chunk_key(tile), day), lambda: _node_weather(tile, day))  # type: ignore[return-value]
+    return _NODES.get(("weather", chunk_key(tile), day), partial(_first, tile, day))  # type: ignore[return-value]
 
 
 def pin(tile: Tile, days: Sequence[float]) -> list[object]:
-    """Compute a chunk's node fields for some days; they stay findable while returned."""
+    """Compute a chunk's node fields for some days; they stay findable while returned.
+
+    The days not cached yet are computed in one noise pass: most of the cost of one
+    day alone is the fixed cost of a call.
+    """
     key = chunk_key(tile)
     held: list[object] = [_NODES.pin(("static", key), partial(_node_static, tile))]
-    held += [_NODES.pin(("weather", key, day), partial(_node_weather, tile, day)) for day in days]
+    missing = [day for day in days if _NODES.find(("weather", key, day)) is None]
+    fresh = dict(zip(missing, _node_weathers(tile, missing) if missing else [], strict=True))
+    for day in days:
+        made = fresh.get(day)
+        held.append(
+            _NODES.pin(("weather", key, day), partial(_first, tile, day))
+            if made is None
+            else _NODES.pin(("weather", key, day), partial(_given, made))
+        )
     return held
+
+
+def _first(tile: Tile, day: float) -> NodeWeather:
+    return _node_weathers(tile, [day])[0]
+
+
+def _given(value: NodeWeather) -> NodeWeather:
+    return value

@@ -134,6 +134,15 @@ class _Sentinel3(DemoSource):
         """Values of a band on a scene (one date)."""
         raise NotImplementedError
 
+    def chunk_fields(
+        self, tile: Tile, acquisitions: Sequence[Acquisition], options: Mapping[str, Any]
+    ) -> optical.ChunkPin | None:
+        """Land cover, node weather and scenes of the tile the finest bands are evaluated on."""
+        s = _super_sampling(options)
+        if not 1 <= s <= 8:
+            return None  # :meth:`render` refuses it
+        return optical.pin_chunk(_source_tile(tile, s, 1), [acq.day for acq in acquisitions])
+
     def render(
         self,
         tile: Tile,
@@ -143,7 +152,7 @@ class _Sentinel3(DemoSource):
     ) -> np.ndarray:
         """One band on one chunk, sampled at pixel centres or binned from sub-pixels."""
         binning = options.get("reprojection_type", "nearest") == "binning"
-        s = int(options.get("super_sampling", 1)) if binning else 1
+        s = _super_sampling(options)
         flag_name = options.get("flag_band") if binning else None
         mask_bits = int(options.get("flag_bitmask", 0xFF))
         if s < 1 or s > 8:
@@ -180,6 +189,12 @@ class _Sentinel3(DemoSource):
                 values = values[iy // k - sub.iy0, ix // k - sub.ix0]
             out[i] = values
         return out
+
+
+def _super_sampling(options: Mapping[str, Any]) -> int:
+    """Sub-pixels per output pixel side: ``super_sampling`` when binning, else 1."""
+    binning = options.get("reprojection_type", "nearest") == "binning"
+    return int(options.get("super_sampling", 1)) if binning else 1
 
 
 def _flag_band(source: _Sentinel3) -> Band:

@@ -253,9 +253,13 @@ class DemoSource(ABC):
             assert block_info is not None
             (t0, t1), (b0, b1), (y0, y1), (x0, x1) = block_info[None]["array-location"]
             tile = grid.tile(y0, y1, x0, x1)
+            # The chunk's shared fields (a single-band load has no task of its own for
+            # them): held while its dates render, so they are not recomputed per date.
+            shared = self.chunk_fields(tile, acqs[t0:t1], options)
             out = np.empty((t1 - t0, b1 - b0, y1 - y0, x1 - x0), dtype=np.float32)
             for j, band in enumerate(bands[b0:b1]):
                 out[:, j] = self.render(tile, band, acqs[t0:t1], options)
+            del shared
             return out
 
         name = f"demo-{self.id}-" + tokenize(self.id, grid, [b.name for b in bands], acqs, options)

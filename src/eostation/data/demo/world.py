@@ -12,6 +12,7 @@ near the poles.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,9 @@ __all__ = [
     "FBM_STD",
     "Landscape",
     "cloud_index",
+    "cloud_index_days",
     "cloudiness",
+    "cloudiness_days",
     "day_of_year",
     "elevation",
     "landscape",
@@ -175,6 +178,16 @@ def temperature(
 
 def cloudiness(lon: Fields, lat: Fields, day: float) -> Fields:
     """Expected cloud-cover fraction (0–1) from climate and the weather of the day."""
+    fraction: Fields = cloudiness_days(np.asarray(lon)[None], np.asarray(lat)[None], [day])[0]
+    return fraction
+
+
+def cloudiness_days(lon: Fields, lat: Fields, days: Sequence[float]) -> Fields:
+    """:func:`cloudiness` of several days at once: ``lon``/``lat`` lead with one axis per day.
+
+    Values are identical to one call per day (the same operations on each point; the
+    per-day terms are computed as scalars, as one call would).
+    """
     abs_lat = np.abs(lat)
     base = (
         0.58
@@ -182,12 +195,13 @@ def cloudiness(lon: Fields, lat: Fields, day: float) -> Fields:
         - 0.40 * np.exp(-(((abs_lat - 24.0) / 8.0) ** 2))
         + 0.12 * np.clip((abs_lat - 45.0) / 15.0, 0.0, 1.0)
     )
-    phase = 2.0 * np.pi * (day_of_year(day) - 15.0) / 365.2425
-    winter = np.where(lat >= 0, np.cos(phase), -np.cos(phase))
+    phases = [2.0 * np.pi * (day_of_year(day) - 15.0) / 365.2425 for day in days]
+    cosines = _per_day([np.cos(phase) for phase in phases], np.ndim(lat))
+    winter = np.where(lat >= 0, cosines, -cosines)
     base = base + 0.10 * winter * np.clip((abs_lat - 30.0) / 20.0, 0.0, 1.0)
     xyz = lonlat_to_xyz(lon, lat)
     regional = z_score(fbm3(_CLIMATE, xyz, 1500.0, octaves=2), 2)
-    weather = _evolving(lon, lat, day, _CLIMATE + 101, scale=900.0, octaves=2, period=4.0)
+    weather = _evolving_days(lon, lat, days, _CLIMATE + 101, scale=900.0, octaves=2, period=4.0)
     fraction: Fields = np.clip(base + 0.06 * regional + 0.22 * weather, 0.02, 0.97)
     return fraction
 
@@ -198,8 +212,15 @@ def cloud_index(lon: Fields, lat: Fields, day: float) -> Fields:
     Clouds drift with the prevailing winds (westerlies poleward of 30°, trade winds
     equatorward) and evolve over a few days, so consecutive dates differ.
     """
-    structure = _evolving(lon, lat, day, _CLOUD, scale=35.0, octaves=5, period=3.0)
-    return structure - threshold_for_fraction(cloudiness(lon, lat, day))
+    index: Fields = cloud_index_days(np.asarray(lon)[None], np.asarray(lat)[None], [day])[0]
+    return index
+
+
+def cloud_index_days(lon: Fields, lat: Fields, days: Sequence[float]) -> Fields:
+    """:func:`cloud_index` of several days in one noise pass (``lon``/``lat`` lead with
+    one axis per day); identical to one call per day, without its fixed cost per call."""
+    structure = _evolving_days(lon, lat, days, _CLOUD, scale=35.0, octaves=5, period=3.0)
+    return structure - threshold_for_fraction(cloudiness_days(lon, lat, days))
 
 
 def shadow_offset_km(
@@ -232,17 +253,48 @@ def _evolving(
     lon: Fields, lat: Fields, day: float, seed: int, *, scale: float, octaves: int, period: float
 ) -> Fields:
     """A z-scored noise field advected by wind and blended between independent states."""
-    k = int(np.floor(day / period))
-    frac = day / period - k
+    lon, lat = np.asarray(lon)[None], np.asarray(lat)[None]
+    field: Fields = _evolving_days(
+        lon, lat, [day], seed, scale=scale, octaves=octaves, period=period
+    )[0]
+    return field
+
+
+def _evolving_days(
+    lon: Fields,
+    lat: Fields,
+    days: Sequence[float],
+    seed: int,
+    *,
+    scale: float,
+    octaves: int,
+    period: float,
+) -> Fields:
+    """:func:`_evolving` of several days (the leading axis of ``lon``/``lat``) in one pass."""
+    ks = [int(np.floor(day / period)) for day in days]
+    fracs = [day / period - k for day, k in zip(days, ks, strict=True)]
     wind = np.where(np.abs(lat) > 30.0, 450.0, -300.0)  # km/day, eastward positive
     km_per_deg = 111.2 * np.maximum(np.cos(np.radians(lat)), 0.05)
-    # Both states in one noise pass (same values as one call per state).
-    states = (k, k + 1)
-    lons = np.stack([lon - wind * (day - state * period) / km_per_deg for state in states])
-    xyz = lonlat_to_xyz(lons, np.broadcast_to(lat, lons.shape))
-    noise = fbm3_many([seed + 1000 * state for state in states], xyz, scale, octaves=octaves)
-    fields = z_score(noise, octaves)
-    blend = (1.0 - frac) * fields[0] + frac * fields[1]
+    # Both states of every day in one noise pass (same values as one call per state).
+    shifts = [
+        [day - state * period for state in (k, k + 1)] for day, k in zip(days, ks, strict=True)
+    ]
+    lons = lon[:, None] - wind[:, None] * _per_day(shifts, np.ndim(lon) + 1) / km_per_deg[:, None]
+    xyz = lonlat_to_xyz(lons, np.broadcast_to(lat[:, None], lons.shape))
+    seeds = [seed + 1000 * state for k in ks for state in (k, k + 1)]
+    flat = tuple(c.reshape(len(seeds), *lons.shape[2:]) for c in xyz)
+    noise = fbm3_many(seeds, (flat[0], flat[1], flat[2]), scale, octaves=octaves)
+    fields = z_score(noise, octaves).reshape(lons.shape)
+    ndim = np.ndim(lon)
+    stay, move = _per_day([1.0 - f for f in fracs], ndim), _per_day(fracs, ndim)
+    blend = stay * fields[:, 0] + move * fields[:, 1]
     # Blending two independent unit-variance fields shrinks the variance; restore it.
-    unit: Fields = blend / np.sqrt((1.0 - frac) ** 2 + frac**2)
+    norms = [np.sqrt((1.0 - frac) ** 2 + frac**2) for frac in fracs]
+    unit: Fields = blend / _per_day(norms, ndim)
     return unit
+
+
+def _per_day(values: Sequence[Any], ndim: int) -> Fields:
+    """Per-day scalars (or rows of them) as an array that broadcasts along a leading day axis."""
+    array = np.asarray(values, dtype=np.float64)
+    return array.reshape(*array.shape, *(1,) * (ndim - array.ndim))
